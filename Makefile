@@ -1,0 +1,51 @@
+# trustfloor: `make demo` runs the simulated site, `make test` runs every check.
+# Both set up what they need first: a virtualenv (.venv), the Node tools (node_modules).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup demo test lint typecheck unit clean system-deps lock
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json | system-deps
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian packages the tests need, installed only when missing (CI runs as root).
+system-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nodejs npm)
+
+demo: setup
+	$(BIN)/trustfloor demo
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+unit: $(PY_STAMP)
+	$(BIN)/pytest tests/unit -q
+
+test: setup lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache
+
+# Refresh constraints.txt from the current virtualenv after changing dependencies.
+lock: $(PY_STAMP)
+	{ echo "# Exact versions for a reproducible install (pip install -c constraints.txt). Regenerate: make lock"; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt

@@ -1,0 +1,134 @@
+"""Load a TOML file into Settings, reporting every problem at once with its path."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config.checks import Problem, duplicate_ids, machine_problems
+from config.settings import Settings
+from models import Machine, TrustfloorError
+
+DEMO_CONFIG = "demo.toml"
+
+
+class ConfigError(TrustfloorError):
+    """The configuration cannot be used; ``problems`` lists every reason with its path."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(
+            f"{source}: {len(problems)} problem(s)\n{lines}",
+            advice="fix each path listed, then run `trustfloor check-config FILE` again",
+        )
+        self.problems = problems
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as ``site.machines[2].tags[5].address``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _pydantic_problems(error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Problem]:
+    return [
+        Problem(format_location(prefix + tuple(item["loc"])), item["msg"])
+        for item in error.errors(include_url=False)
+    ]
+
+
+def _raw_machines(raw: Mapping[str, Any]) -> list[Any]:
+    site = raw.get("site")
+    machines = site.get("machines") if isinstance(site, Mapping) else None
+    return machines if isinstance(machines, list) else []
+
+
+def _cross_field_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
+    """Checks that span fields, run on every machine that validates on its own."""
+    machines = _raw_machines(raw)
+    ids = [m.get("id") for m in machines if isinstance(m, Mapping)]
+    yield from duplicate_ids(ids, "site.machines", "machine")
+    for index, candidate in enumerate(machines):
+        try:
+            machine = Machine.model_validate(candidate)
+        except ValidationError:
+            continue  # already reported by the whole-file validation
+        yield from machine_problems(machine, f"site.machines[{index}]")
+
+
+def _secret_problems(settings: Settings, environ: Mapping[str, str]) -> Iterator[Problem]:
+    for index, user in enumerate(settings.server.users):
+        if user.password_env is not None and not environ.get(user.password_env):
+            yield Problem(
+                f"server.users[{index}].password_env",
+                f"environment variable {user.password_env} is not set",
+            )
+
+
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate a parsed TOML document; raise ConfigError listing every problem found."""
+    problems: list[Problem] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        problems.extend(_pydantic_problems(error))
+    problems.extend(_cross_field_problems(raw))
+    if settings is not None and environ is not None:
+        problems.extend(_secret_problems(settings, environ))
+    if problems or settings is None:
+        raise ConfigError(source, problems)
+    if base_dir is not None and not settings.data_dir.is_absolute():
+        settings = settings.model_copy(update={"data_dir": base_dir / settings.data_dir})
+    return settings
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes a ConfigError with line and column."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError(str(path), [Problem("(file)", "no such file")]) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), [Problem("(syntax)", str(error))]) from error
+
+
+def load_settings(path: Path, *, check_secrets: bool = True) -> Settings:
+    """Read and validate ``path``; relative paths in it are taken from its folder."""
+    environ = os.environ if check_secrets else None
+    return parse_settings(
+        read_toml(path), source=str(path), base_dir=path.parent.resolve(), environ=environ
+    )
+
+
+def demo_config_text() -> str:
+    """The bundled demo site's TOML, as shipped inside the package."""
+    return resources.files("config").joinpath(DEMO_CONFIG).read_text(encoding="utf-8")
+
+
+def load_demo_settings(data_dir: Path, *, check_secrets: bool = True) -> Settings:
+    """The bundled demo site, with its data directory set to ``data_dir``."""
+    environ = os.environ if check_secrets else None
+    raw = tomllib.loads(demo_config_text())
+    settings = parse_settings(raw, source=f"(bundled {DEMO_CONFIG})", environ=environ)
+    return settings.model_copy(update={"data_dir": data_dir})
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON schema of the configuration file, for editors."""
+    return Settings.model_json_schema()
