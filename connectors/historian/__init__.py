@@ -1,0 +1,5 @@
+"""Historian sinks: the embedded SQLite store."""
+
+from connectors.historian.sqlite import SqliteHistorian
+
+__all__ = ["SqliteHistorian"]
