@@ -1,0 +1,1 @@
+"""Northbound OPC UA server, the composition root and the CLI."""

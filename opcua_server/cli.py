@@ -1,0 +1,234 @@
+"""The `trustfloor` command line: the only place where errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import getpass
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from config import ConfigError, json_schema, load_demo_settings, load_settings
+from connectors import SqliteHistorian
+from models import TrustfloorError
+from opcua_server.app import Site
+from opcua_server.passwords import hash_password
+
+DEMO_PASSWORD_ENV = "TRUSTFLOOR_DEMO_PASSWORD"
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # Their failures are reported once, with context, by our connectors and server.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    logging.getLogger("asyncua").setLevel(logging.WARNING)
+
+
+async def run_site(
+    site: Site,
+    *,
+    duration_s: float | None,
+    status: bool,
+    on_started: Callable[[Site], None] | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM (or ``duration_s``), showing a status line when asked."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await site.start()
+    if on_started is not None:
+        on_started(site)
+    reporter = asyncio.create_task(report_status(site)) if status else None
+    try:
+        await asyncio.wait_for(stop.wait(), duration_s)
+    except TimeoutError:
+        pass
+    finally:
+        if reporter is not None:
+            reporter.cancel()
+        print("\nshutting down...", flush=True)
+        await site.stop()
+
+
+async def report_status(site: Site, every_s: float = 1.0) -> None:
+    """One line per ``every_s``: rewritten in place on a terminal, appended otherwise."""
+    last, last_time = 0, time.monotonic()
+    tty = sys.stdout.isatty()
+    while True:
+        await asyncio.sleep(every_s)
+        now = time.monotonic()
+        snap = site.status()
+        rate = (snap.readings - last) / max(now - last_time, 1e-9)
+        last, last_time = snap.readings, now
+        line = (
+            f"{datetime.now():%H:%M:%S} machines up {snap.machines_up}/{snap.machines}"
+            f" | readings {snap.readings} ({rate:.0f}/s) | stored {snap.stored}"
+            f" | pending {snap.pending}"
+        )
+        print(f"\r{line}   " if tty else line, end="" if tty else "\n", flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    configure_logging(args.verbose)
+    asyncio.run(run_site(Site(settings), duration_s=args.duration, status=args.status))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    password = os.environ.get(DEMO_PASSWORD_ENV) or secrets.token_urlsafe(12)
+    os.environ[DEMO_PASSWORD_ENV] = password
+    settings = load_demo_settings(args.data_dir)
+    server = settings.server.model_copy(update={"port": args.port})
+    settings = settings.model_copy(update={"server": server})
+    configure_logging(args.verbose)
+    site = Site(settings, seed=args.seed)
+    banner = functools.partial(print_demo_banner, password=password)
+    asyncio.run(run_site(site, duration_s=args.duration, status=True, on_started=banner))
+    return EXIT_OK
+
+
+def print_demo_banner(site: Site, password: str) -> None:
+    """Endpoint and login, printed once the server listens (so the port is the real one)."""
+    assert site.server is not None
+    settings = site.settings
+    server = site.server.server_settings
+    policies = ", ".join(p.value for p in server.security_policies)
+    user = server.users[0].name
+    print(
+        "trustfloor demo site\n"
+        f"  endpoint   {server.endpoint}\n"
+        f"  security   {policies} (SignAndEncrypt)\n"
+        f"  login      user '{user}', password '{password}'"
+        f" (set {DEMO_PASSWORD_ENV} to choose it)\n"
+        f"  machines   {', '.join(m.id for m in settings.site.machines)} under Objects/Machines\n"
+        f"  data       {settings.data_dir}\n"
+        "  stop       Ctrl+C\n",
+        flush=True,
+    )
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, check_secrets=not args.no_secrets)
+    machines = settings.site.machines
+    tags = sum(len(m.tags) for m in machines)
+    print(
+        f"{args.config}: OK ({len(machines)} machines, {tags} tags,"
+        f" endpoint {settings.server.endpoint})"
+    )
+    return EXIT_OK
+
+
+def cmd_config_schema(_args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_hash_password(_args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("passwords differ", file=sys.stderr)
+            return EXIT_FAILURE
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("empty password refused", file=sys.stderr)
+        return EXIT_FAILURE
+    print(hash_password(password))
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, check_secrets=False)
+    path = Path(settings.data_dir) / settings.historian.sqlite_file
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=args.since)
+    historian = SqliteHistorian(path)
+    readings = asyncio.run(historian.query(args.machine, args.tag, start, end, args.limit))
+    for reading in readings:
+        value = "" if reading.value is None else reading.value
+        reason = f" ({reading.reason})" if reading.reason else ""
+        print(f"{reading.source_ts.isoformat()}\t{value}\t{reading.quality}{reason}")
+    print(f"{len(readings)} reading(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trustfloor", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the site described by a config file")
+    serve.add_argument("--config", type=Path, required=True)
+    serve.add_argument("--data-dir", type=Path, help="override data_dir from the config")
+    serve.add_argument("--duration", type=float, help="stop after this many seconds")
+    serve.add_argument("--status", action="store_true", help="print a live status line")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="run the bundled simulated site on embedded defaults")
+    demo.add_argument("--data-dir", type=Path, default=Path("var"))
+    demo.add_argument("--port", type=int, default=4840, help="OPC UA port (0 picks a free one)")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the simulated machines")
+    demo.set_defaults(func=cmd_demo)
+
+    check = sub.add_parser("check-config", help="validate a config file and list every problem")
+    check.add_argument("config", type=Path)
+    check.add_argument(
+        "--no-secrets", action="store_true", help="do not require the password env variables"
+    )
+    check.set_defaults(func=cmd_check_config)
+
+    schema = sub.add_parser("config-schema", help="print the config's JSON schema (for editors)")
+    schema.set_defaults(func=cmd_config_schema)
+
+    hashpw = sub.add_parser("hash-password", help="hash a password for server.users.password_hash")
+    hashpw.set_defaults(func=cmd_hash_password)
+
+    history = sub.add_parser("history", help="print stored readings of one tag")
+    history.add_argument("--config", type=Path, required=True)
+    history.add_argument("machine")
+    history.add_argument("tag")
+    history.add_argument("--since", type=float, default=3600.0, help="seconds back from now")
+    history.add_argument("--limit", type=int, default=1000)
+    history.set_defaults(func=cmd_history)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; the only place errors become exit codes."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as error:
+        print(error.diagnostics(), file=sys.stderr)
+        return EXIT_CONFIG
+    except TrustfloorError as error:
+        print(f"error: {error.diagnostics()}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

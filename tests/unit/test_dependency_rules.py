@@ -1,0 +1,86 @@
+"""The design's dependency rules, checked by walking every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = ("models", "config", "connectors", "maintenance", "ledger", "opcua_server")
+ALLOWED: dict[str, set[str]] = {
+    "models": {"models"},
+    "config": {"models", "config"},
+    "connectors": {"models", "config", "connectors"},
+    "maintenance": {"models", "config", "maintenance"},
+    "ledger": {"models", "config", "ledger"},
+    "opcua_server": {"models", "config", "opcua_server"},
+}
+ROOTS = {"opcua_server/app.py", "opcua_server/cli.py"}
+LIBRARY_HOMES = {
+    "web3": ("ledger/chain.py",),
+    "pymodbus": ("connectors/modbus/", "connectors/simulated/"),
+    "influxdb_client": ("connectors/historian/influx.py",),
+    "asyncua": ("opcua_server/", "connectors/opcua_client/", "connectors/simulated/"),
+    "apscheduler": ("opcua_server/app.py",),
+}
+THIRD_PARTY_OK_IN_MODELS = {"pydantic"}
+
+
+def modules() -> list[Path]:
+    return sorted(p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py"))
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+@pytest.mark.parametrize("path", modules(), ids=rel)
+def test_packages_import_only_what_the_design_allows(path: Path) -> None:
+    package = rel(path).split("/")[0]
+    if rel(path) in ROOTS:
+        return
+    project_imports = imported_roots(path) & set(PACKAGES)
+    forbidden = project_imports - ALLOWED[package]
+    assert not forbidden, f"{rel(path)} imports {sorted(forbidden)}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=rel)
+def test_each_io_library_stays_in_its_home(path: Path) -> None:
+    for library in imported_roots(path) & set(LIBRARY_HOMES):
+        homes = LIBRARY_HOMES[library]
+        assert rel(path).startswith(homes), f"{rel(path)} imports {library}; only {homes} may"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "models").rglob("*.py")), ids=rel)
+def test_models_use_only_stdlib_and_pydantic(path: Path) -> None:
+    import sys
+
+    outside = {
+        r for r in imported_roots(path) if r not in sys.stdlib_module_names and r != "models"
+    }
+    assert outside <= THIRD_PARTY_OK_IN_MODELS, f"{rel(path)} imports {sorted(outside)}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=rel)
+def test_every_module_opens_with_a_one_line_docstring(path: Path) -> None:
+    docstring = ast.get_docstring(ast.parse(path.read_text()), clean=False)
+    assert docstring, f"{rel(path)} has no module docstring"
+    assert "\n" not in docstring.strip(), f"{rel(path)}: module docstring is not one line"
+
+
+def test_the_walker_sees_real_imports() -> None:
+    assert "pydantic" in imported_roots(REPO / "models" / "readings.py")
+    assert "pymodbus" in imported_roots(REPO / "connectors" / "modbus" / "connector.py")
