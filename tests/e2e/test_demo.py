@@ -1,0 +1,84 @@
+"""`trustfloor demo` as a user runs it: secure endpoint, live values for node-opcua, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import NAMESPACE_URI, REPO, node_client
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
+
+
+async def read_until(
+    stream: asyncio.StreamReader, pattern: str, seen: list[str], timeout_s: float = 60
+) -> re.Match[str]:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            line = (await stream.readline()).decode()
+            if not line:
+                raise AssertionError("demo exited early:\n" + "".join(seen))
+            seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+async def test_demo_serves_live_values_securely_and_stops_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    env = os.environ | {"TRUSTFLOOR_DEMO_PASSWORD": "demo-pass-123", "PYTHONUNBUFFERED": "1"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "opcua_server.cli",
+        "demo",
+        "--port",
+        "0",
+        "--data-dir",
+        str(tmp_path / "var"),
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        endpoint = (await read_until(process.stdout, r"endpoint\s+(opc\.tcp://\S+)", seen)).group(1)
+        login = await read_until(process.stdout, r"login\s+user '(\w+)', password '([^']+)'", seen)
+        assert login.groups() == ("mes", "demo-pass-123")
+        await read_until(process.stdout, r"machines up 3/3", seen)
+        answer = await node_client(
+            {
+                "endpoint": endpoint,
+                "policy": "Basic256Sha256",
+                "mode": "SignAndEncrypt",
+                "user": "mes",
+                "password": "demo-pass-123",
+                "pkiDir": str(tmp_path / "node-pki"),
+                "namespaceUri": NAMESPACE_URI,
+                "nodes": ["Machines/mill-1/spindle_temp", "Machines/press-1/oil_temp"],
+                "repeat": 2,
+                "intervalMs": 1500,
+            }
+        )
+        assert answer["ok"] is True, answer
+        first, second = answer["rounds"]
+        assert all(v["status"] == "Good" for v in first + second)
+        assert first[0]["sourceTimestamp"] != second[0]["sourceTimestamp"]
+        assert (tmp_path / "var" / "pki" / "own" / "certs" / "server.der").is_file()
+        assert (tmp_path / "var" / "telemetry.sqlite").is_file()
+    finally:
+        process.send_signal(stop_signal)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+    text = "".join(seen) + output.decode()
+    assert process.returncode == 0, text
+    assert "stopped cleanly" in text
+    assert "Traceback" not in text

@@ -1,0 +1,30 @@
+"""Shared async fixtures: a running site with two simulated machines, a trusted client cert."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from opcua_server.app import Site
+from tests.support import make_client_certificate, site_settings
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    data_dir = tmp_path_factory.mktemp("site")
+    running = Site(site_settings(data_dir, machines=2))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(scope="module")
+def trusted_cert(site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A client certificate placed in the server's trust list."""
+    assert site.server is not None
+    cert, key = make_client_certificate(tmp_path_factory.mktemp("client"))
+    (site.server.pki.trusted / "asyncua-test-client.der").write_bytes(cert.read_bytes())
+    return cert, key

@@ -1,0 +1,161 @@
+"""Vertical slice: simulated Modbus machines → connectors → historian → secure OPC UA server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from asyncua import Client, ua
+from asyncua.ua.uaerrors import BadUserAccessDenied, UaError
+
+from models import Quality
+from opcua_server.app import Site
+from tests.support import CLIENT_URI, make_client_certificate, secure_client
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def endpoint(site: Site) -> str:
+    assert site.server is not None
+    return site.server.endpoint
+
+
+async def node_id(client: Client, machine: str, tag: str) -> ua.NodeId:
+    ns = await client.get_namespace_index("urn:trustfloor:site")
+    return ua.NodeId(f"Machines/{machine}/{tag}", ns)
+
+
+async def wait_for_value(
+    client: Client, nid: ua.NodeId, good: bool = True, timeout_s: float = 20
+) -> ua.DataValue:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            value = await client.get_node(nid).read_data_value(raise_on_bad_status=False)
+            if value.StatusCode.is_good() == good:
+                return value
+            await asyncio.sleep(0.2)
+
+
+async def test_secure_client_reads_live_machine_values(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    client = await secure_client(endpoint(site), trusted_cert)
+    async with client:
+        nid = await node_id(client, "mill-1", "spindle_temp")
+        first = await wait_for_value(client, nid)
+        assert 15.0 <= first.Value.Value <= 120.0
+        assert first.SourceTimestamp is not None
+        async with asyncio.timeout(10):
+            while (await wait_for_value(client, nid)).SourceTimestamp == first.SourceTimestamp:
+                await asyncio.sleep(0.2)
+        machines = await client.nodes.objects.get_child([f"{nid.NamespaceIndex}:Machines"])
+        names = sorted([(await n.read_browse_name()).Name for n in await machines.get_children()])
+        assert names == ["mill-1", "pump-1"]
+        identification = await machines.get_child(
+            [f"{nid.NamespaceIndex}:mill-1", f"{nid.NamespaceIndex}:Identification"]
+        )
+        serial = await identification.get_child([f"{nid.NamespaceIndex}:SerialNumber"])
+        assert await serial.read_value() == "VMC850-0001"
+
+
+async def test_readings_reach_the_historian(site: Site) -> None:
+    assert site.historian is not None
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    async with asyncio.timeout(20):
+        while (
+            len(
+                rows := await site.historian.query(
+                    "pump-1", "shaft_speed", end - timedelta(minutes=5), end
+                )
+            )
+            < 2
+        ):
+            await asyncio.sleep(0.2)
+    assert all(r.quality is Quality.GOOD for r in rows)
+    assert [r.source_ts for r in rows] == sorted(r.source_ts for r in rows)
+    assert all(0.0 <= float(r.value or 0) <= 3600.0 for r in rows)
+
+
+async def test_every_offered_policy_is_sign_and_encrypt(site: Site) -> None:
+    client = Client(endpoint(site), timeout=10)
+    endpoints = await client.connect_and_get_server_endpoints()
+    assert endpoints
+    assert {e.SecurityMode for e in endpoints} == {ua.MessageSecurityMode.SignAndEncrypt}
+    assert {e.SecurityPolicyUri.rsplit("#", 1)[1] for e in endpoints} == {
+        "Basic256Sha256",
+        "Aes128_Sha256_RsaOaep",
+        "Aes256_Sha256_RsaPss",
+    }
+    tokens = {t.TokenType for e in endpoints for t in e.UserIdentityTokens}
+    assert tokens == {ua.UserTokenType.UserName}
+
+
+async def test_connection_without_security_is_refused(site: Site) -> None:
+    client = Client(endpoint(site), timeout=5)
+    with pytest.raises((UaError, OSError, TimeoutError)):
+        async with client:
+            await client.nodes.server.read_browse_name()
+
+
+async def test_wrong_password_is_refused(site: Site, trusted_cert: tuple[Path, Path]) -> None:
+    client = await secure_client(endpoint(site), trusted_cert, password="not-the-password")
+    with pytest.raises(BadUserAccessDenied):
+        await client.connect()
+    await client.disconnect()
+
+
+async def test_unknown_user_is_refused(site: Site, trusted_cert: tuple[Path, Path]) -> None:
+    client = await secure_client(endpoint(site), trusted_cert, user="intruder", password="x")
+    with pytest.raises(BadUserAccessDenied):
+        await client.connect()
+    await client.disconnect()
+
+
+async def test_untrusted_client_certificate_is_refused_and_kept_for_review(
+    site: Site, tmp_path: Path
+) -> None:
+    assert site.server is not None
+    stranger = make_client_certificate(tmp_path / "stranger")
+    client = await secure_client(endpoint(site), stranger)
+    with pytest.raises(UaError):
+        await client.connect()
+    await client.disconnect()
+    rejected = list(site.server.pki.rejected.glob("*.der"))
+    assert any(p.read_bytes() == stranger[0].read_bytes() for p in rejected)
+
+
+async def test_server_certificate_carries_the_application_uri(site: Site) -> None:
+    from cryptography import x509
+
+    assert site.server is not None
+    cert = x509.load_der_x509_certificate(site.server.pki.own_certificate.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == ["urn:trustfloor:demo-site"]
+    assert "localhost" in san.get_values_for_type(x509.DNSName)
+    assert CLIENT_URI not in san.get_values_for_type(x509.UniformResourceIdentifier)
+
+
+async def test_killed_device_reads_bad_communication_error_then_recovers(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    simulator = site.simulators["pump-1"]
+    client = await secure_client(endpoint(site), trusted_cert)
+    async with client:
+        nid = await node_id(client, "pump-1", "bearing_temp")
+        await wait_for_value(client, nid, good=True)
+        await simulator.stop()
+        try:
+            lost = await wait_for_value(client, nid, good=False, timeout_s=30)
+            assert lost.StatusCode.value == ua.StatusCodes.BadCommunicationError
+        finally:
+            await simulator.start()
+        recovered = await wait_for_value(client, nid, good=True, timeout_s=60)
+        assert 10.0 <= recovered.Value.Value <= 110.0
+    assert site.historian is not None
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    rows = await site.historian.query("pump-1", "bearing_temp", end - timedelta(minutes=5), end)
+    bad = [r for r in rows if r.quality is Quality.BAD]
+    assert bad, "the outage must be recorded in the historian, not left as a silent gap"
+    assert "connect" in bad[-1].reason or "communication" in bad[-1].reason

@@ -1,0 +1,6 @@
+"""Fixtures of the interop tests: a running site, a trusted client certificate, the leak guard."""
+
+from tests.fixtures import site, trusted_cert
+from tests.leakcheck import no_leaked_tasks
+
+__all__ = ["no_leaked_tasks", "site", "trusted_cert"]

@@ -1,0 +1,106 @@
+"""Shared test helpers: settings builders, client certificates, the node-opcua peer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+from asyncua import Client, ua
+from asyncua.crypto import cert_gen
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import DNSName, UniformResourceIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from config import Settings, load_demo_settings
+from opcua_server.passwords import hash_password
+
+REPO = Path(__file__).resolve().parents[1]
+NODE_CLIENT = REPO / "tests" / "peers" / "nodeopcua_client.mjs"
+NAMESPACE_URI = "urn:trustfloor:site"
+PASSWORDS = {"mes": "mes-secret-1", "planner": "planner-secret-2"}
+CLIENT_URI = "urn:trustfloor:tests:asyncua-client"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def site_settings(data_dir: Path, *, machines: int = 2, **server: Any) -> Settings:
+    """The demo site's first ``machines`` machines, on a free port, with hashed test users."""
+    demo = load_demo_settings(data_dir, check_secrets=False)
+    users = [
+        {"name": name, "role": name, "password_hash": hash_password(pw)}
+        for name, pw in PASSWORDS.items()
+    ]
+    server_cfg = demo.server.model_dump(mode="json") | {
+        "port": 0,
+        "users": users,
+        "trust_unknown_clients": False,
+    }
+    server_cfg.update(server)
+    raw = demo.model_dump(mode="json") | {"server": server_cfg, "data_dir": str(data_dir)}
+    raw["site"]["machines"] = raw["site"]["machines"][:machines]
+    return Settings.model_validate(raw)
+
+
+def make_client_certificate(folder: Path, uri: str = CLIENT_URI) -> tuple[Path, Path]:
+    """A self-signed OPC UA client certificate (DER) and key (PEM) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = cert_gen.generate_private_key()
+    cert = cert_gen.generate_self_signed_app_certificate(
+        key,
+        "trustfloor-test-client",
+        {},
+        [UniformResourceIdentifier(uri), DNSName("localhost")],
+        extended=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )
+    cert_path, key_path = folder / "client.der", folder / "client_key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    key_path.write_bytes(cert_gen.dump_private_key_as_pem(key))
+    return cert_path, key_path
+
+
+async def secure_client(
+    endpoint: str, cert: tuple[Path, Path], user: str = "mes", password: str | None = None
+) -> Client:
+    """An asyncua client with Basic256Sha256 SignAndEncrypt and username login (not connected)."""
+    client = Client(endpoint, timeout=10)
+    client.application_uri = CLIENT_URI
+    await client.set_security(
+        SecurityPolicyBasic256Sha256,
+        certificate=str(cert[0]),
+        private_key=str(cert[1]),
+        mode=ua.MessageSecurityMode.SignAndEncrypt,
+    )
+    client.set_user(user)
+    client.set_password(PASSWORDS.get(user, "") if password is None else password)
+    return client
+
+
+async def node_client(request: dict[str, Any], timeout_s: float = 90.0) -> dict[str, Any]:
+    """Run the node-opcua peer with ``request``; returns its JSON answer."""
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(NODE_CLIENT),
+        json.dumps(request),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    lines = [line for line in stdout.decode().splitlines() if line.startswith("{")]
+    if not lines:
+        raise AssertionError(f"node-opcua client printed no result: {stderr.decode()[-2000:]}")
+    answer: dict[str, Any] = json.loads(lines[-1])
+    return answer
