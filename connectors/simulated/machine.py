@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -20,6 +22,12 @@ from models import Clock, Machine, RegisterKind, Tag
 log = logging.getLogger(__name__)
 
 _FUNCTION_TABLE = {3: RegisterKind.HOLDING, 4: RegisterKind.INPUT}
+
+
+def listening_port(server: ModbusTcpServer) -> int:
+    """The TCP port a started pymodbus server listens on (its transport is the asyncio server)."""
+    listener = cast(asyncio.Server, server.transport)
+    return int(listener.sockets[0].getsockname()[1])
 
 
 class SimulatedMachine:
@@ -54,7 +62,7 @@ class SimulatedMachine:
         server = ModbusTcpServer(device, address=(self._host, self.port))
         await server.serve_forever(background=True)
         self._server = server
-        self.port = int(server.transport.get_extra_info("sockname")[1])
+        self.port = listening_port(server)
         log.info(
             "simulated machine %s serving Modbus on %s:%d", self.machine.id, self._host, self.port
         )
