@@ -1,0 +1,1 @@
+"""Part evidence, certificates, canonical hashing, Merkle batches, chain anchoring, verification."""

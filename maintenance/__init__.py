@@ -1,0 +1,1 @@
+"""Predictive maintenance: features, model store, training, scoring, alert policy, print orders."""
