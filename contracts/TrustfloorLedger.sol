@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+/// @title TrustfloorLedger: write-once anchors of certificate batch roots, design dossiers and
+///        per-licensee piece counts for a consortium of OEMs and printing sites.
+/// @notice The consortium admin keeps two allow-lists: issuers (printing sites that anchor
+///         certificate batches) and OEMs (owners of designs). An OEM registers the dossier hash
+///         of each design revision once and grants licences (a piece quota per licensee).
+///         An issuer anchors the RFC 6962 root of a batch once; the call counts the pieces of
+///         each design the batch certifies against the issuer's licence.
+/// @dev Regenerate ledger/contract_artifact.json with `node contracts/compile.mjs` after any
+///      change; tests/integration/ledger/test_contract_artifact.py checks it is current.
+contract TrustfloorLedger {
+    struct Anchor {
+        address issuer;
+        uint64 size;
+        uint64 timestamp;
+        uint64 blockNumber;
+    }
+
+    struct Design {
+        address oem;
+        bytes32 dossierHash;
+    }
+
+    struct Licence {
+        uint64 quota;
+        uint64 used;
+    }
+
+    address public admin;
+    mapping(address => bool) private issuers;
+    mapping(address => bool) private oems;
+    mapping(bytes32 => Anchor) private anchors;
+    mapping(bytes32 => Design) private designs;
+    mapping(bytes32 => mapping(address => Licence)) private licences;
+
+    event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
+    event IssuerAdded(address indexed issuer);
+    event IssuerRemoved(address indexed issuer);
+    event OemAdded(address indexed oem);
+    event OemRemoved(address indexed oem);
+    event DesignRegistered(bytes32 indexed designKey, address indexed oem, bytes32 dossierHash);
+    event LicenceSet(bytes32 indexed designKey, address indexed licensee, uint64 quota);
+    event Anchored(bytes32 indexed root, uint64 size, address indexed issuer, uint64 timestamp);
+    event PiecesCounted(
+        bytes32 indexed designKey, address indexed licensee, uint64 pieces, uint64 used
+    );
+
+    error NotAdmin(address caller);
+    error NotIssuer(address caller);
+    error NotOem(address caller);
+    error NotDesignOem(bytes32 designKey, address caller);
+    error ZeroAddress();
+    error ZeroValue();
+    error EmptyBatch();
+    error AlreadyAnchored(bytes32 root, uint64 blockNumber);
+    error DesignAlreadyRegistered(bytes32 designKey);
+    error UnknownDesign(bytes32 designKey);
+    error LengthMismatch(uint256 designKeys, uint256 pieces);
+    error PiecesExceedBatch(uint256 pieces, uint64 size);
+    error QuotaExceeded(
+        bytes32 designKey, address licensee, uint64 quota, uint64 used, uint64 requested
+    );
+
+    modifier onlyAdmin() {
+        if (msg.sender != admin) revert NotAdmin(msg.sender);
+        _;
+    }
+
+    modifier onlyIssuer() {
+        if (!issuers[msg.sender]) revert NotIssuer(msg.sender);
+        _;
+    }
+
+    modifier onlyOem() {
+        if (!oems[msg.sender]) revert NotOem(msg.sender);
+        _;
+    }
+
+    constructor() {
+        admin = msg.sender;
+        emit AdminTransferred(address(0), msg.sender);
+    }
+
+    // ---------------------------------------------------------------- consortium administration
+
+    /// @notice Hand the admin role to another account.
+    function transferAdmin(address newAdmin) external onlyAdmin {
+        if (newAdmin == address(0)) revert ZeroAddress();
+        emit AdminTransferred(admin, newAdmin);
+        admin = newAdmin;
+    }
+
+    /// @notice Allow `issuer` to anchor batches. Idempotent: no event when already allowed.
+    function addIssuer(address issuer) external onlyAdmin {
+        if (issuer == address(0)) revert ZeroAddress();
+        if (issuers[issuer]) return;
+        issuers[issuer] = true;
+        emit IssuerAdded(issuer);
+    }
+
+    /// @notice Stop `issuer` from anchoring. Its past anchors stay. Idempotent.
+    function removeIssuer(address issuer) external onlyAdmin {
+        if (!issuers[issuer]) return;
+        issuers[issuer] = false;
+        emit IssuerRemoved(issuer);
+    }
+
+    /// @notice Allow `oem` to register designs and grant licences. Idempotent.
+    function addOem(address oem) external onlyAdmin {
+        if (oem == address(0)) revert ZeroAddress();
+        if (oems[oem]) return;
+        oems[oem] = true;
+        emit OemAdded(oem);
+    }
+
+    /// @notice Stop `oem` from registering designs and changing licences. Idempotent.
+    function removeOem(address oem) external onlyAdmin {
+        if (!oems[oem]) return;
+        oems[oem] = false;
+        emit OemRemoved(oem);
+    }
+
+    // ------------------------------------------------------------------- designs and licences
+
+    /// @notice Register the dossier hash of one design revision, once.
+    /// @param designKey SHA-256 of the design id and revision (ledger/canonical.py design_key).
+    /// @param dossier SHA-256 of the dossier's canonical content.
+    function registerDesign(bytes32 designKey, bytes32 dossier) external onlyOem {
+        if (designKey == bytes32(0) || dossier == bytes32(0)) revert ZeroValue();
+        if (designs[designKey].oem != address(0)) revert DesignAlreadyRegistered(designKey);
+        designs[designKey] = Design(msg.sender, dossier);
+        emit DesignRegistered(designKey, msg.sender, dossier);
+    }
+
+    /// @notice Set how many pieces of a design `licensee` may print in total. A quota below
+    ///         the pieces already used stops further printing without erasing the count.
+    function setLicence(bytes32 designKey, address licensee, uint64 quota) external onlyOem {
+        if (licensee == address(0)) revert ZeroAddress();
+        address oem = designs[designKey].oem;
+        if (oem == address(0)) revert UnknownDesign(designKey);
+        if (oem != msg.sender) revert NotDesignOem(designKey, msg.sender);
+        licences[designKey][licensee].quota = quota;
+        emit LicenceSet(designKey, licensee, quota);
+    }
+
+    // ---------------------------------------------------------------------------- anchoring
+
+    /// @notice Anchor the RFC 6962 root of a batch of `size` certificates, once, and count the
+    ///         pieces of each design it certifies against the caller's licences.
+    /// @param designKeys Designs printed in the batch; `pieces[i]` pieces of `designKeys[i]`.
+    function anchor(bytes32 root, uint64 size, bytes32[] calldata designKeys, uint64[] calldata pieces)
+        external
+        onlyIssuer
+    {
+        if (root == bytes32(0)) revert ZeroValue();
+        if (size == 0) revert EmptyBatch();
+        Anchor storage existing = anchors[root];
+        if (existing.issuer != address(0)) revert AlreadyAnchored(root, existing.blockNumber);
+        if (designKeys.length != pieces.length) {
+            revert LengthMismatch(designKeys.length, pieces.length);
+        }
+        anchors[root] = Anchor(msg.sender, size, uint64(block.timestamp), uint64(block.number));
+        uint256 total = 0;
+        for (uint256 i = 0; i < designKeys.length; i++) {
+            total += pieces[i];
+            _count(designKeys[i], pieces[i]);
+        }
+        if (total > size) revert PiecesExceedBatch(total, size);
+        emit Anchored(root, size, msg.sender, uint64(block.timestamp));
+    }
+
+    function _count(bytes32 designKey, uint64 pieces) private {
+        if (designs[designKey].oem == address(0)) revert UnknownDesign(designKey);
+        Licence storage licence_ = licences[designKey][msg.sender];
+        if (uint256(licence_.used) + pieces > licence_.quota) {
+            revert QuotaExceeded(designKey, msg.sender, licence_.quota, licence_.used, pieces);
+        }
+        licence_.used += pieces;
+        emit PiecesCounted(designKey, msg.sender, pieces, licence_.used);
+    }
+
+    // -------------------------------------------------------------------------------- views
+
+    /// @notice When and by whom `root` was anchored; all zero when it never was.
+    function anchoredAt(bytes32 root)
+        external
+        view
+        returns (uint64 timestamp, uint64 blockNumber, address issuer, uint64 size)
+    {
+        Anchor storage a = anchors[root];
+        return (a.timestamp, a.blockNumber, a.issuer, a.size);
+    }
+
+    function isIssuer(address account) external view returns (bool) {
+        return issuers[account];
+    }
+
+    function isOem(address account) external view returns (bool) {
+        return oems[account];
+    }
+
+    /// @notice The registered dossier hash of a design revision; zero when unregistered.
+    function dossierHash(bytes32 designKey) external view returns (bytes32) {
+        return designs[designKey].dossierHash;
+    }
+
+    /// @notice The OEM that registered a design revision; zero when unregistered.
+    function designOem(bytes32 designKey) external view returns (address) {
+        return designs[designKey].oem;
+    }
+
+    /// @notice A licensee's quota of a design and the pieces already counted against it.
+    function licence(bytes32 designKey, address licensee)
+        external
+        view
+        returns (uint64 quota, uint64 used)
+    {
+        Licence storage l = licences[designKey][licensee];
+        return (l.quota, l.used);
+    }
+}
