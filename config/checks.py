@@ -20,26 +20,41 @@ class Problem:
 
 
 def machine_problems(machine: Machine, prefix: str) -> Iterator[Problem]:
-    """Duplicate tag names and overlapping register ranges inside one machine."""
+    """Duplicate tag names, overlapping registers and unknown poll groups inside one machine."""
     seen_names: dict[str, int] = {}
     for index, tag in enumerate(machine.tags):
         if tag.name in seen_names:
             yield Problem(f"{prefix}.tags[{index}].name", f"duplicate tag name '{tag.name}'")
         seen_names.setdefault(tag.name, index)
     yield from _overlaps(machine.tags, prefix)
+    yield from _unknown_poll_groups(machine, prefix)
 
 
 def _overlaps(tags: Sequence[Tag], prefix: str) -> Iterator[Problem]:
     for index, tag in enumerate(tags):
         for other in tags[:index]:
-            same_table = other.address.kind == tag.address.kind
-            if (
-                same_table
-                and tag.address.address < other.address.end
-                and (other.address.address < tag.address.end)
-            ):
+            if _overlap(tag, other):
                 yield Problem(f"{prefix}.tags[{index}].address", f"overlaps tag '{other.name}'")
                 break
+
+
+def _overlap(tag: Tag, other: Tag) -> bool:
+    """Same table and shared registers; bits of one register overlap only on the same bit."""
+    a, b = tag.address, other.address
+    if a.kind != b.kind or not (a.address < b.end and b.address < a.end):
+        return False
+    return a.bit is None or b.bit is None or a.bit == b.bit
+
+
+def _unknown_poll_groups(machine: Machine, prefix: str) -> Iterator[Problem]:
+    groups = {group.name for group in machine.modbus.poll_groups}
+    for index, tag in enumerate(machine.tags):
+        if tag.poll_group is not None and tag.poll_group not in groups:
+            known = ", ".join(sorted(groups)) or "none defined"
+            yield Problem(
+                f"{prefix}.tags[{index}].poll_group",
+                f"no poll group '{tag.poll_group}' in modbus.poll_groups ({known})",
+            )
 
 
 def duplicate_ids(ids: Sequence[object], prefix: str, what: str) -> Iterator[Problem]:

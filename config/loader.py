@@ -92,9 +92,22 @@ def parse_settings(
         problems.extend(_secret_problems(settings, environ))
     if problems or settings is None:
         raise ConfigError(source, problems)
-    if base_dir is not None and not settings.data_dir.is_absolute():
-        settings = settings.model_copy(update={"data_dir": base_dir / settings.data_dir})
-    return settings
+    return settings if base_dir is None else _relative_to(settings, base_dir)
+
+
+def _relative_to(settings: Settings, base_dir: Path) -> Settings:
+    """Paths in the file are relative to its folder: data_dir and user certificates."""
+    users = tuple(
+        user.model_copy(update={"certificate_file": base_dir / user.certificate_file})
+        if user.certificate_file is not None and not user.certificate_file.is_absolute()
+        else user
+        for user in settings.server.users
+    )
+    server = settings.server.model_copy(update={"users": users})
+    data_dir = (
+        settings.data_dir if settings.data_dir.is_absolute() else base_dir / settings.data_dir
+    )
+    return settings.model_copy(update={"data_dir": data_dir, "server": server})
 
 
 def read_toml(path: Path) -> dict[str, Any]:

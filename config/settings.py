@@ -9,15 +9,8 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from models import Frozen, Identifier, Machine
-
-
-class SecurityPolicy(StrEnum):
-    """OPC UA security policies a server endpoint may offer (OPC 10000-7 §6.6)."""
-
-    NONE = "None"
-    BASIC256SHA256 = "Basic256Sha256"
-    AES128_SHA256_RSAOAEP = "Aes128Sha256RsaOaep"
-    AES256_SHA256_RSAPSS = "Aes256Sha256RsaPss"
+from models.machines import OpcUaMachine, Printer
+from models.machines import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
 
 
 class Role(StrEnum):
@@ -42,11 +35,15 @@ class User(Frozen):
     password_env: str | None = Field(
         None, description="name of an environment variable holding the password"
     )
+    certificate_file: Path | None = Field(
+        None, description="X.509 user certificate (DER or PEM) that logs in as this user"
+    )
 
     @model_validator(mode="after")
-    def _one_password_source(self) -> User:
-        if (self.password_hash is None) == (self.password_env is None):
-            raise ValueError("give exactly one of password_hash or password_env")
+    def _one_credential(self) -> User:
+        given = [self.password_hash, self.password_env, self.certificate_file]
+        if sum(item is not None for item in given) != 1:
+            raise ValueError("give exactly one of password_hash, password_env or certificate_file")
         return self
 
 
@@ -76,6 +73,14 @@ class ServerSettings(Frozen):
         "in <data_dir>/pki/trusted/certs, and refused ones are copied to pki/rejected/certs",
     )
     users: tuple[User, ...] = ()
+    metrics_host: str = Field("127.0.0.1", description="address of the Prometheus endpoint")
+    metrics_port: int | None = Field(
+        9464, ge=0, le=65535, description="Prometheus /metrics port; 0 picks one, unset disables"
+    )
+    audit_file: str = Field("audit.log", description="JSON-lines audit log, under data_dir")
+    max_items_per_folder: int = Field(
+        200, ge=10, le=5000, description="orders/parts kept in the address space (newest)"
+    )
 
     @model_validator(mode="after")
     def _none_only_when_allowed(self) -> ServerSettings:
@@ -92,12 +97,54 @@ class ServerSettings(Frozen):
         return f"opc.tcp://{host}:{self.port}/{self.path}"
 
 
+class InfluxSettings(Frozen):
+    """An InfluxDB v2 write endpoint fed through a disk spool under <data_dir>/queue/."""
+
+    url: str = Field(pattern=r"^https?://", description="e.g. http://influx.plant7.example:8086")
+    org: str = Field(min_length=1, description="organisation name or id")
+    bucket: str = Field(min_length=1)
+    token_env: str | None = Field(
+        None, description="environment variable holding the API token (never the file)"
+    )
+    measurement: Identifier = "telemetry"
+    batch_size: int = Field(5000, ge=1, le=100_000, description="readings per write request")
+    flush_interval_s: float = Field(1.0, gt=0, le=300, description="a partial batch waits this")
+    max_spool_mb: float = Field(
+        1024.0, gt=0, description="undelivered data on disk; beyond it put() refuses readings"
+    )
+    spool_file: str = Field("influx.sqlite", description="file name under <data_dir>/queue/")
+    timeout_s: float = Field(10.0, gt=0, le=300, description="one write request")
+    retry_initial_s: float = Field(0.5, gt=0, le=60, description="first wait after a failure")
+    retry_max_s: float = Field(60.0, gt=0, le=3600, description="longest wait between retries")
+
+
 class HistorianSettings(Frozen):
-    """The embedded SQLite historian."""
+    """The embedded SQLite historian (retention, rollups) and an optional InfluxDB sink."""
 
     sqlite_file: str = Field("telemetry.sqlite", description="relative to the data directory")
     batch_size: int = Field(1000, ge=1, le=100_000)
     flush_interval_s: float = Field(0.5, gt=0, le=60)
+    raw_retention_s: float = Field(
+        7 * 86_400, gt=0, description="raw readings older than this are rolled up, then deleted"
+    )
+    rollup_interval_s: int = Field(
+        60, ge=1, le=86_400, description="length of one aggregate interval; fixed per database"
+    )
+    aggregate_retention_s: float = Field(
+        730 * 86_400, gt=0, description="interval aggregates older than this are deleted"
+    )
+    maintenance_interval_s: float = Field(
+        300, gt=0, le=86_400, description="how often retention and rollup run"
+    )
+    influx: InfluxSettings | None = None
+
+    @model_validator(mode="after")
+    def _retention_ordered(self) -> HistorianSettings:
+        if self.rollup_interval_s > self.raw_retention_s:
+            raise ValueError("rollup_interval_s must not exceed raw_retention_s")
+        if self.aggregate_retention_s < self.raw_retention_s:
+            raise ValueError("aggregate_retention_s must be at least raw_retention_s")
+        return self
 
 
 class SiteSettings(Frozen):
@@ -105,6 +152,75 @@ class SiteSettings(Frozen):
 
     name: str = "site"
     machines: tuple[Machine, ...] = ()
+    opcua_machines: tuple[OpcUaMachine, ...] = Field((), description="machines read over OPC UA")
+    printers: tuple[Printer, ...] = Field(
+        (), description="OPC 40540 additive-manufacturing printers"
+    )
+
+    @model_validator(mode="after")
+    def _asset_ids_unique_across_kinds(self) -> SiteSettings:
+        ids = [a.id for a in (*self.machines, *self.opcua_machines, *self.printers)]
+        repeated = sorted({i for i in ids if ids.count(i) > 1} - {m.id for m in self.machines})
+        if repeated:
+            raise ValueError(f"machine and printer ids must be unique across kinds: {repeated}")
+        return self
+
+
+class SimulationSettings(Frozen):
+    """Simulated machines and printers: how fast simulated time runs and its random seed."""
+
+    seed: int = Field(0, description="same seed, same component lives and failures")
+    time_compression: float = Field(
+        1.0, gt=0, le=10_000_000, description="simulated seconds per real second"
+    )
+
+
+class ChainSettings(Frozen):
+    """The PoA chain that anchors certificate batches, designs and licences."""
+
+    url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="JSON-RPC URL of a consortium node (Besu QBFT/IBFT 2.0 or any Ethereum "
+        "JSON-RPC); none: trustfloor runs a local anvil with its state in <data_dir>/chain/",
+    )
+    chain_id: int = Field(31337, ge=1, description="the node must serve this chain id")
+    contract_address: str | None = Field(
+        None,
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        description="the consortium's ledger contract; required with url (the local chain "
+        "deploys its own and records it in <data_dir>/chain/deployment.json)",
+    )
+    key_env: str = Field(
+        "TRUSTFLOOR_CHAIN_KEY",
+        min_length=1,
+        description="environment variable holding the site's secp256k1 key (hex); on the local "
+        "chain, when unset, a key is generated in <data_dir>/chain/site.key",
+    )
+    confirmations: int = Field(1, ge=1, le=64, description="blocks on top before a tx counts")
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="longest wait for a transaction")
+
+    @model_validator(mode="after")
+    def _contract_with_url(self) -> ChainSettings:
+        if self.url is not None and self.contract_address is None:
+            raise ValueError("chain.contract_address is required when chain.url is set")
+        return self
+
+
+class LedgerSettings(Frozen):
+    """Certificates, batches and designs kept by this site's ledger."""
+
+    sqlite_file: str = Field("ledger.sqlite", description="relative to the data directory")
+    batch_max_size: int = Field(
+        1000, ge=1, le=1_000_000, description="a batch is sealed when it holds this many leaves"
+    )
+    batch_max_age_s: float = Field(
+        60.0, gt=0, le=86_400, description="or when its oldest leaf has waited this long"
+    )
+    designs_dir: Path = Field(
+        Path("designs"),
+        description="design folders as <designs_dir>/<id>/<revision>/; relative to data_dir",
+    )
 
 
 class Settings(Frozen):
@@ -114,6 +230,9 @@ class Settings(Frozen):
     server: ServerSettings = ServerSettings()
     historian: HistorianSettings = HistorianSettings()
     site: SiteSettings = SiteSettings()
+    simulation: SimulationSettings = SimulationSettings()
+    chain: ChainSettings = ChainSettings()
+    ledger: LedgerSettings = LedgerSettings()
     queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         10_000, description="readings buffered between connectors and sinks before back-pressure"
     )

@@ -1,6 +1,7 @@
 """Domain kernel: the typed records and protocols every trustfloor package shares."""
 
-from models.errors import TrustfloorError
+from models.errors import InvalidRequestError, InvalidStateError, NotFoundError, TrustfloorError
+from models.health import HealthScore, HealthState
 from models.machines import (
     DataType,
     Endian,
@@ -12,21 +13,57 @@ from models.machines import (
     RegisterKind,
     Tag,
 )
-from models.ports import Clock, Connector, Historian, ReadingSink, SystemClock
+from models.ports import (
+    Aggregate,
+    AggregateHistorian,
+    AggregateValue,
+    CertificateDesk,
+    Clock,
+    Connector,
+    Historian,
+    OrderBook,
+    ReadingSink,
+    SystemClock,
+    VerificationOutcome,
+)
+from models.production import (
+    CertificateStatus,
+    Design,
+    OrderState,
+    Part,
+    PrinterStatus,
+    PrintOrder,
+)
 from models.readings import Cause, Quality, Reading, bad, good, uncertain
 
 __all__ = [
+    "Aggregate",
+    "AggregateHistorian",
+    "AggregateValue",
     "Cause",
+    "CertificateDesk",
+    "CertificateStatus",
     "Clock",
     "Connector",
     "DataType",
+    "Design",
     "Endian",
     "Frozen",
+    "HealthScore",
+    "HealthState",
     "Historian",
     "Identifier",
+    "InvalidRequestError",
+    "InvalidStateError",
     "Machine",
     "ModbusAddress",
     "ModbusEndpoint",
+    "NotFoundError",
+    "OrderBook",
+    "OrderState",
+    "Part",
+    "PrintOrder",
+    "PrinterStatus",
     "Quality",
     "Reading",
     "ReadingSink",
@@ -34,6 +71,7 @@ __all__ = [
     "SystemClock",
     "Tag",
     "TrustfloorError",
+    "VerificationOutcome",
     "bad",
     "good",
     "uncertain",

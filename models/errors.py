@@ -20,3 +20,15 @@ class TrustfloorError(Exception):
         """The message followed by the advice, as the CLI shows it."""
         text = str(self)
         return f"{text}\n  advice: {self.advice}" if self.advice else text
+
+
+class NotFoundError(TrustfloorError):
+    """A port was asked for something that does not exist (an order, a serial, a design)."""
+
+
+class InvalidRequestError(TrustfloorError):
+    """A port refused a request because its arguments are wrong."""
+
+
+class InvalidStateError(TrustfloorError):
+    """A port refused a request because the thing is not in a state that allows it."""

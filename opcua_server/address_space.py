@@ -1,16 +1,17 @@
-"""The Machines folder: an object per machine, a variable per tag, fed from readings."""
+"""The Machines folder after OPC 40001-1 Machinery: identification, state, telemetry, health."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asyncua import Server, ua
-from asyncua.common.node import Node
 
-from models import Cause, Machine, Quality, Reading
-
-NAMESPACE_URI = "urn:trustfloor:site"
+from models import Cause, HealthScore, Machine, Quality, Reading, Tag
+from opcua_server.namespaces import Namespaces
+from opcua_server.nodes import NodeBuilder
+from opcua_server.units import eu_information
 
 STATUS_BY_CAUSE: dict[Cause, int] = {
     Cause.NONE: ua.StatusCodes.Good,
@@ -20,6 +21,9 @@ STATUS_BY_CAUSE: dict[Cause, int] = {
     Cause.OUT_OF_RANGE: ua.StatusCodes.UncertainEngineeringUnitsExceeded,
 }
 """OPC 10000-4 §7.39 status codes for each reason a reading is not Good."""
+
+EXECUTING, NOT_AVAILABLE = "Executing", "NotAvailable"
+"""MachineryItemState states (OPC 40001-1 §12.1) this server reports."""
 
 
 def status_of(reading: Reading) -> ua.StatusCode:
@@ -37,84 +41,218 @@ def tag_node_id(namespace: int, machine: str, tag: str) -> ua.NodeId:
     return ua.NodeId(f"Machines/{machine}/{tag}", namespace)
 
 
-class MachinesAddressSpace:
-    """Builds the Machines folder and applies readings to its variables."""
+def variant_of(value: object) -> ua.Variant:
+    """The Variant a reading's value is published as (numbers as Double)."""
+    if isinstance(value, bool):
+        return ua.Variant(value, ua.VariantType.Boolean)
+    if isinstance(value, int | float):
+        return ua.Variant(float(value), ua.VariantType.Double)
+    if isinstance(value, str):
+        return ua.Variant(value, ua.VariantType.String)
+    return ua.Variant()
 
-    def __init__(self, server: Server, namespace: int) -> None:
+
+def _is_numeric(tag: Tag) -> bool:
+    return tag.address.data_type.value not in ("string", "bool")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthNodes:
+    """NodeIds of one machine's Health object variables."""
+
+    anomaly_score: ua.NodeId
+    rul: ua.NodeId
+    rul_low: ua.NodeId
+    rul_high: ua.NodeId
+    state: ua.NodeId
+    contributors: ua.NodeId
+    model_version: ua.NodeId
+    scored_at: ua.NodeId
+
+
+class MachinesAddressSpace:
+    """Builds the Machines folder and applies readings and health scores to it."""
+
+    def __init__(self, server: Server, namespaces: Namespaces) -> None:
         self._server = server
-        self.namespace = namespace
+        self.ns = namespaces
+        self.namespace = namespaces.site
+        self._build = NodeBuilder(server, namespaces.site)
         self._variables: dict[tuple[str, str], ua.NodeId] = {}
-        self.folder: Node | None = None
+        self._state: dict[str, ua.NodeId] = {}
+        self._state_now: dict[str, str] = {}
+        self._health: dict[str, HealthNodes] = {}
+        self.asset_id_nodes: dict[ua.NodeId, str] = {}
 
     async def build(self, machines: Iterable[Machine]) -> None:
-        objects = self._server.nodes.objects
-        self.folder = await objects.add_folder(
-            ua.NodeId("Machines", self.namespace), f"{self.namespace}:Machines"
+        folder = await self._build.folder(
+            self._server.nodes.objects.nodeid,
+            "Machines",
+            ua.QualifiedName("Machines", self.ns.machinery),
         )
         for machine in machines:
-            await self._add_machine(self.folder, machine)
+            await self._add_machine(folder, machine)
 
-    async def _add_machine(self, folder: Node, machine: Machine) -> None:
-        ns = self.namespace
-        node = await folder.add_object(
-            ua.NodeId(f"Machines/{machine.id}", ns), f"{ns}:{machine.id}"
+    async def _add_machine(self, folder: ua.NodeId, machine: Machine) -> None:
+        base = f"Machines/{machine.id}"
+        node = await self._build.obj(folder, base, machine.id, display=machine.name or machine.id)
+        await self._add_identification(node, base, machine)
+        state = await self._build.obj(
+            node,
+            f"{base}/MachineryItemState",
+            ua.QualifiedName("MachineryItemState", self.ns.machinery),
         )
-        await node.write_attribute(
-            ua.AttributeIds.DisplayName,
-            ua.DataValue(ua.Variant(ua.LocalizedText(machine.name or machine.id))),
+        self._state[machine.id] = await self._build.variable(
+            state,
+            f"{base}/MachineryItemState/CurrentState",
+            "CurrentState",
+            ua.LocalizedText(NOT_AVAILABLE),
         )
-        identification = await node.add_object(
-            ua.NodeId(f"Machines/{machine.id}/Identification", ns), f"{ns}:Identification"
-        )
-        for name, value in (
-            ("Manufacturer", machine.manufacturer),
-            ("Model", machine.model),
-            ("SerialNumber", machine.serial_number),
-        ):
-            await identification.add_property(
-                ua.NodeId(f"Machines/{machine.id}/Identification/{name}", ns),
-                f"{ns}:{name}",
-                ua.LocalizedText(value) if name != "SerialNumber" else value,
-            )
         for tag in machine.tags:
-            node_id = tag_node_id(ns, machine.id, tag.name)
-            variable = await node.add_variable(
-                node_id, f"{ns}:{tag.name}", ua.Variant(0.0, ua.VariantType.Double)
+            await self._add_tag(node, machine, tag)
+        self._health[machine.id] = await self._add_health(node, base)
+
+    async def _add_identification(self, node: ua.NodeId, base: str, machine: Machine) -> None:
+        di = self.ns.di
+        ident = await self._build.obj(
+            node, f"{base}/Identification", ua.QualifiedName("Identification", di)
+        )
+        maker = machine.manufacturer or "unknown"
+        uri = f"urn:trustfloor:machine:{maker}:{machine.serial_number or machine.id}"
+        for name, value in (
+            ("Manufacturer", ua.LocalizedText(machine.manufacturer)),
+            ("Model", ua.LocalizedText(machine.model)),
+            ("SerialNumber", machine.serial_number),
+            ("ProductInstanceUri", uri.replace(" ", "_")),
+        ):
+            await self._build.prop(
+                ident, f"{base}/Identification/{name}", ua.QualifiedName(name, di), value
             )
-            if tag.description or tag.unit:
-                text = f"{tag.description} [{tag.unit}]".strip()
-                await variable.write_attribute(
-                    ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(text)))
+        asset = await self._build.prop(
+            ident,
+            f"{base}/Identification/AssetId",
+            ua.QualifiedName("AssetId", di),
+            "",
+            writable=True,
+        )
+        self.asset_id_nodes[asset] = machine.id
+
+    async def _add_tag(self, node: ua.NodeId, machine: Machine, tag: Tag) -> None:
+        node_id = tag_node_id(self.namespace, machine.id, tag.name)
+        description = (
+            f"{tag.description} [{tag.unit}]".strip() if tag.description or tag.unit else ""
+        )
+        if _is_numeric(tag):
+            await self._build.analog_item(node, node_id, tag.name, description, historizing=True)
+            units = ua.QualifiedName("EngineeringUnits", 0)
+            await self._build.prop(
+                node_id, f"{node_id.Identifier}/EngineeringUnits", units, eu_information(tag.unit)
+            )
+            if tag.eu_low is not None and tag.eu_high is not None:
+                eu_range = ua.Range(tag.eu_low, tag.eu_high)
+                await self._build.prop(
+                    node_id,
+                    f"{node_id.Identifier}/EURange",
+                    ua.QualifiedName("EURange", 0),
+                    eu_range,
                 )
-            await self._server.write_attribute_value(
-                node_id,
-                ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData)),
+        else:
+            variant = (
+                ua.Variant("", ua.VariantType.String)
+                if tag.address.data_type.value == "string"
+                else (ua.Variant(False, ua.VariantType.Boolean))
             )
-            self._variables[(machine.id, tag.name)] = node_id
+            await self._build.variable(
+                node, node_id, tag.name, variant.Value, variant.VariantType, historizing=True
+            )
+        await self._server.write_attribute_value(
+            node_id, ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData))
+        )
+        self._variables[(machine.id, tag.name)] = node_id
+
+    async def _add_health(self, node: ua.NodeId, base: str) -> HealthNodes:
+        health = await self._build.obj(node, f"{base}/Health", "Health")
+
+        async def var(name: str, value: object, vtype: ua.VariantType) -> ua.NodeId:
+            return await self._build.variable(health, f"{base}/Health/{name}", name, value, vtype)
+
+        return HealthNodes(
+            anomaly_score=await var("AnomalyScore", 0.0, ua.VariantType.Double),
+            rul=await var("RemainingUsefulLife", 0.0, ua.VariantType.Double),
+            rul_low=await var("RemainingUsefulLifeLow", 0.0, ua.VariantType.Double),
+            rul_high=await var("RemainingUsefulLifeHigh", 0.0, ua.VariantType.Double),
+            state=await var("HealthState", "unknown", ua.VariantType.String),
+            contributors=await var("TopContributors", [], ua.VariantType.String),
+            model_version=await var("ModelVersion", "", ua.VariantType.String),
+            scored_at=await var(
+                "ScoredAt", datetime(1970, 1, 1, tzinfo=UTC), ua.VariantType.DateTime
+            ),
+        )
 
     def node_id(self, machine: str, tag: str) -> ua.NodeId:
         """NodeId of a tag variable; KeyError when the tag is not configured."""
         return self._variables[(machine, tag)]
 
+    def point_of(self, node_id: ua.NodeId) -> tuple[str, str] | None:
+        """(machine, tag) of a tag variable, or None for any other node."""
+        if node_id.NamespaceIndex != self.namespace or not isinstance(node_id.Identifier, str):
+            return None
+        parts = node_id.Identifier.split("/")
+        if len(parts) == 3 and parts[0] == "Machines" and (parts[1], parts[2]) in self._variables:
+            return parts[1], parts[2]
+        return None
+
     async def publish(self, readings: Sequence[Reading]) -> int:
         """Write readings into their variables with source timestamp and status; returns count."""
         written = 0
         now = datetime.now(UTC)
+        reachable: dict[str, bool] = {}
         for reading in readings:
             node_id = self._variables.get((reading.machine, reading.tag))
             if node_id is None:
                 continue
-            variant = (
-                ua.Variant(float(reading.value), ua.VariantType.Double)
-                if isinstance(reading.value, int | float)
-                else ua.Variant()
-            )
             value = ua.DataValue(
-                variant,
+                variant_of(reading.value),
                 StatusCode=status_of(reading),
                 SourceTimestamp=reading.source_ts,
                 ServerTimestamp=now,
             )
             await self._server.write_attribute_value(node_id, value)
+            lost = reading.cause is Cause.COMMUNICATION
+            reachable[reading.machine] = reachable.get(reading.machine, False) or not lost
             written += 1
+        for machine, up in reachable.items():
+            await self._set_state(machine, EXECUTING if up else NOT_AVAILABLE)
         return written
+
+    async def _set_state(self, machine: str, state: str) -> None:
+        if self._state_now.get(machine) != state:
+            self._state_now[machine] = state
+            await self._server.write_attribute_value(
+                self._state[machine], ua.DataValue(ua.Variant(ua.LocalizedText(state)))
+            )
+
+    async def apply_health(self, score: HealthScore) -> None:
+        """Show a machine's latest health score in its Health object."""
+        nodes = self._health.get(score.machine)
+        if nodes is None:
+            return
+        values: list[tuple[ua.NodeId, ua.Variant]] = [
+            (nodes.anomaly_score, ua.Variant(score.anomaly_score, ua.VariantType.Double)),
+            (nodes.state, ua.Variant(score.state.value, ua.VariantType.String)),
+            (nodes.contributors, ua.Variant(list(score.top_contributors), ua.VariantType.String)),
+            (nodes.model_version, ua.Variant(score.model_version, ua.VariantType.String)),
+            (nodes.scored_at, ua.Variant(score.ts, ua.VariantType.DateTime)),
+        ]
+        for node, number in (
+            (nodes.rul, score.rul),
+            (nodes.rul_low, score.rul_low),
+            (nodes.rul_high, score.rul_high),
+        ):
+            values.append(
+                (node, ua.Variant(number if number is not None else 0.0, ua.VariantType.Double))
+            )
+        for node, variant in values:
+            await self._server.write_attribute_value(
+                node, ua.DataValue(variant, SourceTimestamp=score.ts)
+            )

@@ -10,11 +10,17 @@ from pathlib import Path
 
 from config import Settings
 from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
-from models import Clock, Machine, SystemClock
+from models import AggregateHistorian, CertificateDesk, Clock, Machine, OrderBook, SystemClock
+from opcua_server.diagnostics import Metric, MetricsEndpoint
 from opcua_server.ingest import IngestBus
-from opcua_server.server import TrustfloorServer
+from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)
+
+
+def aggregates_of(historian: object) -> AggregateHistorian | None:
+    """The historian as an aggregate source, when it computes aggregates."""
+    return historian if isinstance(historian, AggregateHistorian) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +44,25 @@ class Site:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         seed: int = 0,
+        orders: OrderBook | None = None,
+        certificates: CertificateDesk | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._environ = environ
         self._seed = seed
+        self._orders = orders
+        self._certificates = certificates
         self.simulators: dict[str, SimulatedMachine] = {}
         self.connectors: list[ModbusConnector] = []
         self.historian: SqliteHistorian | None = None
         self.server: TrustfloorServer | None = None
         self.bus: IngestBus | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self.metrics: MetricsEndpoint | None = None
+        self._rate_mark = (0, self.clock.now())
+        self._ingest: asyncio.Task[None] | None = None
+        self._pollers: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Start simulated devices, the server, the historian and one connector per machine."""
@@ -57,8 +71,15 @@ class Site:
         self.settings = self.settings.model_copy(update={"site": site})
         data_dir = Path(self.settings.data_dir)
         self.historian = SqliteHistorian(data_dir / self.settings.historian.sqlite_file)
-        self.server = TrustfloorServer(self.settings, self._environ)
+        ports = ServerPorts(
+            historian=self.historian,
+            aggregates=aggregates_of(self.historian),
+            orders=self._orders,
+            certificates=self._certificates,
+        )
+        self.server = TrustfloorServer(self.settings, self._environ, ports)
         await self.server.start()
+        await self._start_metrics()
         hist = self.settings.historian
         self.bus = IngestBus(
             [self.historian, self.server],
@@ -66,11 +87,90 @@ class Site:
             batch_size=hist.batch_size,
             flush_interval_s=hist.flush_interval_s,
         )
-        self._tasks.append(asyncio.create_task(self.bus.run(), name="ingest"))
+        self._ingest = asyncio.create_task(self.bus.run(), name="ingest")
         for machine in machines:
             connector = ModbusConnector(machine, self.clock)
             self.connectors.append(connector)
-            self._tasks.append(asyncio.create_task(connector.run(self.bus), name=connector.name))
+            self._pollers.append(asyncio.create_task(connector.run(self.bus), name=connector.name))
+
+    async def _start_metrics(self) -> None:
+        cfg = self.settings.server
+        if cfg.metrics_port is not None:
+            self.metrics = MetricsEndpoint(cfg.metrics_host, cfg.metrics_port, self.collect_metrics)
+            await self.metrics.start()
+        self._background.append(
+            asyncio.create_task(self._refresh_diagnostics(), name="diagnostics")
+        )
+
+    async def _refresh_diagnostics(self, every_s: float = 2.0) -> None:
+        assert self.server is not None
+        while True:
+            await self.server.diagnostics.refresh()
+            await asyncio.sleep(every_s)
+
+    def collect_metrics(self) -> list[Metric]:
+        """Figures for Prometheus: ingest, sessions, devices, alerts and anchors."""
+        snap = self.status()
+        now = self.clock.now()
+        elapsed = max((now - self._rate_mark[1]).total_seconds(), 1e-9)
+        rate = (snap.readings - self._rate_mark[0]) / elapsed
+        self._rate_mark = (snap.readings, now)
+        sessions = self.server.diagnostics.current_sessions() if self.server else 0
+        rejected = self.server.counters.rejected if self.server else 0
+        return [
+            Metric(
+                "trustfloor_readings_total",
+                "readings accepted from connectors",
+                "counter",
+                snap.readings,
+            ),
+            Metric(
+                "trustfloor_readings_per_second",
+                "readings/s since the previous scrape",
+                "gauge",
+                rate,
+            ),
+            Metric(
+                "trustfloor_readings_stored_total",
+                "readings delivered to every sink",
+                "counter",
+                snap.stored,
+            ),
+            Metric(
+                "trustfloor_ingest_queue_depth",
+                "readings waiting for the sinks",
+                "gauge",
+                snap.pending,
+            ),
+            Metric("trustfloor_machines", "configured machines", "gauge", snap.machines),
+            Metric(
+                "trustfloor_machines_up", "machines whose device answers", "gauge", snap.machines_up
+            ),
+            Metric("trustfloor_opcua_sessions", "activated OPC UA sessions", "gauge", sessions),
+            Metric(
+                "trustfloor_opcua_rejected_sessions_total", "refused logins", "counter", rejected
+            ),
+            Metric(
+                "trustfloor_alerts_active",
+                "active maintenance alerts",
+                "gauge",
+                self.active_alerts(),
+            ),
+            Metric(
+                "trustfloor_anchors_pending",
+                "sealed batches not yet anchored",
+                "gauge",
+                self.pending_anchors(),
+            ),
+        ]
+
+    def active_alerts(self) -> int:
+        """Active maintenance alerts (none until predictive maintenance is wired)."""
+        return 0
+
+    def pending_anchors(self) -> int:
+        """Batches waiting for their anchor transaction (none until the ledger is wired)."""
+        return 0
 
     async def _with_simulator(self, machine: Machine) -> Machine:
         if not machine.simulated:
@@ -94,14 +194,14 @@ class Site:
 
     async def stop(self) -> None:
         """Stop polling, store what was accepted, then stop the server and devices."""
-        ingest, connector_tasks = self._tasks[:1], self._tasks[1:]
-        for task in connector_tasks:
-            task.cancel()
-        await asyncio.gather(*connector_tasks, return_exceptions=True)
+        await _cancel(self._pollers)
+        await _cancel(self._background)
         if self.bus is not None:
             await self.bus.close()
-        await asyncio.gather(*ingest, return_exceptions=True)
-        self._tasks.clear()
+        if self._ingest is not None:
+            await self._ingest
+        if self.metrics is not None:
+            await self.metrics.stop()
         if self.server is not None:
             await self.server.stop()
         if self.historian is not None:
@@ -109,3 +209,10 @@ class Site:
         for simulator in self.simulators.values():
             await simulator.stop()
         log.info("stopped cleanly")
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,6 +128,7 @@ class TrustListValidator:
     def __init__(self, paths: PkiPaths, *, trust_unknown: bool) -> None:
         self._paths = paths
         self._trust_unknown = trust_unknown
+        self.on_reject: Callable[[], None] | None = None
         self._basic = CertificateValidator(
             CertificateValidatorOptions.BASIC_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
         )
@@ -151,6 +153,8 @@ class TrustListValidator:
         return bool(store.is_trusted(cert))
 
     def _reject(self, cert: x509.Certificate, app: ua.ApplicationDescription) -> None:
+        if self.on_reject is not None:
+            self.on_reject()
         name = f"{thumbprint(cert)}.der"
         target = self._paths.rejected / name
         if not target.exists():

@@ -1,19 +1,27 @@
-"""The trustfloor OPC UA server: secure endpoints, users, and the site's address space."""
+"""The trustfloor OPC UA server: secure endpoints, users and roles, the site's address space."""
 
 from __future__ import annotations
 
 import logging
 import socket
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from asyncua import Server, ua
 
 from config import SecurityPolicy, Settings
-from models import Reading
-from opcua_server.address_space import NAMESPACE_URI, MachinesAddressSpace
+from models import AggregateHistorian, CertificateDesk, Historian, OrderBook, PrintOrder, Reading
+from opcua_server.address_space import MachinesAddressSpace
+from opcua_server.audit import AuditLog
+from opcua_server.diagnostics import Diagnostics, SessionCounters
 from opcua_server.errors import ServerError
+from opcua_server.history import SiteHistory
+from opcua_server.methods import MethodHost
+from opcua_server.namespaces import Namespaces
 from opcua_server.pki import PkiPaths, TrustListValidator, ensure_application_certificate
+from opcua_server.production import ProductionAddressSpace
+from opcua_server.roles import SessionUserRuleset, WriteGuard
 from opcua_server.users import ConfigUserManager
 
 log = logging.getLogger(__name__)
@@ -33,10 +41,25 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class ServerPorts:
+    """What the server's history and methods call into; each may be absent on a small site."""
+
+    historian: Historian | None = None
+    aggregates: AggregateHistorian | None = None
+    orders: OrderBook | None = None
+    certificates: CertificateDesk | None = None
+
+
 class TrustfloorServer:
     """Owns the asyncua server: `start` makes it reachable, `publish` feeds the Machines folder."""
 
-    def __init__(self, settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+        ports: ServerPorts | None = None,
+    ) -> None:
         self.settings = settings
         server_settings = settings.server
         if server_settings.port == 0:
@@ -44,10 +67,21 @@ class TrustfloorServer:
                 update={"port": free_port(server_settings.host)}
             )
         self.server_settings = server_settings
-        self.pki = PkiPaths(Path(settings.data_dir) / "pki")
-        self._user_manager = ConfigUserManager(server_settings.users, environ)
+        self.ports = ports or ServerPorts()
+        data_dir = Path(settings.data_dir)
+        self.pki = PkiPaths(data_dir / "pki")
+        self.audit = AuditLog(data_dir / server_settings.audit_file)
+        self.counters = SessionCounters()
+        self._user_manager = ConfigUserManager(
+            server_settings.users, environ, counters=self.counters
+        )
         self._server = Server(user_manager=self._user_manager)
+        self.diagnostics = Diagnostics(self._server, self.counters)
+        self.namespaces: Namespaces | None = None
         self.address_space: MachinesAddressSpace | None = None
+        self.production: ProductionAddressSpace | None = None
+        self.methods: MethodHost | None = None
+        self.history: SiteHistory | None = None
 
     @property
     def endpoint(self) -> str:
@@ -60,8 +94,25 @@ class TrustfloorServer:
 
     async def start(self) -> None:
         """Create certificates if needed, build the address space and listen."""
+        await self._configure()
+        await self._build_address_space()
+        self._guard_writes()
+        try:
+            await self._server.start()
+        except OSError as error:
+            cfg = self.server_settings
+            raise ServerError(
+                f"cannot listen on {cfg.host}:{cfg.port}: {error}",
+                advice="choose another server.port or stop the process holding it",
+            ) from error
+        await self.diagnostics.enable()
+        policies = ", ".join(p.value for p in self.server_settings.security_policies)
+        log.info("OPC UA server listening on %s (policies: %s)", self.endpoint, policies)
+
+    async def _configure(self) -> None:
         cfg = self.server_settings
         ensure_application_certificate(self.pki, cfg)
+        self._server.iserver.bind_condition_methods = True
         await self._server.init()
         self._server.set_endpoint(f"opc.tcp://{cfg.host}:{cfg.port}/{cfg.path}")
         self._server.set_server_name(cfg.server_name)
@@ -69,26 +120,56 @@ class TrustfloorServer:
         self._server.product_uri = cfg.product_uri
         await self._server.load_certificate(self.pki.own_certificate)
         await self._server.load_private_key(self.pki.own_key)
-        self._server.set_security_policy([_POLICY_TYPES[p] for p in cfg.security_policies])
+        policies = [_POLICY_TYPES[p] for p in cfg.security_policies]
+        self._server.set_security_policy(policies, permission_ruleset=SessionUserRuleset())
+        self._server.set_identity_tokens(self._identity_tokens())
+        validator = TrustListValidator(self.pki, trust_unknown=cfg.trust_unknown_clients)
+        validator.on_reject = self._count_security_rejection
+        self._server.set_certificate_validator(validator)
+
+    def _identity_tokens(self) -> list[type]:
+        cfg = self.server_settings
         tokens: list[type] = [ua.UserNameIdentityToken]
+        if any(user.certificate_file is not None for user in cfg.users):
+            tokens.append(ua.X509IdentityToken)
         if cfg.allow_insecure:
             tokens.append(ua.AnonymousIdentityToken)
-        self._server.set_identity_tokens(tokens)
-        self._server.set_certificate_validator(
-            TrustListValidator(self.pki, trust_unknown=cfg.trust_unknown_clients)
-        )
-        namespace = await self._server.register_namespace(NAMESPACE_URI)
-        self.address_space = MachinesAddressSpace(self._server, namespace)
+        return tokens
+
+    def _count_security_rejection(self) -> None:
+        self.counters.security_rejected += 1
+
+    async def _build_address_space(self) -> None:
+        self.namespaces = await Namespaces.register(self._server)
+        self.address_space = MachinesAddressSpace(self._server, self.namespaces)
         await self.address_space.build(self.settings.site.machines)
-        try:
-            await self._server.start()
-        except OSError as error:
-            raise ServerError(
-                f"cannot listen on {cfg.host}:{cfg.port}: {error}",
-                advice="choose another server.port or stop the process holding it",
-            ) from error
-        policies = ", ".join(p.value for p in cfg.security_policies)
-        log.info("OPC UA server listening on %s (policies: %s)", self.endpoint, policies)
+        self.production = ProductionAddressSpace(
+            self._server, self.namespaces.site, max_items=self.server_settings.max_items_per_folder
+        )
+        await self.production.build()
+        self.methods = MethodHost(
+            self._server,
+            self.namespaces.site,
+            self.audit,
+            orders=self.ports.orders,
+            certificates=self.ports.certificates,
+            on_order=self.production.apply_order,
+        )
+        await self.methods.build()
+        if self.ports.historian is not None:
+            self.history = SiteHistory(
+                self._server.iserver,
+                self.address_space.point_of,
+                self.ports.historian,
+                self.ports.aggregates,
+            )
+            self._server.iserver.history_manager = self.history
+
+    def _guard_writes(self) -> None:
+        assert self.address_space is not None
+        writable = {node: "AssetId" for node in self.address_space.asset_id_nodes}
+        service = self._server.iserver.attribute_service
+        service.write = WriteGuard(service.write, writable, self.audit)
 
     async def publish(self, readings: Sequence[Reading]) -> None:
         """ReadingSink: apply readings to the Machines folder."""
@@ -97,6 +178,10 @@ class TrustfloorServer:
 
     async def put(self, readings: Sequence[Reading]) -> None:
         await self.publish(readings)
+
+    async def show_order(self, order: PrintOrder) -> None:
+        if self.production is not None:
+            await self.production.apply_order(order)
 
     async def stop(self) -> None:
         await self._server.stop()

@@ -1,4 +1,4 @@
-"""Shared async fixtures: a running site with two simulated machines, a trusted client cert."""
+"""Shared async fixtures: a running site (two simulated machines, fake ports), a trusted cert."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import pytest
 import pytest_asyncio
 
 from opcua_server.app import Site
+from tests.fakes import FakeCertificateDesk, FakeOrderBook
 from tests.support import make_client_certificate, site_settings
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     data_dir = tmp_path_factory.mktemp("site")
-    running = Site(site_settings(data_dir, machines=2))
+    running = Site(
+        site_settings(data_dir, machines=2),
+        orders=FakeOrderBook(),
+        certificates=FakeCertificateDesk(),
+    )
     await running.start()
     yield running
     await running.stop()

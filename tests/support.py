@@ -21,7 +21,14 @@ from opcua_server.passwords import hash_password
 REPO = Path(__file__).resolve().parents[1]
 NODE_CLIENT = REPO / "tests" / "peers" / "nodeopcua_client.mjs"
 NAMESPACE_URI = "urn:trustfloor:site"
-PASSWORDS = {"mes": "mes-secret-1", "planner": "planner-secret-2"}
+PASSWORDS = {
+    "mes": "mes-secret-1",
+    "planner": "planner-secret-2",
+    "quality_engineer": "quality-secret-3",
+    "operator": "operator-secret-4",
+    "auditor": "auditor-secret-5",
+    "admin": "admin-secret-6",
+}
 CLIENT_URI = "urn:trustfloor:tests:asyncua-client"
 
 
@@ -42,6 +49,7 @@ def site_settings(data_dir: Path, *, machines: int = 2, **server: Any) -> Settin
         "port": 0,
         "users": users,
         "trust_unknown_clients": False,
+        "metrics_port": 0,
     }
     server_cfg.update(server)
     raw = demo.model_dump(mode="json") | {"server": server_cfg, "data_dir": str(data_dir)}

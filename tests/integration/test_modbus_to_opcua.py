@@ -50,13 +50,14 @@ async def test_secure_client_reads_live_machine_values(
         async with asyncio.timeout(10):
             while (await wait_for_value(client, nid)).SourceTimestamp == first.SourceTimestamp:
                 await asyncio.sleep(0.2)
-        machines = await client.nodes.objects.get_child([f"{nid.NamespaceIndex}:Machines"])
+        machinery = await client.get_namespace_index("http://opcfoundation.org/UA/Machinery/")
+        di = await client.get_namespace_index("http://opcfoundation.org/UA/DI/")
+        machines = await client.nodes.objects.get_child([f"{machinery}:Machines"])
         names = sorted([(await n.read_browse_name()).Name for n in await machines.get_children()])
         assert names == ["mill-1", "pump-1"]
-        identification = await machines.get_child(
-            [f"{nid.NamespaceIndex}:mill-1", f"{nid.NamespaceIndex}:Identification"]
+        serial = await machines.get_child(
+            [f"{nid.NamespaceIndex}:mill-1", f"{di}:Identification", f"{di}:SerialNumber"]
         )
-        serial = await identification.get_child([f"{nid.NamespaceIndex}:SerialNumber"])
         assert await serial.read_value() == "VMC850-0001"
 
 

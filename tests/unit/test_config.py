@@ -86,7 +86,8 @@ def test_a_user_needs_exactly_one_password_source() -> None:
     raw = demo_raw()
     raw["server"]["users"][0]["password_hash"] = "scrypt$..."
     assert problems_of(raw) == [
-        "server.users[0]: Value error, give exactly one of password_hash or password_env"
+        "server.users[0]: Value error, give exactly one of"
+        " password_hash, password_env or certificate_file"
     ]
 
 

@@ -1,0 +1,101 @@
+"""Print orders, designs, parts and printers as the server and the MES see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from models.machines import Frozen, Identifier
+
+
+class OrderState(StrEnum):
+    """Lifecycle of a print order."""
+
+    CREATED = "created"
+    DISPATCHED = "dispatched"
+    PRINTING = "printing"
+    PRINTED = "printed"
+    CERTIFIED = "certified"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+    @property
+    def isa95(self) -> str:
+        """ISA-95 job order state name (OPC 10031-4 ISA95JobOrderStateMachineType)."""
+        return _ISA95_STATES[self]
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the order may still be cancelled."""
+        return self in (OrderState.CREATED, OrderState.DISPATCHED)
+
+
+_ISA95_STATES = {
+    OrderState.CREATED: "AllowedToStart",
+    OrderState.DISPATCHED: "AllowedToStart",
+    OrderState.PRINTING: "Running",
+    OrderState.PRINTED: "Ended",
+    OrderState.CERTIFIED: "Ended",
+    OrderState.REJECTED: "Ended",
+    OrderState.CANCELLED: "Aborted",
+}
+
+
+class PrintOrder(Frozen):
+    """A request to print ``quantity`` pieces of a design (an ISA-95 job order)."""
+
+    id: str
+    design_id: str
+    design_revision: str = "A"
+    quantity: int = Field(ge=1, le=10_000)
+    reason: str = ""
+    requested_by: str = ""
+    state: OrderState = OrderState.CREATED
+    printer: str = ""
+    created_at: datetime
+    updated_at: datetime
+    alert_id: str = ""
+
+
+class CertificateStatus(StrEnum):
+    """Where a part's certificate stands."""
+
+    PENDING = "pending"
+    ISSUED = "issued"
+    ANCHORED = "anchored"
+    REVOKED = "revoked"
+
+
+class Part(Frozen):
+    """One printed piece with its certificate's status and verdict."""
+
+    serial: str
+    order_id: str
+    design_id: str
+    printer: str
+    verdict: str = ""
+    certificate: CertificateStatus = CertificateStatus.PENDING
+
+
+class Design(Frozen):
+    """A registered spare-part design and its licence counter."""
+
+    id: Identifier
+    revision: str = "A"
+    name: str = ""
+    dossier_hash: str = ""
+    licensed_quantity: int = Field(0, ge=0)
+    parts_produced: int = Field(0, ge=0)
+
+
+class PrinterStatus(Frozen):
+    """What a printer reports (after OPC 40540 Additive Manufacturing)."""
+
+    id: Identifier
+    job_state: str = "Idle"
+    current_layer: int = 0
+    layers_planned: int = 0
+    material_lot: str = ""
+    order_id: str = ""

@@ -1,0 +1,313 @@
+"""MES and quality methods: validated arguments, role checks, audit, and calls into the ports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asyncua import Server, ua
+
+from models import CertificateDesk, InvalidRequestError, InvalidStateError, NotFoundError, OrderBook
+from models.production import PrintOrder
+from opcua_server.audit import AuditLog
+from opcua_server.roles import CURRENT_USER, METHOD_ROLES, RefusedError, authorize, describe
+from opcua_server.users import SiteUser
+
+log = logging.getLogger(__name__)
+
+MAX_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 4096
+MAX_JSON_LENGTH = 4 * 1024 * 1024
+MAX_QUANTITY = 10_000
+
+_PORT_ERRORS: tuple[tuple[type[Exception], int], ...] = (
+    (NotFoundError, ua.StatusCodes.BadNotFound),
+    (InvalidRequestError, ua.StatusCodes.BadInvalidArgument),
+    (InvalidStateError, ua.StatusCodes.BadInvalidState),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One input or output argument of a method."""
+
+    name: str
+    variant_type: ua.VariantType
+    description: str
+    max_length: int = MAX_ID_LENGTH
+
+    def definition(self) -> ua.Argument:
+        argument = ua.Argument()
+        argument.Name = self.name
+        argument.DataType = ua.NodeId(self.variant_type.value)
+        argument.ValueRank = -1
+        argument.Description = ua.LocalizedText(self.description)
+        return argument
+
+
+Handler = Callable[[SiteUser, list[Any]], Awaitable[list[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    """A method: where it lives, its arguments, and what it does once checked."""
+
+    name: str
+    folder: str
+    inputs: tuple[Arg, ...]
+    outputs: tuple[Arg, ...]
+    handler: Handler
+
+
+def check_arguments(inputs: Sequence[Arg], variants: Sequence[ua.Variant]) -> list[Any]:
+    """Values of ``variants`` if they match ``inputs`` in number, type and length.
+
+    Raises RefusedError with the status code the caller gets otherwise.
+    """
+    if len(variants) < len(inputs):
+        raise RefusedError(ua.StatusCodes.BadArgumentsMissing, f"expected {len(inputs)} arguments")
+    if len(variants) > len(inputs):
+        raise RefusedError(ua.StatusCodes.BadTooManyArguments, f"expected {len(inputs)} arguments")
+    values = []
+    for arg, variant in zip(inputs, variants, strict=True):
+        if variant.VariantType != arg.variant_type or variant.Value is None:
+            raise RefusedError(
+                ua.StatusCodes.BadTypeMismatch, f"{arg.name} must be {arg.variant_type.name}"
+            )
+        if isinstance(variant.Value, str) and not variant.Value.strip():
+            raise RefusedError(ua.StatusCodes.BadInvalidArgument, f"{arg.name} must not be empty")
+        if isinstance(variant.Value, str) and len(variant.Value) > arg.max_length:
+            raise RefusedError(
+                ua.StatusCodes.BadInvalidArgument, f"{arg.name} longer than {arg.max_length}"
+            )
+        values.append(variant.Value)
+    return values
+
+
+def parse_json_object(name: str, text: str) -> dict[str, Any]:
+    """A JSON object from an argument; RefusedError(BadInvalidArgument) when it is not one."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        reason = f"{name} is not JSON: {error}"
+        raise RefusedError(ua.StatusCodes.BadInvalidArgument, reason) from error
+    if not isinstance(value, dict):
+        raise RefusedError(ua.StatusCodes.BadInvalidArgument, f"{name} must be a JSON object")
+    return value
+
+
+class MethodHost:
+    """Builds the methods into the address space and serves them."""
+
+    def __init__(
+        self,
+        server: Server,
+        namespace: int,
+        audit: AuditLog,
+        *,
+        orders: OrderBook | None = None,
+        certificates: CertificateDesk | None = None,
+        on_order: Callable[[PrintOrder], Awaitable[None]] | None = None,
+    ) -> None:
+        self._server = server
+        self._namespace = namespace
+        self._audit = audit
+        self.orders = orders
+        self.certificates = certificates
+        self._on_order = on_order
+        self.method_ids: dict[str, ua.NodeId] = {}
+
+    def specs(self) -> list[MethodSpec]:
+        design = Arg("DesignId", ua.VariantType.String, "id of a registered design")
+        serial = Arg("SerialNumber", ua.VariantType.String, "serial number of a printed part")
+        order_id = Arg("OrderId", ua.VariantType.String, "JobOrderID of a print order")
+        return [
+            MethodSpec(
+                "CreatePrintOrder",
+                "PrintOrders",
+                (
+                    design,
+                    Arg("Quantity", ua.VariantType.UInt32, f"pieces to print, 1..{MAX_QUANTITY}"),
+                    Arg(
+                        "Reason", ua.VariantType.String, "why the parts are needed", MAX_TEXT_LENGTH
+                    ),
+                ),
+                (order_id,),
+                self._create_order,
+            ),
+            MethodSpec(
+                "CancelPrintOrder",
+                "PrintOrders",
+                (order_id,),
+                (Arg("State", ua.VariantType.String, "state after the call"),),
+                self._cancel_order,
+            ),
+            MethodSpec(
+                "GetCertificate",
+                "Parts",
+                (serial,),
+                (
+                    Arg(
+                        "CertificateJson",
+                        ua.VariantType.String,
+                        "the signed certificate (RFC 8785 JSON)",
+                    ),
+                ),
+                self._get_certificate,
+            ),
+            MethodSpec(
+                "GetProofBundle",
+                "Parts",
+                (serial,),
+                (
+                    Arg(
+                        "BundleJson",
+                        ua.VariantType.String,
+                        "certificate, inclusion proof and anchor",
+                    ),
+                ),
+                self._get_bundle,
+            ),
+            MethodSpec(
+                "VerifyCertificate",
+                "Parts",
+                (Arg("BundleJson", ua.VariantType.String, "a proof bundle", MAX_JSON_LENGTH),),
+                (
+                    Arg("Valid", ua.VariantType.Boolean, "whether every check passed"),
+                    Arg("Reason", ua.VariantType.String, "what passed, or what failed"),
+                ),
+                self._verify,
+            ),
+            MethodSpec(
+                "RecordInspection",
+                "Parts",
+                (
+                    serial,
+                    Arg(
+                        "ResultsJson",
+                        ua.VariantType.String,
+                        "inspection results object",
+                        MAX_JSON_LENGTH,
+                    ),
+                ),
+                (),
+                self._record_inspection,
+            ),
+            MethodSpec(
+                "RevokeCertificate",
+                "Parts",
+                (
+                    serial,
+                    Arg("Reason", ua.VariantType.String, "why it is revoked", MAX_TEXT_LENGTH),
+                ),
+                (),
+                self._revoke,
+            ),
+        ]
+
+    async def build(self) -> None:
+        for spec in self.specs():
+            parent = self._server.get_node(ua.NodeId(spec.folder, self._namespace))
+            node = await parent.add_method(
+                ua.NodeId(f"{spec.folder}/{spec.name}", self._namespace),
+                ua.QualifiedName(spec.name, self._namespace),
+                self._serve(spec),
+                [arg.definition() for arg in spec.inputs],
+                [arg.definition() for arg in spec.outputs],
+            )
+            self.method_ids[spec.name] = node.nodeid
+
+    def _serve(self, spec: MethodSpec) -> Callable[..., Awaitable[Any]]:
+        async def call(_parent: ua.NodeId, *variants: ua.Variant) -> Any:
+            return await self._call(spec, variants)
+
+        return call
+
+    async def _call(self, spec: MethodSpec, variants: Sequence[ua.Variant]) -> Any:
+        user = CURRENT_USER.get()
+        detail = ", ".join(repr(v.Value)[:80] for v in variants)
+        try:
+            authorize(spec.name, METHOD_ROLES[spec.name])
+            values = check_arguments(spec.inputs, variants)
+            assert user is not None  # authorize refused anonymous callers
+            outputs = await spec.handler(user, values)
+        except RefusedError as refused:
+            self._record(spec, user, detail, refused.status, str(refused))
+            return ua.StatusCode(refused.status)
+        except Exception as error:  # a bad call never disturbs the server
+            status = self._status_of(error)
+            self._record(spec, user, detail, status, str(error))
+            return ua.StatusCode(status)
+        self._record(spec, user, detail, ua.StatusCodes.Good, "")
+        return [
+            ua.Variant(value, arg.variant_type)
+            for value, arg in zip(outputs, spec.outputs, strict=True)
+        ]
+
+    def _status_of(self, error: Exception) -> int:
+        for kind, status in _PORT_ERRORS:
+            if isinstance(error, kind):
+                return status
+        log.exception("method failed unexpectedly", exc_info=error)
+        return int(ua.StatusCodes.BadInternalError)
+
+    def _record(
+        self, spec: MethodSpec, user: SiteUser | None, detail: str, status: int, reason: str
+    ) -> None:
+        name, role = describe(user)
+        result = ua.StatusCode(status).name + (f": {reason}" if reason else "")
+        self._audit.record(
+            user=name, role=role, action="call", target=spec.name, detail=detail, result=result
+        )
+
+    def _order_book(self) -> OrderBook:
+        if self.orders is None:
+            raise RefusedError(ua.StatusCodes.BadNotSupported, "no order book on this site")
+        return self.orders
+
+    def _desk(self) -> CertificateDesk:
+        if self.certificates is None:
+            raise RefusedError(ua.StatusCodes.BadNotSupported, "no certificate ledger on this site")
+        return self.certificates
+
+    async def _create_order(self, user: SiteUser, args: list[Any]) -> list[Any]:
+        design_id, quantity, reason = args
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise RefusedError(ua.StatusCodes.BadOutOfRange, f"Quantity must be 1..{MAX_QUANTITY}")
+        order = await self._order_book().create_order(design_id, quantity, reason, str(user.name))
+        await self._announce(order)
+        return [order.id]
+
+    async def _cancel_order(self, user: SiteUser, args: list[Any]) -> list[Any]:
+        order = await self._order_book().cancel_order(args[0], str(user.name))
+        await self._announce(order)
+        return [order.state.value]
+
+    async def _announce(self, order: PrintOrder) -> None:
+        if self._on_order is not None:
+            await self._on_order(order)
+
+    async def _get_certificate(self, _user: SiteUser, args: list[Any]) -> list[Any]:
+        return [await self._desk().certificate_json(args[0])]
+
+    async def _get_bundle(self, _user: SiteUser, args: list[Any]) -> list[Any]:
+        return [await self._desk().proof_bundle_json(args[0])]
+
+    async def _verify(self, _user: SiteUser, args: list[Any]) -> list[Any]:
+        parse_json_object("BundleJson", args[0])
+        outcome = await self._desk().verify_bundle(args[0])
+        return [outcome.valid, outcome.reason]
+
+    async def _record_inspection(self, user: SiteUser, args: list[Any]) -> list[Any]:
+        serial, results = args
+        parse_json_object("ResultsJson", results)
+        await self._desk().record_inspection(serial, results, str(user.name))
+        return []
+
+    async def _revoke(self, user: SiteUser, args: list[Any]) -> list[Any]:
+        serial, reason = args
+        await self._desk().revoke(serial, reason, str(user.name))
+        return []

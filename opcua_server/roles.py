@@ -1,0 +1,141 @@
+"""Role checks: who may call which method and write which node, enforced per request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from asyncua import ua
+from asyncua.crypto.permission_rules import PermissionRuleset, SimpleRoleRuleset, UserRole
+
+from config import Role
+from opcua_server.audit import AuditLog
+from opcua_server.users import SiteUser
+
+CURRENT_USER: ContextVar[SiteUser | None] = ContextVar("trustfloor_current_user", default=None)
+"""The session user of the request being served (set before every service call)."""
+
+EVERYONE = frozenset(Role)
+METHOD_ROLES: dict[str, frozenset[Role]] = {
+    "CreatePrintOrder": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
+    "CancelPrintOrder": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
+    "GetCertificate": EVERYONE,
+    "GetProofBundle": EVERYONE,
+    "VerifyCertificate": EVERYONE,
+    "RecordInspection": frozenset({Role.QUALITY_ENGINEER}),
+    "RevokeCertificate": frozenset({Role.QUALITY_ENGINEER}),
+    "Acknowledge": frozenset({Role.MES, Role.PLANNER, Role.OPERATOR, Role.ADMIN}),
+    "Confirm": frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN}),
+}
+"""Roles allowed to call each method; anything not listed is refused."""
+
+WRITE_ROLES: dict[str, frozenset[Role]] = {
+    "AssetId": frozenset({Role.OPERATOR, Role.ADMIN}),
+}
+"""Roles allowed to write each writable node kind (by BrowseName)."""
+
+_READ_ONLY_SERVICES = {
+    ua.NodeId(i)
+    for i in (
+        ua.ObjectIds.ReadRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.BrowseRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.BrowseNextRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.TranslateBrowsePathsToNodeIdsRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.CreateSubscriptionRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.CreateMonitoredItemsRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.DeleteMonitoredItemsRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.DeleteSubscriptionsRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.PublishRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.HistoryReadRequest_Encoding_DefaultBinary,
+        ua.ObjectIds.CloseSessionRequest_Encoding_DefaultBinary,
+    )
+}
+
+
+class RefusedError(Exception):
+    """Raised inside a handler to answer with ``status`` (e.g. BadUserAccessDenied)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def describe(user: SiteUser | None) -> tuple[str, str]:
+    """(name, role) for the audit log."""
+    if user is None:
+        return "anonymous", "none"
+    return str(user.name), user.site_role.value
+
+
+def authorize(action: str, allowed: frozenset[Role]) -> SiteUser:
+    """The current session user if their role is in ``allowed``; RefusedError otherwise."""
+    user = CURRENT_USER.get()
+    if user is None or not isinstance(user, SiteUser) or user.site_role not in allowed:
+        reason = f"{describe(user)[1]} may not {action}"
+        raise RefusedError(ua.StatusCodes.BadUserAccessDenied, reason)
+    return user
+
+
+class SessionUserRuleset(PermissionRuleset):  # type: ignore[misc]  # asyncua is untyped to mypy here
+    """Remembers each request's user for the handlers; anonymous sessions may only read."""
+
+    def __init__(self) -> None:
+        self._simple = SimpleRoleRuleset()
+
+    def check_validity(self, user: Any, action_type_id: ua.NodeId, body: Any) -> bool:
+        CURRENT_USER.set(user if isinstance(user, SiteUser) else None)
+        if user is None or user.role == UserRole.Anonymous:
+            return action_type_id in _READ_ONLY_SERVICES
+        return bool(self._simple.check_validity(user, action_type_id, body))
+
+
+WriteFn = Callable[..., Awaitable[list[ua.StatusCode]]]
+
+
+class WriteGuard:
+    """Wraps the attribute service's write: per-node role check, audit of every write."""
+
+    def __init__(self, original: WriteFn, writable: dict[ua.NodeId, str], audit: AuditLog) -> None:
+        self._original = original
+        self._writable = writable
+        self._audit = audit
+
+    async def __call__(self, params: ua.WriteParameters, user: Any = None) -> list[ua.StatusCode]:
+        results: list[ua.StatusCode | None] = []
+        allowed: list[ua.WriteValue] = []
+        for item in params.NodesToWrite:
+            refusal = self._refusal(item, user)
+            results.append(refusal)
+            if refusal is None:
+                allowed.append(item)
+        forwarded = ua.WriteParameters()
+        forwarded.NodesToWrite = allowed
+        outcomes = iter(await self._original(forwarded, user=user) if allowed else [])
+        final = [r if r is not None else next(outcomes) for r in results]
+        self._record(params.NodesToWrite, final, user)
+        return final
+
+    def _refusal(self, item: ua.WriteValue, user: Any) -> ua.StatusCode | None:
+        kind = self._writable.get(item.NodeId)
+        if kind is None:
+            return None  # asyncua's own access-level check decides (read-only nodes refuse)
+        role = user.site_role if isinstance(user, SiteUser) else None
+        if role in WRITE_ROLES.get(kind, frozenset()):
+            return None
+        return ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
+
+    def _record(
+        self, items: Sequence[ua.WriteValue], results: Sequence[ua.StatusCode], user: Any
+    ) -> None:
+        name, role = describe(user if isinstance(user, SiteUser) else None)
+        for item, result in zip(items, results, strict=True):
+            value = item.Value.Value.Value if item.Value and item.Value.Value else None
+            self._audit.record(
+                user=name,
+                role=role,
+                action="write",
+                target=item.NodeId.to_string(),
+                detail=repr(value),
+                result=result.name,
+            )
