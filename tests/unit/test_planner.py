@@ -61,8 +61,8 @@ def test_invalid_limit_is_refused() -> None:
     st.lists(
         st.tuples(
             st.integers(0, 400),
-            st.sampled_from(list(DataType)),
-            st.sampled_from(list(RegisterKind)),
+            st.sampled_from([t for t in DataType if t.is_numeric]),
+            st.sampled_from([RegisterKind.HOLDING, RegisterKind.INPUT]),
         ),
         min_size=1,
         max_size=60,
