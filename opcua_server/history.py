@@ -33,14 +33,9 @@ PointOf = Callable[[ua.NodeId], tuple[str, str] | None]
 class EventHistory(Protocol):
     """Stored events readable for HistoryRead of events (OPC 10000-11 §6.5)."""
 
-    async def read_event_history(
-        self,
-        node_id: ua.NodeId,
-        start: datetime | None,
-        end: datetime | None,
-        limit: int,
-        event_filter: Any,
-    ) -> tuple[list[ua.HistoryEventFieldList], datetime | None]: ...
+    async def read(
+        self, item: ua.HistoryReadValueId, details: ua.ReadEventDetails, *, release: bool = False
+    ) -> ua.HistoryReadResult: ...
 
 
 def _given(ts: datetime | None) -> datetime | None:
@@ -67,7 +62,7 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         self,
         iserver: Any,
         point_of: PointOf,
-        historian: Historian,
+        historian: Historian | None,
         aggregates: AggregateHistorian | None,
         events: EventHistory | None = None,
     ) -> None:
@@ -89,16 +84,18 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
     async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
         details = params.HistoryReadDetails
         if isinstance(details, ua.ReadProcessedDetails):
-            return [
-                await self._processed(details, rv, i) for i, rv in enumerate(params.NodesToRead)
-            ]
+            nodes = enumerate(params.NodesToRead)
+            return [await self._processed(details, rv, i) for i, rv in nodes]
+        if isinstance(details, ua.ReadEventDetails):
+            release = bool(params.ReleaseContinuationPoints)
+            return [await self._events(details, rv, release) for rv in params.NodesToRead]
         return [await self._read_history(details, rv) for rv in params.NodesToRead]
 
     async def _raw(
         self, details: ua.ReadRawModifiedDetails, rv: ua.HistoryReadValueId
     ) -> ua.HistoryReadResult:
         point = self._point_of(rv.NodeId)
-        if point is None:
+        if point is None or self._historian is None:
             return _failed(ua.StatusCodes.BadHistoryOperationUnsupported)
         start = _unpack(rv.ContinuationPoint) if rv.ContinuationPoint else _given(details.StartTime)
         end = _given(details.EndTime) or datetime.now(UTC)
@@ -143,24 +140,11 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         return result
 
     async def _events(
-        self, details: ua.ReadEventDetails, rv: ua.HistoryReadValueId
+        self, details: ua.ReadEventDetails, rv: ua.HistoryReadValueId, release: bool = False
     ) -> ua.HistoryReadResult:
         if self.events is None:
             return _failed(ua.StatusCodes.BadHistoryOperationUnsupported)
-        start = _unpack(rv.ContinuationPoint) if rv.ContinuationPoint else _given(details.StartTime)
-        fields, more = await self.events.read_event_history(
-            rv.NodeId,
-            start,
-            _given(details.EndTime),
-            details.NumValuesPerNode or MAX_RAW_VALUES,
-            details.Filter,
-        )
-        result = ua.HistoryReadResult()
-        result.HistoryData = ua.HistoryEvent()
-        result.HistoryData.Events = fields
-        if more is not None:
-            result.ContinuationPoint = _pack(more)
-        return result
+        return await self.events.read(rv, details, release=release)
 
 
 def _failed(status: int) -> ua.HistoryReadResult:

@@ -13,15 +13,25 @@ from asyncua import Server, ua
 from config import SecurityPolicy, Settings
 from models import AggregateHistorian, CertificateDesk, Historian, OrderBook, PrintOrder, Reading
 from opcua_server.address_space import MachinesAddressSpace
+from opcua_server.alarms import AlarmManager
 from opcua_server.audit import AuditLog
 from opcua_server.diagnostics import Diagnostics, SessionCounters
 from opcua_server.errors import ServerError
+from opcua_server.event_store import EventHistory, EventStore
 from opcua_server.history import SiteHistory
 from opcua_server.methods import MethodHost
 from opcua_server.namespaces import Namespaces
 from opcua_server.pki import PkiPaths, TrustListValidator, ensure_application_certificate
 from opcua_server.production import ProductionAddressSpace
-from opcua_server.roles import SessionUserRuleset, WriteGuard
+from opcua_server.roles import (
+    CURRENT_USER,
+    METHOD_ROLES,
+    RefusedError,
+    SessionUserRuleset,
+    WriteGuard,
+    authorize,
+    describe,
+)
 from opcua_server.users import ConfigUserManager
 
 log = logging.getLogger(__name__)
@@ -82,6 +92,8 @@ class TrustfloorServer:
         self.production: ProductionAddressSpace | None = None
         self.methods: MethodHost | None = None
         self.history: SiteHistory | None = None
+        self.events = EventStore(data_dir / "events.sqlite")
+        self.alarms: AlarmManager | None = None
 
     @property
     def endpoint(self) -> str:
@@ -112,7 +124,6 @@ class TrustfloorServer:
     async def _configure(self) -> None:
         cfg = self.server_settings
         ensure_application_certificate(self.pki, cfg)
-        self._server.iserver.bind_condition_methods = True
         await self._server.init()
         self._server.set_endpoint(f"opc.tcp://{cfg.host}:{cfg.port}/{cfg.path}")
         self._server.set_server_name(cfg.server_name)
@@ -147,23 +158,45 @@ class TrustfloorServer:
             self._server, self.namespaces.site, max_items=self.server_settings.max_items_per_folder
         )
         await self.production.build()
+        self.alarms = AlarmManager(
+            self._server,
+            self.namespaces.site,
+            self.events,
+            authorize=self._authorize_condition_call,
+        )
+        await self.alarms.start()
         self.methods = MethodHost(
             self._server,
             self.namespaces.site,
             self.audit,
             orders=self.ports.orders,
             certificates=self.ports.certificates,
-            on_order=self.production.apply_order,
+            on_order=self.show_order,
         )
         await self.methods.build()
-        if self.ports.historian is not None:
-            self.history = SiteHistory(
-                self._server.iserver,
-                self.address_space.point_of,
-                self.ports.historian,
-                self.ports.aggregates,
+        self.history = SiteHistory(
+            self._server.iserver,
+            self.address_space.point_of,
+            self.ports.historian,
+            self.ports.aggregates,
+            EventHistory(self.events, self._server),
+        )
+        self._server.iserver.history_manager = self.history
+
+    def _authorize_condition_call(self, action: str) -> None:
+        """Role check for Acknowledge/Confirm; refusals and grants are both audited."""
+        name, role = describe(CURRENT_USER.get())
+        try:
+            authorize(action, METHOD_ROLES[action])
+        except RefusedError as refused:
+            result = ua.StatusCode(refused.status).name
+            self.audit.record(
+                user=name, role=role, action="call", target=action, detail="", result=result
             )
-            self._server.iserver.history_manager = self.history
+            raise
+        self.audit.record(
+            user=name, role=role, action="call", target=action, detail="", result="authorized"
+        )
 
     def _guard_writes(self) -> None:
         assert self.address_space is not None
@@ -180,8 +213,15 @@ class TrustfloorServer:
         await self.publish(readings)
 
     async def show_order(self, order: PrintOrder) -> None:
+        """An order changed: update its node and tell event subscribers."""
         if self.production is not None:
             await self.production.apply_order(order)
+        if self.alarms is not None:
+            message = (
+                f"print order {order.id}: {order.quantity} x {order.design_id}, {order.state.value}"
+            )
+            await self.alarms.emit_order_event(order.id, order.state.value, message)
 
     async def stop(self) -> None:
         await self._server.stop()
+        await self.events.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -111,4 +112,21 @@ async def node_client(request: dict[str, Any], timeout_s: float = 90.0) -> dict[
     if not lines:
         raise AssertionError(f"node-opcua client printed no result: {stderr.decode()[-2000:]}")
     answer: dict[str, Any] = json.loads(lines[-1])
+    return answer
+
+
+def trust_rejected(pki_root: Path) -> int:
+    """What an administrator does: move refused client certificates into the trust list."""
+    moved = 0
+    for cert in (pki_root / "rejected" / "certs").glob("*.der"):
+        shutil.move(cert, pki_root / "trusted" / "certs" / cert.name)
+        moved += 1
+    return moved
+
+
+async def node_client_trusted(request: dict[str, Any], pki_root: Path) -> dict[str, Any]:
+    """Run the node-opcua peer; if the server refused its certificate, trust it and retry once."""
+    answer = await node_client(request)
+    if not answer["ok"] and trust_rejected(pki_root):
+        answer = await node_client(request)
     return answer

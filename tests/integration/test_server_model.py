@@ -16,6 +16,7 @@ from asyncua import Client, ua
 from asyncua.common.node import Node
 
 from models import Design, HealthScore, HealthState
+from opcua_server.alarms import AlertInfo
 from opcua_server.app import Site
 from opcua_server.units import unit_id
 from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
@@ -372,3 +373,29 @@ async def test_diagnostics_and_metrics_report_sessions_and_ingest(
         "trustfloor_anchors_pending",
     } <= set(metrics)
     assert "# TYPE trustfloor_readings_total counter" in body
+
+
+async def test_alarms_and_order_events_reach_event_history_on_the_site(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    assert site.server is not None
+    assert site.server.alarms is not None
+    assert site.server.namespaces is not None
+    machine_id = ua.NodeId("Machines/pump-1", site.server.namespaces.site)
+    started = datetime.now(UTC)
+    await site.server.alarms.raise_alert(
+        AlertInfo("pump-1", "bearing", 700, "bearing RUL below lead time", machine_id, "pump-1")
+    )
+    async with session(site, trusted_cert, "planner") as client:
+        order = arguments_for("CreatePrintOrder", "")
+        await call(client, "PrintOrders", "CreatePrintOrder", *order)
+        alarms = await client.nodes.server.read_event_history(
+            started, datetime.now(UTC), evtypes=ua.ObjectIds.OffNormalAlarmType
+        )
+        assert any(str(e.SourceName) == "pump-1" and e.Severity == 700 for e in alarms)
+        machine = client.get_node(machine_id)
+        own = await machine.read_event_history(started, datetime.now(UTC))
+        assert own, "the machine node holds the history of its own alarms"
+        everything = await client.nodes.server.read_event_history(started, datetime.now(UTC))
+        assert len(everything) > len(alarms), "the order event is in the history too"
+    await site.server.alarms.clear("pump-1", "bearing")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opcua_server.app import Site
-from tests.support import NAMESPACE_URI, PASSWORDS, node_client
+from tests.support import NAMESPACE_URI, PASSWORDS, node_client, trust_rejected
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
 
@@ -29,11 +28,9 @@ def request(site: Site, pki: Path, **extra: Any) -> dict[str, Any]:
     } | extra
 
 
-def trust_rejected(site: Site) -> None:
-    """What an administrator does: move refused client certificates into the trust list."""
+def trust_rejected_of(site: Site) -> None:
     assert site.server is not None
-    for cert in site.server.pki.rejected.glob("*.der"):
-        shutil.move(cert, site.server.pki.trusted / cert.name)
+    trust_rejected(site.server.pki.root)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ async def test_unknown_node_client_certificate_is_refused_until_trusted(
     assert refused["ok"] is False
     assert site.server is not None
     assert list(site.server.pki.rejected.glob("*.der")), "refused certificate kept for review"
-    trust_rejected(site)
+    trust_rejected_of(site)
     accepted = await node_client(request(site, node_pki, browse=True))
     assert accepted["ok"] is True, accepted
     assert sorted(accepted["machines"]) == ["mill-1", "pump-1"]
@@ -60,7 +57,7 @@ async def test_unknown_node_client_certificate_is_refused_until_trusted(
 async def test_node_client_reads_changing_values_over_each_policy(
     site: Site, node_pki: Path, policy: str
 ) -> None:
-    trust_rejected(site)
+    trust_rejected_of(site)
     answer = await node_client(
         request(site, node_pki, policy=policy, nodes=TAGS, repeat=2, intervalMs=1200)
     )
@@ -73,7 +70,7 @@ async def test_node_client_reads_changing_values_over_each_policy(
 
 
 async def test_node_client_with_wrong_password_is_refused(site: Site, node_pki: Path) -> None:
-    trust_rejected(site)
+    trust_rejected_of(site)
     answer = await node_client(request(site, node_pki, password="wrong", browse=True))
     assert answer["ok"] is False
     assert "BadUserAccessDenied" in (answer["status"] or answer["error"])
