@@ -11,6 +11,7 @@ from asyncua import Server, ua
 from models import Cause, HealthScore, Machine, Quality, Reading, Tag
 from opcua_server.namespaces import Namespaces
 from opcua_server.nodes import NodeBuilder
+from opcua_server.persisted import PersistedValues
 from opcua_server.units import eu_information
 
 STATUS_BY_CAUSE: dict[Cause, int] = {
@@ -73,7 +74,10 @@ class HealthNodes:
 class MachinesAddressSpace:
     """Builds the Machines folder and applies readings and health scores to it."""
 
-    def __init__(self, server: Server, namespaces: Namespaces) -> None:
+    def __init__(
+        self, server: Server, namespaces: Namespaces, persisted: PersistedValues | None = None
+    ) -> None:
+        self.persisted = persisted
         self._server = server
         self.ns = namespaces
         self.namespace = namespaces.site
@@ -132,7 +136,7 @@ class MachinesAddressSpace:
             ident,
             f"{base}/Identification/AssetId",
             ua.QualifiedName("AssetId", di),
-            "",
+            self.persisted.get(f"{machine.id}/AssetId") if self.persisted else "",
             writable=True,
         )
         self.asset_id_nodes[asset] = machine.id
@@ -188,6 +192,12 @@ class MachinesAddressSpace:
                 "ScoredAt", datetime(1970, 1, 1, tzinfo=UTC), ua.VariantType.DateTime
             ),
         )
+
+    def remember_write(self, node_id: ua.NodeId, value: object) -> None:
+        """Keep an accepted AssetId write so it survives a restart."""
+        machine = self.asset_id_nodes.get(node_id)
+        if machine is not None and self.persisted is not None:
+            self.persisted.set(f"{machine}/AssetId", "" if value is None else str(value))
 
     def node_id(self, machine: str, tag: str) -> ua.NodeId:
         """NodeId of a tag variable; KeyError when the tag is not configured."""

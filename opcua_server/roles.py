@@ -93,15 +93,29 @@ class SessionUserRuleset(PermissionRuleset):  # type: ignore[misc]  # asyncua is
 WriteFn = Callable[..., Awaitable[list[ua.StatusCode]]]
 
 
+def _is_internal(user: Any) -> bool:
+    """The server's own writes (ServerStatus and the like) come with asyncua's default admin."""
+    return user is None or (not isinstance(user, SiteUser) and user.role == UserRole.Admin)
+
+
 class WriteGuard:
     """Wraps the attribute service's write: per-node role check, audit of every write."""
 
-    def __init__(self, original: WriteFn, writable: dict[ua.NodeId, str], audit: AuditLog) -> None:
+    def __init__(
+        self,
+        original: WriteFn,
+        writable: dict[ua.NodeId, str],
+        audit: AuditLog,
+        on_written: Callable[[ua.NodeId, object], None] | None = None,
+    ) -> None:
         self._original = original
         self._writable = writable
         self._audit = audit
+        self._on_written = on_written
 
     async def __call__(self, params: ua.WriteParameters, user: Any = None) -> list[ua.StatusCode]:
+        if _is_internal(user):
+            return await self._original(params, user=user)
         results: list[ua.StatusCode | None] = []
         allowed: list[ua.WriteValue] = []
         for item in params.NodesToWrite:
@@ -114,7 +128,15 @@ class WriteGuard:
         outcomes = iter(await self._original(forwarded, user=user) if allowed else [])
         final = [r if r is not None else next(outcomes) for r in results]
         self._record(params.NodesToWrite, final, user)
+        self._remember(params.NodesToWrite, final)
         return final
+
+    def _remember(self, items: Sequence[ua.WriteValue], results: Sequence[ua.StatusCode]) -> None:
+        if self._on_written is None:
+            return
+        for item, result in zip(items, results, strict=True):
+            if result.is_good() and item.NodeId in self._writable:
+                self._on_written(item.NodeId, item.Value.Value.Value if item.Value.Value else None)
 
     def _refusal(self, item: ua.WriteValue, user: Any) -> ua.StatusCode | None:
         kind = self._writable.get(item.NodeId)

@@ -21,6 +21,7 @@ from opcua_server.event_store import EventHistory, EventStore
 from opcua_server.history import SiteHistory
 from opcua_server.methods import MethodHost
 from opcua_server.namespaces import Namespaces
+from opcua_server.persisted import PersistedValues
 from opcua_server.pki import PkiPaths, TrustListValidator, ensure_application_certificate
 from opcua_server.production import ProductionAddressSpace
 from opcua_server.roles import (
@@ -152,7 +153,8 @@ class TrustfloorServer:
 
     async def _build_address_space(self) -> None:
         self.namespaces = await Namespaces.register(self._server)
-        self.address_space = MachinesAddressSpace(self._server, self.namespaces)
+        persisted = PersistedValues(Path(self.settings.data_dir) / "written_values.json")
+        self.address_space = MachinesAddressSpace(self._server, self.namespaces, persisted)
         await self.address_space.build(self.settings.site.machines)
         self.production = ProductionAddressSpace(
             self._server, self.namespaces.site, max_items=self.server_settings.max_items_per_folder
@@ -202,7 +204,9 @@ class TrustfloorServer:
         assert self.address_space is not None
         writable = {node: "AssetId" for node in self.address_space.asset_id_nodes}
         service = self._server.iserver.attribute_service
-        service.write = WriteGuard(service.write, writable, self.audit)
+        service.write = WriteGuard(
+            service.write, writable, self.audit, self.address_space.remember_write
+        )
 
     async def publish(self, readings: Sequence[Reading]) -> None:
         """ReadingSink: apply readings to the Machines folder."""
