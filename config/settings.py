@@ -159,10 +159,15 @@ class SiteSettings(Frozen):
 
     @model_validator(mode="after")
     def _asset_ids_unique_across_kinds(self) -> SiteSettings:
-        ids = [a.id for a in (*self.machines, *self.opcua_machines, *self.printers)]
-        repeated = sorted({i for i in ids if ids.count(i) > 1} - {m.id for m in self.machines})
+        """One id, one asset (Modbus machines repeating each other: the loader, with paths)."""
+        ids = [machine.id for machine in self.machines]
+        repeated: set[str] = set()
+        for asset in (*self.opcua_machines, *self.printers):
+            if asset.id in ids:
+                repeated.add(asset.id)
+            ids.append(asset.id)
         if repeated:
-            raise ValueError(f"machine and printer ids must be unique across kinds: {repeated}")
+            raise ValueError(f"machine and printer ids must be unique: {sorted(repeated)}")
         return self
 
 
@@ -223,6 +228,88 @@ class LedgerSettings(Frozen):
     )
 
 
+class SparePart(Frozen):
+    """A catalogue entry: the design printed to replace a component, and how long that takes."""
+
+    component: Identifier = Field(description="component name, as in site.machines.components")
+    machine: Identifier | None = Field(
+        None, description="only this machine's component; none: that component on every machine"
+    )
+    design_id: Identifier
+    design_revision: str = Field("A", min_length=1, max_length=16)
+    quantity: int = Field(1, ge=1, le=10_000, description="pieces ordered per alert")
+    print_hours: float = Field(gt=0, le=10_000, description="printing and certifying one order")
+    logistics_hours: float = Field(
+        0.0, ge=0, le=10_000, description="shipping and fitting after printing"
+    )
+
+    @property
+    def lead_time_h(self) -> float:
+        """Hours from ordering to a fitted part: print time plus logistics."""
+        return self.print_hours + self.logistics_hours
+
+
+class WebhookSettings(Frozen):
+    """Where planner notifications are POSTed, signed with a secret from the environment."""
+
+    url: str = Field(pattern=r"^https?://\S+$", description="receiver of the JSON POSTs")
+    secret_env: str = Field(
+        "TRUSTFLOOR_WEBHOOK_SECRET",
+        min_length=1,
+        description="environment variable holding the HMAC-SHA256 signing secret",
+    )
+    timeout_s: float = Field(10.0, gt=0, le=300, description="one POST")
+    retry_initial_s: float = Field(5.0, gt=0, le=3600, description="first wait after a failure")
+    retry_max_s: float = Field(3600.0, gt=0, le=86_400, description="longest wait between tries")
+    spool_file: str = Field(
+        "notifications.sqlite", description="pending notifications, under <data_dir>/queue/"
+    )
+
+
+class MaintenanceSettings(Frozen):
+    """Scoring schedule, alert policy thresholds, the spare-part catalogue and notifications."""
+
+    scoring_interval_s: float = Field(60.0, gt=0, le=86_400, description="every machine scored")
+    warning_above: float = Field(
+        2.0, gt=0, description="anomaly score (1.0 = edge of normal) that raises a warning"
+    )
+    alarm_above: float = Field(4.0, gt=0, description="anomaly score that makes it an alarm")
+    clear_below: float = Field(
+        1.0, ge=0, description="an alert clears once the score stays below this (hysteresis)"
+    )
+    min_duration_s: float = Field(
+        600.0, ge=0, le=7 * 86_400, description="a condition must hold this long to raise or clear"
+    )
+    margin_h: float = Field(
+        24.0, ge=0, le=10_000, description="order when RUL low ≤ lead time + this margin"
+    )
+    rul_hysteresis_h: float = Field(
+        24.0, ge=0, le=10_000, description="to clear, RUL low must rise this far above order point"
+    )
+    warning_severity: int = Field(500, ge=1, le=1000, description="OPC UA severity of a warning")
+    alarm_severity: int = Field(800, ge=1, le=1000, description="OPC UA severity of an alarm")
+    orders_file: str = Field("orders.sqlite", description="print orders, under data_dir")
+    alerts_file: str = Field("alerts.sqlite", description="maintenance alerts, under data_dir")
+    spare_parts: tuple[SparePart, ...] = Field((), description="the spare-part catalogue")
+    webhook: WebhookSettings | None = Field(None, description="none: no webhook notifications")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> MaintenanceSettings:
+        if not self.clear_below < self.warning_above <= self.alarm_above:
+            raise ValueError("thresholds must satisfy clear_below < warning_above <= alarm_above")
+        if self.warning_severity > self.alarm_severity:
+            raise ValueError("warning_severity must not exceed alarm_severity")
+        return self
+
+    @model_validator(mode="after")
+    def _one_part_per_component(self) -> MaintenanceSettings:
+        keys = [(part.machine, part.component) for part in self.spare_parts]
+        repeated = sorted({f"{m or '*'}/{c}" for m, c in keys if keys.count((m, c)) > 1})
+        if repeated:
+            raise ValueError(f"one spare part per machine and component: {repeated} repeat")
+        return self
+
+
 class Settings(Frozen):
     """Everything one trustfloor process needs, as read from its TOML file."""
 
@@ -233,6 +320,7 @@ class Settings(Frozen):
     simulation: SimulationSettings = SimulationSettings()
     chain: ChainSettings = ChainSettings()
     ledger: LedgerSettings = LedgerSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
     queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         10_000, description="readings buffered between connectors and sinks before back-pressure"
     )

@@ -346,3 +346,9 @@ class Printer(Asset):
     simulated: bool = Field(
         False, description="trustfloor serves a simulated printer at opcua.url (port 0: any)"
     )
+
+    @model_validator(mode="after")
+    def _simulator_serves_no_security(self) -> Printer:
+        if self.simulated and self.opcua.security_policy is not SecurityPolicy.NONE:
+            raise ValueError("a simulated printer serves security None: say so in its opcua")
+        return self

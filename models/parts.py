@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, NamedTuple
@@ -288,8 +289,12 @@ class ProofBundle(Frozen):
         return self
 
 
-class Check(Frozen):
-    """One check a verification made, whether it held, and what it found."""
+@dataclass(frozen=True, slots=True)
+class VerificationCheck:
+    """One check a verification made, whether it held, and what it found.
+
+    A plain dataclass: verification makes several per bundle and must stay fast.
+    """
 
     name: str
     passed: bool
@@ -308,7 +313,7 @@ class VerificationReport(Frozen):
     valid: bool
     part_verdict: Verdict | None
     serial: str | None
-    checks: tuple[Check, ...]
+    checks: tuple[VerificationCheck, ...]
 
     @property
     def reasons(self) -> tuple[str, ...]:

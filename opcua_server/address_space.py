@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from asyncua import Server, ua
 
 from models import Cause, HealthScore, Machine, Quality, Reading, Tag
+from models.machines import OpcUaMachine, OpcUaTag
 from opcua_server.namespaces import Namespaces
 from opcua_server.nodes import NodeBuilder
 from opcua_server.persisted import PersistedValues
@@ -53,8 +54,13 @@ def variant_of(value: object) -> ua.Variant:
     return ua.Variant()
 
 
-def _is_numeric(tag: Tag) -> bool:
-    return tag.address.data_type.value not in ("string", "bool")
+def _data_type(tag: Tag | OpcUaTag) -> str:
+    """A Modbus tag's data type; OPC UA tags are published as Double unless they say otherwise."""
+    return tag.address.data_type.value if isinstance(tag, Tag) else "float64"
+
+
+def _is_numeric(tag: Tag | OpcUaTag) -> bool:
+    return _data_type(tag) not in ("string", "bool")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,7 @@ class MachinesAddressSpace:
         self._health: dict[str, HealthNodes] = {}
         self.asset_id_nodes: dict[ua.NodeId, str] = {}
 
-    async def build(self, machines: Iterable[Machine]) -> None:
+    async def build(self, machines: Iterable[Machine | OpcUaMachine]) -> None:
         folder = await self._build.folder(
             self._server.nodes.objects.nodeid,
             "Machines",
@@ -97,7 +103,7 @@ class MachinesAddressSpace:
         for machine in machines:
             await self._add_machine(folder, machine)
 
-    async def _add_machine(self, folder: ua.NodeId, machine: Machine) -> None:
+    async def _add_machine(self, folder: ua.NodeId, machine: Machine | OpcUaMachine) -> None:
         base = f"Machines/{machine.id}"
         node = await self._build.obj(folder, base, machine.id, display=machine.name or machine.id)
         await self._add_identification(node, base, machine)
@@ -116,7 +122,9 @@ class MachinesAddressSpace:
             await self._add_tag(node, machine, tag)
         self._health[machine.id] = await self._add_health(node, base)
 
-    async def _add_identification(self, node: ua.NodeId, base: str, machine: Machine) -> None:
+    async def _add_identification(
+        self, node: ua.NodeId, base: str, machine: Machine | OpcUaMachine
+    ) -> None:
         di = self.ns.di
         ident = await self._build.obj(
             node, f"{base}/Identification", ua.QualifiedName("Identification", di)
@@ -141,7 +149,9 @@ class MachinesAddressSpace:
         )
         self.asset_id_nodes[asset] = machine.id
 
-    async def _add_tag(self, node: ua.NodeId, machine: Machine, tag: Tag) -> None:
+    async def _add_tag(
+        self, node: ua.NodeId, machine: Machine | OpcUaMachine, tag: Tag | OpcUaTag
+    ) -> None:
         node_id = tag_node_id(self.namespace, machine.id, tag.name)
         description = (
             f"{tag.description} [{tag.unit}]".strip() if tag.description or tag.unit else ""
@@ -163,7 +173,7 @@ class MachinesAddressSpace:
         else:
             variant = (
                 ua.Variant("", ua.VariantType.String)
-                if tag.address.data_type.value == "string"
+                if _data_type(tag) == "string"
                 else (ua.Variant(False, ua.VariantType.Boolean))
             )
             await self._build.variable(

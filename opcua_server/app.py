@@ -8,11 +8,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from config import Settings
+from config import Settings, SiteSettings
 from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
-from models import AggregateHistorian, CertificateDesk, Clock, Machine, OrderBook, SystemClock
+from connectors.opcua_client import OpcUaConnector
+from connectors.simulated.printer import printer_tags
+from connectors.simulated.site import SimulatedSite
+from models import (
+    AggregateHistorian,
+    CertificateDesk,
+    Clock,
+    Connector,
+    OrderBook,
+    SystemClock,
+)
+from models.machines import OpcUaMachine
 from opcua_server.diagnostics import Metric, MetricsEndpoint
 from opcua_server.ingest import IngestBus
+from opcua_server.printers import PrinterView
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)
@@ -27,8 +39,8 @@ def aggregates_of(historian: object) -> AggregateHistorian | None:
 class SiteStatus:
     """What the live status line shows."""
 
-    machines: int
-    machines_up: int
+    devices: int
+    devices_up: int
     readings: int
     pending: int
     stored: int
@@ -43,18 +55,17 @@ class Site:
         *,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
-        seed: int = 0,
         orders: OrderBook | None = None,
         certificates: CertificateDesk | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._environ = environ
-        self._seed = seed
         self._orders = orders
         self._certificates = certificates
-        self.simulators: dict[str, SimulatedMachine] = {}
-        self.connectors: list[ModbusConnector] = []
+        self.simulation: SimulatedSite | None = None
+        self.printers: PrinterView | None = None
+        self.connectors: list[Connector] = []
         self.historian: SqliteHistorian | None = None
         self.server: TrustfloorServer | None = None
         self.bus: IngestBus | None = None
@@ -65,9 +76,9 @@ class Site:
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start simulated devices, the server, the historian and one connector per machine."""
-        machines = [await self._with_simulator(m) for m in self.settings.site.machines]
-        site = self.settings.site.model_copy(update={"machines": tuple(machines)})
+        """Start simulated devices, the server, the historian and one connector per device."""
+        self.simulation = SimulatedSite(self.settings.site, self.settings.simulation, self.clock)
+        site = await self.simulation.start()
         self.settings = self.settings.model_copy(update={"site": site})
         data_dir = Path(self.settings.data_dir)
         self.historian = SqliteHistorian(data_dir / self.settings.historian.sqlite_file)
@@ -80,18 +91,48 @@ class Site:
         self.server = TrustfloorServer(self.settings, self._environ, ports)
         await self.server.start()
         await self._start_metrics()
+        assert self.server.production is not None
+        self.printers = PrinterView(
+            [p.id for p in site.printers], self.server.production.apply_printer
+        )
         hist = self.settings.historian
         self.bus = IngestBus(
-            [self.historian, self.server],
+            [self.historian, self.server, self.printers],
             capacity=self.settings.queue_size,
             batch_size=hist.batch_size,
             flush_interval_s=hist.flush_interval_s,
         )
         self._ingest = asyncio.create_task(self.bus.run(), name="ingest")
-        for machine in machines:
-            connector = ModbusConnector(machine, self.clock)
-            self.connectors.append(connector)
+        self.connectors = self._connectors(site, data_dir / "pki" / "client")
+        for connector in self.connectors:
             self._pollers.append(asyncio.create_task(connector.run(self.bus), name=connector.name))
+
+    def _connectors(self, site: SiteSettings, client_pki: Path) -> list[Connector]:
+        """One connector per device: Modbus machines, OPC UA machines, printers."""
+        connectors: list[Connector] = [ModbusConnector(m, self.clock) for m in site.machines]
+        printers = [
+            OpcUaMachine(id=p.id, name=p.name, opcua=p.opcua, tags=printer_tags(p.id))
+            for p in site.printers
+        ]
+        for machine in [*site.opcua_machines, *printers]:
+            connectors.append(
+                OpcUaConnector(machine, self.clock, pki_dir=client_pki, environ=self._environ)
+            )
+        return connectors
+
+    async def wait_connected(self, timeout_s: float = 30.0) -> None:
+        """Return once every device connector has connected (TimeoutError otherwise)."""
+        async with asyncio.timeout(timeout_s):
+            while not self._all_connected():  # noqa: ASYNC110 - connectors expose a flag only
+                await asyncio.sleep(0.05)
+
+    def _all_connected(self) -> bool:
+        return all(getattr(c, "connected", False) for c in self.connectors)
+
+    @property
+    def simulators(self) -> dict[str, SimulatedMachine]:
+        """The simulated Modbus machines by id (empty before start)."""
+        return self.simulation.machines if self.simulation is not None else {}
 
     async def _start_metrics(self) -> None:
         cfg = self.settings.server
@@ -142,9 +183,9 @@ class Site:
                 "gauge",
                 snap.pending,
             ),
-            Metric("trustfloor_machines", "configured machines", "gauge", snap.machines),
+            Metric("trustfloor_devices", "configured machines and printers", "gauge", snap.devices),
             Metric(
-                "trustfloor_machines_up", "machines whose device answers", "gauge", snap.machines_up
+                "trustfloor_devices_up", "devices whose connection is up", "gauge", snap.devices_up
             ),
             Metric("trustfloor_opcua_sessions", "activated OPC UA sessions", "gauge", sessions),
             Metric(
@@ -172,21 +213,11 @@ class Site:
         """Batches waiting for their anchor transaction (none until the ledger is wired)."""
         return 0
 
-    async def _with_simulator(self, machine: Machine) -> Machine:
-        if not machine.simulated:
-            return machine
-        simulator = SimulatedMachine(machine, self.clock, seed=self._seed)
-        port = await simulator.start()
-        self.simulators[machine.id] = simulator
-        return machine.model_copy(
-            update={"modbus": machine.modbus.model_copy(update={"port": port})}
-        )
-
     def status(self) -> SiteStatus:
         stats = self.bus.stats if self.bus else None
         return SiteStatus(
-            machines=len(self.connectors),
-            machines_up=sum(1 for c in self.connectors if c.connected),
+            devices=len(self.connectors),
+            devices_up=sum(1 for c in self.connectors if getattr(c, "connected", False)),
             readings=stats.received if stats else 0,
             pending=stats.pending if stats else 0,
             stored=stats.delivered if stats else 0,
@@ -206,8 +237,8 @@ class Site:
             await self.server.stop()
         if self.historian is not None:
             await self.historian.close()
-        for simulator in self.simulators.values():
-            await simulator.stop()
+        if self.simulation is not None:
+            await self.simulation.stop()
         log.info("stopped cleanly")
 
 

@@ -76,7 +76,7 @@ async def report_status(site: Site, every_s: float = 1.0) -> None:
         rate = (snap.readings - last) / max(now - last_time, 1e-9)
         last, last_time = snap.readings, now
         line = (
-            f"{datetime.now():%H:%M:%S} machines up {snap.machines_up}/{snap.machines}"
+            f"{datetime.now():%H:%M:%S} devices up {snap.devices_up}/{snap.devices}"
             f" | readings {snap.readings} ({rate:.0f}/s) | stored {snap.stored}"
             f" | pending {snap.pending}"
         )
@@ -96,10 +96,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     password = os.environ.get(DEMO_PASSWORD_ENV) or secrets.token_urlsafe(12)
     os.environ[DEMO_PASSWORD_ENV] = password
     settings = load_demo_settings(args.data_dir)
-    server = settings.server.model_copy(update={"port": args.port})
-    settings = settings.model_copy(update={"server": server})
+    metrics_port = 0 if args.port == 0 else settings.server.metrics_port
+    server = settings.server.model_copy(update={"port": args.port, "metrics_port": metrics_port})
+    simulation = settings.simulation.model_copy(update={"seed": args.seed})
+    settings = settings.model_copy(update={"server": server, "simulation": simulation})
     configure_logging(args.verbose)
-    site = Site(settings, seed=args.seed)
+    site = Site(settings)
     banner = functools.partial(print_demo_banner, password=password)
     asyncio.run(run_site(site, duration_s=args.duration, status=True, on_started=banner))
     return EXIT_OK

@@ -155,7 +155,8 @@ class TrustfloorServer:
         self.namespaces = await Namespaces.register(self._server)
         persisted = PersistedValues(Path(self.settings.data_dir) / "written_values.json")
         self.address_space = MachinesAddressSpace(self._server, self.namespaces, persisted)
-        await self.address_space.build(self.settings.site.machines)
+        site = self.settings.site
+        await self.address_space.build([*site.machines, *site.opcua_machines])
         self.production = ProductionAddressSpace(
             self._server, self.namespaces.site, max_items=self.server_settings.max_items_per_folder
         )

@@ -22,6 +22,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         certificates=FakeCertificateDesk(),
     )
     await running.start()
+    await running.wait_connected()
     yield running
     await running.stop()
 

@@ -17,6 +17,7 @@ from pymodbus.simulator import SimData, SimDevice
 from connectors.errors import ConnectorError
 from connectors.modbus.codec import encode_engineering
 from connectors.simulated.signals import SignalShape, clamp, shape_for
+from connectors.simulated.wear import MachineWear
 from models import Clock, Machine, RegisterKind, Tag
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,17 @@ class SimulatedMachine:
     """Serves ``machine``'s register map on 127.0.0.1; values follow the clock at read time."""
 
     def __init__(
-        self, machine: Machine, clock: Clock, *, seed: int = 0, host: str = "127.0.0.1"
+        self,
+        machine: Machine,
+        clock: Clock,
+        *,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        wear: MachineWear | None = None,
     ) -> None:
         self.machine = machine
+        self.wear = wear
+        """Wear of its components, which shapes its telemetry (none: a machine that never wears)."""
         self._clock = clock
         self._host = host
         self._rng = random.Random(f"{seed}:{machine.id}")
@@ -50,7 +59,10 @@ class SimulatedMachine:
     def value_of(self, tag: Tag, at: datetime) -> float:
         """The engineering value the device shows for ``tag`` at ``at``."""
         seconds = (at - self._epoch).total_seconds()
-        return clamp(tag, self._shapes[tag.name].value_at(seconds, self._rng))
+        value = self._shapes[tag.name].value_at(seconds, self._rng)
+        if self.wear is not None:
+            value = self.wear.adjust(tag, value, at)
+        return clamp(tag, value)
 
     async def start(self) -> int:
         """Listen (port 0 picks a free one) and return the port."""
@@ -77,10 +89,17 @@ class SimulatedMachine:
     def _blocks(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
         def table(kind: RegisterKind) -> list[SimData]:
             ends = [t.address.end for t in self.machine.tags if t.address.kind is kind]
-            return [SimData(0, count=max(ends, default=1), values=0, datatype=SimType.REGISTERS)]
+            count = max(ends, default=1)
+            if kind.is_bit_table:  # coils and discrete inputs are served, and stay False
+                return [SimData(0, count=count, values=False, datatype=SimType.BITS)]
+            return [SimData(0, count=count, values=0, datatype=SimType.REGISTERS)]
 
-        bits = [SimData(0, count=1, values=False, datatype=SimType.BITS)]
-        return (bits, list(bits), table(RegisterKind.HOLDING), table(RegisterKind.INPUT))
+        return (
+            table(RegisterKind.COIL),
+            table(RegisterKind.DISCRETE_INPUT),
+            table(RegisterKind.HOLDING),
+            table(RegisterKind.INPUT),
+        )
 
     async def _on_request(
         self,
@@ -97,7 +116,7 @@ class SimulatedMachine:
             return None
         now = self._clock.now()
         for tag in self.machine.tags:
-            if tag.address.kind is kind:
+            if tag.address.kind is kind and tag.address.data_type.is_numeric:
                 offset = tag.address.address - start_address
                 registers[offset : offset + tag.address.count] = encode_engineering(
                     tag, self.value_of(tag, now)

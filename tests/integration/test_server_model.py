@@ -366,7 +366,7 @@ async def test_diagnostics_and_metrics_report_sessions_and_ingest(
     }
     assert metrics["trustfloor_readings_total"] > 0
     assert metrics["trustfloor_opcua_sessions"] >= 1
-    assert metrics["trustfloor_machines_up"] == 2
+    assert metrics["trustfloor_devices_up"] == 3  # two machines and the simulated printer
     assert {
         "trustfloor_ingest_queue_depth",
         "trustfloor_alerts_active",

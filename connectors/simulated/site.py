@@ -1,0 +1,140 @@
+"""A simulated site: wearing machines and printers on one time base and seed, with ground truth."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from config.settings import SimulationSettings, SiteSettings
+from connectors.errors import ConnectorError
+from connectors.simulated.machine import SimulatedMachine
+from connectors.simulated.printer import SimulatedPrinter
+from connectors.simulated.wear import MachineWear, TimeBase, WearEvent, WearEventKind
+from models import Clock
+
+log = logging.getLogger(__name__)
+
+
+class ManualClock:
+    """A clock moved by hand: tests, and offline runs that go faster than real time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+        if self._now.tzinfo is None:
+            raise ValueError("a clock's time must be timezone-aware")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        """Move forward by ``seconds`` (never backwards) and return the new time."""
+        if seconds < 0:
+            raise ValueError("a clock only moves forward")
+        self._now += timedelta(seconds=seconds)
+        return self._now
+
+    def set(self, at: datetime) -> None:
+        """Jump forward to ``at``."""
+        self.advance((at - self._now).total_seconds())
+
+
+class SimulatedSite:
+    """Every simulated machine and printer of a site, and the truth about their wear.
+
+    Machines are Modbus TCP servers whose telemetry follows their components' wear; printers
+    are OPC UA servers. Time runs ``simulation.time_compression`` times faster than ``clock``
+    from the moment the site is created, and ``simulation.seed`` fixes every random draw.
+    """
+
+    def __init__(
+        self,
+        site: SiteSettings,
+        simulation: SimulationSettings,
+        clock: Clock,
+        *,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._clock = clock
+        self.timebase = TimeBase(clock.now(), simulation.time_compression)
+        seed = simulation.seed
+        self.wear: dict[str, MachineWear] = {
+            m.id: MachineWear(m.id, m.components, self.timebase, seed=seed)
+            for m in site.machines
+            if m.simulated
+        }
+        self.machines: dict[str, SimulatedMachine] = {
+            m.id: SimulatedMachine(m, clock, seed=seed, host=host, wear=self.wear[m.id])
+            for m in site.machines
+            if m.simulated
+        }
+        self.printers: dict[str, SimulatedPrinter] = {
+            p.id: SimulatedPrinter(
+                p, clock, seed=seed, time_compression=simulation.time_compression
+            )
+            for p in site.printers
+            if p.simulated
+        }
+        self._site = site
+
+    async def start(self) -> SiteSettings:
+        """Start every simulator; returns the site with the ports and URLs they listen on."""
+        try:
+            ports = {m: await sim.start() for m, sim in self.machines.items()}
+            urls = {p: await sim.start() for p, sim in self.printers.items()}
+        except BaseException:
+            await self.stop()
+            raise
+        machines = tuple(
+            m.model_copy(update={"modbus": m.modbus.model_copy(update={"port": ports[m.id]})})
+            if m.id in ports
+            else m
+            for m in self._site.machines
+        )
+        printers = tuple(
+            p.model_copy(update={"opcua": p.opcua.model_copy(update={"url": urls[p.id]})})
+            if p.id in urls
+            else p
+            for p in self._site.printers
+        )
+        return self._site.model_copy(update={"machines": machines, "printers": printers})
+
+    async def stop(self) -> None:
+        for machine in self.machines.values():
+            await machine.stop()
+        for printer in self.printers.values():
+            await printer.stop()
+
+    def failure_time(self, machine: str, component: str) -> datetime | None:
+        """When the fitted instance fails (or failed) if its machine keeps running."""
+        return self._wear(machine).failure_time(component, self._clock.now())
+
+    def remaining_life_h(self, machine: str, component: str) -> float:
+        """Operating hours (simulated) the fitted instance has left."""
+        return self._wear(machine).remaining_life_h(component, self._clock.now())
+
+    def health(self, machine: str, component: str) -> float:
+        return self._wear(machine).health(component, self._clock.now())
+
+    def replace(self, machine: str, component: str) -> None:
+        """Fit a new instance; a machine stopped by this component's failure runs again."""
+        self._wear(machine).replace(component, self._clock.now())
+        log.info("replaced %s of %s", component, machine)
+
+    def events(self) -> list[WearEvent]:
+        """Every failure and replacement so far, in time order."""
+        now = self._clock.now()
+        for wear in self.wear.values():
+            wear.advance(now)
+        return sorted((e for w in self.wear.values() for e in w.events), key=lambda e: e.at)
+
+    def failures(self) -> list[WearEvent]:
+        return [e for e in self.events() if e.kind is WearEventKind.FAILURE]
+
+    def _wear(self, machine: str) -> MachineWear:
+        try:
+            return self.wear[machine]
+        except KeyError:
+            raise ConnectorError(
+                f"no simulated machine {machine!r}",
+                advice=f"use one of {sorted(self.wear)}",
+            ) from None
