@@ -27,6 +27,8 @@ $(NODE_STAMP): package.json package-lock.json | system-deps
 system-deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq nodejs npm)
+	@command -v victoria-metrics >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq victoria-metrics)
 
 demo: setup
 	$(BIN)/trustfloor demo
@@ -41,7 +43,7 @@ typecheck: $(PY_STAMP)
 unit: $(PY_STAMP)
 	$(BIN)/pytest tests/unit -q
 
-test: setup lint typecheck
+test: setup system-deps lint typecheck
 	$(BIN)/pytest -q
 
 clean:

@@ -1,9 +1,16 @@
-"""Ledger benchmark: canonical leaves, Merkle roots and proofs, and anchoring on a local anvil.
+"""Ledger benchmark: issuing and verifying certificates, Merkle proofs, anchoring gas on anvil.
 
-Prints rates and ratios side by side (never a pass/fail timing test). Run from the repository
-root:
+Prints rates beside baselines measured in the same run (never a pass/fail timing test). Run
+from the repository root:
 
-    .venv/bin/python -m bench.ledger [--batch 1000] [--anchors 30] [--no-chain]
+    .venv/bin/python -m bench.ledger [--certificates 3000] [--rounds 5] [--no-chain] [--json]
+
+- issued/s: certificate document + RFC 8785 + leaf hash + secp256k1 signature + SQLite append
+  (WAL, synchronous=FULL, one transaction per ``--chunk`` certificates) + sealing batches of
+  1000 with every inclusion proof; beside raw coincurve signatures/s and RFC 8785 alone.
+- verified/s: offline verification of exported bundles (content, signature, inclusion, receipt).
+- gas per certificate: one anchor per batch of 1, 100 and 1000 real certificates on a local
+  anvil, root only and with the batch's pieces counted against a licence.
 """
 
 from __future__ import annotations
@@ -11,113 +18,271 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from coincurve import PrivateKey
 
 from ledger.anvil import LocalAnvil
-from ledger.canonical import JsonObject, certificate_leaf, certificate_leaf_hash
-from ledger.merkle import (
-    inclusion_proof,
-    inclusion_proofs,
-    root_hash,
-    verify_inclusion,
+from ledger.batcher import BatchPolicy
+from ledger.bundle import build_bundle
+from ledger.canonical import canonical_json, design_key
+from ledger.documents import certificate_document
+from ledger.evidence import evaluate
+from ledger.issuing import Issuer
+from ledger.merkle import inclusion_proof, inclusion_proofs, root_hash, verify_inclusion
+from ledger.signing import SiteKey
+from ledger.store import LedgerStore
+from ledger.verify import verify_offline
+from models.parts import (
+    AnchorReceipt,
+    DesignRef,
+    InspectionResult,
+    MachineHealth,
+    ParameterWindow,
+    PartCertificate,
+    ProofBundle,
+    RecordKind,
+    Sample,
+    Verdict,
 )
 
 # anvil's first well-known development key: public, for this local benchmark chain only.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 CHAIN_ID = 31337
+T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+WINDOW = {
+    "laser_power_w": ParameterWindow(min=270.0, max=290.0, unit="W"),
+    "chamber_o2_ppm": ParameterWindow(min=0.0, max=1000.0, unit="ppm"),
+    "bed_temp_c": ParameterWindow(min=175.0, max=185.0, unit="Cel"),
+    "layer_time_s": ParameterWindow(min=5.0, max=40.0, unit="s"),
+}
+DESIGN = DesignRef(id="pump-impeller", revision="C", dossier_sha256="ab" * 32)
 
 
-def certificate(serial: int) -> JsonObject:
-    """A certificate of about 40 fields, shaped like the ones the product issues."""
-    parameters: JsonObject = {
-        name: {"min": 1.5 * i, "max": 9.25 * i, "mean": 5.125 * i, "excursions": i % 2}
-        for i, name in enumerate(
-            ["laser_power_w", "chamber_o2_ppm", "bed_temp_c", "layer_time_s", "scan_speed"], 1
-        )
-    }
-    return {
-        "schema": "trustfloor.certificate/1",
-        "part": {"serial": f"P-2026-{serial:06d}", "design": {"id": "impeller", "revision": "C"}},
-        "dossier_sha256": hashlib.sha256(b"dossier").hexdigest(),
-        "printer": "am-cell-2",
-        "order": "PO-88123",
-        "material_lot": "Ti64-L2291",
-        "evidence": {"samples": 18250, "parameters": parameters, "raw_sha256": "00" * 32},
-        "inspection": [{"check": "cmm", "result": "pass"}, {"check": "ct", "result": "pass"}],
-        "verdict": "accepted",
-        "issued_at": "2026-11-03T09:41:07Z",
-        "issuer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
-    }
+def certificates(count: int, issuer: str) -> list[PartCertificate]:
+    """Realistic certificates: four parameters from a 10-minute job, two inspections."""
+    samples = [
+        Sample(name, T0 + timedelta(seconds=s), (w.min + w.max) / 2 + (s % 7) * 0.01)
+        for s in range(600)
+        for name, w in WINDOW.items()
+    ]
+    evidence = evaluate(
+        samples,
+        WINDOW,
+        started_at=T0,
+        ended_at=T0 + timedelta(seconds=600),
+        layers_done=412,
+        layers_planned=412,
+    )
+    base = PartCertificate(
+        serial="P-0",
+        design=DESIGN,
+        printer="am-cell-2",
+        order_id="PO-88123",
+        job_id="J-0",
+        material_lot="Ti64-L2291",
+        evidence=evidence,
+        inspections=(
+            InspectionResult(check="cmm", result=Verdict.PASS, inspector="anna", at=T0),
+            InspectionResult(
+                check="ct-scan", result=Verdict.PASS, inspector="anna", at=T0, value=0.02
+            ),
+        ),
+        health=MachineHealth(model_version="rul-hgb-3", score=0.12),
+        verdict=Verdict.PASS,
+        issuer=issuer,
+        issued_at=T0 + timedelta(seconds=601),
+    )
+    return [
+        base.model_copy(update={"serial": f"P-2026-{i:06d}", "job_id": f"J-{i:06d}"})
+        for i in range(count)
+    ]
 
 
-def median_seconds(action: Callable[[], object], repeats: int = 5) -> float:
-    """The median wall time of ``action`` over ``repeats`` runs."""
+def rate(count: int, action: Callable[[], object], repeats: int = 3) -> float:
+    """Operations per second of ``action`` doing ``count`` operations (median of repeats)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         action()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return count / statistics.median(times)
 
 
-def bench_pure(batch: int) -> None:
-    """Leaf encoding, tree hashing and proofs for one batch."""
-    documents = [certificate(i) for i in range(batch)]
-    leaves = [certificate_leaf_hash(d) for d in documents]
-    encode = median_seconds(lambda: [certificate_leaf(d) for d in documents])
-    hashing = median_seconds(lambda: [certificate_leaf_hash(d) for d in documents])
-    root = median_seconds(lambda: root_hash(leaves))
-    one_by_one = median_seconds(lambda: [inclusion_proof(leaves, i) for i in range(batch)], 1)
-    all_at_once = median_seconds(lambda: inclusion_proofs(leaves))
+def verify_all(bundles: Sequence[ProofBundle]) -> None:
+    """Verify every bundle offline: the timed path of verification."""
+    for bundle in bundles:
+        verify_offline(bundle)
+
+
+def issue_all(issuer: Issuer, certs: Sequence[PartCertificate], chunk: int) -> None:
+    """Issue ``certs`` in transactions of ``chunk`` and seal batches of 1000: the timed path."""
+    for start in range(0, len(certs), chunk):
+        issuer.issue_certificates(certs[start : start + chunk])
+    while issuer.store.seal(1000, T0) is not None:
+        pass
+
+
+def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
+    """Issued/s and verified/s offline beside raw signatures/s and RFC 8785 alone.
+
+    Each round measures all four one after the other, and each figure is the median over the
+    rounds: on a shared machine, load that comes and goes then weighs on all of them alike.
+    """
+    key = SiteKey.from_hex(DEV_KEY)
+    certs = certificates(count, key.address)
+    raw_key = PrivateKey(bytes.fromhex(DEV_KEY[2:]))
+    digests = [hashlib.sha256(c.serial.encode()).digest() for c in certs]
+    documents = [certificate_document(c) for c in certs]
+    figures: dict[str, list[float]] = {"sign": [], "jcs": [], "issue": [], "verify": []}
+    for _ in range(rounds):
+        figures["sign"].append(
+            rate(count, lambda: [raw_key.sign_recoverable(d, hasher=None) for d in digests], 1)
+        )
+        figures["jcs"].append(rate(count, lambda: [canonical_json(d) for d in documents], 1))
+        with tempfile.TemporaryDirectory(dir=".") as folder:
+            store = LedgerStore(Path(folder) / "ledger.sqlite")
+            issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
+            figures["issue"].append(rate(count, partial(issue_all, issuer, certs, chunk), 1))
+            bundles = exported_bundles(store, certs)
+            store.close()
+        figures["verify"].append(rate(count, partial(verify_all, bundles), 1))
+    assert all(verify_offline(b).valid for b in bundles[:10])
+    sign, jcs, issue, verify = (statistics.median(figures[k]) for k in figures)
+    size = len(canonical_json(documents[0]))
+    print(
+        f"certificates: {count} ({size} bytes of RFC 8785 each, {chunk} per transaction), "
+        f"median of {rounds} rounds"
+    )
+    print(f"  coincurve sign (baseline)          {sign:8.0f} signatures/s")
+    print(f"  RFC 8785 encoding alone            {jcs:8.0f} certificates/s")
+    print(
+        f"  issued (encode+sign+append+seal)   {issue:8.0f} certificates/s"
+        f"  {issue / sign:5.2f} x signing, {issue / jcs:4.2f} x RFC 8785 alone"
+    )
+    print(
+        f"  verified offline                   {verify:8.0f} bundles/s"
+        f"       {verify / sign:5.2f} x signing, {verify / jcs:4.2f} x RFC 8785 alone"
+    )
+    return {"issue_per_s": issue, "verify_per_s": verify, "coincurve_sign_per_s": sign}
+
+
+def exported_bundles(store: LedgerStore, certs: Sequence[PartCertificate]) -> list[ProofBundle]:
+    """Every certificate's bundle, with a receipt as if anchored (offline checks only)."""
+    for batch in store.batches():
+        store.record_anchor(
+            batch.id,
+            AnchorReceipt(
+                chain_id=CHAIN_ID,
+                contract="0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                tx_hash="0x" + batch.root.hex(),
+                block_number=batch.id,
+                root=batch.root.hex(),
+                size=batch.size,
+            ),
+        )
+    bundles = []
+    for cert in certs:
+        row = store.leaf(cert.serial, RecordKind.CERTIFICATE)
+        assert row is not None
+        bundles.append(build_bundle(row, [], T0))
+    return bundles
+
+
+def bench_merkle(batch: int) -> None:
+    """Tree hashing and proofs for one batch of leaf hashes."""
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(batch)]
+    root = rate(1, lambda: root_hash(leaves))
+    one_by_one = rate(batch, lambda: [inclusion_proof(leaves, i) for i in range(batch)], 1)
+    all_at_once = rate(batch, lambda: inclusion_proofs(leaves))
     proofs, tree_root = inclusion_proofs(leaves), root_hash(leaves)
 
     def verify_all() -> None:
         for i in range(batch):
             verify_inclusion(i, batch, leaves[i], proofs[i], tree_root)
 
-    verify = median_seconds(verify_all)
-    print(f"batch of {batch} certificates ({len(certificate_leaf(documents[0]))} bytes a leaf)")
-    print(f"  canonical leaf encoding   {batch / encode:10.0f} certificates/s")
-    print(f"  leaf encoding + hash      {batch / hashing:10.0f} certificates/s")
-    print(f"  batch root (MTH)          {root * 1e3:10.2f} ms")
-    print(f"  all proofs, plan+combine  {one_by_one * 1e3:10.1f} ms")
-    print(f"  all proofs, at once       {all_at_once * 1e3:10.1f} ms")
-    print(f"    ratio                   {one_by_one / all_at_once:10.1f} x")
-    print(f"  verify inclusion          {batch / verify:10.0f} proofs/s")
+    verify = rate(batch, verify_all)
+    print(f"merkle: batch of {batch}")
+    print(f"  batch root (MTH)              {1e3 / root:10.2f} ms")
+    print(f"  proofs one by one             {one_by_one:10.0f} proofs/s")
+    print(
+        f"  proofs all at once            {all_at_once:10.0f} proofs/s"
+        f"   {all_at_once / one_by_one:5.1f} x one by one"
+    )
+    print(f"  verify inclusion              {verify:10.0f} proofs/s")
 
 
-async def bench_chain(anchors: int, batch: int) -> None:
-    """Deploy and anchor on a fresh local anvil; gas and sequential throughput."""
+async def bench_gas(sizes: Sequence[int]) -> dict[str, dict[str, float]]:
+    """Gas of anchoring real batches of each size: root only, and counting one design."""
     from ledger.chain import ChainClient  # web3 is slow to import; only when asked for
 
+    key = SiteKey.from_hex(DEV_KEY)
+    certs = certificates(max(sizes), key.address)
+    roots = {}
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        store = LedgerStore(Path(folder) / "ledger.sqlite")
+        issuer = Issuer(store, key, BatchPolicy(max(sizes), timedelta(seconds=60)))
+        for size in sizes:  # one batch of each size, of real certificates
+            issuer.issue_certificates(
+                [c.model_copy(update={"serial": f"{c.serial}-{size}"}) for c in certs[:size]]
+            )
+            batch = store.seal(size, T0)
+            assert batch is not None
+            roots[size] = batch.root
+        store.close()
+    dk = design_key(DESIGN.id, DESIGN.revision)
+    root_only: dict[str, float] = {}
+    counted: dict[str, float] = {}
     async with (
         LocalAnvil(chain_id=CHAIN_ID) as node,
         await ChainClient.connect(node.url, CHAIN_ID, DEV_KEY) as client,
     ):
         deployed = await client.deploy()
         await client.add_issuer(client.address)
-        roots = [hashlib.sha256(f"batch {i}".encode()).digest() for i in range(anchors)]
-        start = time.perf_counter()
-        gas = [(await client.anchor(root, batch)).gas_used for root in roots]
-        elapsed = time.perf_counter() - start
-    print(f"local anvil, {anchors} sequential anchors")
-    print(f"  deploy                    {deployed.gas_used:10d} gas")
-    print(f"  anchor                    {statistics.median(gas):10.0f} gas")
-    print(f"    per certificate         {statistics.median(gas) / batch:10.1f} gas")
-    print(f"  anchoring rate            {anchors / elapsed:10.1f} anchors/s (1 confirmation)")
+        await client.add_oem(client.address)
+        await client.register_design(dk, bytes.fromhex(DESIGN.dossier_sha256))
+        await client.set_licence(dk, client.address, 10**9)
+        await client.anchor(hashlib.sha256(b"warm the licence slot").digest(), 1, {dk: 1})
+        for size in sizes:
+            plain = await client.anchor(hashlib.sha256(roots[size] + b"/plain").digest(), size)
+            pieces = await client.anchor(roots[size], size, {dk: size})
+            root_only[str(size)] = plain.gas_used / size
+            counted[str(size)] = pieces.gas_used / size
+    print(f"anchoring on a local anvil (deploy {deployed.gas_used} gas)")
+    print("  batch size   gas/anchor   gas/certificate   counting one design: gas/anchor  gas/cert")
+    for size in sizes:
+        key_ = str(size)
+        print(
+            f"  {size:10d} {root_only[key_] * size:12.0f} {root_only[key_]:17.1f}"
+            f" {counted[key_] * size:33.0f} {counted[key_]:9.1f}"
+        )
+    return {"gas_per_cert": root_only, "gas_per_cert_counting_pieces": counted}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--anchors", type=int, default=30)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--certificates", type=int, default=3000)
+    parser.add_argument("--chunk", type=int, default=500, help="certificates per transaction")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements to take the median of")
+    parser.add_argument("--merkle-batch", type=int, default=1000)
     parser.add_argument("--no-chain", action="store_true", help="skip the anvil part")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    bench_pure(args.batch)
+    figures: dict[str, object] = dict(
+        bench_certificates(args.certificates, args.chunk, args.rounds)
+    )
+    bench_merkle(args.merkle_batch)
     if not args.no_chain:
-        asyncio.run(bench_chain(args.anchors, args.batch))
+        figures.update(asyncio.run(bench_gas((1, 100, 1000))))
+    if args.json:
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

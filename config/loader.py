@@ -65,12 +65,21 @@ def _cross_field_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def _secret_problems(settings: Settings, environ: Mapping[str, str]) -> Iterator[Problem]:
-    for index, user in enumerate(settings.server.users):
-        if user.password_env is not None and not environ.get(user.password_env):
-            yield Problem(
-                f"server.users[{index}].password_env",
-                f"environment variable {user.password_env} is not set",
-            )
+    """Every secret the config names by environment variable must be set."""
+    wanted = [
+        (f"server.users[{i}].password_env", user.password_env)
+        for i, user in enumerate(settings.server.users)
+    ]
+    wanted += [
+        (f"site.opcua_machines[{i}].opcua.password_env", machine.opcua.password_env)
+        for i, machine in enumerate(settings.site.opcua_machines)
+    ]
+    influx = settings.historian.influx
+    if influx is not None:
+        wanted.append(("historian.influx.token_env", influx.token_env))
+    for path, variable in wanted:
+        if variable is not None and not environ.get(variable):
+            yield Problem(path, f"environment variable {variable} is not set")
 
 
 def parse_settings(

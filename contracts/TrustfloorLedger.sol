@@ -7,15 +7,18 @@ pragma solidity ^0.8.20;
 ///         certificate batches) and OEMs (owners of designs). An OEM registers the dossier hash
 ///         of each design revision once and grants licences (a piece quota per licensee).
 ///         An issuer anchors the RFC 6962 root of a batch once; the call counts the pieces of
-///         each design the batch certifies against the issuer's licence.
+///         each design the batch certifies against the issuer's licence. An issuer revokes a
+///         certificate by anchoring a signed revocation record and marking the certificate's
+///         leaf hash revoked, so online verifiers find it.
 /// @dev Regenerate ledger/contract_artifact.json with `node contracts/compile.mjs` after any
 ///      change; tests/integration/ledger/test_contract_artifact.py checks it is current.
 contract TrustfloorLedger {
+    /// @dev One storage slot (160 + 48 + 48 bits): a new anchor costs a single SSTORE.
+    ///      The block's timestamp is read from the block itself, so it is not stored.
     struct Anchor {
         address issuer;
-        uint64 size;
-        uint64 timestamp;
-        uint64 blockNumber;
+        uint48 size;
+        uint48 blockNumber;
     }
 
     struct Design {
@@ -34,6 +37,8 @@ contract TrustfloorLedger {
     mapping(bytes32 => Anchor) private anchors;
     mapping(bytes32 => Design) private designs;
     mapping(bytes32 => mapping(address => Licence)) private licences;
+    /// @dev keccak256(abi.encode(leafHash, issuer)) => root of the batch holding the revocation.
+    mapping(bytes32 => bytes32) private revocations;
 
     event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
     event IssuerAdded(address indexed issuer);
@@ -42,9 +47,13 @@ contract TrustfloorLedger {
     event OemRemoved(address indexed oem);
     event DesignRegistered(bytes32 indexed designKey, address indexed oem, bytes32 dossierHash);
     event LicenceSet(bytes32 indexed designKey, address indexed licensee, uint64 quota);
-    event Anchored(bytes32 indexed root, uint64 size, address indexed issuer, uint64 timestamp);
+    /// @dev The batch size is in storage (anchoredAt); leaving it out of the event saves gas.
+    event Anchored(bytes32 indexed root, address indexed issuer);
     event PiecesCounted(
         bytes32 indexed designKey, address indexed licensee, uint64 pieces, uint64 used
+    );
+    event Revoked(
+        bytes32 indexed leafHash, address indexed issuer, bytes32 certificateRoot, bytes32 recordRoot
     );
 
     error NotAdmin(address caller);
@@ -59,6 +68,9 @@ contract TrustfloorLedger {
     error UnknownDesign(bytes32 designKey);
     error LengthMismatch(uint256 designKeys, uint256 pieces);
     error PiecesExceedBatch(uint256 pieces, uint64 size);
+    error BatchTooLarge(uint64 size);
+    error NotAnchoredBy(bytes32 root, address caller);
+    error AlreadyRevoked(bytes32 leafHash, bytes32 recordRoot);
     error QuotaExceeded(
         bytes32 designKey, address licensee, uint64 quota, uint64 used, uint64 requested
     );
@@ -156,41 +168,73 @@ contract TrustfloorLedger {
     {
         if (root == bytes32(0)) revert ZeroValue();
         if (size == 0) revert EmptyBatch();
+        if (size > type(uint48).max) revert BatchTooLarge(size);
         Anchor storage existing = anchors[root];
         if (existing.issuer != address(0)) revert AlreadyAnchored(root, existing.blockNumber);
         if (designKeys.length != pieces.length) {
             revert LengthMismatch(designKeys.length, pieces.length);
         }
-        anchors[root] = Anchor(msg.sender, size, uint64(block.timestamp), uint64(block.number));
+        anchors[root] = Anchor(msg.sender, uint48(size), uint48(block.number));
         uint256 total = 0;
         for (uint256 i = 0; i < designKeys.length; i++) {
             total += pieces[i];
             _count(designKeys[i], pieces[i]);
         }
         if (total > size) revert PiecesExceedBatch(total, size);
-        emit Anchored(root, size, msg.sender, uint64(block.timestamp));
+        emit Anchored(root, msg.sender);
     }
 
+    /// @dev A licence exists only for a registered design (setLicence checks), so the design
+    ///      is looked up only to explain a refusal: the common path reads one slot.
     function _count(bytes32 designKey, uint64 pieces) private {
-        if (designs[designKey].oem == address(0)) revert UnknownDesign(designKey);
         Licence storage licence_ = licences[designKey][msg.sender];
-        if (uint256(licence_.used) + pieces > licence_.quota) {
-            revert QuotaExceeded(designKey, msg.sender, licence_.quota, licence_.used, pieces);
+        uint64 used = licence_.used;
+        if (uint256(used) + pieces > licence_.quota) {
+            if (designs[designKey].oem == address(0)) revert UnknownDesign(designKey);
+            revert QuotaExceeded(designKey, msg.sender, licence_.quota, used, pieces);
         }
-        licence_.used += pieces;
-        emit PiecesCounted(designKey, msg.sender, pieces, licence_.used);
+        used += pieces;
+        licence_.used = used;
+        emit PiecesCounted(designKey, msg.sender, pieces, used);
+    }
+
+    // --------------------------------------------------------------------------- revocation
+
+    /// @notice Record that the caller revoked the certificate whose RFC 6962 leaf hash is
+    ///         `leafHash`, by a signed revocation record anchored in `recordRoot`. Write-once
+    ///         per (certificate, issuer); both roots must have been anchored by the caller.
+    function markRevoked(bytes32 leafHash, bytes32 certificateRoot, bytes32 recordRoot)
+        external
+        onlyIssuer
+    {
+        if (leafHash == bytes32(0)) revert ZeroValue();
+        if (anchors[certificateRoot].issuer != msg.sender) {
+            revert NotAnchoredBy(certificateRoot, msg.sender);
+        }
+        if (anchors[recordRoot].issuer != msg.sender) revert NotAnchoredBy(recordRoot, msg.sender);
+        bytes32 key = keccak256(abi.encode(leafHash, msg.sender));
+        bytes32 existing = revocations[key];
+        if (existing != bytes32(0)) revert AlreadyRevoked(leafHash, existing);
+        revocations[key] = recordRoot;
+        emit Revoked(leafHash, msg.sender, certificateRoot, recordRoot);
     }
 
     // -------------------------------------------------------------------------------- views
 
-    /// @notice When and by whom `root` was anchored; all zero when it never was.
+    /// @notice In which block and by whom `root` was anchored; all zero when it never was.
     function anchoredAt(bytes32 root)
         external
         view
-        returns (uint64 timestamp, uint64 blockNumber, address issuer, uint64 size)
+        returns (uint64 blockNumber, address issuer, uint64 size)
     {
         Anchor storage a = anchors[root];
-        return (a.timestamp, a.blockNumber, a.issuer, a.size);
+        return (a.blockNumber, a.issuer, a.size);
+    }
+
+    /// @notice The root of the batch holding `issuer`'s revocation of the certificate with
+    ///         leaf hash `leafHash`; zero when that issuer has not revoked it.
+    function revocationOf(bytes32 leafHash, address issuer) external view returns (bytes32) {
+        return revocations[keccak256(abi.encode(leafHash, issuer))];
     }
 
     function isIssuer(address account) external view returns (bool) {

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ledger.agent import dossier_refusal, quota_refusal
 from ledger.anvil import LocalAnvil, find_anvil
+from ledger.batcher import BatchPolicy
+from ledger.bundle import build_bundle, bundle_json, read_bundle
 from ledger.canonical import (
     CERT_LEAF_TAG_V1,
+    INSPECTION_LEAF_TAG_V1,
+    REVOCATION_LEAF_TAG_V1,
     JsonObject,
     JsonValue,
     canonical_digest,
@@ -15,18 +20,34 @@ from ledger.canonical import (
     certificate_leaf_hash,
     design_key,
     parse_certificate_leaf,
+    parse_record_leaf,
+    record_leaf,
 )
 from ledger.contract import AnchorRecord, ContractArtifact, ContractEvent, LicenceState, TxOutcome
+from ledger.designs import dossier_document, dossier_hash, load_design
+from ledger.documents import certificate_document, inspection_document, revocation_document
 from ledger.errors import (
     ArtifactError,
+    BundleError,
     CanonicalEncodingError,
     ChainError,
     ContractError,
+    DesignError,
+    DesignNotRegisteredError,
+    DossierMismatchError,
+    EvidenceError,
+    JobRefusedError,
     LedgerError,
+    LedgerStateError,
     LocalChainError,
     ProofError,
+    QuotaExhaustedError,
+    SigningError,
+    StoreError,
     TreeRangeError,
 )
+from ledger.evidence import evaluate, samples_digest
+from ledger.issuing import Issuer, SignedRecord, build_certificate, sign_record
 from ledger.merkle import (
     EMPTY_ROOT,
     LeafRange,
@@ -42,6 +63,10 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from ledger.service import AnchoringReport, DesignRegistration, InspectionOutcome, LedgerService
+from ledger.signing import SiteKey, recover_address
+from ledger.store import LedgerStore
+from ledger.verify import LedgerReader, verify_offline, verify_online
 
 if TYPE_CHECKING:
     from ledger.chain import ChainClient
@@ -49,42 +74,84 @@ if TYPE_CHECKING:
 __all__ = [
     "CERT_LEAF_TAG_V1",
     "EMPTY_ROOT",
+    "INSPECTION_LEAF_TAG_V1",
+    "REVOCATION_LEAF_TAG_V1",
     "AnchorRecord",
+    "AnchoringReport",
     "ArtifactError",
+    "BatchPolicy",
+    "BundleError",
     "CanonicalEncodingError",
     "ChainClient",
     "ChainError",
     "ContractArtifact",
     "ContractError",
     "ContractEvent",
+    "DesignError",
+    "DesignNotRegisteredError",
+    "DesignRegistration",
+    "DossierMismatchError",
+    "EvidenceError",
+    "InspectionOutcome",
+    "Issuer",
+    "JobRefusedError",
     "JsonObject",
     "JsonValue",
     "LeafRange",
     "LedgerError",
+    "LedgerReader",
+    "LedgerService",
+    "LedgerStateError",
+    "LedgerStore",
     "LicenceState",
     "LocalAnvil",
     "LocalChainError",
     "ProofError",
+    "QuotaExhaustedError",
+    "SignedRecord",
+    "SigningError",
+    "SiteKey",
+    "StoreError",
     "TreeRangeError",
     "TxOutcome",
+    "build_bundle",
+    "build_certificate",
+    "bundle_json",
     "canonical_digest",
     "canonical_json",
+    "certificate_document",
     "certificate_leaf",
     "certificate_leaf_hash",
     "consistency_plan",
     "consistency_proof",
     "design_key",
+    "dossier_document",
+    "dossier_hash",
+    "dossier_refusal",
+    "evaluate",
     "find_anvil",
     "hash_children",
     "hash_leaf",
     "inclusion_plan",
     "inclusion_proof",
     "inclusion_proofs",
+    "inspection_document",
+    "load_design",
     "parse_certificate_leaf",
+    "parse_record_leaf",
+    "quota_refusal",
+    "read_bundle",
+    "record_leaf",
+    "recover_address",
+    "revocation_document",
     "root_from_inclusion_proof",
     "root_hash",
+    "samples_digest",
+    "sign_record",
     "verify_consistency",
     "verify_inclusion",
+    "verify_offline",
+    "verify_online",
 ]
 
 

@@ -41,6 +41,15 @@ JsonObject: TypeAlias = dict[str, JsonValue]
 CERT_LEAF_TAG_V1 = b"trustfloor-cert-v1\x00"
 """Domain tag that opens every version-1 certificate leaf. Frozen."""
 
+INSPECTION_LEAF_TAG_V1 = b"trustfloor-inspection-v1\x00"
+"""Domain tag of a version-1 inspection record made after its certificate was issued. Frozen."""
+
+REVOCATION_LEAF_TAG_V1 = b"trustfloor-revocation-v1\x00"
+"""Domain tag of a version-1 revocation record. Frozen."""
+
+LEAF_TAGS = (CERT_LEAF_TAG_V1, INSPECTION_LEAF_TAG_V1, REVOCATION_LEAF_TAG_V1)
+"""Every released leaf tag; each stays readable forever."""
+
 DESIGN_KEY_TAG_V1 = b"trustfloor-design-v1\x00"
 """Domain tag of the on-chain key of a design revision. Frozen."""
 
@@ -65,13 +74,18 @@ def canonical_digest(value: JsonValue) -> bytes:
     return hashlib.sha256(canonical_json(value)).digest()
 
 
+def record_leaf(tag: bytes, document: JsonObject) -> bytes:
+    """The frozen leaf of a signed record: ``tag || JCS(document)``, ``tag`` one of LEAF_TAGS."""
+    if tag not in LEAF_TAGS:
+        raise CanonicalEncodingError(f"unknown leaf tag {tag!r}")
+    if not isinstance(document, dict):
+        raise CanonicalEncodingError(f"a record is a JSON object, not {type(document).__name__}")
+    return tag + canonical_json(document)
+
+
 def certificate_leaf(document: JsonObject) -> bytes:
     """The frozen version-1 leaf of a certificate: ``CERT_LEAF_TAG_V1 || JCS(document)``."""
-    if not isinstance(document, dict):
-        raise CanonicalEncodingError(
-            f"a certificate is a JSON object, not {type(document).__name__}"
-        )
-    return CERT_LEAF_TAG_V1 + canonical_json(document)
+    return record_leaf(CERT_LEAF_TAG_V1, document)
 
 
 def certificate_leaf_hash(document: JsonObject) -> bytes:
@@ -80,14 +94,20 @@ def certificate_leaf_hash(document: JsonObject) -> bytes:
 
 
 def parse_certificate_leaf(leaf: bytes) -> JsonObject:
-    """The certificate inside a version-1 leaf, refusing any bytes this module would not emit.
+    """The certificate inside a version-1 leaf, refusing any bytes this module would not emit."""
+    return parse_record_leaf(CERT_LEAF_TAG_V1, leaf)
 
-    The body must be a JSON object already in canonical form, so one certificate has exactly
+
+def parse_record_leaf(tag: bytes, leaf: bytes) -> JsonObject:
+    """The record inside a leaf opened by ``tag``, refusing any bytes this module would not emit.
+
+    The body must be a JSON object already in canonical form, so one record has exactly
     one leaf and a re-encoded (whitespace, reordered, escaped) copy is rejected.
     """
-    if not leaf.startswith(CERT_LEAF_TAG_V1):
-        raise CanonicalEncodingError("leaf does not start with the trustfloor-cert-v1 tag")
-    body = leaf[len(CERT_LEAF_TAG_V1) :]
+    if not leaf.startswith(tag):
+        name = tag.rstrip(b"\x00").decode("ascii", "replace")
+        raise CanonicalEncodingError(f"leaf does not start with the {name} tag")
+    body = leaf[len(tag) :]
     document = _strict_json_object(body)
     if canonical_json(document) != body:
         raise CanonicalEncodingError("leaf body is JSON but not in RFC 8785 canonical form")

@@ -20,10 +20,11 @@ from web3.exceptions import (
     ContractLogicError,
     ContractPanicError,
     TimeExhausted,
+    TransactionNotFound,
     Web3Exception,
 )
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
-from web3.types import Nonce, TxParams, TxReceipt
+from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt
 
 from ledger.contract import (
     AnchorRecord,
@@ -150,6 +151,11 @@ class ChainClient:
         return str(self._account.address)
 
     @property
+    def chain_id(self) -> int:
+        """The id of the chain this client is connected to (checked on connect)."""
+        return self._chain_id
+
+    @property
     def contract_address(self) -> str:
         """The ledger contract in use; raises ChainError before deploy() or use_contract()."""
         return str(self._ledger().address)
@@ -186,6 +192,18 @@ class ChainClient:
         self._contract = self._w3.eth.contract(
             address=_checksum(address), abi=list(self._artifact.abi)
         )
+
+    async def fund_on_dev_chain(self, wei: int) -> None:
+        """Set this account's balance on an anvil development chain (``anvil_setBalance``).
+
+        Only for the local chain trustfloor starts itself; a consortium's PoA nodes refuse it.
+        """
+        async with self._rpc("set the account balance on the development chain"):
+            reply = await self._w3.provider.make_request(
+                RPCEndpoint("anvil_setBalance"), [self.address, hex(wei)]
+            )
+        if "error" in reply:
+            raise ChainError(f"the chain refused anvil_setBalance: {reply['error']}")
 
     # ------------------------------------------------------------------ administration
 
@@ -248,13 +266,73 @@ class ChainClient:
     # ------------------------------------------------------------------ reads
 
     async def anchored_at(self, root: bytes) -> AnchorRecord | None:
-        """The anchor of ``root``, or None when it was never anchored."""
-        timestamp, block, issuer, size = await self._view("anchoredAt", _bytes32(root, "root"))
+        """The anchor of ``root``, or None when it was never anchored.
+
+        The contract keeps the block number; its timestamp is read from the block.
+        """
+        block, issuer, size = await self._view("anchoredAt", _bytes32(root, "root"))
         if issuer == _ZERO_ADDRESS:
             return None
+        async with self._rpc(f"read block {block}"):
+            timestamp = (await self._w3.eth.get_block(block))["timestamp"]
         return AnchorRecord(
             root=bytes(root), size=size, issuer=issuer, block_number=block, timestamp=timestamp
         )
+
+    async def anchoring_transaction(self, root: bytes) -> TxOutcome | None:
+        """The transaction that anchored ``root`` (found by its Anchored event), or None."""
+        record = await self.anchored_at(root)
+        if record is None:
+            return None
+        topic = self._event_topic("Anchored")
+        async with self._rpc(f"read the Anchored event of 0x{root.hex()}"):
+            logs = await self._w3.eth.get_logs(
+                {
+                    "address": self._ledger().address,
+                    "fromBlock": record.block_number,
+                    "toBlock": record.block_number,
+                    "topics": [HexBytes(topic), HexBytes(_bytes32(root, "root"))],
+                }
+            )
+        if not logs:
+            raise ChainError(f"root 0x{root.hex()} is anchored but its event is missing")
+        return await self.transaction(bytes(logs[0]["transactionHash"]))
+
+    async def transaction(self, tx_hash: bytes) -> TxOutcome | None:
+        """A mined, successful transaction with the ledger's events decoded; None otherwise."""
+        try:
+            async with self._rpc(f"read transaction 0x{tx_hash.hex()}"):
+                receipt = await self._w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except ChainError as exc:
+            if isinstance(exc.__cause__, TransactionNotFound):
+                return None
+            raise
+        if receipt["status"] != 1:
+            return None
+        return self._outcome(receipt)
+
+    async def mark_revoked(
+        self, leaf_hash: bytes, certificate_root: bytes, record_root: bytes
+    ) -> TxOutcome:
+        """Mark a certificate revoked by a revocation record anchored under ``record_root``."""
+        return await self._call_tx(
+            "markRevoked",
+            _bytes32(leaf_hash, "leaf hash"),
+            _bytes32(certificate_root, "certificate root"),
+            _bytes32(record_root, "record root"),
+        )
+
+    async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None:
+        """The root of the batch holding ``issuer``'s revocation of a certificate, or None."""
+        value = bytes(
+            await self._view("revocationOf", _bytes32(leaf_hash, "leaf hash"), _checksum(issuer))
+        )
+        return None if value == bytes(32) else value
+
+    async def design_oem(self, design_key: bytes) -> str | None:
+        """The OEM that registered a design revision, or None when unregistered."""
+        oem = str(await self._view("designOem", _bytes32(design_key, "design key")))
+        return None if oem == _ZERO_ADDRESS else oem
 
     async def is_issuer(self, account: str) -> bool:
         """Whether ``account`` is on the issuer allow-list."""
@@ -377,6 +455,9 @@ class ChainClient:
             events=self._decode_events(receipt, target) if target else (),
             contract_address=str(created) if created else None,
         )
+
+    def _event_topic(self, name: str) -> bytes:
+        return next(topic for topic, event in self._events.items() if event == name)
 
     def _decode_events(
         self, receipt: TxReceipt, address: ChecksumAddress

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.errors import TrustfloorError
+from models.errors import InvalidRequestError, InvalidStateError, NotFoundError, TrustfloorError
 
 
 class LedgerError(TrustfloorError):
@@ -86,6 +86,89 @@ _ADVICE: dict[str, str] = {
     "LengthMismatch": "Pass one piece count per design key.",
     "PiecesExceedBatch": "A batch cannot count more pieces than it holds certificates.",
     "EmptyBatch": "Anchor only batches that hold at least one certificate.",
+    "BatchTooLarge": "Seal batches of fewer than 2^48 leaves (ledger.batch_max_size).",
+    "NotAnchoredBy": "Anchor the certificate's and the revocation's batches from this site first.",
+    "AlreadyRevoked": "The certificate is already marked revoked on chain: nothing to do.",
     "ZeroValue": "Roots, design keys and dossier hashes must not be all zero bytes.",
     "ZeroAddress": "Pass a real account address, not the zero address.",
 }
+
+
+class SigningError(LedgerError):
+    """A site key or a signature is malformed, or a signature recovers no key."""
+
+    advice = (
+        "Set the site key variable (chain.key_env) to the site's 32-byte secp256k1 key in hex; "
+        "a bad signature in a bundle means it was altered: fetch it again from the issuing site."
+    )
+
+
+class DesignError(LedgerError):
+    """A design folder cannot be read as a dossier: manifest, files or process window."""
+
+    advice = (
+        "A design folder holds design.toml (or design.json) naming id, revision, every file "
+        "with its role (model, recipe, document) and the process window: fix what is named."
+    )
+
+
+class JobRefusedError(LedgerError):
+    """The printer agent refused to start a job; the refusal is recorded with its reason."""
+
+
+class DesignNotRegisteredError(JobRefusedError):
+    """The job's design revision is not registered on chain."""
+
+    advice = "Ask the OEM to register this design revision (`trustfloor design register DIR`)."
+
+
+class DossierMismatchError(JobRefusedError):
+    """The local dossier differs from the one registered on chain: it must not be printed."""
+
+    advice = (
+        "Do not print: restore the design folder from the OEM's released dossier (the files "
+        "named differ), or ask the OEM to register a new revision."
+    )
+
+
+class QuotaExhaustedError(JobRefusedError):
+    """The licence has no piece left once the pieces printed but not yet anchored are counted."""
+
+    advice = "Ask the OEM to raise this site's licence quota for the design."
+
+
+class EvidenceError(LedgerError):
+    """Process samples or a job's end cannot be recorded as given."""
+
+    advice = "Record samples only for a running job, with finite values and aware timestamps."
+
+
+class LedgerStateError(LedgerError, InvalidStateError):
+    """A record is not in the state the operation needs (a job not finished, already issued)."""
+
+    advice = "Check the part serial and its job's state with `trustfloor certificate show SERIAL`."
+
+
+class UnknownRecordError(LedgerStateError, NotFoundError):
+    """No job, part or certificate has the serial or id asked for."""
+
+
+class InvalidInspectionError(LedgerError, InvalidRequestError):
+    """Inspection results are not in the form the ledger records."""
+
+    advice = (
+        'Send {"check": "cmm", "result": "pass" | "fail", "value": 0.02, "unit": "mm", '
+        '"note": "..."} or {"results": [...]} of those.'
+    )
+
+
+class StoreError(LedgerError):
+    """The ledger's SQLite store failed."""
+
+    advice = "Check that the data directory is writable and not full; acknowledged data is kept."
+
+
+class BundleError(LedgerError):
+    """A proof bundle file cannot be read as a trustfloor bundle."""
+
+    advice = "Export the bundle again with `trustfloor certificate export SERIAL > bundle.json`."

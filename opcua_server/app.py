@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from config import Settings, SiteSettings
 from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
+from connectors.historian import InfluxSink, SpoolFullError
 from connectors.opcua_client import OpcUaConnector
 from connectors.simulated.printer import printer_tags
 from connectors.simulated.site import SimulatedSite
@@ -19,6 +24,8 @@ from models import (
     Clock,
     Connector,
     OrderBook,
+    Reading,
+    ReadingSink,
     SystemClock,
 )
 from models.machines import OpcUaMachine
@@ -33,6 +40,21 @@ log = logging.getLogger(__name__)
 def aggregates_of(historian: object) -> AggregateHistorian | None:
     """The historian as an aggregate source, when it computes aggregates."""
     return historian if isinstance(historian, AggregateHistorian) else None
+
+
+class SpoolRefusalCounted:
+    """The Influx sink, except that a full spool does not hold back the other sinks.
+
+    The sink has already counted and logged the refused readings (and SQLite keeps them), so
+    retrying would only stop ingest for every sink.
+    """
+
+    def __init__(self, sink: InfluxSink) -> None:
+        self._sink = sink
+
+    async def put(self, readings: Sequence[Reading]) -> None:
+        with contextlib.suppress(SpoolFullError):
+            await self._sink.put(readings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +92,8 @@ class Site:
         self.server: TrustfloorServer | None = None
         self.bus: IngestBus | None = None
         self.metrics: MetricsEndpoint | None = None
+        self.influx: InfluxSink | None = None
+        self.scheduler: AsyncIOScheduler | None = None
         self._rate_mark = (0, self.clock.now())
         self._ingest: asyncio.Task[None] | None = None
         self._pollers: list[asyncio.Task[None]] = []
@@ -81,7 +105,14 @@ class Site:
         site = await self.simulation.start()
         self.settings = self.settings.model_copy(update={"site": site})
         data_dir = Path(self.settings.data_dir)
-        self.historian = SqliteHistorian(data_dir / self.settings.historian.sqlite_file)
+        hist = self.settings.historian
+        self.historian = SqliteHistorian.from_settings(hist, data_dir)
+        sinks: list[ReadingSink] = [self.historian]
+        if hist.influx is not None:
+            environ = os.environ if self._environ is None else self._environ
+            self.influx = InfluxSink.from_settings(hist.influx, data_dir, environ, clock=self.clock)
+            await self.influx.start()
+            sinks.append(SpoolRefusalCounted(self.influx))
         ports = ServerPorts(
             historian=self.historian,
             aggregates=aggregates_of(self.historian),
@@ -95,14 +126,14 @@ class Site:
         self.printers = PrinterView(
             [p.id for p in site.printers], self.server.production.apply_printer
         )
-        hist = self.settings.historian
         self.bus = IngestBus(
-            [self.historian, self.server, self.printers],
+            [*sinks, self.server, self.printers],
             capacity=self.settings.queue_size,
             batch_size=hist.batch_size,
             flush_interval_s=hist.flush_interval_s,
         )
         self._ingest = asyncio.create_task(self.bus.run(), name="ingest")
+        self._schedule_housekeeping()
         self.connectors = self._connectors(site, data_dir / "pki" / "client")
         for connector in self.connectors:
             self._pollers.append(asyncio.create_task(connector.run(self.bus), name=connector.name))
@@ -119,6 +150,24 @@ class Site:
                 OpcUaConnector(machine, self.clock, pki_dir=client_pki, environ=self._environ)
             )
         return connectors
+
+    def _schedule_housekeeping(self) -> None:
+        """Periodic jobs: historian retention and rollups."""
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler.add_job(
+            self._maintain_historian,
+            "interval",
+            seconds=self.settings.historian.maintenance_interval_s,
+            id="historian-maintenance",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+
+    async def _maintain_historian(self) -> None:
+        if self.historian is not None:
+            report = await self.historian.maintain(self.clock.now())
+            log.debug("historian maintenance: %s", report)
 
     async def wait_connected(self, timeout_s: float = 30.0) -> None:
         """Return once every device connector has connected (TimeoutError otherwise)."""
@@ -191,6 +240,7 @@ class Site:
             Metric(
                 "trustfloor_opcua_rejected_sessions_total", "refused logins", "counter", rejected
             ),
+            *self._influx_metrics(),
             Metric(
                 "trustfloor_alerts_active",
                 "active maintenance alerts",
@@ -202,6 +252,25 @@ class Site:
                 "sealed batches not yet anchored",
                 "gauge",
                 self.pending_anchors(),
+            ),
+        ]
+
+    def _influx_metrics(self) -> list[Metric]:
+        if self.influx is None:
+            return []
+        stats = self.influx.stats
+        return [
+            Metric(
+                "trustfloor_influx_queued", "readings spooled for InfluxDB", "gauge", stats.queued
+            ),
+            Metric(
+                "trustfloor_influx_sent_total", "readings InfluxDB accepted", "counter", stats.sent
+            ),
+            Metric(
+                "trustfloor_influx_refused_total",
+                "readings refused: spool full",
+                "counter",
+                stats.refused,
             ),
         ]
 
@@ -231,6 +300,10 @@ class Site:
             await self.bus.close()
         if self._ingest is not None:
             await self._ingest
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.influx is not None:
+            await self.influx.close()
         if self.metrics is not None:
             await self.metrics.stop()
         if self.server is not None:

@@ -12,6 +12,7 @@ from asyncua.server.history import HistoryManager
 from asyncua.ua.ua_binary import Primitives
 
 from models import Aggregate, AggregateHistorian, AggregateValue, Historian
+from models.ports import AggregateStatus
 from opcua_server.address_space import status_of, variant_of
 
 AGGREGATES: dict[ua.NodeId, Aggregate] = {
@@ -153,10 +154,18 @@ def _failed(status: int) -> ua.HistoryReadResult:
     return result
 
 
+_STATUS = {
+    AggregateStatus.GOOD: CALCULATED,
+    AggregateStatus.UNCERTAIN_DATA_SUBNORMAL: ua.StatusCodes.UncertainDataSubNormal | CALCULATED,
+    AggregateStatus.BAD_NO_DATA: ua.StatusCodes.BadNoData,
+}
+"""Interval status (OPC 10000-13 §5.3) with the HistorianCalculated bit where a value exists."""
+
+
 def _aggregate_value(value: AggregateValue, kind: Aggregate) -> ua.DataValue:
     """One interval's DataValue; an interval without good data is BadNoData (Count is then 0)."""
     if value.value is None and kind is Aggregate.COUNT:
-        value = AggregateValue(value.start, 0.0)
+        value = AggregateValue(value.start, 0.0, value.status)
     if value.value is None:
         return ua.DataValue(
             StatusCode=ua.StatusCode(ua.StatusCodes.BadNoData), SourceTimestamp=value.start
@@ -166,4 +175,5 @@ def _aggregate_value(value: AggregateValue, kind: Aggregate) -> ua.DataValue:
         if kind is Aggregate.COUNT
         else ua.Variant(float(value.value), ua.VariantType.Double)
     )
-    return ua.DataValue(variant, StatusCode=ua.StatusCode(CALCULATED), SourceTimestamp=value.start)
+    status = ua.StatusCode(_STATUS[value.status])
+    return ua.DataValue(variant, StatusCode=status, SourceTimestamp=value.start)

@@ -1,16 +1,38 @@
-"""SQLite historian: WAL mode, batched inserts, readings queried by point and time range."""
+"""SQLite historian: WAL, batched inserts, retention with interval rollups, processed history."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from config.settings import HistorianSettings
 from connectors.errors import HistorianError
+from connectors.historian.aggregates import Partial, aggregate_values, interval_count
+from connectors.historian.errors import RollupIntervalChangedError
+from connectors.historian.micros import from_micros, seconds_to_micros, to_micros
 from models import Cause, Quality, Reading
+from models.ports import Aggregate, AggregateValue
+
+log = logging.getLogger(__name__)
+
+_Chunk = Callable[[sqlite3.Connection, int, int], int]
+"""One bounded maintenance step: moves rows of ``point`` below ``before``, returns how many."""
+
+__all__ = [
+    "MaintenanceReport",
+    "Retention",
+    "SqliteHistorian",
+    "TelemetryStore",
+    "from_micros",
+    "to_micros",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -28,6 +50,21 @@ CREATE TABLE IF NOT EXISTS readings (
     reason TEXT NOT NULL,
     PRIMARY KEY (point, ts_us)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollups (
+    point INTEGER NOT NULL REFERENCES points(id),
+    bucket_us INTEGER NOT NULL,
+    n_all INTEGER NOT NULL,
+    n_good INTEGER NOT NULL,
+    n_numeric INTEGER NOT NULL,
+    total REAL NOT NULL,
+    lowest REAL,
+    highest REAL,
+    PRIMARY KEY (point, bucket_us)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 _INSERT = (
@@ -39,67 +76,253 @@ _SELECT = (
     " WHERE point = ? AND ts_us >= ? AND ts_us <= ? ORDER BY ts_us LIMIT ?"
 )
 
+_GOOD = "quality = 'good'"
+_NUMBER = "quality = 'good' AND typeof(value) IN ('integer', 'real')"
+_RAW_SUMS = (
+    f"count(*), sum({_GOOD}), sum({_NUMBER}), total(CASE WHEN {_NUMBER} THEN value END),"
+    f" min(CASE WHEN {_NUMBER} THEN value END), max(CASE WHEN {_NUMBER} THEN value END)"
+)
+_ROLLUP_SUMS = "sum(n_all), sum(n_good), sum(n_numeric), total(total), min(lowest), max(highest)"
 
-def to_micros(ts: datetime) -> int:
-    """Microseconds since the Unix epoch of an aware timestamp."""
-    delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+_ROLL_UP = f"""
+INSERT INTO rollups (point, bucket_us, n_all, n_good, n_numeric, total, lowest, highest)
+SELECT point, ts_us - ts_us % :interval AS bucket, {_RAW_SUMS}
+FROM readings WHERE point = :point AND ts_us < :upper
+GROUP BY point, bucket
+ON CONFLICT (point, bucket_us) DO UPDATE SET
+    n_all = n_all + excluded.n_all,
+    n_good = n_good + excluded.n_good,
+    n_numeric = n_numeric + excluded.n_numeric,
+    total = total + excluded.total,
+    lowest = coalesce(min(lowest, excluded.lowest), lowest, excluded.lowest),
+    highest = coalesce(max(highest, excluded.highest), highest, excluded.highest)
+"""
+_RAW_PARTIALS = f"""
+SELECT (ts_us - :start) / :interval AS slot, {_RAW_SUMS}
+FROM readings WHERE point = :point AND ts_us >= :start AND ts_us < :end GROUP BY slot
+"""
+_ROLLUP_PARTIALS = f"""
+SELECT (bucket_us - :start) / :interval AS slot, {_ROLLUP_SUMS}
+FROM rollups WHERE point = :point AND bucket_us >= :start AND bucket_us < :end GROUP BY slot
+"""
 
 
-def from_micros(micros: int) -> datetime:
-    """Inverse of :func:`to_micros`, in UTC."""
-    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long raw readings and interval aggregates are kept, and the aggregate interval."""
+
+    raw_s: float = 7 * 86_400
+    rollup_interval_s: int = 60
+    aggregate_s: float = 730 * 86_400
+
+    @classmethod
+    def from_settings(cls, settings: HistorianSettings) -> Retention:
+        return cls(
+            raw_s=settings.raw_retention_s,
+            rollup_interval_s=settings.rollup_interval_s,
+            aggregate_s=settings.aggregate_retention_s,
+        )
 
 
-class SqliteHistorian:
-    """One SQLite file; writes are batched and durable when ``write`` returns.
+@dataclass(slots=True)
+class MaintenanceReport:
+    """What one :meth:`TelemetryStore.maintain` did."""
 
-    Rewriting a reading with the same point and timestamp replaces it, so replays after a
-    crash never duplicate rows.
+    rolled_up: int = 0
+    """Raw readings folded into interval aggregates, then deleted."""
+    late: int = 0
+    """Of those, readings that arrived after their time had already been rolled up."""
+    expired_aggregates: int = 0
+    """Interval aggregates deleted because they outlived the aggregate retention."""
+    transactions: int = 0
+
+
+class TelemetryStore:
+    """One SQLite file of readings and interval rollups; synchronous and thread-safe.
+
+    Rewriting a reading with the same point and timestamp replaces it, so replays never
+    duplicate raw rows. Raw readings older than ``retention.raw_s`` are folded into per-point
+    interval aggregates (count, Good count, Good numeric count, sum, min, max per
+    ``rollup_interval_s``, aligned to the Unix epoch) and deleted by :meth:`maintain`. Once
+    folded, a reading can no longer be replaced: one arriving later for a time already rolled
+    up is folded in too at the next :meth:`maintain` (counted in ``late`` and logged), so a
+    rewrite of an already folded reading counts twice.
     """
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, path: Path, retention: Retention | None = None, *, chunk_rows: int = 10_000
+    ) -> None:
+        if chunk_rows < 1:
+            raise ValueError("requires chunk_rows >= 1")
         self.path = path
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise HistorianError(
-                f"cannot open historian {path}: {error}",
-                advice="check the data directory is writable and the file is not corrupt",
-            ) from error
+        self.retention = retention or Retention()
+        self.chunk_rows = chunk_rows
+        self._lock = threading.Lock()
+        self._db = _open(path)
+        self._interval_us = self.retention.rollup_interval_s * 1_000_000
+        self._check_rollup_interval()
         self._points: dict[tuple[str, str], int] = dict(
             ((m, t), i) for i, m, t in self._db.execute("SELECT id, machine, tag FROM points")
         )
-        self._lock = threading.Lock()
 
-    async def write(self, readings: Sequence[Reading]) -> None:
-        """Store a batch in one transaction."""
-        if readings:
-            await asyncio.to_thread(self._write_batch, readings)
+    def write(self, readings: Sequence[Reading]) -> None:
+        """Store a batch in one transaction; once this returns it survives a process crash.
 
-    async def put(self, readings: Sequence[Reading]) -> None:
-        """ReadingSink: same as :meth:`write`."""
-        await self.write(readings)
+        (WAL with ``synchronous=NORMAL``: a power cut may lose the last commits, never corrupt.)
+        """
+        if not readings:
+            return
+        with self._lock:
+            try:
+                with self._transaction() as db:
+                    rows = [_row(self._point_id(r.machine, r.tag), r) for r in readings]
+                    db.executemany(_INSERT, rows)
+            except sqlite3.Error as error:
+                self._points = {}
+                raise HistorianError(f"cannot store {len(readings)} readings: {error}") from error
 
-    async def query(
+    def query(
         self, machine: str, tag: str, start: datetime, end: datetime, limit: int = 10_000
     ) -> list[Reading]:
-        """Readings of ``machine/tag`` with ``start <= source_ts <= end``, oldest first."""
-        return await asyncio.to_thread(self._query, machine, tag, start, end, limit)
+        """Raw readings of ``machine/tag`` with ``start <= source_ts <= end``, oldest first."""
+        with self._lock:
+            point = self._points.get((machine, tag))
+            if point is None:
+                return []
+            rows = self._db.execute(
+                _SELECT, (point, to_micros(start), to_micros(end), limit)
+            ).fetchall()
+        return [_reading(machine, tag, *row) for row in rows]
 
-    async def close(self) -> None:
+    def aggregate(
+        self,
+        machine: str,
+        tag: str,
+        start: datetime,
+        end: datetime,
+        interval_s: float,
+        kind: Aggregate,
+    ) -> list[AggregateValue]:
+        """Processed history: one value per interval [start + k·interval, …) up to ``end``.
+
+        Raw readings count where they are still kept and rollups where they were folded; both
+        are read in one snapshot, so a concurrent :meth:`maintain` never counts a reading twice
+        or not at all. A rollup counts in the interval holding its start, so ranges older than
+        the raw retention resolve to ``rollup_interval_s``.
+        """
+        start_us, end_us = to_micros(start), to_micros(end)
+        interval_us = max(1, seconds_to_micros(interval_s))
+        interval_count(start_us, end_us, interval_us)
+        partials = self._partials(machine, tag, start_us, end_us, interval_us)
+        return aggregate_values(partials, start_us, end_us, interval_us, kind)
+
+    def maintain(self, now: datetime) -> MaintenanceReport:
+        """Fold raw readings older than the raw retention into rollups; expire old rollups.
+
+        Works per point in transactions of at most ``chunk_rows`` rows; each adds a chunk to
+        the rollups and deletes exactly those raw rows together, so a crash between (or inside)
+        transactions neither loses nor double-counts, and running it again is harmless.
+        """
+        report = MaintenanceReport()
+        now_us = to_micros(now)
+        raw_cutoff = now_us - seconds_to_micros(self.retention.raw_s)
+        # a rollup expires once its whole interval is older than the aggregate retention
+        expired_below = (
+            now_us - seconds_to_micros(self.retention.aggregate_s) - self._interval_us + 1
+        )
+        rolled_below = self._meta("rolled_below_us")
+        for point in self._point_ids():
+            report.late += self._count_below(point, min(rolled_below, raw_cutoff))
+            report.rolled_up += self._drain_chunks(self._roll_up_chunk, point, raw_cutoff, report)
+            report.expired_aggregates += self._drain_chunks(
+                self._expire_chunk, point, expired_below, report
+            )
+        self._set_meta("rolled_below_us", max(rolled_below, raw_cutoff))
+        if report.late:
+            log.warning(
+                "%d readings arrived older than the raw retention; folded into their interval "
+                "aggregates (a reading rewritten after its rollup counts twice)",
+                report.late,
+            )
+        return report
+
+    def count(self) -> int:
+        """Raw readings stored."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM readings").fetchone()[0])
+
+    def count_rollups(self) -> int:
+        """Interval aggregates stored (one per point and interval)."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM rollups").fetchone()[0])
+
+    def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def count(self) -> int:
-        """Total readings stored."""
+    def _drain_chunks(
+        self, chunk: _Chunk, point: int, before: int, report: MaintenanceReport
+    ) -> int:
+        """Run ``chunk`` until it moves fewer than ``chunk_rows`` rows; returns rows moved."""
+        moved = 0
+        while True:
+            with self._lock, self._transaction() as db:
+                rows = chunk(db, point, before)
+            moved += rows
+            report.transactions += 1
+            if rows < self.chunk_rows:
+                return moved
+
+    def _roll_up_chunk(self, db: sqlite3.Connection, point: int, before: int) -> int:
+        upper = _chunk_end(db, "readings", "ts_us", point, before, self.chunk_rows)
+        db.execute(_ROLL_UP, {"interval": self._interval_us, "point": point, "upper": upper})
+        return db.execute(
+            "DELETE FROM readings WHERE point = ? AND ts_us < ?", (point, upper)
+        ).rowcount
+
+    def _count_below(self, point: int, below: int) -> int:
         with self._lock:
-            row = self._db.execute("SELECT count(*) FROM readings").fetchone()
+            row = self._db.execute(
+                "SELECT count(*) FROM readings WHERE point = ? AND ts_us < ?", (point, below)
+            ).fetchone()
         return int(row[0])
+
+    def _meta(self, key: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else -(2**62)
+
+    def _set_meta(self, key: str, value: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _expire_chunk(self, db: sqlite3.Connection, point: int, before: int) -> int:
+        upper = _chunk_end(db, "rollups", "bucket_us", point, before, self.chunk_rows)
+        return db.execute(
+            "DELETE FROM rollups WHERE point = ? AND bucket_us < ?", (point, upper)
+        ).rowcount
+
+    def _partials(
+        self, machine: str, tag: str, start_us: int, end_us: int, interval_us: int
+    ) -> dict[int, Partial]:
+        args = {"start": start_us, "end": end_us, "interval": interval_us}
+        partials: dict[int, Partial] = {}
+        with self._lock:
+            point = self._points.get((machine, tag))
+            if point is None:
+                return partials
+            args["point"] = point
+            with self._transaction() as db:
+                rows = db.execute(_RAW_PARTIALS, args).fetchall()
+                rows += db.execute(_ROLLUP_PARTIALS, args).fetchall()
+        for slot, *sums in rows:
+            partial = _partial(*sums)
+            partials[slot] = partials[slot].merge(partial) if slot in partials else partial
+        return partials
+
+    def _point_ids(self) -> list[int]:
+        with self._lock:
+            return [int(row[0]) for row in self._db.execute("SELECT id FROM points ORDER BY id")]
 
     def _point_id(self, machine: str, tag: str) -> int:
         key = (machine, tag)
@@ -114,47 +337,151 @@ class SqliteHistorian:
             self._points[key] = point
         return point
 
-    def _write_batch(self, readings: Sequence[Reading]) -> None:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                rows = [
-                    (
-                        self._point_id(r.machine, r.tag),
-                        to_micros(r.source_ts),
-                        r.value,
-                        r.quality.value,
-                        r.cause.value,
-                        r.reason,
-                    )
-                    for r in readings
-                ]
-                self._db.executemany(_INSERT, rows)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as error:
-                self._db.execute("ROLLBACK")
-                self._points = {}
-                raise HistorianError(f"cannot store {len(readings)} readings: {error}") from error
-
-    def _query(
-        self, machine: str, tag: str, start: datetime, end: datetime, limit: int
-    ) -> list[Reading]:
-        with self._lock:
-            point = self._points.get((machine, tag))
-            if point is None:
-                return []
-            rows = self._db.execute(
-                _SELECT, (point, to_micros(start), to_micros(end), limit)
-            ).fetchall()
-        return [
-            Reading.model_construct(
-                machine=machine,
-                tag=tag,
-                source_ts=from_micros(ts),
-                value=value,
-                quality=Quality(quality),
-                cause=Cause(cause),
-                reason=reason,
+    def _check_rollup_interval(self) -> None:
+        """The rollup interval is fixed once rollups exist: buckets of two sizes cannot merge."""
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'rollup_interval_us'").fetchone()
+            has_rollups = db.execute("SELECT 1 FROM rollups LIMIT 1").fetchone() is not None
+            if row is not None and row[0] != self._interval_us and has_rollups:
+                raise RollupIntervalChangedError(
+                    f"{self.path} holds rollups of {row[0] // 1_000_000} s, "
+                    f"not {self.retention.rollup_interval_s} s",
+                    advice=f"set historian.rollup_interval_s = {row[0] // 1_000_000} again, "
+                    "or start a new sqlite_file",
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('rollup_interval_us', ?)",
+                (self._interval_us,),
             )
-            for ts, value, quality, cause, reason in rows
-        ]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN … COMMIT on the store's connection, rolled back on any error."""
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+    except sqlite3.Error as error:
+        raise HistorianError(
+            f"cannot open historian {path}: {error}",
+            advice="check the data directory is writable and the file is not corrupt",
+        ) from error
+    return db
+
+
+def _chunk_end(
+    db: sqlite3.Connection, table: str, column: str, point: int, before: int, limit: int
+) -> int:
+    """Exclusive bound below which at most ``limit`` rows of ``point`` lie (``before`` at most).
+
+    Timestamps are unique per point (primary key), so the (limit+1)-th oldest one bounds
+    exactly ``limit`` rows.
+    """
+    row = db.execute(
+        f"SELECT {column} FROM {table} WHERE point = ? AND {column} < ?"
+        f" ORDER BY {column} LIMIT 1 OFFSET ?",
+        (point, before, limit),
+    ).fetchone()
+    return int(row[0]) if row else before
+
+
+def _row(point: int, r: Reading) -> tuple[object, ...]:
+    return (point, to_micros(r.source_ts), r.value, r.quality.value, r.cause.value, r.reason)
+
+
+def _reading(
+    machine: str,
+    tag: str,
+    ts: int,
+    value: float | int | str | None,
+    quality: str,
+    cause: str,
+    reason: str,
+) -> Reading:
+    return Reading.model_construct(
+        machine=machine,
+        tag=tag,
+        source_ts=from_micros(ts),
+        value=value,
+        quality=Quality(quality),
+        cause=Cause(cause),
+        reason=reason,
+    )
+
+
+def _partial(
+    count: int, good: int, numeric: int, total: float, lowest: float | None, high: float | None
+) -> Partial:
+    return Partial(count, good or 0, numeric or 0, total, lowest, high)
+
+
+class SqliteHistorian:
+    """The asyncio face of :class:`TelemetryStore`: each call runs in a worker thread.
+
+    ``write``/``put`` are durable when they return; ``maintain(now)`` is meant to be called on
+    a schedule (every ``historian.maintenance_interval_s``) by the composition root.
+    """
+
+    def __init__(
+        self, path: Path, retention: Retention | None = None, *, chunk_rows: int = 10_000
+    ) -> None:
+        self.path = path
+        self.store = TelemetryStore(path, retention, chunk_rows=chunk_rows)
+
+    @classmethod
+    def from_settings(cls, settings: HistorianSettings, data_dir: Path) -> SqliteHistorian:
+        """The historian a site's ``[historian]`` section describes."""
+        return cls(data_dir / settings.sqlite_file, Retention.from_settings(settings))
+
+    async def write(self, readings: Sequence[Reading]) -> None:
+        """Store a batch in one transaction."""
+        if readings:
+            await asyncio.to_thread(self.store.write, readings)
+
+    async def put(self, readings: Sequence[Reading]) -> None:
+        """ReadingSink: same as :meth:`write`."""
+        await self.write(readings)
+
+    async def query(
+        self, machine: str, tag: str, start: datetime, end: datetime, limit: int = 10_000
+    ) -> list[Reading]:
+        """Raw readings of ``machine/tag`` with ``start <= source_ts <= end``, oldest first."""
+        return await asyncio.to_thread(self.store.query, machine, tag, start, end, limit)
+
+    async def aggregate(
+        self,
+        machine: str,
+        tag: str,
+        start: datetime,
+        end: datetime,
+        interval_s: float,
+        kind: Aggregate,
+    ) -> list[AggregateValue]:
+        """AggregateHistorian: see :meth:`TelemetryStore.aggregate`."""
+        return await asyncio.to_thread(
+            self.store.aggregate, machine, tag, start, end, interval_s, kind
+        )
+
+    async def maintain(self, now: datetime) -> MaintenanceReport:
+        """Retention and rollup in bounded transactions; writes go on between them."""
+        return await asyncio.to_thread(self.store.maintain, now)
+
+    async def close(self) -> None:
+        self.store.close()
+
+    def count(self) -> int:
+        """Raw readings stored."""
+        return self.store.count()

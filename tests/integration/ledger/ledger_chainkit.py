@@ -1,14 +1,25 @@
-"""Shared pieces of the ledger chain tests: dev keys, the per-test Ledger, raw JSON-RPC."""
+"""Shared pieces of the ledger chain tests: dev keys, Ledger, raw JSON-RPC, a printing Site."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from ledger.batcher import BatchPolicy
 from ledger.chain import ChainClient
+from ledger.designs import design_folder
+from ledger.issuing import SignedRecord
+from ledger.service import AnchoringReport, LedgerService
+from ledger.signing import SiteKey
+from ledger.store import LedgerStore
+from models.parts import InspectionResult, MachineHealth, Sample
+from tests.unit.ledger.ledgerkit import ManualClock, good_samples
 
 CHAIN_ID = 4242
 
@@ -47,3 +58,75 @@ async def raw_rpc(url: str, method: str, *params: Any) -> Any:
     if "error" in reply:
         raise RuntimeError(f"{method}: {reply['error']}")
     return reply["result"]
+
+
+def site_key(role: str) -> SiteKey:
+    """The SiteKey of one of the development accounts."""
+    return SiteKey.from_hex(DEV_KEYS[role])
+
+
+@dataclass
+class Site:
+    """A printing site's ledger service on a store in a temporary folder, its clock at hand."""
+
+    service: LedgerService
+    clock: ManualClock
+    designs: Path
+
+    @property
+    def store(self) -> LedgerStore:
+        return self.service.store
+
+    def install(self, source: Path, design_id: str = "pump-impeller", revision: str = "C") -> Path:
+        """Copy a released design folder to where the printer agent reads it."""
+        target = design_folder(self.designs, design_id, revision)
+        shutil.copytree(source, target)
+        return target
+
+    async def print_part(
+        self,
+        serial: str,
+        *,
+        samples: list[Sample] | None = None,
+        layers_done: int = 412,
+        inspections: tuple[InspectionResult, ...] = (),
+    ) -> SignedRecord:
+        """Run one job from start to certificate: what the site does for every part."""
+        job = await self.service.start_job(
+            serial=serial,
+            design_id="pump-impeller",
+            revision="C",
+            printer="am-cell-2",
+            order_id="PO-88123",
+            material_lot="Ti64-L2291",
+            layers_planned=412,
+        )
+        await self.service.record_samples(
+            job.job_id, samples if samples is not None else good_samples(self.clock.now(), 30)
+        )
+        self.clock.advance(30)
+        await self.service.finish_job(job.job_id, layers_done)
+        for inspection in inspections:
+            await self.service.add_inspection(serial, inspection)
+        return await self.service.issue_certificate(
+            serial, MachineHealth(model_version="rul-hgb-3", score=0.08)
+        )
+
+    async def anchor_now(self) -> AnchoringReport:
+        """Let the batch age out and run one tick: seal and anchor."""
+        self.clock.advance(61)
+        return await self.service.tick()
+
+
+def make_site(folder: Path, chain: ChainClient | None, role: str = "issuer") -> Site:
+    clock = ManualClock()
+    designs = folder / "designs"
+    service = LedgerService(
+        LedgerStore(folder / "ledger.sqlite"),
+        site_key(role),
+        clock=clock,
+        policy=BatchPolicy(10, timedelta(seconds=60)),
+        designs_dir=designs,
+        chain=chain,
+    )
+    return Site(service, clock, designs)

@@ -23,7 +23,7 @@ def test_artifact_pins_the_compiler_settings() -> None:
     assert raw["compiler"]["version"].startswith("0.8.37+")
     assert raw["settings"] == {
         "evmVersion": "paris",
-        "optimizer": {"enabled": True, "runs": 200},
+        "optimizer": {"enabled": True, "runs": 10000},
         "metadata": {"bytecodeHash": "none"},
     }
 

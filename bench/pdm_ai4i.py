@@ -1,0 +1,145 @@
+"""AI4I 2020 failure classification on a held-out stratified split, with physics features."""
+
+# Features: product type, air and process temperature, speed, torque, tool wear, plus shaft power
+# (τ·ω), process − air temperature and tool wear × torque (maintenance.physics). Never used as
+# features: UDI, Product ID and the failure-mode flags TWF/HDF/PWF/OSF/RNF (they leak the label).
+# The flags only serve to print the ceiling: a classifier that knew which failures follow a
+# deterministic rule (HDF, PWF, OSF) and missed the random ones (TWF, RNF, unlabelled).
+#
+#     .venv/bin/python -m bench.pdm_ai4i --data ../shared/data [--json]
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.model_selection import train_test_split
+
+from maintenance.datasets import AI4I_FAILURE_MODES, AI4I_LABEL, read_ai4i
+from maintenance.physics import (
+    shaft_power_w,
+    temperature_difference_k,
+    tool_strain_nm_min,
+)
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SPLIT_SEED = 42
+TEST_SHARE = 0.25
+EXTRA_SEEDS = (0, 1, 2, 3, 4)
+DETERMINISTIC_MODES = ("HDF", "PWF", "OSF")
+PRODUCT_TYPES = {"L": 0.0, "M": 1.0, "H": 2.0}
+
+
+@dataclass(frozen=True)
+class Scores:
+    f1: float
+    precision: float
+    recall: float
+
+
+def features_of(table: pd.DataFrame) -> pd.DataFrame:
+    """Model inputs: measured process variables and the physics features derived from them."""
+    torque = table["Torque [Nm]"].to_numpy(dtype=np.float64)
+    speed = table["Rotational speed [rpm]"].to_numpy(dtype=np.float64)
+    air = table["Air temperature [K]"].to_numpy(dtype=np.float64)
+    process = table["Process temperature [K]"].to_numpy(dtype=np.float64)
+    wear = table["Tool wear [min]"].to_numpy(dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "type": table["Type"].map(PRODUCT_TYPES).to_numpy(dtype=np.float64),
+            "air_k": air,
+            "process_k": process,
+            "speed_rpm": speed,
+            "torque_nm": torque,
+            "tool_wear_min": wear,
+            "power_w": shaft_power_w(torque, speed),
+            "temperature_difference_k": temperature_difference_k(process, air),
+            "strain_nm_min": tool_strain_nm_min(wear, torque),
+        }
+    )
+
+
+def new_classifier() -> RandomForestClassifier:
+    return RandomForestClassifier(n_estimators=300, max_features=0.5, random_state=0, n_jobs=1)
+
+
+def scores(truth: np.ndarray, predicted: np.ndarray) -> Scores:
+    return Scores(
+        f1=float(f1_score(truth, predicted)),
+        precision=float(precision_score(truth, predicted, zero_division=0)),
+        recall=float(recall_score(truth, predicted)),
+    )
+
+
+def evaluate_split(
+    features: pd.DataFrame, label: np.ndarray, ceiling: np.ndarray, seed: int
+) -> tuple[Scores, Scores]:
+    """Held-out scores of the classifier and of the deterministic-mode ceiling for one split."""
+    rows = np.arange(label.shape[0])
+    train, test = train_test_split(rows, test_size=TEST_SHARE, stratify=label, random_state=seed)
+    classifier = new_classifier().fit(features.iloc[train], label[train])
+    predicted = classifier.predict_proba(features.iloc[test])[:, 1] >= 0.5
+    return scores(label[test], predicted), scores(label[test], ceiling[test])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data directory")
+    parser.add_argument("--json", action="store_true", help="print figures as JSON")
+    arguments = parser.parse_args(argv)
+    directory = (
+        arguments.data / "ai4i2020" if (arguments.data / "ai4i2020").is_dir() else arguments.data
+    )
+    table = read_ai4i(directory)
+    label = table[AI4I_LABEL].to_numpy(dtype=np.int64)
+    features = features_of(table)
+    leaking = set(AI4I_FAILURE_MODES) | {"UDI", "Product ID", AI4I_LABEL}
+    assert not leaking & set(features.columns), "label-leaking columns among the features"
+    rule_failures = (table[list(DETERMINISTIC_MODES)].sum(axis=1) > 0).to_numpy()
+    main_scores, ceiling = evaluate_split(features, label, rule_failures, SPLIT_SEED)
+    if arguments.json:
+        print(
+            json.dumps(
+                {
+                    "f1": round(main_scores.f1, 4),
+                    "precision": round(main_scores.precision, 4),
+                    "recall": round(main_scores.recall, 4),
+                }
+            )
+        )
+        return 0
+    others = [evaluate_split(features, label, rule_failures, seed) for seed in EXTRA_SEEDS]
+    print(
+        f"AI4I 2020: {len(label)} rows, {label.sum()} failures; held-out share {TEST_SHARE}, "
+        f"stratified, seed {SPLIT_SEED}; random forest on {features.shape[1]} features"
+    )
+    print(f"  {'':<38} {'F1':>6} {'prec.':>6} {'recall':>6}")
+    print(
+        f"  {'classifier (seed 42)':<38} {main_scores.f1:>6.3f} {main_scores.precision:>6.3f} "
+        f"{main_scores.recall:>6.3f}"
+    )
+    print(
+        f"  {'ceiling: HDF/PWF/OSF known (seed 42)':<38} {ceiling.f1:>6.3f} "
+        f"{ceiling.precision:>6.3f} {ceiling.recall:>6.3f}"
+    )
+    mean_f1 = np.mean([s.f1 for s, _ in others])
+    mean_ceiling = np.mean([c.f1 for _, c in others])
+    print(
+        f"  mean F1 over split seeds {EXTRA_SEEDS}: classifier {mean_f1:.3f}, "
+        f"ceiling {mean_ceiling:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

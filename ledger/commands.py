@@ -1,0 +1,258 @@
+"""What the ledger's CLI commands do, as functions returning their output and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from config.settings import Settings
+from ledger.batcher import BatchPolicy
+from ledger.bundle import build_bundle, bundle_json, read_bundle
+from ledger.errors import BundleError, UnknownRecordError
+from ledger.service import LedgerService
+from ledger.sitechain import open_site_chain
+from ledger.store import LeafRow, LedgerStore
+from ledger.verify import malformed, verify_offline, verify_online
+from models.parts import RecordKind, Verdict, VerificationReport
+from models.ports import Clock, SystemClock
+
+EXIT_OK = 0
+EXIT_INVALID = 3
+"""``verify``: the bundle is not authentic, not anchored, or the certificate is revoked."""
+EXIT_PART_REJECTED = 4
+"""``verify``: the bundle is authentic, but the certificate's verdict on the part is fail."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a command prints on standard output, and the exit code it ends with."""
+
+    exit_code: int
+    output: str
+    report: VerificationReport | None = None
+
+
+def ledger_store(settings: Settings) -> LedgerStore:
+    """The site's ledger store, ``<data_dir>/<ledger.sqlite_file>``."""
+    return LedgerStore(settings.data_dir / settings.ledger.sqlite_file)
+
+
+def designs_dir(settings: Settings) -> Path:
+    """Where the site keeps design folders (``ledger.designs_dir``, relative to data_dir)."""
+    folder = settings.ledger.designs_dir
+    return folder if folder.is_absolute() else settings.data_dir / folder
+
+
+def batch_policy(settings: Settings) -> BatchPolicy:
+    """The sealing policy from ``ledger.batch_max_size`` and ``ledger.batch_max_age_s``."""
+    return BatchPolicy(
+        settings.ledger.batch_max_size, timedelta(seconds=settings.ledger.batch_max_age_s)
+    )
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[LedgerStore]:
+    store = ledger_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@asynccontextmanager
+async def open_ledger(
+    settings: Settings, environ: Mapping[str, str] | None = None, clock: Clock | None = None
+) -> AsyncIterator[LedgerService]:
+    """The site's ledger service on its store and chain, reconciled, closed on exit."""
+    with _store(settings) as store:
+        async with open_site_chain(settings, environ) as site:
+            assert site.key is not None
+            service = LedgerService(
+                store,
+                site.key,
+                clock=clock or SystemClock(),
+                policy=batch_policy(settings),
+                designs_dir=designs_dir(settings),
+                chain=site.client,
+            )
+            await service.reconcile()
+            yield service
+
+
+async def design_register(
+    settings: Settings,
+    folder: Path,
+    *,
+    licensee: str | None = None,
+    quota: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> CommandResult:
+    """``trustfloor design register DIR [--licence ADDRESS=QUOTA]``: the OEM registers a dossier."""
+    async with open_ledger(settings, environ) as ledger:
+        done = await ledger.register_design(folder, licensee=licensee, quota=quota)
+    dossier = done.dossier
+    lines = [
+        f"design {dossier.id} revision {dossier.revision}",
+        f"  dossier    {dossier.dossier_sha256} ({len(dossier.files)} files, "
+        f"{len(dossier.process_window)} process parameters)",
+        f"  key        0x{done.design_key.hex()}",
+        "  chain      already registered with this dossier"
+        if done.already_registered
+        else f"  chain      registered by {done.tx_hash}",
+    ]
+    if done.licence is not None:
+        lines.append(f"  licence    {done.licence[1]} pieces for {done.licence[0]}")
+    return CommandResult(EXIT_OK, "\n".join(lines) + "\n")
+
+
+def certificate_show(settings: Settings, serial: str) -> CommandResult:
+    """``trustfloor certificate show SERIAL``: the certificate and where it stands."""
+    with _store(settings) as store:
+        certificate = _certificate_row(store, serial)
+        later = store.records_about(serial)
+    return CommandResult(EXIT_OK, render_certificate(certificate, later))
+
+
+def certificate_export(
+    settings: Settings, serial: str, clock: Clock | None = None
+) -> CommandResult:
+    """``trustfloor certificate export SERIAL > bundle.json``: the part's proof bundle."""
+    with _store(settings) as store:
+        certificate = _certificate_row(store, serial)
+        later = store.records_about(serial)
+    bundle = build_bundle(certificate, later, (clock or SystemClock()).now())
+    return CommandResult(EXIT_OK, bundle_json(bundle))
+
+
+def _certificate_row(store: LedgerStore, serial: str) -> LeafRow:
+    row = store.leaf(serial, RecordKind.CERTIFICATE)
+    if row is None:
+        raise UnknownRecordError(f"no certificate for part {serial}")
+    return row
+
+
+async def verify_bundle_file(
+    path: Path,
+    settings: Settings,
+    *,
+    offline: bool,
+    environ: Mapping[str, str] | None = None,
+) -> CommandResult:
+    """``trustfloor verify bundle.json [--offline]``: the verdict, each check and an exit code.
+
+    Exit 0: authentic, anchored, not revoked and the part passed; 3: not (tampered, not
+    anchored, revoked: the output says which check failed); 4: authentic but the part failed.
+    Online, the chain and the trusted ledger are the configuration's (``chain.*``).
+    """
+    text = _read_file(path)  # an unreadable file is a failure to verify, not a verdict
+    try:
+        bundle = read_bundle(text)
+    except BundleError as exc:
+        report = malformed(str(exc))
+        return CommandResult(EXIT_INVALID, render_report(report), report)
+    if offline:
+        report = verify_offline(bundle)
+    else:
+        async with open_site_chain(settings, environ or os.environ, read_only=True) as site:
+            report = await verify_online(bundle, site.client)
+    return CommandResult(exit_code(report), render_report(report), report)
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"cannot read {path}: {exc}") from exc
+
+
+def exit_code(report: VerificationReport) -> int:
+    """0 valid and passed, 3 not valid, 4 valid but the part failed."""
+    if not report.valid:
+        return EXIT_INVALID
+    return EXIT_PART_REJECTED if report.part_verdict is Verdict.FAIL else EXIT_OK
+
+
+def render_report(report: VerificationReport) -> str:
+    """The verdict first, then every check with ✓ or ✗ and its finding."""
+    part = f"part {report.serial}" if report.serial else "bundle"
+    if report.valid:
+        verdict = report.part_verdict.value.upper() if report.part_verdict else "UNKNOWN"
+        head = f"VALID: {part} is certified, verdict {verdict} ({report.mode} verification)"
+    else:
+        head = f"INVALID: {part} failed {report.mode} verification: {report.reasons[0]}"
+    lines = [head] + [f"  {'✓' if c.passed else '✗'} {c.name}: {c.detail}" for c in report.checks]
+    if report.mode == "offline" and report.valid:
+        lines.append("  (offline: the anchor, allow-list and revocation were not read from chain)")
+    return "\n".join(lines) + "\n"
+
+
+def render_certificate(certificate: LeafRow, later: list[LeafRow]) -> str:
+    """A quality engineer's view of a certificate, its evidence and its anchoring."""
+    doc = json.loads(certificate.body)
+    evidence, design = doc["evidence"], doc["design"]
+    lines = [
+        f"part {doc['serial']}: verdict {doc['verdict'].upper()}",
+        f"  design       {design['id']} revision {design['revision']} "
+        f"(dossier {design['dossier_sha256']})",
+        f"  printed      on {doc['printer']} for order {doc['order']} (job {doc['job']}), "
+        f"material lot {doc['material_lot']}",
+        f"  evidence     {evidence['samples']} samples {evidence['started_at']} .. "
+        f"{evidence['ended_at']}, layers {evidence['layers']['done']}/"
+        f"{evidence['layers']['planned']}: {evidence['verdict']}",
+        *(_parameter_line(name, p) for name, p in evidence["parameters"].items()),
+        f"  samples      sha256 {evidence['samples_sha256']}",
+        *(
+            f"  inspection   {i['check']}: {i['result']} by {i['inspector']} at {i['at']}"
+            for i in doc["inspections"]
+        ),
+    ]
+    if "health" in doc:
+        health = doc["health"]
+        lines.append(f"  health       {health['score']} (model {health['model_version']})")
+    lines += [f"  reason       {r}" for r in doc.get("reasons", [])]
+    lines += [
+        f"  issued       {doc['issued_at']} by {doc['issuer']}",
+        f"  leaf         {certificate.leaf_hash.hex()}",
+        f"  status       {_status(certificate)}",
+    ]
+    lines += [f"  later        {_later_line(r)}" for r in later]
+    return "\n".join(lines) + "\n"
+
+
+def _parameter_line(name: str, stats: dict[str, Any]) -> str:
+    count = stats.get("excursions_total", len(stats["excursions"]))
+    return (
+        f"    {name:<24} min {stats['min']} max {stats['max']} mean {stats['mean']} "
+        f"std {stats['std']}, {stats['out_of_window_s']} s out of window, {count} excursion(s)"
+    )
+
+
+def _status(row: LeafRow) -> str:
+    if row.batch is None:
+        return "waiting for a batch"
+    if row.batch.receipt is None:
+        return f"sealed in batch {row.batch.id} (root {row.batch.root.hex()}), not anchored yet"
+    receipt = row.batch.receipt
+    return (
+        f"anchored: leaf {row.leaf_index} of {receipt.size}, root {receipt.root}, "
+        f"tx {receipt.tx_hash} block {receipt.block_number} chain {receipt.chain_id} "
+        f"contract {receipt.contract}"
+    )
+
+
+def _later_line(row: LeafRow) -> str:
+    doc = json.loads(row.body)
+    if row.kind is RecordKind.REVOCATION:
+        what = f"REVOKED by {doc['revoked_by']}: {doc['reason']}"
+    else:
+        inspection = doc["inspection"]
+        what = (
+            f"inspection {inspection['check']}: {inspection['result']} by {inspection['inspector']}"
+        )
+    return f"{doc['issued_at']} {what} ({_status(row)})"

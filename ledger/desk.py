@@ -1,0 +1,77 @@
+"""The ledger as the server's CertificateDesk port: certificates and bundles for the MES."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from ledger.bundle import bundle_json, read_bundle
+from ledger.errors import BundleError, InvalidInspectionError, UnknownRecordError
+from ledger.service import LedgerService
+from models.parts import InspectionResult, RecordKind
+from models.ports import VerificationOutcome
+
+
+class LedgerDesk:
+    """Implements models.ports.CertificateDesk over a LedgerService.
+
+    Unknown serials raise NotFoundError, wrong states InvalidStateError and malformed
+    inspection results InvalidRequestError (through the ledger's errors that derive from
+    them), so the server maps each to its OPC UA status.
+    """
+
+    def __init__(self, service: LedgerService) -> None:
+        self.service = service
+
+    async def certificate_json(self, serial: str) -> str:
+        """The signed certificate of part ``serial``: its RFC 8785 JSON exactly as signed."""
+        row = self.service.store.leaf(serial, RecordKind.CERTIFICATE)
+        if row is None:
+            raise UnknownRecordError(f"no certificate for part {serial}")
+        return row.body.decode("utf-8")
+
+    async def proof_bundle_json(self, serial: str) -> str:
+        """The part's proof bundle as it stands now (see ``certificate export``)."""
+        return bundle_json(await self.service.bundle(serial))
+
+    async def verify_bundle(self, bundle_json: str) -> VerificationOutcome:
+        """Verify a bundle: online against this site's chain when it has one, else offline."""
+        try:
+            bundle = read_bundle(bundle_json)
+        except BundleError as exc:
+            return VerificationOutcome(valid=False, reason=str(exc))
+        report = await self.service.verify(bundle, online=self.service.chain is not None)
+        if not report.valid:
+            return VerificationOutcome(valid=False, reason=report.reasons[0])
+        verdict = report.part_verdict.value if report.part_verdict else "unknown"
+        reason = f"authentic ({report.mode}): part {report.serial}, verdict {verdict}"
+        return VerificationOutcome(valid=True, reason=reason)
+
+    async def record_inspection(self, serial: str, results_json: str, inspector: str) -> None:
+        """Record one result ``{"check", "result", ...}`` or ``{"results": [...]}`` of them."""
+        for result in inspection_results(results_json, inspector, self.service.clock.now()):
+            await self.service.add_inspection(serial, result)
+
+    async def revoke(self, serial: str, reason: str, revoked_by: str) -> None:
+        """Revoke the part's certificate by a signed record anchored with the next batch."""
+        await self.service.revoke(serial, reason, revoked_by)
+
+
+def inspection_results(text: str, inspector: str, at: datetime) -> list[InspectionResult]:
+    """Parse inspection results sent by a quality engineer; InvalidInspectionError if not."""
+    try:
+        raw = json.loads(text)
+        entries = raw["results"] if isinstance(raw, dict) and "results" in raw else [raw]
+        if not isinstance(entries, list) or not entries:
+            raise InvalidInspectionError("no inspection results given")
+        return [
+            InspectionResult.model_validate({**entry, "inspector": inspector, "at": at})
+            for entry in entries
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        detail = (
+            exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else exc
+        )
+        raise InvalidInspectionError(f"inspection results not recorded: {detail}") from None

@@ -1,0 +1,170 @@
+"""The JSON documents the ledger signs: certificates, later inspections and revocations."""
+
+# =================================================================================================
+# Once issued, a document is kept and handed out as the exact bytes that were signed: these
+# functions only shape new documents. Changing a layout is a new schema version (…/2) beside
+# the old one; verifiers read every schema ever issued.
+# =================================================================================================
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from ledger.canonical import (
+    CERT_LEAF_TAG_V1,
+    INSPECTION_LEAF_TAG_V1,
+    REVOCATION_LEAF_TAG_V1,
+    JsonObject,
+    JsonValue,
+)
+from ledger.errors import CanonicalEncodingError
+from models.parts import (
+    EvidenceSummary,
+    Excursion,
+    InspectionResult,
+    ParameterStats,
+    PartCertificate,
+    RecordKind,
+)
+
+CERTIFICATE_SCHEMA = "trustfloor.certificate/1"
+INSPECTION_SCHEMA = "trustfloor.inspection/1"
+REVOCATION_SCHEMA = "trustfloor.revocation/1"
+
+SCHEMAS: Mapping[str, RecordKind] = {
+    CERTIFICATE_SCHEMA: RecordKind.CERTIFICATE,
+    INSPECTION_SCHEMA: RecordKind.INSPECTION,
+    REVOCATION_SCHEMA: RecordKind.REVOCATION,
+}
+"""Every schema ever issued and the kind of record it is."""
+
+LEAF_TAG: Mapping[RecordKind, bytes] = {
+    RecordKind.CERTIFICATE: CERT_LEAF_TAG_V1,
+    RecordKind.INSPECTION: INSPECTION_LEAF_TAG_V1,
+    RecordKind.REVOCATION: REVOCATION_LEAF_TAG_V1,
+}
+"""The frozen leaf tag that opens each kind of record's leaf."""
+
+
+def iso(ts: datetime) -> str:
+    """An aware timestamp as ISO 8601 in UTC with a Z (RFC 3339 §5.6), microseconds if any."""
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def kind_of(document: Mapping[str, JsonValue]) -> RecordKind:
+    """The kind of a signed document, from its ``schema``."""
+    schema = document.get("schema")
+    if not isinstance(schema, str) or schema not in SCHEMAS:
+        raise CanonicalEncodingError(f"unknown record schema {schema!r}")
+    return SCHEMAS[schema]
+
+
+def certificate_document(cert: PartCertificate) -> JsonObject:
+    """The certificate of one part as the JSON object that is signed and anchored.
+
+    Optional facts (machine health, reasons) are left out when absent rather than null.
+    """
+    document: JsonObject = {
+        "schema": CERTIFICATE_SCHEMA,
+        "serial": cert.serial,
+        "design": {
+            "id": cert.design.id,
+            "revision": cert.design.revision,
+            "dossier_sha256": cert.design.dossier_sha256,
+        },
+        "printer": cert.printer,
+        "order": cert.order_id,
+        "job": cert.job_id,
+        "material_lot": cert.material_lot,
+        "evidence": evidence_document(cert.evidence),
+        "inspections": [inspection_entry(i) for i in cert.inspections],
+        "verdict": cert.verdict.value,
+        "issuer": cert.issuer,
+        "issued_at": iso(cert.issued_at),
+    }
+    if cert.health is not None:
+        document["health"] = {
+            "model_version": cert.health.model_version,
+            "score": cert.health.score,
+        }
+    if cert.reasons:
+        document["reasons"] = list(cert.reasons)
+    return document
+
+
+def evidence_document(evidence: EvidenceSummary) -> JsonObject:
+    """A job's evidence summary inside its certificate."""
+    return {
+        "samples_sha256": evidence.samples_sha256,
+        "samples": evidence.samples,
+        "started_at": iso(evidence.started_at),
+        "ended_at": iso(evidence.ended_at),
+        "layers": {"done": evidence.layers_done, "planned": evidence.layers_planned},
+        "parameters": {p.parameter: _parameter_entry(p) for p in evidence.parameters},
+        "verdict": evidence.verdict.value,
+    }
+
+
+def _parameter_entry(stats: ParameterStats) -> JsonObject:
+    entry: JsonObject = {
+        "min": stats.min,
+        "max": stats.max,
+        "mean": stats.mean,
+        "std": stats.std,
+        "out_of_window_s": stats.out_of_window_s,
+        "excursions": [_excursion_entry(e) for e in stats.excursions],
+    }
+    if stats.excursion_count > len(stats.excursions):
+        entry["excursions_total"] = stats.excursion_count
+    return entry
+
+
+def _excursion_entry(excursion: Excursion) -> JsonObject:
+    return {"start": iso(excursion.start), "end": iso(excursion.end), "worst": excursion.worst}
+
+
+def inspection_entry(result: InspectionResult) -> JsonObject:
+    """One inspection result as certificates and inspection records list it."""
+    entry: JsonObject = {
+        "check": result.check,
+        "result": result.result.value,
+        "inspector": result.inspector,
+        "at": iso(result.at),
+    }
+    if result.value is not None:
+        entry["value"] = result.value
+    if result.unit:
+        entry["unit"] = result.unit
+    if result.note:
+        entry["note"] = result.note
+    return entry
+
+
+def inspection_document(
+    serial: str, certificate_leaf_hash: str, result: InspectionResult, issuer: str, at: datetime
+) -> JsonObject:
+    """A signed record of an inspection made after the part's certificate was issued."""
+    return {
+        "schema": INSPECTION_SCHEMA,
+        "serial": serial,
+        "certificate": certificate_leaf_hash,
+        "inspection": inspection_entry(result),
+        "issuer": issuer,
+        "issued_at": iso(at),
+    }
+
+
+def revocation_document(
+    serial: str, certificate_leaf_hash: str, reason: str, revoked_by: str, issuer: str, at: datetime
+) -> JsonObject:
+    """A signed record that withdraws a part's certificate, with who did it and why."""
+    return {
+        "schema": REVOCATION_SCHEMA,
+        "serial": serial,
+        "certificate": certificate_leaf_hash,
+        "reason": reason,
+        "revoked_by": revoked_by,
+        "issuer": issuer,
+        "issued_at": iso(at),
+    }

@@ -1,0 +1,142 @@
+"""Issuing signed records: build certificates, encode, sign, append durably, seal due batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.batcher import BatchPolicy
+from ledger.canonical import JsonObject, canonical_json, design_key
+from ledger.documents import LEAF_TAG, certificate_document
+from ledger.evidence import from_micros
+from ledger.merkle import hash_leaf
+from ledger.signing import SiteKey
+from ledger.store import BatchRow, JobRecord, LedgerStore, NewLeaf
+from models.parts import (
+    DesignRef,
+    InspectionResult,
+    MachineHealth,
+    PartCertificate,
+    RecordKind,
+    Verdict,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRecord:
+    """A record encoded and signed: the exact bytes kept, their leaf hash, the signature."""
+
+    kind: RecordKind
+    serial: str
+    body: bytes
+    leaf_hash: bytes
+    signature: bytes
+
+
+def sign_record(key: SiteKey, kind: RecordKind, document: JsonObject) -> SignedRecord:
+    """Encode ``document`` (RFC 8785), hash its tagged leaf (RFC 6962 §2.1) and sign the hash."""
+    body = canonical_json(document)
+    leaf_hash = hash_leaf(LEAF_TAG[kind] + body)
+    return SignedRecord(kind, str(document["serial"]), body, leaf_hash, key.sign(leaf_hash))
+
+
+def build_certificate(
+    record: JobRecord,
+    inspections: Sequence[InspectionResult],
+    health: MachineHealth | None,
+    issuer: str,
+    issued_at: datetime,
+) -> PartCertificate:
+    """A finished job's certificate: it passes when its evidence and every inspection pass."""
+    if record.evidence is None:
+        raise ValueError(f"job {record.job.job_id} has no evidence yet")
+    reasons = [*record.evidence.reasons]
+    reasons += [f"inspection {i.check}: fail" for i in inspections if i.result is Verdict.FAIL]
+    job = record.job
+    return PartCertificate(
+        serial=job.serial,
+        design=job.design,
+        printer=job.printer,
+        order_id=job.order_id,
+        job_id=job.job_id,
+        material_lot=job.material_lot,
+        evidence=record.evidence,
+        inspections=tuple(inspections),
+        health=health,
+        verdict=Verdict.FAIL if reasons else Verdict.PASS,
+        reasons=tuple(reasons),
+        issuer=issuer,
+        issued_at=issued_at,
+    )
+
+
+class Issuer:
+    """Signs records with the site key and appends them to the store, durable on return.
+
+    Blocking (SQLite with fsync on commit): the async service runs it in a worker thread.
+    """
+
+    def __init__(self, store: LedgerStore, key: SiteKey, policy: BatchPolicy) -> None:
+        self.store = store
+        self.key = key
+        self.policy = policy
+        self._design_keys: dict[tuple[str, str], bytes] = {}
+
+    def _design_key(self, design: DesignRef) -> bytes:
+        key = (design.id, design.revision)
+        if key not in self._design_keys:
+            self._design_keys[key] = design_key(*key)
+        return self._design_keys[key]
+
+    def issue_certificates(
+        self, certificates: Sequence[PartCertificate], *, job_ids: Sequence[str | None] = ()
+    ) -> list[SignedRecord]:
+        """Sign certificates and append them in one transaction; none is kept if one fails.
+
+        ``job_ids`` (one per certificate, or none at all) names the finished jobs they certify.
+        """
+        jobs = list(job_ids) or [None] * len(certificates)
+        if len(jobs) != len(certificates):
+            raise ValueError("give one job id per certificate, or none")
+        signed = [
+            sign_record(self.key, RecordKind.CERTIFICATE, certificate_document(c))
+            for c in certificates
+        ]
+        self.store.append(
+            [
+                _new_leaf(s, c.issued_at, self._design_key(c.design), job)
+                for s, c, job in zip(signed, certificates, jobs, strict=True)
+            ]
+        )
+        return signed
+
+    def issue_record(self, kind: RecordKind, document: JsonObject, at: datetime) -> SignedRecord:
+        """Sign and append one inspection or revocation record."""
+        signed = sign_record(self.key, kind, document)
+        self.store.append([_new_leaf(signed, at, None, None)])
+        return signed
+
+    def seal_due(self, now: datetime) -> list[BatchRow]:
+        """Seal every batch the policy says is due now."""
+        pending, oldest_us = self.store.pending()
+        oldest = None if oldest_us is None else from_micros(oldest_us)
+        sealed = []
+        for size in self.policy.plan(pending, oldest, now):
+            batch = self.store.seal(size, now)
+            if batch is not None:
+                sealed.append(batch)
+        return sealed
+
+
+def _new_leaf(signed: SignedRecord, at: datetime, key: bytes | None, job_id: str | None) -> NewLeaf:
+    return NewLeaf(
+        kind=signed.kind,
+        serial=signed.serial,
+        body=signed.body,
+        leaf_hash=signed.leaf_hash,
+        signature=signed.signature,
+        created_at=at,
+        design_key=key,
+        job_id=job_id,
+    )

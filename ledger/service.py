@@ -1,0 +1,424 @@
+"""The site's ledger as one async service: designs, jobs, evidence, certificates, anchoring."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from ledger.agent import dossier_refusal, quota_refusal
+from ledger.batcher import BatchPolicy
+from ledger.bundle import build_bundle
+from ledger.canonical import design_key
+from ledger.designs import design_folder, load_design
+from ledger.documents import inspection_document, revocation_document
+from ledger.errors import (
+    ChainError,
+    ContractError,
+    DesignError,
+    EvidenceError,
+    JobRefusedError,
+    LedgerStateError,
+    SigningError,
+    UnknownRecordError,
+)
+from ledger.evidence import evaluate
+from ledger.issuing import Issuer, SignedRecord, build_certificate
+from ledger.signing import SiteKey, same_address
+from ledger.store import BatchRow, BatchState, JobState, LedgerStore
+from ledger.verify import verify_offline, verify_online
+from models.parts import (
+    AnchorReceipt,
+    DesignDossier,
+    EvidenceSummary,
+    InspectionResult,
+    MachineHealth,
+    PrintJob,
+    ProofBundle,
+    RecordKind,
+    Sample,
+    VerificationReport,
+)
+from models.ports import Clock
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DesignRegistration:
+    """The outcome of registering a design revision on chain."""
+
+    dossier: DesignDossier
+    design_key: bytes
+    tx_hash: str | None = field(default=None)
+    already_registered: bool = False
+    licence: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionOutcome:
+    """Where an inspection went: into the pending certificate, or a signed later record."""
+
+    serial: str
+    record: SignedRecord | None
+
+    @property
+    def pending(self) -> bool:
+        """True when the inspection waits for the certificate it will be part of."""
+        return self.record is None
+
+
+@dataclass(slots=True)
+class AnchoringReport:
+    """What one round of sealing and anchoring (``tick`` or ``reconcile``) did."""
+
+    sealed: list[BatchRow] = field(default_factory=list)
+    anchored: list[AnchorReceipt] = field(default_factory=list)
+    confirmed: list[AnchorReceipt] = field(default_factory=list)
+    revocations_marked: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+class LedgerService:
+    """Everything the site's ledger does, for the server, the CLI and the printer agent.
+
+    Store calls run in a worker thread (SQLite commits wait for fsync). Starting a job checks
+    the dossier and the licence under a lock, so two jobs cannot take the same last piece.
+    Without ``chain`` the service issues and seals but refuses jobs and anchors nothing.
+    """
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        key: SiteKey,
+        *,
+        clock: Clock,
+        policy: BatchPolicy,
+        designs_dir: Path,
+        chain: ChainClient | None = None,
+    ) -> None:
+        if chain is not None and not same_address(chain.address, key.address):
+            raise SigningError(
+                f"the chain account {chain.address} is not the site key's {key.address}",
+                advice="Sign certificates and anchor them with the same key (chain.key_env).",
+            )
+        self.store = store
+        self.key = key
+        self.clock = clock
+        self.designs_dir = designs_dir
+        self.chain = chain
+        self._issuer = Issuer(store, key, policy)
+        self._job_lock = asyncio.Lock()
+        self._anchor_lock = asyncio.Lock()
+
+    @property
+    def address(self) -> str:
+        """The site's issuer address (its key's Ethereum address)."""
+        return self.key.address
+
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def _chain(self) -> ChainClient:
+        if self.chain is None:
+            raise ChainError("this ledger service runs without a chain")
+        return self.chain
+
+    # ------------------------------------------------------------------ designs (OEM)
+
+    async def register_design(
+        self, folder: Path, *, licensee: str | None = None, quota: int | None = None
+    ) -> DesignRegistration:
+        """Register a design folder's dossier hash on chain (once) and optionally a licence.
+
+        Registering the same dossier again is a no-op; a different dossier under a registered
+        id and revision is refused (a registered dossier never changes: publish a revision).
+        """
+        dossier = await self._run(load_design, folder)
+        key = design_key(dossier.id, dossier.revision)
+        chain = self._chain()
+        registered = await chain.dossier_hash(key)
+        tx_hash = None
+        if registered is None:
+            outcome = await chain.register_design(key, bytes.fromhex(dossier.dossier_sha256))
+            tx_hash = "0x" + outcome.tx_hash.hex()
+        elif registered.hex() != dossier.dossier_sha256:
+            raise DesignError(
+                f"design {dossier.id} revision {dossier.revision} is registered with dossier "
+                f"{registered.hex()}, the folder hashes to {dossier.dossier_sha256}",
+                advice="A registered dossier never changes: give the changed design a new "
+                "revision and register that.",
+            )
+        licence = None
+        if quota is not None:
+            licence = (licensee or self.address, quota)
+            await chain.set_licence(key, *licence)
+        await self._run(self.store.save_design, key, dossier, tx_hash, self.clock.now())
+        return DesignRegistration(dossier, key, tx_hash, registered is not None, licence)
+
+    # ------------------------------------------------------------------ printer agent
+
+    async def start_job(
+        self,
+        *,
+        serial: str,
+        design_id: str,
+        revision: str,
+        printer: str,
+        order_id: str,
+        material_lot: str,
+        layers_planned: int,
+        job_id: str | None = None,
+    ) -> PrintJob:
+        """Check the local dossier against the chain and the licence's quota, then record the
+        job as printing. A refusal is recorded with its reason and raised (JobRefusedError);
+        a dossier or chain that cannot be checked refuses the job too."""
+        label = f"design {design_id} revision {revision}"
+        async with self._job_lock:
+            now = self.clock.now()
+            key = design_key(design_id, revision)
+            try:
+                local = await self._run(
+                    load_design, design_folder(self.designs_dir, design_id, revision)
+                )
+                refusal = await self._refusal(local, key, label)
+            except (DesignError, ChainError) as exc:
+                await self._record_refusal(serial, label, f"cannot check the dossier: {exc}")
+                raise
+            if refusal is not None:
+                await self._record_refusal(serial, label, str(refusal))
+                raise refusal
+            job = PrintJob(
+                job_id=job_id or serial,
+                serial=serial,
+                design=local.ref,
+                printer=printer,
+                order_id=order_id,
+                material_lot=material_lot,
+                layers_planned=layers_planned,
+                started_at=now,
+            )
+            await self._run(self.store.save_design, key, local, None, now)
+            await self._run(self.store.start_job, job, key)
+        return job
+
+    async def _refusal(
+        self, local: DesignDossier, key: bytes, label: str
+    ) -> JobRefusedError | None:
+        chain = self._chain()
+        kept = await self._run(self.store.design, key)
+        refusal: JobRefusedError | None = dossier_refusal(
+            local, await chain.dossier_hash(key), kept
+        )
+        if refusal is None:
+            licence = await chain.licence(key, self.address)
+            unanchored = await self._run(self.store.unanchored_pieces, key)
+            refusal = quota_refusal(label, licence, unanchored)
+        return refusal
+
+    async def _record_refusal(self, serial: str, label: str, reason: str) -> None:
+        log.warning("refused to print %s (%s): %s", serial, label, reason)
+        await self._run(self.store.record_refusal, self.clock.now(), serial, label, reason)
+
+    async def record_samples(self, job_id: str, samples: Sequence[Sample]) -> int:
+        """Keep process samples of a printing job (durable on return); how many were new."""
+        for sample in samples:
+            if not math.isfinite(sample.value) or sample.ts.tzinfo is None:
+                raise EvidenceError(
+                    f"sample {sample.parameter}@{sample.ts}: values must be finite and "
+                    "timestamps timezone-aware"
+                )
+        return await self._run(self.store.add_samples, job_id, samples)
+
+    async def finish_job(self, job_id: str, layers_done: int) -> EvidenceSummary:
+        """End a job: check its samples against the dossier's process window and keep the
+        evidence. The part's certificate can be issued from then on."""
+        record = await self._run(self.store.job, job_id)
+        if record.state is not JobState.PRINTING:
+            raise LedgerStateError(f"job {job_id} is {record.state}, not printing")
+        dossier = await self._run(self.store.design, record.design_key)
+        if dossier is None or dossier.dossier_sha256 != record.job.design.dossier_sha256:
+            raise LedgerStateError(f"the dossier job {job_id} was printed from is not kept")
+        samples = await self._run(self.store.samples, job_id)
+        evidence = evaluate(
+            samples,
+            dossier.process_window,
+            started_at=record.job.started_at,
+            ended_at=self.clock.now(),
+            layers_done=layers_done,
+            layers_planned=record.job.layers_planned,
+        )
+        await self._run(self.store.finish_job, job_id, evidence)
+        return evidence
+
+    # ------------------------------------------------------------------ quality
+
+    async def add_inspection(self, serial: str, result: InspectionResult) -> InspectionOutcome:
+        """Record an inspection of part ``serial``.
+
+        Before the certificate is issued, the inspection becomes part of it. After, it is a
+        separate inspection record, signed and anchored like a certificate and exported in
+        the part's bundle: a certificate never changes once signed.
+        """
+        record = await self._run(self.store.job_by_serial, serial)
+        if record.state is not JobState.CERTIFIED:
+            await self._run(self.store.add_pending_inspection, serial, result)
+            return InspectionOutcome(serial, None)
+        certificate = await self._run(self.store.leaf, serial, RecordKind.CERTIFICATE)
+        assert certificate is not None
+        now = self.clock.now()
+        document = inspection_document(
+            serial, certificate.leaf_hash.hex(), result, self.address, now
+        )
+        signed = await self._run(self._issuer.issue_record, RecordKind.INSPECTION, document, now)
+        return InspectionOutcome(serial, signed)
+
+    async def issue_certificate(
+        self, serial: str, health: MachineHealth | None = None
+    ) -> SignedRecord:
+        """Sign the certificate of a finished job's part and append it (durable on return)."""
+        record = await self._run(self.store.job_by_serial, serial)
+        if record.state is not JobState.FINISHED:
+            raise LedgerStateError(f"part {serial}'s job is {record.state}, not finished")
+        inspections = await self._run(self.store.pending_inspections, serial)
+        certificate = build_certificate(record, inspections, health, self.address, self.clock.now())
+        [signed] = await self._run(
+            self._issuer.issue_certificates, [certificate], job_ids=[record.job.job_id]
+        )
+        return signed
+
+    async def revoke(self, serial: str, reason: str, revoked_by: str) -> SignedRecord:
+        """Withdraw a part's certificate by a signed revocation record.
+
+        The record is anchored with the next batch; the certificate is then marked revoked on
+        chain, so online verification finds it.
+        """
+        certificate = await self._run(self.store.leaf, serial, RecordKind.CERTIFICATE)
+        if certificate is None:
+            raise UnknownRecordError(f"part {serial} has no certificate to revoke")
+        now = self.clock.now()
+        document = revocation_document(
+            serial, certificate.leaf_hash.hex(), reason, revoked_by, self.address, now
+        )
+        return await self._run(self._issuer.issue_record, RecordKind.REVOCATION, document, now)
+
+    # ------------------------------------------------------------------ bundles
+
+    async def bundle(self, serial: str) -> ProofBundle:
+        """The proof bundle of part ``serial`` as far as it is sealed and anchored now."""
+        certificate = await self._run(self.store.leaf, serial, RecordKind.CERTIFICATE)
+        if certificate is None:
+            raise UnknownRecordError(f"part {serial} has no certificate")
+        later = await self._run(self.store.records_about, serial)
+        return build_bundle(certificate, later, self.clock.now())
+
+    async def verify(self, bundle: ProofBundle, *, online: bool = True) -> VerificationReport:
+        """Verify a bundle offline, or online against this site's chain and ledger."""
+        if not online:
+            return verify_offline(bundle)
+        chain = self._chain()
+        return await verify_online(bundle, chain, trusted_contract=chain.contract_address)
+
+    # ------------------------------------------------------------------ batches and anchors
+
+    async def tick(self) -> AnchoringReport:
+        """Seal the batches that are due, anchor every sealed batch, mark anchored revocations.
+
+        Call it on a schedule (the composition root does); failures are logged and reported,
+        and retried on the next tick.
+        """
+        report = AnchoringReport()
+        async with self._anchor_lock:
+            report.sealed = await self._run(self._issuer.seal_due, self.clock.now())
+            if self.chain is None:
+                return report
+            for batch in await self._run(self.store.batches, BatchState.SEALED, BatchState.SENDING):
+                await self._anchor_reporting(batch, report)
+            await self._mark_revocations(report, include_marked=False)
+        return report
+
+    async def reconcile(self) -> AnchoringReport:
+        """On start: make the chain hold every batch the store has sealed, without duplicates.
+
+        An anchored batch whose root is missing on chain (a local chain that lost blocks) is
+        anchored again; a sealed batch whose transaction was lost is sent again; a batch whose
+        transaction did land gets its receipt from the chain. The contract's write-once
+        anchor refuses a second anchor of a root, so nothing is counted twice.
+        """
+        report = AnchoringReport()
+        async with self._anchor_lock:
+            for batch in await self._run(self.store.batches):
+                await self._anchor_reporting(batch, report)
+            await self._mark_revocations(report, include_marked=True)
+        return report
+
+    async def _anchor_reporting(self, batch: BatchRow, report: AnchoringReport) -> None:
+        try:
+            receipt, sent = await self._ensure_anchored(batch)
+        except ChainError as exc:
+            log.warning("batch %d (root %s) not anchored: %s", batch.id, batch.root.hex(), exc)
+            report.failures.append(f"batch {batch.id}: {exc}")
+            return
+        (report.anchored if sent else report.confirmed).append(receipt)
+
+    async def _ensure_anchored(self, batch: BatchRow) -> tuple[AnchorReceipt, bool]:
+        """The batch's receipt, read from the chain if its root is there, else after anchoring
+        it; and whether a transaction was sent."""
+        chain = self._chain()
+        outcome = await chain.anchoring_transaction(batch.root)
+        sent = outcome is None
+        if outcome is None:
+            pieces = await self._run(self.store.batch_pieces, batch.id)
+            await self._run(self.store.mark_sending, batch.id)
+            try:
+                outcome = await chain.anchor(batch.root, batch.size, pieces)
+            except ContractError as exc:
+                if exc.name != "AlreadyAnchored":
+                    raise
+                sent, outcome = False, await chain.anchoring_transaction(batch.root)
+                if outcome is None:
+                    raise
+        [event] = outcome.events_named("Anchored")
+        if not same_address(str(event.args["issuer"]), self.address):
+            raise ChainError(f"root {batch.root.hex()} was anchored by {event.args['issuer']}")
+        receipt = AnchorReceipt(
+            chain_id=chain.chain_id,
+            contract=chain.contract_address,
+            tx_hash="0x" + outcome.tx_hash.hex(),
+            block_number=outcome.block_number,
+            root=batch.root.hex(),
+            size=batch.size,
+        )
+        if batch.receipt != receipt:
+            await self._run(self.store.record_anchor, batch.id, receipt)
+        return receipt, sent
+
+    async def _mark_revocations(self, report: AnchoringReport, *, include_marked: bool) -> None:
+        chain = self._chain()
+        marks = await self._run(self.store.revocation_marks, include_marked=include_marked)
+        for mark in marks:
+            if await chain.revocation_of(mark.certificate_leaf_hash, self.address) is not None:
+                if not include_marked:
+                    await self._run(self.store.record_revocation_mark, mark.serial, "")
+                continue
+            try:
+                outcome = await chain.mark_revoked(
+                    mark.certificate_leaf_hash, mark.certificate_root, mark.record_root
+                )
+            except ChainError as exc:
+                report.failures.append(f"revocation of {mark.serial}: {exc}")
+                continue
+            await self._run(
+                self.store.record_revocation_mark, mark.serial, "0x" + outcome.tx_hash.hex()
+            )
+            report.revocations_marked.append(mark.serial)

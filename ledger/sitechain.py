@@ -1,0 +1,218 @@
+"""The chain a site anchors on: its consortium's node, or a local anvil kept in the data dir."""
+
+# Local default (chain.url unset): <data_dir>/chain/ holds the anvil state (anvil-state.json,
+# dumped every 5 s and on a clean stop), the deployment record (deployment.json) and, unless
+# the key variable is set, the site's generated key (site.key, mode 0600). One process runs
+# the node at a time (node.lock); others find its URL in node.json and share it. On first
+# start the contract is deployed and the site allow-lists itself as issuer and OEM.
+#
+# Production (chain.url set): the node is the consortium's (Besu QBFT/IBFT 2.0, any Ethereum
+# JSON-RPC), the contract its deployed ledger (chain.contract_address), the key comes only
+# from the environment; the consortium admin allow-lists the site.
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from config.settings import Settings
+from ledger.anvil import LocalAnvil
+from ledger.chain import ChainClient
+from ledger.errors import ChainError
+from ledger.signing import SiteKey
+
+log = logging.getLogger(__name__)
+
+CHAIN_DIR = "chain"
+STATE_FILE = "anvil-state.json"
+DEPLOYMENT_FILE = "deployment.json"
+KEY_FILE = "site.key"
+NODE_FILE = "node.json"
+LOCK_FILE = "node.lock"
+STATE_INTERVAL_S = 5
+DEV_BALANCE_WEI = 10**24
+"""What the site's account holds on the local chain: gas for a very long time."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteChain:
+    """An open connection to the site's chain and ledger contract, with the site's key."""
+
+    client: ChainClient
+    key: SiteKey | None
+    local: bool
+
+
+def chain_dir(settings: Settings) -> Path:
+    """``<data_dir>/chain``: the local chain's state, deployment record and generated key."""
+    return settings.data_dir / CHAIN_DIR
+
+
+def site_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
+    """The site's key from ``chain.key_env``; on the local chain, a generated one if unset."""
+    if value := environ.get(settings.chain.key_env):
+        return SiteKey.from_hex(value)
+    if settings.chain.url is not None:
+        raise ChainError(
+            f"environment variable {settings.chain.key_env} holds no site key",
+            advice=f"Set {settings.chain.key_env} to the hex secp256k1 key of this site's "
+            "account (allow-listed as issuer by the consortium admin).",
+        )
+    return _generated_key(chain_dir(settings) / KEY_FILE)
+
+
+def _generated_key(path: Path) -> SiteKey:
+    """The development key kept in ``path``, created (mode 0600) on first use."""
+    if path.exists():
+        return SiteKey.from_hex(path.read_text("ascii"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = SiteKey.generate()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key.secret_hex() + "\n")
+    log.info("generated the local chain's site key %s in %s", key.address, path)
+    return key
+
+
+@asynccontextmanager
+async def open_site_chain(
+    settings: Settings, environ: Mapping[str, str] | None = None, *, read_only: bool = False
+) -> AsyncIterator[SiteChain]:
+    """Connect to the site's chain and ledger; start, fund and deploy the local one if needed.
+
+    ``read_only`` (verification) uses a throwaway key and never deploys.
+    """
+    env = os.environ if environ is None else environ
+    key = None if read_only else site_key(settings, env)
+    secret = (key or SiteKey.generate()).secret_hex()
+    chain = settings.chain
+    if chain.url is not None:
+        client = await ChainClient.connect(
+            chain.url,
+            chain.chain_id,
+            secret,
+            contract_address=chain.contract_address,
+            confirmations=chain.confirmations,
+            timeout_s=chain.timeout_s,
+        )
+        try:
+            yield SiteChain(client, key, local=False)
+        finally:
+            await client.close()
+        return
+    folder = chain_dir(settings)
+    async with _local_node(folder, chain.chain_id) as url:
+        # One local node mines a block per transaction and never reorganises: 1 confirmation.
+        client = await ChainClient.connect(
+            url, chain.chain_id, secret, confirmations=1, timeout_s=chain.timeout_s
+        )
+        try:
+            if read_only:
+                await client.use_contract(_deployed_contract(folder / DEPLOYMENT_FILE))
+            else:
+                await client.fund_on_dev_chain(DEV_BALANCE_WEI)
+                await _use_or_deploy(client, folder / DEPLOYMENT_FILE)
+            yield SiteChain(client, key, local=True)
+        finally:
+            await client.close()
+
+
+@asynccontextmanager
+async def _local_node(folder: Path, chain_id: int) -> AsyncIterator[str]:
+    """The URL of the local anvil: started here (holding the lock), or the running one's."""
+    with _lock_file(folder) as lock:
+        if not _try_lock(lock):
+            yield _running_node_url(folder / NODE_FILE)
+            return
+        node = LocalAnvil(
+            chain_id=chain_id, state=folder / STATE_FILE, state_interval=STATE_INTERVAL_S
+        )
+        await node.start()
+        try:
+            _write_json(folder / NODE_FILE, {"url": node.url, "pid": os.getpid()})
+            yield node.url
+        finally:
+            _remove(folder / NODE_FILE)
+            await node.stop()
+
+
+@contextmanager
+def _lock_file(folder: Path) -> Iterator[TextIO]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK_FILE).open("a") as lock:
+        yield lock
+
+
+def _try_lock(lock: TextIO) -> bool:
+    """Take the lock of the local node without waiting; False when another process holds it.
+
+    The lock lasts until the file is closed, also when the process dies.
+    """
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _running_node_url(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_text("utf-8"))["url"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ChainError(
+            f"another process holds the local chain but {path} names no node: {exc}",
+            advice="Wait for the other trustfloor process to finish starting, then retry.",
+        ) from exc
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+def _deployed_contract(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_text("utf-8"))["contract"])
+    except (OSError, ValueError, KeyError):
+        raise ChainError(
+            f"no ledger is deployed on the local chain yet ({path} is missing)",
+            advice="Start the site (or register a design) once so that it deploys the ledger.",
+        ) from None
+
+
+async def _use_or_deploy(client: ChainClient, record: Path) -> None:
+    """Use the ledger the deployment record names, or deploy one and allow-list the site."""
+    if _exists(record):
+        address = _deployed_contract(record)
+        try:
+            await client.use_contract(address)
+            return
+        except ChainError as exc:
+            log.warning("the local chain lost the ledger at %s (%s): deploying anew", address, exc)
+    outcome = await client.deploy()
+    await client.add_issuer(client.address)
+    await client.add_oem(client.address)
+    _write_json(
+        record,
+        {
+            "chain_id": client.chain_id,
+            "contract": client.contract_address,
+            "block": outcome.block_number,
+            "admin": client.address,
+        },
+    )
+    log.info("deployed the ledger at %s on the local chain", client.contract_address)

@@ -1,0 +1,604 @@
+"""The ledger's SQLite store: jobs, samples, signed leaves, batches, receipts; durable on commit."""
+
+# Durability: WAL with synchronous=FULL, so every commit is on disk (fsync) before the call
+# that made it returns; callers acknowledge only what a returned call wrote. Each method is one
+# transaction. The connection is shared by threads under a lock, so the async service can run
+# the blocking calls in a worker thread.
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
+from ledger.evidence import from_micros, micros
+from ledger.merkle import HASH_SIZE, inclusion_proofs, root_hash
+from models.parts import (
+    AnchorReceipt,
+    DesignDossier,
+    EvidenceSummary,
+    InspectionResult,
+    PrintJob,
+    RecordKind,
+    Sample,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS designs (
+    design_key BLOB PRIMARY KEY,
+    dossier TEXT NOT NULL,
+    registered_tx TEXT,
+    saved_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    serial TEXT NOT NULL UNIQUE,
+    design_key BLOB NOT NULL,
+    job TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('printing', 'finished', 'certified')),
+    evidence TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_design ON jobs (design_key, state);
+CREATE TABLE IF NOT EXISTS samples (
+    job_id TEXT NOT NULL,
+    parameter TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (job_id, parameter, ts_us)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refusals (
+    id INTEGER PRIMARY KEY,
+    at_us INTEGER NOT NULL,
+    serial TEXT NOT NULL,
+    design TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inspections (
+    id INTEGER PRIMARY KEY,
+    serial TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    root BLOB NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    sealed_us INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sealed', 'sending', 'anchored')),
+    receipt TEXT
+);
+CREATE TABLE IF NOT EXISTS leaves (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    design_key BLOB,
+    body BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL UNIQUE,
+    signature BLOB NOT NULL,
+    created_us INTEGER NOT NULL,
+    batch_id INTEGER REFERENCES batches (id),
+    leaf_index INTEGER,
+    proof BLOB
+);
+CREATE INDEX IF NOT EXISTS leaves_by_serial ON leaves (serial, kind);
+CREATE INDEX IF NOT EXISTS leaves_by_batch ON leaves (batch_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS one_certificate_per_serial
+    ON leaves (serial) WHERE kind = 'certificate';
+CREATE UNIQUE INDEX IF NOT EXISTS one_revocation_per_serial
+    ON leaves (serial) WHERE kind = 'revocation';
+CREATE TABLE IF NOT EXISTS revocation_marks (
+    serial TEXT PRIMARY KEY,
+    tx_hash TEXT NOT NULL
+);
+"""
+
+
+class JobState(StrEnum):
+    """A print job's life in the ledger: printing, finished (evidence checked), certified."""
+
+    PRINTING = "printing"
+    FINISHED = "finished"
+    CERTIFIED = "certified"
+
+
+class BatchState(StrEnum):
+    """A batch's life: sealed (root known), sending (anchor transaction sent), anchored."""
+
+    SEALED = "sealed"
+    SENDING = "sending"
+    ANCHORED = "anchored"
+
+
+@dataclass(frozen=True, slots=True)
+class NewLeaf:
+    """A signed record to append; ``job_id`` marks that job certified in the same transaction."""
+
+    kind: RecordKind
+    serial: str
+    body: bytes
+    leaf_hash: bytes
+    signature: bytes
+    created_at: datetime
+    design_key: bytes | None = None
+    job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """A sealed batch and, once anchored, its receipt."""
+
+    id: int
+    root: bytes
+    size: int
+    sealed_us: int
+    state: BatchState
+    receipt: AnchorReceipt | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRow:
+    """A stored signed record, with its batch and proof once sealed."""
+
+    seq: int
+    kind: RecordKind
+    serial: str
+    body: bytes
+    leaf_hash: bytes
+    signature: bytes
+    created_us: int
+    batch: BatchRow | None
+    leaf_index: int | None
+    proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A print job as stored: the job, its state and its evidence once finished."""
+
+    job: PrintJob
+    design_key: bytes
+    state: JobState
+    evidence: EvidenceSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A job the printer agent refused to start, and why."""
+
+    at_us: int
+    serial: str
+    design: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRevocationMark:
+    """A revocation anchored on chain whose certificate is not yet marked revoked there."""
+
+    serial: str
+    certificate_leaf_hash: bytes
+    certificate_root: bytes
+    record_root: bytes
+
+
+_BATCH_COLUMNS = "b.id, b.root, b.size, b.sealed_us, b.state, b.receipt"
+_LEAF_COLUMNS = (
+    "l.seq, l.kind, l.serial, l.body, l.leaf_hash, l.signature, l.created_us, l.leaf_index,"
+    " l.proof, " + _BATCH_COLUMNS
+)
+
+
+class LedgerStore:
+    """One SQLite file (WAL, synchronous=FULL) holding everything the site's ledger issued."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the ledger store {path}: {exc}") from exc
+        self.path = path
+
+    def close(self) -> None:
+        """Close the database; every acknowledged write is already on disk."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        """One immediate transaction, committed (and fsynced) on success, rolled back on error."""
+        with self._lock:
+            cursor = self._db.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"ledger store: {exc}") from exc
+                raise
+            finally:
+                cursor.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cursor = self._db.cursor()
+            try:
+                yield cursor
+            except sqlite3.Error as exc:
+                raise StoreError(f"ledger store: {exc}") from exc
+            finally:
+                cursor.close()
+
+    # ------------------------------------------------------------------ designs
+
+    def save_design(
+        self, design_key: bytes, dossier: DesignDossier, registered_tx: str | None, at: datetime
+    ) -> None:
+        """Keep the dossier registered under ``design_key``: evidence is checked against its
+        process window, and a tampered copy is compared with it file by file."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO designs (design_key, dossier, registered_tx, saved_us)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (design_key) DO UPDATE SET"
+                " dossier = excluded.dossier, saved_us = excluded.saved_us,"
+                " registered_tx = COALESCE(excluded.registered_tx, designs.registered_tx)",
+                (design_key, dossier.model_dump_json(), registered_tx, micros(at)),
+            )
+
+    def design(self, design_key: bytes) -> DesignDossier | None:
+        """The registered dossier kept for ``design_key``, if this site registered or saw it."""
+        with self._read() as cur:
+            row = cur.execute(
+                "SELECT dossier FROM designs WHERE design_key = ?", (design_key,)
+            ).fetchone()
+        return None if row is None else DesignDossier.model_validate_json(row[0])
+
+    # ------------------------------------------------------------------ jobs and samples
+
+    def start_job(self, job: PrintJob, design_key: bytes) -> None:
+        """Record a job as printing; its piece counts against the licence from now on."""
+        try:
+            with self._tx() as cur:
+                cur.execute(
+                    "INSERT INTO jobs (job_id, serial, design_key, job, state)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (job.job_id, job.serial, design_key, job.model_dump_json(), JobState.PRINTING),
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise LedgerStateError(
+                    f"job {job.job_id} or serial {job.serial} already exists"
+                ) from None
+            raise
+
+    def job(self, job_id: str) -> JobRecord:
+        """A stored job; UnknownRecordError when unknown."""
+        return self._job_where("job_id = ?", job_id, f"no job {job_id}")
+
+    def job_by_serial(self, serial: str) -> JobRecord:
+        """The job that made part ``serial``; UnknownRecordError when unknown."""
+        return self._job_where("serial = ?", serial, f"no part with serial {serial}")
+
+    def _job_where(self, condition: str, value: str, missing: str) -> JobRecord:
+        with self._read() as cur:
+            row = cur.execute(
+                f"SELECT job, design_key, state, evidence FROM jobs WHERE {condition}", (value,)
+            ).fetchone()
+        if row is None:
+            raise UnknownRecordError(missing)
+        evidence = None if row[3] is None else EvidenceSummary.model_validate_json(row[3])
+        return JobRecord(PrintJob.model_validate_json(row[0]), row[1], JobState(row[2]), evidence)
+
+    def add_samples(self, job_id: str, samples: Sequence[Sample]) -> int:
+        """Record samples of a printing job; a replayed (parameter, ts) keeps its first value.
+
+        Returns how many were new.
+        """
+        rows = [(job_id, s.parameter, micros(s.ts), float(s.value)) for s in samples]
+        with self._tx() as cur:
+            self._require_state(cur, job_id, JobState.PRINTING)
+            before = self._db.total_changes
+            cur.executemany(
+                "INSERT OR IGNORE INTO samples (job_id, parameter, ts_us, value)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            return self._db.total_changes - before
+
+    def samples(self, job_id: str) -> list[Sample]:
+        """Every sample of a job, in (parameter, time) order."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT parameter, ts_us, value FROM samples WHERE job_id = ?"
+                " ORDER BY parameter, ts_us",
+                (job_id,),
+            ).fetchall()
+        return [Sample(p, from_micros(t), v) for p, t, v in rows]
+
+    def finish_job(self, job_id: str, evidence: EvidenceSummary) -> None:
+        """Mark a printing job finished with its checked evidence."""
+        with self._tx() as cur:
+            self._require_state(cur, job_id, JobState.PRINTING)
+            cur.execute(
+                "UPDATE jobs SET state = ?, evidence = ? WHERE job_id = ?",
+                (JobState.FINISHED, evidence.model_dump_json(), job_id),
+            )
+
+    def _require_state(self, cur: sqlite3.Cursor, job_id: str, state: JobState) -> None:
+        row = cur.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise UnknownRecordError(f"no job {job_id}")
+        if row[0] != state:
+            raise LedgerStateError(f"job {job_id} is {row[0]}, not {state}")
+
+    def record_refusal(self, at: datetime, serial: str, design: str, reason: str) -> None:
+        """Keep why the printer agent refused a job."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO refusals (at_us, serial, design, reason) VALUES (?, ?, ?, ?)",
+                (micros(at), serial, design, reason),
+            )
+
+    def refusals(self, limit: int = 100) -> list[Refusal]:
+        """The latest refusals, newest first."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT at_us, serial, design, reason FROM refusals ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Refusal(*row) for row in rows]
+
+    def unanchored_pieces(self, design_key: bytes) -> int:
+        """Pieces of a design this site printed or is printing that no anchor has counted yet."""
+        with self._read() as cur:
+            jobs = cur.execute(
+                "SELECT COUNT(*) FROM jobs WHERE design_key = ? AND state IN (?, ?)",
+                (design_key, JobState.PRINTING, JobState.FINISHED),
+            ).fetchone()[0]
+            leaves = cur.execute(
+                "SELECT COUNT(*) FROM leaves l LEFT JOIN batches b ON l.batch_id = b.id"
+                " WHERE l.kind = ? AND l.design_key = ? AND (b.id IS NULL OR b.state != ?)",
+                (RecordKind.CERTIFICATE, design_key, BatchState.ANCHORED),
+            ).fetchone()[0]
+        return int(jobs) + int(leaves)
+
+    # ------------------------------------------------------------------ inspections
+
+    def add_pending_inspection(self, serial: str, result: InspectionResult) -> None:
+        """Keep an inspection until the part's certificate is issued with it."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO inspections (serial, result) VALUES (?, ?)",
+                (serial, result.model_dump_json()),
+            )
+
+    def pending_inspections(self, serial: str) -> tuple[InspectionResult, ...]:
+        """Inspections waiting for the part's certificate, in the order they were recorded."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT result FROM inspections WHERE serial = ? ORDER BY id", (serial,)
+            ).fetchall()
+        return tuple(InspectionResult.model_validate_json(r[0]) for r in rows)
+
+    # ------------------------------------------------------------------ leaves
+
+    def append(self, leaves: Sequence[NewLeaf]) -> None:
+        """Append signed records in one transaction, durable when this returns.
+
+        A certificate's job becomes certified and its pending inspections are consumed in the
+        same transaction. LedgerStateError when a serial already has a certificate (or a
+        revocation) or a job is not finished; nothing is written then.
+        """
+        try:
+            with self._tx() as cur:
+                cur.executemany(
+                    "INSERT INTO leaves (kind, serial, design_key, body, leaf_hash, signature,"
+                    " created_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            leaf.kind.value,
+                            leaf.serial,
+                            leaf.design_key,
+                            leaf.body,
+                            leaf.leaf_hash,
+                            leaf.signature,
+                            micros(leaf.created_at),
+                        )
+                        for leaf in leaves
+                    ],
+                )
+                for leaf in leaves:
+                    if leaf.job_id is not None:
+                        self._certify_job(cur, leaf.job_id, leaf.serial)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise LedgerStateError(f"a record was already issued: {exc.__cause__}") from None
+            raise
+
+    def _certify_job(self, cur: sqlite3.Cursor, job_id: str, serial: str) -> None:
+        self._require_state(cur, job_id, JobState.FINISHED)
+        cur.execute("UPDATE jobs SET state = ? WHERE job_id = ?", (JobState.CERTIFIED, job_id))
+        cur.execute("DELETE FROM inspections WHERE serial = ?", (serial,))
+
+    def leaf(self, serial: str, kind: RecordKind) -> LeafRow | None:
+        """The record of one kind about part ``serial`` (the first, for inspections)."""
+        rows = self._leaves("l.serial = ? AND l.kind = ?", (serial, kind.value))
+        return rows[0] if rows else None
+
+    def records_about(self, serial: str) -> list[LeafRow]:
+        """The inspection and revocation records issued about part ``serial``, oldest first."""
+        return self._leaves("l.serial = ? AND l.kind != ?", (serial, RecordKind.CERTIFICATE.value))
+
+    def _leaves(self, condition: str, args: tuple[object, ...]) -> list[LeafRow]:
+        with self._read() as cur:
+            rows = cur.execute(
+                f"SELECT {_LEAF_COLUMNS} FROM leaves l LEFT JOIN batches b ON l.batch_id = b.id"
+                f" WHERE {condition} ORDER BY l.seq",
+                args,
+            ).fetchall()
+        return [_leaf_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ batches
+
+    def pending(self) -> tuple[int, int | None]:
+        """How many leaves wait for a batch, and when the oldest was appended (µs)."""
+        with self._read() as cur:
+            count, oldest = cur.execute(
+                "SELECT COUNT(*), MIN(created_us) FROM leaves WHERE batch_id IS NULL"
+            ).fetchone()
+        return int(count), oldest
+
+    def seal(self, max_size: int, at: datetime) -> BatchRow | None:
+        """Seal the oldest waiting leaves (at most ``max_size``) into one batch; None if none.
+
+        Computes the RFC 6962 root and every leaf's inclusion proof in the same transaction.
+        """
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT seq, leaf_hash FROM leaves WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
+                (max_size,),
+            ).fetchall()
+            if not rows:
+                return None
+            hashes = [bytes(h) for _, h in rows]
+            root = root_hash(hashes)
+            cur.execute(
+                "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
+                (root, len(rows), micros(at), BatchState.SEALED),
+            )
+            batch_id = cur.lastrowid
+            assert batch_id is not None
+            cur.executemany(
+                "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
+                [
+                    (batch_id, index, b"".join(proof), seq)
+                    for index, ((seq, _), proof) in enumerate(
+                        zip(rows, inclusion_proofs(hashes), strict=True)
+                    )
+                ],
+            )
+        return BatchRow(batch_id, root, len(rows), micros(at), BatchState.SEALED, None)
+
+    def batches(self, *states: BatchState) -> list[BatchRow]:
+        """Batches in any of ``states`` (every batch when none is given), oldest first."""
+        where = f"WHERE b.state IN ({', '.join('?' * len(states))})" if states else ""
+        with self._read() as cur:
+            rows = cur.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM batches b {where} ORDER BY b.id",
+                tuple(s.value for s in states),
+            ).fetchall()
+        return [_batch_row(r) for r in rows]
+
+    def batch_pieces(self, batch_id: int) -> dict[bytes, int]:
+        """Certificates per design key in a batch: the pieces its anchor counts."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT design_key, COUNT(*) FROM leaves WHERE batch_id = ? AND kind = ?"
+                " AND design_key IS NOT NULL GROUP BY design_key ORDER BY design_key",
+                (batch_id, RecordKind.CERTIFICATE.value),
+            ).fetchall()
+        return {bytes(k): int(n) for k, n in rows}
+
+    def mark_sending(self, batch_id: int) -> None:
+        """Note that an anchor transaction for the batch is about to be sent."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE batches SET state = ? WHERE id = ? AND state != ?",
+                (BatchState.SENDING, batch_id, BatchState.ANCHORED),
+            )
+
+    def record_anchor(self, batch_id: int, receipt: AnchorReceipt) -> None:
+        """Store the batch's anchor receipt (replacing an older one after a re-anchor)."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE batches SET state = ?, receipt = ? WHERE id = ?",
+                (BatchState.ANCHORED, receipt.model_dump_json(), batch_id),
+            )
+
+    # ------------------------------------------------------------------ revocations
+
+    def revocation_marks(self, *, include_marked: bool = False) -> list[PendingRevocationMark]:
+        """Anchored revocations of anchored certificates not yet marked revoked on chain
+        (with ``include_marked``, those already marked too, for reconciling)."""
+        unmarked = "" if include_marked else " AND m.serial IS NULL"
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT r.serial, c.leaf_hash, cb.root, rb.root FROM leaves r"
+                " JOIN batches rb ON r.batch_id = rb.id"
+                " JOIN leaves c ON c.serial = r.serial AND c.kind = ?"
+                " JOIN batches cb ON c.batch_id = cb.id"
+                " LEFT JOIN revocation_marks m ON m.serial = r.serial"
+                f" WHERE r.kind = ? AND rb.state = ? AND cb.state = ?{unmarked}"
+                " ORDER BY r.seq",
+                (
+                    RecordKind.CERTIFICATE.value,
+                    RecordKind.REVOCATION.value,
+                    BatchState.ANCHORED,
+                    BatchState.ANCHORED,
+                ),
+            ).fetchall()
+        return [PendingRevocationMark(s, bytes(c), bytes(cr), bytes(rr)) for s, c, cr, rr in rows]
+
+    def record_revocation_mark(self, serial: str, tx_hash: str) -> None:
+        """Note that the chain knows the certificate of ``serial`` is revoked."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO revocation_marks (serial, tx_hash) VALUES (?, ?)",
+                (serial, tx_hash),
+            )
+
+    def counts(self) -> Mapping[str, int]:
+        """Leaves, batches by state and jobs by state: a status line's numbers."""
+        with self._read() as cur:
+            leaves = cur.execute("SELECT COUNT(*) FROM leaves").fetchone()[0]
+            batches = dict(cur.execute("SELECT state, COUNT(*) FROM batches GROUP BY state"))
+            jobs = dict(cur.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+        return {
+            "leaves": int(leaves),
+            **{f"batches_{s.value}": int(batches.get(s.value, 0)) for s in BatchState},
+            **{f"jobs_{s.value}": int(jobs.get(s.value, 0)) for s in JobState},
+        }
+
+
+def _batch_row(row: Sequence[Any]) -> BatchRow:
+    batch_id, root, size, sealed_us, state, receipt = row
+    return BatchRow(
+        id=batch_id,
+        root=bytes(root),
+        size=size,
+        sealed_us=sealed_us,
+        state=BatchState(state),
+        receipt=None if receipt is None else AnchorReceipt.model_validate_json(receipt),
+    )
+
+
+def _leaf_row(row: Sequence[Any]) -> LeafRow:
+    seq, kind, serial, body, leaf_hash, signature, created_us, index, proof = row[:9]
+    raw_proof = bytes(proof or b"")
+    return LeafRow(
+        seq=seq,
+        kind=RecordKind(kind),
+        serial=serial,
+        body=bytes(body),
+        leaf_hash=bytes(leaf_hash),
+        signature=bytes(signature),
+        created_us=created_us,
+        batch=None if row[9] is None else _batch_row(row[9:]),
+        leaf_index=index,
+        proof=tuple(raw_proof[i : i + HASH_SIZE] for i in range(0, len(raw_proof), HASH_SIZE)),
+    )

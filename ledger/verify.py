@@ -1,0 +1,387 @@
+"""Verifying proof bundles: offline checks as a pure function, online checks against the chain."""
+
+# Offline, a bundle proves: its certificate hashes to its leaf (RFC 8785 + RFC 6962 §2.1), the
+# leaf hash is signed by the issuer the certificate names (secp256k1, see ledger/signing.py),
+# the leaf is included in its batch root (RFC 9162 §2.1.3.2), and the anchor receipt names
+# that root and tree size. Online, the chain confirms the receipt: the root is anchored by
+# the issuer in the named block and transaction on the named chain and contract, the issuer
+# is on the allow-list, and the certificate is not marked revoked.
+#
+# Speed: before running the RFC 8785 encoder, the leaf hash is first tried on the standard
+# library's sorted, compact JSON encoding, which gives the same bytes for almost every parsed
+# certificate. The guess is used only when it hashes to the bundle's leaf hash, which the
+# signature and the inclusion proof then confirm; otherwise the RFC 8785 encoding decides.
+# A wrong guess costs one more encoding, never a wrong verdict: the issuer only ever signs
+# RFC 8785 bytes, and bytes that hash to a signed leaf are those bytes.
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Protocol
+
+from ledger.canonical import record_leaf
+from ledger.contract import AnchorRecord, TxOutcome
+from ledger.documents import LEAF_TAG, kind_of
+from ledger.errors import CanonicalEncodingError, ProofError, SigningError
+from ledger.merkle import hash_leaf, root_from_inclusion_proof
+from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
+from models.parts import (
+    AttestedRecord,
+    ProofBundle,
+    RecordKind,
+    RevocationStatus,
+    Verdict,
+    VerificationCheck,
+    VerificationReport,
+)
+
+
+class LedgerReader(Protocol):
+    """What online verification reads from the chain (ledger.chain.ChainClient provides it)."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def contract_address(self) -> str: ...
+
+    async def anchored_at(self, root: bytes) -> AnchorRecord | None: ...
+
+    async def transaction(self, tx_hash: bytes) -> TxOutcome | None: ...
+
+    async def is_issuer(self, account: str) -> bool: ...
+
+    async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None: ...
+
+
+def verify_offline(bundle: ProofBundle) -> VerificationReport:
+    """Signature, issuer, content and inclusion of every record, and the receipts' consistency."""
+    return _report("offline", bundle, offline_checks(bundle))
+
+
+async def verify_online(
+    bundle: ProofBundle, reader: LedgerReader, *, trusted_contract: str | None = None
+) -> VerificationReport:
+    """The offline checks, then each anchor, the allow-list and revocation on the chain.
+
+    ``trusted_contract`` is the ledger the verifier trusts (its configuration); without it the
+    ledger ``reader`` reads is trusted. Raises ChainError when the chain cannot be read.
+    """
+    checks = offline_checks(bundle)
+    checks += await online_checks(bundle, reader, trusted_contract or reader.contract_address)
+    return _report("online", bundle, checks)
+
+
+def _check(name: str, passed: bool, detail: str) -> VerificationCheck:
+    """One finding of a verification."""
+    return VerificationCheck(name, passed, detail)
+
+
+def malformed(detail: str) -> VerificationReport:
+    """The report on a bundle that could not even be read."""
+    check = VerificationCheck(name="bundle", passed=False, detail=detail)
+    return VerificationReport(
+        mode="offline", valid=False, part_verdict=None, serial=None, checks=(check,)
+    )
+
+
+def offline_checks(bundle: ProofBundle) -> list[VerificationCheck]:
+    """Every check a bundle allows without a chain, in the order a reader follows them."""
+    main = bundle.certificate
+    checks = record_checks("certificate", main)
+    for number, record in enumerate(bundle.records, 1):
+        label = f"record {number} ({record.kind.value})"
+        checks += record_checks(label, record)
+        checks.append(_refers_to_certificate(label, record, main.leaf_hash))
+    checks.append(_revocation_check(bundle))
+    return checks
+
+
+def record_checks(label: str, record: AttestedRecord) -> list[VerificationCheck]:
+    """Content, signature, inclusion and receipt of one signed record.
+
+    The signature and the proof are checked on the bundle's leaf hash, and the content
+    against it: an altered document then fails only its content check, which says so.
+    """
+    content = _content_check(label, record)
+    leaf_hash = bytes.fromhex(record.leaf_hash)
+    return [
+        content,
+        _signature_check(label, record, leaf_hash),
+        _inclusion_check(label, record, leaf_hash),
+        _receipt_check(label, record),
+    ]
+
+
+def _content_check(label: str, record: AttestedRecord) -> VerificationCheck:
+    name = f"{label} content"
+    try:
+        if (kind := kind_of(record.document)) is not record.kind:
+            detail = f"the record says it is a {record.kind.value}, its document a {kind.value}"
+            return _check(name, False, detail)
+        leaf_hash = content_leaf_hash(record)
+    except CanonicalEncodingError as exc:
+        return _check(name, False, f"cannot be encoded: {exc}")
+    if leaf_hash.hex() != record.leaf_hash:
+        detail = (
+            f"the {label} hashes to leaf {leaf_hash.hex()}, not to the bundle's leaf hash "
+            f"{record.leaf_hash}: the {label} or its leaf hash was altered"
+        )
+        return _check(name, False, detail)
+    return _check(name, True, f"hashes to leaf {record.leaf_hash}")
+
+
+def content_leaf_hash(record: AttestedRecord) -> bytes:
+    """The RFC 6962 leaf hash of a record's document (see the note on speed above)."""
+    tag = LEAF_TAG[record.kind]
+    try:
+        guess = json.dumps(
+            record.document,
+            ensure_ascii=False,
+            sort_keys=True,
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode("utf-8")
+    except (TypeError, ValueError):
+        guess = b""
+    if guess and hash_leaf(tag + guess).hex() == record.leaf_hash:
+        return bytes.fromhex(record.leaf_hash)
+    return hash_leaf(record_leaf(tag, record.document))
+
+
+def _signature_check(label: str, record: AttestedRecord, leaf_hash: bytes) -> VerificationCheck:
+    name = f"{label} signature"
+    issuer = record.document.get("issuer")
+    expected = address_bytes(issuer) if isinstance(issuer, str) else None
+    if expected is None:
+        return _check(name, False, f"the {label} names no issuer address")
+    try:
+        signer = recover_signer(leaf_hash, bytes.fromhex(record.signature))
+    except SigningError as exc:
+        return _check(name, False, f"the signature is not valid: {exc}")
+    if signer != expected:
+        detail = (
+            f"signed by {checksum_address(signer)}, not by the issuer {issuer} "
+            f"that the {label} names"
+        )
+        return _check(name, False, detail)
+    return _check(name, True, f"signed by the issuer {issuer}")
+
+
+def _inclusion_check(label: str, record: AttestedRecord, leaf_hash: bytes) -> VerificationCheck:
+    name = f"{label} inclusion"
+    proof = record.proof
+    if proof is None:
+        detail = "no inclusion proof: the batch was not sealed when the bundle was exported"
+        return _check(name, False, detail)
+    try:
+        path = [bytes.fromhex(p) for p in proof.path]
+        root = root_from_inclusion_proof(proof.leaf_index, proof.tree_size, leaf_hash, path)
+    except ProofError as exc:
+        return _check(name, False, f"the proof is malformed: {exc}")
+    if root.hex() != proof.root:
+        detail = (
+            f"the proof leads from leaf {proof.leaf_index} of {proof.tree_size} to root "
+            f"{root.hex()}, not to the batch root {proof.root}: the proof or the root was altered"
+        )
+        return _check(name, False, detail)
+    detail = f"leaf {proof.leaf_index} of {proof.tree_size} in the batch with root {proof.root}"
+    return _check(name, True, detail)
+
+
+def _receipt_check(label: str, record: AttestedRecord) -> VerificationCheck:
+    name = f"{label} anchor receipt"
+    anchor, proof = record.anchor, record.proof
+    if anchor is None:
+        detail = "no anchor receipt: the batch was not anchored when the bundle was exported"
+        return _check(name, False, detail)
+    if proof is not None and anchor.root != proof.root:
+        detail = f"the receipt anchors root {anchor.root}, but the proof leads to {proof.root}"
+        return _check(name, False, detail)
+    if proof is not None and anchor.size != proof.tree_size:
+        detail = f"the receipt anchors {anchor.size} leaves, the proof's tree has {proof.tree_size}"
+        return _check(name, False, detail)
+    detail = (
+        f"root {anchor.root} of {anchor.size} leaves, anchored by transaction {anchor.tx_hash} "
+        f"in block {anchor.block_number} of chain {anchor.chain_id}, contract {anchor.contract}"
+    )
+    return _check(name, True, detail)
+
+
+def _refers_to_certificate(
+    label: str, record: AttestedRecord, certificate: str
+) -> VerificationCheck:
+    name = f"{label} subject"
+    target = record.document.get("certificate")
+    if target != certificate:
+        detail = f"refers to certificate leaf {target}, not to this bundle's {certificate}"
+        return _check(name, False, detail)
+    return _check(name, True, "refers to this certificate")
+
+
+def _revocation_check(bundle: ProofBundle) -> VerificationCheck:
+    name = "revocation"
+    for record in bundle.records:
+        if record.kind is RecordKind.REVOCATION:
+            doc = record.document
+            detail = (
+                f"revoked at {doc.get('issued_at')} by {doc.get('revoked_by')}: {doc.get('reason')}"
+            )
+            return _check(name, False, detail)
+    if bundle.revocation is RevocationStatus.REVOKED:
+        detail = "the issuing site reported the certificate revoked when it exported the bundle"
+        return _check(name, False, detail)
+    detail = "not revoked as far as the issuing site knew at export"
+    return _check(name, True, detail)
+
+
+async def online_checks(
+    bundle: ProofBundle, reader: LedgerReader, trusted_contract: str
+) -> list[VerificationCheck]:
+    """The chain's view of every receipt, the issuer's standing and the certificate's revocation."""
+    main = bundle.certificate
+    checks: list[VerificationCheck] = []
+    for label, record in _labelled(bundle):
+        if record.anchor is not None:
+            checks += await anchor_checks(label, record, reader, trusted_contract)
+    issuer = main.document.get("issuer")
+    if isinstance(issuer, str):
+        checks.append(await _allow_list_check(issuer, reader))
+        checks.append(await _chain_revocation_check(main, issuer, reader))
+    return checks
+
+
+def _labelled(bundle: ProofBundle) -> list[tuple[str, AttestedRecord]]:
+    records = [("certificate", bundle.certificate)]
+    records += [(f"record {n} ({r.kind.value})", r) for n, r in enumerate(bundle.records, 1)]
+    return records
+
+
+async def anchor_checks(
+    label: str, record: AttestedRecord, reader: LedgerReader, trusted_contract: str
+) -> list[VerificationCheck]:
+    """Chain, contract, anchor record and transaction of one record's receipt."""
+    anchor = record.anchor
+    assert anchor is not None
+    chain = _check(
+        f"{label} chain",
+        anchor.chain_id == reader.chain_id,
+        f"the receipt names chain {anchor.chain_id}; the node serves {reader.chain_id}",
+    )
+    contract = _check(
+        f"{label} contract",
+        same_address(anchor.contract, trusted_contract),
+        f"the receipt names ledger {anchor.contract}; this verifier trusts {trusted_contract}",
+    )
+    if not (chain.passed and contract.passed):
+        return [chain, contract]
+    root = bytes.fromhex(anchor.root)
+    issuer = str(record.document.get("issuer", ""))
+    on_chain = _anchored_check(label, anchor.root, issuer, record, await reader.anchored_at(root))
+    tx = _transaction_check(
+        label, record, await reader.transaction(bytes.fromhex(anchor.tx_hash[2:]))
+    )
+    return [chain, contract, on_chain, tx]
+
+
+def _anchored_check(
+    label: str, root: str, issuer: str, record: AttestedRecord, found: AnchorRecord | None
+) -> VerificationCheck:
+    name = f"{label} anchored"
+    anchor = record.anchor
+    assert anchor is not None
+    if found is None:
+        return _check(name, False, f"root {root} is not anchored on chain")
+    problems = _differences(
+        [
+            ("issuer", found.issuer, issuer, not same_address(found.issuer, issuer)),
+            ("leaves", found.size, anchor.size, found.size != anchor.size),
+            (
+                "block",
+                found.block_number,
+                anchor.block_number,
+                found.block_number != anchor.block_number,
+            ),
+        ]
+    )
+    if problems:
+        return _check(name, False, f"root {root} is anchored with {problems}")
+    detail = f"root {root} anchored by {found.issuer} at {found.anchored_at.isoformat()}"
+    return _check(name, True, detail)
+
+
+def _differences(rows: Sequence[tuple[str, object, object, bool]]) -> str:
+    """``what X on chain, Y in the receipt`` for each row that differs."""
+    return "; ".join(
+        f"{what} {chain} on chain, {claimed} in the bundle"
+        for what, chain, claimed, differs in rows
+        if differs
+    )
+
+
+def _transaction_check(
+    label: str, record: AttestedRecord, tx: TxOutcome | None
+) -> VerificationCheck:
+    name = f"{label} transaction"
+    anchor = record.anchor
+    assert anchor is not None
+    if tx is None:
+        detail = f"transaction {anchor.tx_hash} is not on chain as a successful transaction"
+        return _check(name, False, detail)
+    if tx.block_number != anchor.block_number:
+        detail = (
+            f"transaction {anchor.tx_hash} is in block {tx.block_number}, "
+            f"the receipt says {anchor.block_number}"
+        )
+        return _check(name, False, detail)
+    roots = {
+        root.hex()
+        for event in tx.events_named("Anchored")
+        if isinstance(root := event.args.get("root"), bytes)
+    }
+    if anchor.root not in roots:
+        detail = f"transaction {anchor.tx_hash} does not anchor root {anchor.root}"
+        return _check(name, False, detail)
+    detail = f"transaction {anchor.tx_hash} in block {tx.block_number} anchors the root"
+    return _check(name, True, detail)
+
+
+async def _allow_list_check(issuer: str, reader: LedgerReader) -> VerificationCheck:
+    allowed = await reader.is_issuer(issuer)
+    detail = f"{issuer} is {'on' if allowed else 'not on'} the issuer allow-list"
+    return _check("issuer allow-list", allowed, detail)
+
+
+async def _chain_revocation_check(
+    main: AttestedRecord, issuer: str, reader: LedgerReader
+) -> VerificationCheck:
+    found = await reader.revocation_of(bytes.fromhex(main.leaf_hash), issuer)
+    if found is not None:
+        detail = f"revoked on chain by {issuer} (revocation record in the batch {found.hex()})"
+        return _check("revocation on chain", False, detail)
+    return _check("revocation on chain", True, "not marked revoked on chain")
+
+
+def _report(mode: str, bundle: ProofBundle, checks: list[VerificationCheck]) -> VerificationReport:
+    document = bundle.certificate.document
+    serial = document.get("serial")
+    return VerificationReport.model_construct(
+        mode="online" if mode == "online" else "offline",
+        valid=all(c.passed for c in checks),
+        part_verdict=_part_verdict(bundle),
+        serial=serial if isinstance(serial, str) else None,
+        checks=tuple(checks),
+    )
+
+
+def _part_verdict(bundle: ProofBundle) -> Verdict | None:
+    """The certificate's verdict, turned to fail by a later failed inspection."""
+    stated = bundle.certificate.document.get("verdict")
+    if stated not in (Verdict.PASS.value, Verdict.FAIL.value):
+        return None
+    for record in bundle.records:
+        inspection = record.document.get("inspection")
+        if isinstance(inspection, dict) and inspection.get("result") == Verdict.FAIL.value:
+            return Verdict.FAIL
+    return Verdict(stated)

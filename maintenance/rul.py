@@ -1,0 +1,226 @@
+"""Remaining-useful-life regression with a split-conformal prediction band."""
+
+# The point model is scikit-learn's ``HistGradientBoostingRegressor`` trained on run-to-failure
+# histories with the target capped (piecewise-linear RUL, Heimes 2008: a healthy machine's RUL is
+# not observable, so every RUL above ``cap`` is taken as ``cap``). The band comes from
+# cross-validated residuals grouped by unit (CV+-style split conformal, Barber et al. 2021),
+# computed per bin of predicted RUL because errors grow with the RUL.
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from pydantic import Field
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import GroupKFold
+
+from maintenance.errors import FeatureInputError, TrainingDataError
+from maintenance.features import FloatArray
+from maintenance.pipeline import FeaturePipeline
+from models.machines import Frozen
+
+AGE_FEATURE = "age"
+"""Name of the feature holding the machine's age (samples since new or since overhaul)."""
+
+
+class RulSettings(Frozen):
+    """Target cap, band and gradient-boosting hyper-parameters of a RUL model."""
+
+    cap: float = Field(125.0, gt=0, description="RUL above this is trained as this")
+    use_age: bool = Field(True, description="feed the machine's age as a feature")
+    band_coverage: float = Field(0.9, gt=0, lt=1, description="nominal coverage of the band")
+    band_bins: int = Field(5, ge=1, le=50, description="bins of predicted RUL for the band")
+    folds: int = Field(5, ge=2, le=20, description="unit-grouped folds for band residuals")
+    max_iter: int = Field(300, ge=1, le=10_000)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    max_leaf_nodes: int = Field(15, ge=2, le=1024)
+    min_samples_leaf: int = Field(50, ge=1)
+    l2_regularization: float = Field(1.0, ge=0)
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class RulPrediction:
+    """Remaining useful life per machine with its prediction band, in samples (cycles)."""
+
+    rul: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class ResidualBand:
+    """Split-conformal band: residual quantiles per bin of the predicted value."""
+
+    edges: FloatArray
+    """Inner bin edges on the predicted value, ascending; ``len(edges) + 1`` bins."""
+    below: FloatArray
+    """Per bin, the residual (actual − predicted) quantile at the band's lower edge."""
+    above: FloatArray
+    coverage: float
+
+    @classmethod
+    def fit(
+        cls, predicted: FloatArray, actual: FloatArray, *, coverage: float, bins: int
+    ) -> ResidualBand:
+        """Band offsets from out-of-sample predictions and the values they should have hit."""
+        residuals = actual - predicted
+        edges = _quantile_edges(predicted, bins)
+        which = np.searchsorted(edges, predicted, side="right")
+        tail = (1.0 - coverage) / 2.0
+        below = np.array([_conformal_quantile(residuals[which == b], tail) for b in range(bins)])
+        above = np.array(
+            [_conformal_quantile(residuals[which == b], 1.0 - tail) for b in range(bins)]
+        )
+        return cls(edges, below, above, coverage)
+
+    def interval(self, predicted: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Lower and upper band edges around ``predicted``; never below 0."""
+        which = np.searchsorted(self.edges, predicted, side="right")
+        lower = np.maximum(predicted + self.below[which], 0.0)
+        upper = np.maximum(predicted + self.above[which], 0.0)
+        return lower, upper
+
+
+def _quantile_edges(predicted: FloatArray, bins: int) -> FloatArray:
+    """Inner edges splitting ``predicted`` into ``bins`` equally populated bins."""
+    if bins == 1:
+        return np.empty(0)
+    levels = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    return np.asarray(np.quantile(predicted, levels), dtype=np.float64)
+
+
+def _conformal_quantile(residuals: FloatArray, level: float) -> float:
+    """Finite-sample conservative quantile: rank ⌈(n + 1)·level⌉ (upper) or ⌊(n + 1)·level⌋."""
+    ordered = np.sort(residuals)
+    n = ordered.size
+    if n == 0:
+        return 0.0
+    if level >= 0.5:
+        rank = min(int(np.ceil((n + 1) * level)), n)
+    else:
+        rank = max(int(np.floor((n + 1) * level)), 1)
+    return float(ordered[rank - 1])
+
+
+@dataclass(frozen=True, eq=False)
+class RulModel:
+    """A fitted RUL regressor with the feature pipeline it was trained on and its band."""
+
+    kind: ClassVar[str] = "rul"
+    model_version: ClassVar[int] = 1
+
+    pipeline: FeaturePipeline
+    settings: RulSettings
+    estimator: HistGradientBoostingRegressor
+    band: ResidualBand
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Out-of-fold figures measured while training (capped target)."""
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """What the estimator sees: the pipeline's features, then the age when used."""
+        names = self.pipeline.feature_names
+        return (*names, AGE_FEATURE) if self.settings.use_age else names
+
+    def predict(self, windows: FloatArray, age: FloatArray | None = None) -> RulPrediction:
+        """RUL of ``(machines, time, input tags)`` windows; ``age`` per machine when used."""
+        return self.predict_features(self.pipeline.transform(windows), age)
+
+    def predict_features(
+        self, features: FloatArray, age: FloatArray | None = None
+    ) -> RulPrediction:
+        """RUL from the pipeline's features (so anomaly and RUL scoring share one extraction)."""
+        design = _design_matrix(features, age, self.settings.use_age)
+        if design.shape[1] != len(self.feature_names):
+            raise FeatureInputError(
+                f"{design.shape[1]} features given, the model needs {len(self.feature_names)}"
+            )
+        rul = np.clip(np.asarray(self.estimator.predict(design), dtype=np.float64), 0.0, None)
+        lower, upper = self.band.interval(rul)
+        return RulPrediction(rul, lower, upper)
+
+
+def fit_rul_model(
+    pipeline: FeaturePipeline,
+    features: FloatArray,
+    *,
+    rul: FloatArray,
+    groups: FloatArray,
+    age: FloatArray | None = None,
+    settings: RulSettings | None = None,
+) -> RulModel:
+    """Train on the features of every history row, ``rul`` its true remaining life.
+
+    ``groups`` names each row's unit, so the band's residuals come from units the fold model
+    never saw.
+    """
+    settings = settings or RulSettings()
+    design = _design_matrix(features, age, settings.use_age)
+    target = np.minimum(np.asarray(rul, dtype=np.float64), settings.cap)
+    _check_training_rows(design, target, groups, settings.folds)
+    out_of_fold = _out_of_fold_predictions(design, target, groups, settings)
+    band = ResidualBand.fit(
+        out_of_fold, target, coverage=settings.band_coverage, bins=settings.band_bins
+    )
+    estimator = _new_estimator(settings).fit(design, target)
+    return RulModel(pipeline, settings, estimator, band, _out_of_fold_metrics(out_of_fold, target))
+
+
+def _design_matrix(features: FloatArray, age: FloatArray | None, use_age: bool) -> FloatArray:
+    matrix = np.asarray(features, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise FeatureInputError(f"expected a (rows, features) matrix, got shape {matrix.shape}")
+    if not use_age:
+        return matrix
+    if age is None:
+        raise FeatureInputError("this RUL model uses the machine's age: pass age per machine")
+    ages = np.asarray(age, dtype=np.float64).reshape(-1)
+    if ages.shape[0] != matrix.shape[0]:
+        raise FeatureInputError(f"{ages.shape[0]} ages for {matrix.shape[0]} rows")
+    return np.column_stack([matrix, ages])
+
+
+def _check_training_rows(
+    design: FloatArray, target: FloatArray, groups: FloatArray, folds: int
+) -> None:
+    if design.shape[0] != target.shape[0] or design.shape[0] != len(groups):
+        raise TrainingDataError(
+            f"{design.shape[0]} feature rows, {target.shape[0]} targets, {len(groups)} groups"
+        )
+    if not np.isfinite(target).all():
+        raise TrainingDataError("the RUL target holds NaN or infinite values")
+    if len(np.unique(groups)) < folds:
+        raise TrainingDataError(f"{len(np.unique(groups))} units cannot make {folds} folds")
+
+
+def _new_estimator(settings: RulSettings) -> HistGradientBoostingRegressor:
+    return HistGradientBoostingRegressor(
+        max_iter=settings.max_iter,
+        learning_rate=settings.learning_rate,
+        max_leaf_nodes=settings.max_leaf_nodes,
+        min_samples_leaf=settings.min_samples_leaf,
+        l2_regularization=settings.l2_regularization,
+        early_stopping=False,
+        random_state=settings.seed,
+    )
+
+
+def _out_of_fold_predictions(
+    design: FloatArray, target: FloatArray, groups: FloatArray, settings: RulSettings
+) -> FloatArray:
+    predicted = np.empty_like(target)
+    for train, held_out in GroupKFold(n_splits=settings.folds).split(design, target, groups):
+        fold_model = _new_estimator(settings).fit(design[train], target[train])
+        predicted[held_out] = np.clip(fold_model.predict(design[held_out]), 0.0, None)
+    return predicted
+
+
+def _out_of_fold_metrics(predicted: FloatArray, target: FloatArray) -> dict[str, float]:
+    error = predicted - target
+    return {
+        "oof_rmse_capped": float(np.sqrt(np.mean(np.square(error)))),
+        "oof_mae_capped": float(np.mean(np.abs(error))),
+    }

@@ -1,0 +1,30 @@
+"""Test helper process: puts numbered batches into an InfluxSink, printing each once durable."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from connectors.historian import InfluxSink
+from tests.integration.historian.kit import influx_settings, numbered
+
+
+async def write_batches(data_dir: Path, url: str, machine: str, base_us: int, size: int) -> None:
+    """Batch i holds readings i·size … i·size+size-1; ``stored i`` is printed after its put."""
+    sink = InfluxSink(influx_settings(url), data_dir)
+    await sink.start()
+    index = 0
+    while True:  # until killed
+        await sink.put(numbered(machine, range(index * size, (index + 1) * size), base_us))
+        print(f"stored {index}", flush=True)
+        index += 1
+
+
+def main(argv: list[str]) -> None:
+    data_dir, url, machine, base_us, size = argv
+    asyncio.run(write_batches(Path(data_dir), url, machine, int(base_us), int(size)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,159 @@
+"""node-opcua as the MES: browse the companion model, subscribe, call per role, read history."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opcua_server.app import Site
+from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
+from tests.support import NAMESPACE_URI, PASSWORDS, node_client_trusted
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
+
+MACHINERY = "http://opcfoundation.org/UA/Machinery/"
+DI = "http://opcfoundation.org/UA/DI/"
+
+
+@pytest.fixture(scope="module")
+def node_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("node-pki-mes")
+
+
+async def run(
+    site: Site, pki: Path, ops: list[dict[str, Any]], user: str = "mes"
+) -> list[dict[str, Any]]:
+    assert site.server is not None
+    request = {
+        "endpoint": site.server.endpoint,
+        "user": user,
+        "password": PASSWORDS[user],
+        "pkiDir": str(pki),
+        "namespaceUri": NAMESPACE_URI,
+        "ops": ops,
+    }
+    answer = await node_client_trusted(request, site.server.pki.root)
+    assert answer["ok"] is True, answer
+    results: list[dict[str, Any]] = answer["results"]
+    return results
+
+
+def create_order(user_role: str) -> dict[str, Any]:
+    del user_role
+    return {
+        "op": "call",
+        "objectId": "PrintOrders",
+        "methodId": "PrintOrders/CreatePrintOrder",
+        "args": [
+            {"type": "String", "value": KNOWN_DESIGN},
+            {"type": "UInt32", "value": 1},
+            {"type": "String", "value": "node-opcua"},
+        ],
+    }
+
+
+RECORD_INSPECTION = {
+    "op": "call",
+    "objectId": "Parts",
+    "methodId": "Parts/RecordInspection",
+    "args": [
+        {"type": "String", "value": KNOWN_SERIAL},
+        {"type": "String", "value": '{"visual": "ok"}'},
+    ],
+}
+
+
+async def test_node_browses_the_machinery_model(site: Site, node_pki: Path) -> None:
+    machines, serial = await run(
+        site,
+        node_pki,
+        [
+            {"op": "browsePath", "path": [[MACHINERY, "Machines"]]},
+            {
+                "op": "browsePath",
+                "path": [
+                    [MACHINERY, "Machines"],
+                    [NAMESPACE_URI, "mill-1"],
+                    [DI, "Identification"],
+                    [DI, "SerialNumber"],
+                ],
+            },
+        ],
+    )
+    assert machines["status"] == "Good"
+    assert {"mill-1", "pump-1"} <= set(machines["children"])
+    assert serial["value"] == "VMC850-0001"
+
+
+async def test_node_subscription_receives_live_changes(site: Site, node_pki: Path) -> None:
+    (result,) = await run(
+        site,
+        node_pki,
+        [
+            {
+                "op": "subscribe",
+                "nodes": ["Machines/mill-1/spindle_temp", "Machines/pump-1/shaft_speed"],
+                "durationMs": 2500,
+            }
+        ],
+    )
+    for changes in result["changes"].values():
+        good = [c for c in changes if c["status"] == "Good"]
+        assert len(good) >= 2, result
+
+
+@pytest.mark.parametrize(
+    ("user", "op", "expected"),
+    [
+        ("mes", create_order("mes"), "Good"),
+        ("auditor", create_order("auditor"), "BadUserAccessDenied"),
+        ("quality_engineer", RECORD_INSPECTION, "Good"),
+        ("mes", RECORD_INSPECTION, "BadUserAccessDenied"),
+        ("planner", RECORD_INSPECTION, "BadUserAccessDenied"),
+    ],
+)
+async def test_node_method_calls_respect_roles(
+    site: Site, node_pki: Path, user: str, op: dict[str, Any], expected: str
+) -> None:
+    (result,) = await run(site, node_pki, [op], user=user)
+    assert result["status"] == expected, result
+    if op["methodId"].endswith("CreatePrintOrder") and expected == "Good":
+        assert result["outputs"][0].startswith("PO-")
+
+
+async def test_node_reads_raw_and_processed_history(site: Site, node_pki: Path) -> None:
+    await asyncio.sleep(2.5)  # let the historian hold a few seconds of data
+    raw, average, count = await run(
+        site,
+        node_pki,
+        [
+            {"op": "historyRaw", "node": "Machines/mill-1/spindle_temp", "seconds": 300},
+            {
+                "op": "historyProcessed",
+                "node": "Machines/mill-1/spindle_temp",
+                "seconds": 60,
+                "intervalMs": 20000,
+                "aggregate": "Average",
+            },
+            {
+                "op": "historyProcessed",
+                "node": "Machines/mill-1/spindle_temp",
+                "seconds": 60,
+                "intervalMs": 20000,
+                "aggregate": "Count",
+            },
+        ],
+    )
+    assert raw["status"] == "Good", raw
+    assert len(raw["values"]) >= 3
+    stamps = [v["ts"] for v in raw["values"]]
+    assert stamps == sorted(stamps)
+    assert average["status"] == "Good", average
+    assert len(average["values"]) == 3
+    good_averages = [v["value"] for v in average["values"] if v["status"].startswith("Good")]
+    assert good_averages
+    assert all(15.0 <= v <= 120.0 for v in good_averages)
+    assert sum(v["value"] for v in count["values"]) >= 3
