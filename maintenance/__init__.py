@@ -1,6 +1,32 @@
 """Predictive maintenance: features, model store, training, scoring, alert policy, print orders."""
 
+from maintenance.alert_policy import (
+    Action,
+    ActiveAlert,
+    AlertPolicy,
+    ClearReason,
+    Decision,
+    Observation,
+    Replacement,
+    summarise,
+)
+from maintenance.alerts import (
+    AlarmSink,
+    AlertEvent,
+    AlertRow,
+    AlertService,
+    AlertStateError,
+    AlertStore,
+    AlertStoreError,
+    Notifier,
+    UnknownAlertError,
+    active_alert_rows,
+    alarm_message,
+    alert_rows,
+    render_alert_table,
+)
 from maintenance.anomaly import AnomalyResult, AnomalyScorer, AnomalySettings, fit_anomaly_scorer
+from maintenance.catalogue import Catalogue
 from maintenance.conditions import ConditionNormaliser
 from maintenance.errors import (
     FeatureInputError,
@@ -26,6 +52,22 @@ from maintenance.model_store import (
     StoredModel,
     dataset_digest,
 )
+from maintenance.notify import (
+    DeliveryReport,
+    Notification,
+    NotifierError,
+    WebhookNotifier,
+    WebhookSecretError,
+)
+from maintenance.orders import (
+    OrderBookError,
+    OrderListener,
+    OrderRequestError,
+    OrderStateError,
+    SqliteOrderBook,
+    UnknownDesignError,
+    UnknownOrderError,
+)
 from maintenance.pipeline import FeaturePipeline
 from maintenance.rul import RulModel, RulPrediction, RulSettings, fit_rul_model
 from maintenance.training import (
@@ -39,10 +81,24 @@ from maintenance.training import (
 from maintenance.window_buffer import WindowBuffer
 
 __all__ = [
+    "Action",
+    "ActiveAlert",
+    "AlarmSink",
+    "AlertEvent",
+    "AlertPolicy",
+    "AlertRow",
+    "AlertService",
+    "AlertStateError",
+    "AlertStore",
+    "AlertStoreError",
     "AnomalyResult",
     "AnomalyScorer",
     "AnomalySettings",
+    "Catalogue",
+    "ClearReason",
     "ConditionNormaliser",
+    "Decision",
+    "DeliveryReport",
     "FeatureInputError",
     "FeaturePipeline",
     "FeatureSpec",
@@ -52,14 +108,32 @@ __all__ = [
     "ModelMismatchError",
     "ModelStore",
     "ModelStoreError",
+    "Notification",
+    "Notifier",
+    "NotifierError",
+    "Observation",
+    "OrderBookError",
+    "OrderListener",
+    "OrderRequestError",
+    "OrderStateError",
+    "Replacement",
     "RulModel",
     "RulPrediction",
     "RulSettings",
+    "SqliteOrderBook",
     "Stat",
     "StoredModel",
     "TrainingDataError",
+    "UnknownAlertError",
+    "UnknownDesignError",
+    "UnknownOrderError",
+    "WebhookNotifier",
+    "WebhookSecretError",
     "Window",
     "WindowBuffer",
+    "active_alert_rows",
+    "alarm_message",
+    "alert_rows",
     "band_coverage",
     "dataset_digest",
     "default_spec",
@@ -71,8 +145,10 @@ __all__ = [
     "latest_windows",
     "mean_band_width",
     "phm08_score",
+    "render_alert_table",
     "rmse",
     "run_to_failure_features",
+    "summarise",
     "train_anomaly_scorer",
     "train_rul_model",
     "unit_windows",

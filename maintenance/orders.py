@@ -1,0 +1,347 @@
+"""Durable print-order book: SQLite with fsync on commit, ISA-95 states, one order per alert."""
+
+# An order is on disk before any call that created or changed it returns (``DurableFile``:
+# WAL, synchronous=FULL). Ids are ``PO-`` and the row's AUTOINCREMENT sequence, so they are never
+# reused. ``alert_id`` is UNIQUE: however often the alert service retries (after a crash between
+# creating an order and recording it on the alert, say), one alert has at most one order.
+# Every change is also appended to ``order_changes`` (who, when, what), the order's audit trail.
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable, Collection
+from pathlib import Path
+
+from maintenance.durable import DurableFile, from_micros, to_micros
+from maintenance.errors import MaintenanceError
+from models import (
+    Clock,
+    InvalidRequestError,
+    InvalidStateError,
+    NotFoundError,
+    OrderState,
+    PrintOrder,
+    SystemClock,
+)
+
+log = logging.getLogger(__name__)
+
+OrderListener = Callable[[PrintOrder], Awaitable[None]]
+"""Called with an order after each change is committed (the server updates its nodes)."""
+
+MAX_QUANTITY = 10_000
+MAX_TEXT = 4096
+MAX_NAME = 128
+_DESIGN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+_REVISION = re.compile(r"^[A-Za-z0-9._\-]{1,16}$")
+_ORDER_ID = re.compile(r"^PO-(\d{6,})$")
+
+NEXT_STATES: dict[OrderState, frozenset[OrderState]] = {
+    OrderState.CREATED: frozenset({OrderState.DISPATCHED, OrderState.CANCELLED}),
+    OrderState.DISPATCHED: frozenset({OrderState.PRINTING, OrderState.CANCELLED}),
+    OrderState.PRINTING: frozenset({OrderState.PRINTED, OrderState.REJECTED}),
+    OrderState.PRINTED: frozenset({OrderState.CERTIFIED, OrderState.REJECTED}),
+}
+"""ISA-95 job order life (OPC 10031-4): created → dispatched → printing → printed → certified or
+rejected; cancelled only while created or dispatched; a failed build is rejected while printing."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    design_id TEXT NOT NULL,
+    design_revision TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 10000),
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    state TEXT NOT NULL,
+    printer TEXT NOT NULL DEFAULT '',
+    created_us INTEGER NOT NULL,
+    updated_us INTEGER NOT NULL,
+    alert_id TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, seq);
+CREATE TABLE IF NOT EXISTS order_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_seq INTEGER NOT NULL REFERENCES orders (seq),
+    state TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT NOT NULL,
+    at_us INTEGER NOT NULL
+);
+"""
+
+_INSERT_ORDER = (
+    "INSERT INTO orders (design_id, design_revision, quantity, reason, requested_by, state,"
+    " created_us, updated_us, alert_id) VALUES (?, ?, ?, ?, ?, 'created', ?, ?, ?)"
+)
+
+
+class OrderBookError(MaintenanceError):
+    """The order book's file cannot be opened or written."""
+
+    advice = "check that the data directory is writable and orders.sqlite is not corrupt"
+
+
+class UnknownOrderError(OrderBookError, NotFoundError):
+    """No order has the id asked for."""
+
+    advice = "list the orders (PrintOrders folder or the order book) and use an existing id"
+
+
+class UnknownDesignError(OrderBookError, NotFoundError):
+    """The design to print is not registered at this site."""
+
+    advice = "register the design's dossier first, or correct the design id"
+
+
+class OrderRequestError(OrderBookError, InvalidRequestError):
+    """An order's arguments are wrong (quantity, design id, text lengths)."""
+
+    advice = f"order 1..{MAX_QUANTITY} pieces of a design id made of letters, digits, _ and -"
+
+
+class OrderStateError(OrderBookError, InvalidStateError):
+    """The order is not in a state that allows the change asked for."""
+
+    advice = "an order can be cancelled only while created or dispatched; read its state first"
+
+
+def order_id_of(seq: int) -> str:
+    """``PO-000123`` for sequence number 123."""
+    return f"PO-{seq:06d}"
+
+
+def _seq_of(order_id: str) -> int:
+    match = _ORDER_ID.match(order_id)
+    if match is None:
+        raise UnknownOrderError(f"no order {order_id!r}: order ids look like PO-000123")
+    return int(match.group(1))
+
+
+def _order_of(row: sqlite3.Row) -> PrintOrder:
+    return PrintOrder(
+        id=order_id_of(row["seq"]),
+        design_id=row["design_id"],
+        design_revision=row["design_revision"],
+        quantity=row["quantity"],
+        reason=row["reason"],
+        requested_by=row["requested_by"],
+        state=OrderState(row["state"]),
+        printer=row["printer"],
+        created_at=from_micros(row["created_us"]),
+        updated_at=from_micros(row["updated_us"]),
+        alert_id=row["alert_id"] or "",
+    )
+
+
+def _check_text(name: str, value: str, longest: int, *, required: bool) -> None:
+    if required and not value.strip():
+        raise OrderRequestError(f"{name} must not be empty")
+    if len(value) > longest:
+        raise OrderRequestError(f"{name} is longer than {longest} characters")
+
+
+def check_request(
+    design_id: str, quantity: int, reason: str, requested_by: str, design_revision: str
+) -> None:
+    """Raise OrderRequestError unless the order's arguments are well formed."""
+    if not _DESIGN_ID.match(design_id):
+        raise OrderRequestError(f"design id {design_id!r} is not letters, digits, _ and -")
+    if not _REVISION.match(design_revision):
+        raise OrderRequestError(f"design revision {design_revision!r} is not 1..16 characters")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise OrderRequestError(f"quantity must be a whole number, not {quantity!r}")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise OrderRequestError(f"quantity {quantity} is not in 1..{MAX_QUANTITY}")
+    _check_text("reason", reason, MAX_TEXT, required=False)
+    _check_text("requested_by", requested_by, MAX_NAME, required=True)
+
+
+def check_transition(order: PrintOrder, state: OrderState) -> None:
+    """Raise OrderStateError unless ``order`` may move to ``state``."""
+    allowed = NEXT_STATES.get(order.state, frozenset())
+    if state not in allowed:
+        options = ", ".join(sorted(s.value for s in allowed)) or "none (final)"
+        raise OrderStateError(
+            f"order {order.id} is {order.state.value}: it cannot become {state.value} "
+            f"(allowed next: {options})"
+        )
+
+
+class SqliteOrderBook:
+    """The site's print orders (implements ``models.ports.OrderBook``), durable on every call.
+
+    ``design_exists`` (optional) tells whether a design id is registered at the site; orders
+    for unknown designs are refused with UnknownDesignError.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock | None = None,
+        design_exists: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._file = DurableFile(path, _SCHEMA, OrderBookError)
+        self._clock = clock or SystemClock()
+        self._design_exists = design_exists
+        self._listeners: list[OrderListener] = []
+
+    def add_listener(self, listener: OrderListener) -> None:
+        """Call ``listener`` with every order after it was created or changed."""
+        self._listeners.append(listener)
+
+    async def create_order(
+        self,
+        design_id: str,
+        quantity: int,
+        reason: str,
+        requested_by: str,
+        *,
+        design_revision: str = "A",
+    ) -> PrintOrder:
+        """A new order in state created (the MES, a planner)."""
+        self._check_new(design_id, quantity, reason, requested_by, design_revision)
+        order, _ = await asyncio.to_thread(
+            self._insert, design_id, design_revision, quantity, reason, requested_by, None
+        )
+        await self._announce(order)
+        return order
+
+    async def create_order_for_alert(
+        self,
+        alert_id: str,
+        design_id: str,
+        quantity: int,
+        reason: str,
+        *,
+        requested_by: str = "maintenance",
+        design_revision: str = "A",
+    ) -> PrintOrder:
+        """The order of ``alert_id``: created on the first call, the same order on every later one.
+
+        Idempotent across restarts too: the alert id is UNIQUE in the file.
+        """
+        _check_text("alert_id", alert_id, MAX_NAME, required=True)
+        existing = await self.order_for_alert(alert_id)
+        if existing is not None:
+            return existing
+        self._check_new(design_id, quantity, reason, requested_by, design_revision)
+        order, created = await asyncio.to_thread(
+            self._insert, design_id, design_revision, quantity, reason, requested_by, alert_id
+        )
+        if created:
+            await self._announce(order)
+        return order
+
+    async def cancel_order(self, order_id: str, cancelled_by: str) -> PrintOrder:
+        """Cancel an order that is still created or dispatched."""
+        return await self.update_state(order_id, OrderState.CANCELLED, actor=cancelled_by)
+
+    async def update_state(
+        self, order_id: str, state: OrderState, *, actor: str, printer: str | None = None
+    ) -> PrintOrder:
+        """Move an order along its life (see ``NEXT_STATES``); ``printer`` once it is dispatched."""
+        _check_text("actor", actor, MAX_NAME, required=True)
+        order = await asyncio.to_thread(self._transition, order_id, state, actor, printer)
+        await self._announce(order)
+        return order
+
+    async def get_order(self, order_id: str) -> PrintOrder:
+        """The order with this id; UnknownOrderError when there is none."""
+        rows = await asyncio.to_thread(
+            self._file.rows, "SELECT * FROM orders WHERE seq = ?", (_seq_of(order_id),)
+        )
+        if not rows:
+            raise UnknownOrderError(f"no order {order_id!r}")
+        return _order_of(rows[0])
+
+    async def order_for_alert(self, alert_id: str) -> PrintOrder | None:
+        """The order raised for ``alert_id``, if there is one."""
+        rows = await asyncio.to_thread(
+            self._file.rows, "SELECT * FROM orders WHERE alert_id = ?", (alert_id,)
+        )
+        return _order_of(rows[0]) if rows else None
+
+    async def list_orders(
+        self, states: Collection[OrderState] | None = None, limit: int = 100
+    ) -> list[PrintOrder]:
+        """Orders, newest first, optionally only those in ``states``."""
+        wanted = [s.value for s in (states if states is not None else OrderState)]
+        marks = ", ".join("?" * len(wanted))
+        sql = f"SELECT * FROM orders WHERE state IN ({marks}) ORDER BY seq DESC LIMIT ?"
+        rows = await asyncio.to_thread(self._file.rows, sql, (*wanted, limit))
+        return [_order_of(row) for row in rows]
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._file.close)
+
+    def _check_new(
+        self, design_id: str, quantity: int, reason: str, requested_by: str, revision: str
+    ) -> None:
+        check_request(design_id, quantity, reason, requested_by, revision)
+        if self._design_exists is not None and not self._design_exists(design_id):
+            raise UnknownDesignError(f"no design {design_id!r} is registered at this site")
+
+    def _insert(
+        self,
+        design_id: str,
+        revision: str,
+        quantity: int,
+        reason: str,
+        requested_by: str,
+        alert_id: str | None,
+    ) -> tuple[PrintOrder, bool]:
+        """The new order and True; or, for an alert that already has one, that order and False."""
+        now = to_micros(self._clock.now())
+        values = (design_id, revision, quantity, reason, requested_by, now, now, alert_id)
+        try:
+            with self._file.transaction() as db:
+                seq = db.execute(_INSERT_ORDER, values).lastrowid
+                _record_change(db, int(seq or 0), OrderState.CREATED, requested_by, reason, now)
+        except sqlite3.IntegrityError as error:
+            if alert_id is None:
+                raise OrderBookError(f"order not stored: {error}") from error
+            rows = self._file.rows("SELECT * FROM orders WHERE alert_id = ?", (alert_id,))
+            return _order_of(rows[0]), False
+        rows = self._file.rows("SELECT * FROM orders WHERE seq = ?", (seq,))
+        return _order_of(rows[0]), True
+
+    def _transition(
+        self, order_id: str, state: OrderState, actor: str, printer: str | None
+    ) -> PrintOrder:
+        seq = _seq_of(order_id)
+        now = to_micros(self._clock.now())
+        with self._file.transaction() as db:
+            row = db.execute("SELECT * FROM orders WHERE seq = ?", (seq,)).fetchone()
+            if row is None:
+                raise UnknownOrderError(f"no order {order_id!r}")
+            check_transition(_order_of(row), state)
+            db.execute(
+                "UPDATE orders SET state = ?, printer = coalesce(?, printer), updated_us = ?"
+                " WHERE seq = ?",
+                (state.value, printer, now, seq),
+            )
+            _record_change(db, seq, state, actor, printer or "", now)
+            changed = db.execute("SELECT * FROM orders WHERE seq = ?", (seq,)).fetchone()
+        return _order_of(changed)
+
+    async def _announce(self, order: PrintOrder) -> None:
+        """Tell the listeners; the order is already stored, so a failing listener is only logged."""
+        for listener in self._listeners:
+            try:
+                await listener(order)
+            except Exception:
+                log.exception("order listener failed for %s (the order itself is stored)", order.id)
+
+
+def _record_change(
+    db: sqlite3.Connection, seq: int, state: OrderState, actor: str, note: str, at_us: int
+) -> None:
+    db.execute(
+        "INSERT INTO order_changes (order_seq, state, actor, note, at_us) VALUES (?, ?, ?, ?, ?)",
+        (seq, state.value, actor, note, at_us),
+    )
