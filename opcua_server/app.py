@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from asyncua import ua
 
 from config import Settings, SiteSettings
 from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
@@ -18,8 +19,15 @@ from connectors.historian import InfluxSink, SpoolFullError
 from connectors.opcua_client import OpcUaConnector
 from connectors.simulated.printer import printer_tags
 from connectors.simulated.site import SimulatedSite
+from ledger.commands import open_ledger
+from ledger.desk import LedgerDesk
+from ledger.service import LedgerService
+from maintenance.alerts import AlertService, AlertStore, alarm_message
+from maintenance.notify import WebhookNotifier
+from maintenance.orders import SqliteOrderBook
 from models import (
     AggregateHistorian,
+    Alert,
     CertificateDesk,
     Clock,
     Connector,
@@ -29,6 +37,7 @@ from models import (
     SystemClock,
 )
 from models.machines import OpcUaMachine
+from opcua_server.alarms import AlarmManager, AlertInfo
 from opcua_server.diagnostics import Metric, MetricsEndpoint
 from opcua_server.ingest import IngestBus
 from opcua_server.printers import PrinterView
@@ -40,6 +49,35 @@ log = logging.getLogger(__name__)
 def aggregates_of(historian: object) -> AggregateHistorian | None:
     """The historian as an aggregate source, when it computes aggregates."""
     return historian if isinstance(historian, AggregateHistorian) else None
+
+
+def ua_machine_node(namespace: int, machine: str) -> ua.NodeId:
+    """The NodeId of a machine's object in the Machines folder."""
+    return ua.NodeId(f"Machines/{machine}", namespace)
+
+
+class AlarmManagerSink:
+    """Puts the alert service's alerts on the server's Alarms & Conditions."""
+
+    def __init__(self, alarms: AlarmManager, machines: Mapping[str, ua.NodeId]) -> None:
+        self._alarms = alarms
+        self._machines = machines
+
+    async def raise_alert(self, alert: Alert) -> None:
+        await self._alarms.raise_alert(
+            AlertInfo(
+                machine=alert.machine,
+                component=alert.component,
+                severity=alert.severity,
+                message=alarm_message(alert),
+                source_node=self._machines[alert.machine],
+                source_name=alert.machine,
+                time=alert.updated_at,
+            )
+        )
+
+    async def clear(self, alert: Alert) -> None:
+        await self._alarms.clear(alert.machine, alert.component, alarm_message(alert))
 
 
 class SpoolRefusalCounted:
@@ -93,6 +131,11 @@ class Site:
         self.bus: IngestBus | None = None
         self.metrics: MetricsEndpoint | None = None
         self.influx: InfluxSink | None = None
+        self.order_book: SqliteOrderBook | None = None
+        self.alerts: AlertService | None = None
+        self.notifier: WebhookNotifier | None = None
+        self.ledger: LedgerService | None = None
+        self._stack = contextlib.AsyncExitStack()
         self.scheduler: AsyncIOScheduler | None = None
         self._rate_mark = (0, self.clock.now())
         self._ingest: asyncio.Task[None] | None = None
@@ -113,15 +156,18 @@ class Site:
             self.influx = InfluxSink.from_settings(hist.influx, data_dir, environ, clock=self.clock)
             await self.influx.start()
             sinks.append(SpoolRefusalCounted(self.influx))
+        await self._open_operations(data_dir)
         ports = ServerPorts(
             historian=self.historian,
             aggregates=aggregates_of(self.historian),
-            orders=self._orders,
-            certificates=self._certificates,
+            orders=self._orders or self.order_book,
+            certificates=self._certificates or self._ledger_desk(),
+            announces_orders=self._orders is None,
         )
         self.server = TrustfloorServer(self.settings, self._environ, ports)
         await self.server.start()
         await self._start_metrics()
+        await self._start_alerts(data_dir)
         assert self.server.production is not None
         self.printers = PrinterView(
             [p.id for p in site.printers], self.server.production.apply_printer
@@ -151,9 +197,53 @@ class Site:
             )
         return connectors
 
+    async def _open_operations(self, data_dir: Path) -> None:
+        """The order book and, unless a certificate desk was given, the ledger on its chain."""
+        m = self.settings.maintenance
+        if self._orders is None:
+            self.order_book = SqliteOrderBook(data_dir / m.orders_file, clock=self.clock)
+        if self._certificates is None:
+            self.ledger = await self._stack.enter_async_context(
+                open_ledger(self.settings, self._environ, self.clock)
+            )
+
+    def _ledger_desk(self) -> LedgerDesk | None:
+        return LedgerDesk(self.ledger) if self.ledger is not None else None
+
+    async def _start_alerts(self, data_dir: Path) -> None:
+        """Alerts raise OPC UA alarms, order spare parts once, and notify the planners."""
+        assert self.server is not None
+        assert self.server.alarms is not None
+        assert self.server.namespaces is not None
+        if self.order_book is None:
+            return
+        self.order_book.add_listener(self.server.show_order)
+        m = self.settings.maintenance
+        if m.webhook is not None:
+            environ = os.environ if self._environ is None else self._environ
+            self.notifier = WebhookNotifier.from_settings(
+                m.webhook, data_dir, environ=environ, clock=self.clock
+            )
+            self._background.append(asyncio.create_task(self.notifier.run(), name="webhook"))
+        ns = self.server.namespaces.site
+        site = self.settings.site
+        nodes = {m.id: ua_machine_node(ns, m.id) for m in [*site.machines, *site.opcua_machines]}
+        self.alerts = await AlertService.start(
+            AlertStore(data_dir / m.alerts_file),
+            self.order_book,
+            m,
+            sink=AlarmManagerSink(self.server.alarms, nodes),
+            notifier=self.notifier,
+            clock=self.clock,
+        )
+
     def _schedule_housekeeping(self) -> None:
-        """Periodic jobs: historian retention and rollups."""
+        """Periodic jobs: historian retention and rollups, sealing and anchoring batches."""
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        if self.ledger is not None:
+            self.scheduler.add_job(
+                self.ledger.tick, "interval", seconds=2, id="ledger", max_instances=1, coalesce=True
+            )
         self.scheduler.add_job(
             self._maintain_historian,
             "interval",
@@ -275,12 +365,24 @@ class Site:
         ]
 
     def active_alerts(self) -> int:
-        """Active maintenance alerts (none until predictive maintenance is wired)."""
-        return 0
+        """Open maintenance alerts."""
+        return len(self.alerts.store.open_alerts()) if self.alerts is not None else 0
 
     def pending_anchors(self) -> int:
-        """Batches waiting for their anchor transaction (none until the ledger is wired)."""
-        return 0
+        """Sealed batches whose anchor transaction is not confirmed yet."""
+        if self.ledger is None:
+            return 0
+        counts = self.ledger.store.counts()
+        return counts["batches_sealed"] + counts["batches_sending"]
+
+    async def _close_operations(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.close()
+        if self.alerts is not None:
+            self.alerts.store.close()
+        if self.order_book is not None:
+            await self.order_book.close()
+        await self._stack.aclose()
 
     def status(self) -> SiteStatus:
         stats = self.bus.stats if self.bus else None
@@ -304,6 +406,7 @@ class Site:
             self.scheduler.shutdown(wait=False)
         if self.influx is not None:
             await self.influx.close()
+        await self._close_operations()
         if self.metrics is not None:
             await self.metrics.stop()
         if self.server is not None:

@@ -60,6 +60,8 @@ class ServerPorts:
     aggregates: AggregateHistorian | None = None
     orders: OrderBook | None = None
     certificates: CertificateDesk | None = None
+    announces_orders: bool = False
+    """True when the order book tells the server of every change itself (no double events)."""
 
 
 class TrustfloorServer:
@@ -174,7 +176,7 @@ class TrustfloorServer:
             self.audit,
             orders=self.ports.orders,
             certificates=self.ports.certificates,
-            on_order=self.show_order,
+            on_order=None if self.ports.announces_orders else self.show_order,
         )
         await self.methods.build()
         self.history = SiteHistory(

@@ -1,14 +1,34 @@
-"""Modbus TCP: the pure register codec and read planner, and the polling connector."""
+"""Modbus TCP: the pure codec, read planner and poll schedule, and the polling connector."""
 
-from connectors.modbus.codec import decode, decode_engineering, encode, encode_engineering
+from connectors.modbus.codec import (
+    FieldCodec,
+    Registers,
+    TagCodec,
+    decode,
+    decode_engineering,
+    encode,
+    encode_engineering,
+)
 from connectors.modbus.connector import Backoff, ModbusConnector
-from connectors.modbus.planner import MAX_REGISTERS_PER_READ, ReadRequest, plan_reads
+from connectors.modbus.planner import (
+    MAX_BITS_PER_READ,
+    MAX_REGISTERS_PER_READ,
+    ReadRequest,
+    plan_reads,
+)
+from connectors.modbus.schedule import Pacer, PollSchedule
 
 __all__ = [
+    "MAX_BITS_PER_READ",
     "MAX_REGISTERS_PER_READ",
     "Backoff",
+    "FieldCodec",
     "ModbusConnector",
+    "Pacer",
+    "PollSchedule",
     "ReadRequest",
+    "Registers",
+    "TagCodec",
     "decode",
     "decode_engineering",
     "encode",

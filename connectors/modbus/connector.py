@@ -1,20 +1,22 @@
-"""Modbus TCP connector: one client and one lock per device, planned reads, backoff, quality."""
+"""Modbus TCP connector: one client and lock per device, poll groups, pacing, backoff, quality."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ExceptionResponse
 
-from connectors.errors import CodecError
-from connectors.modbus.codec import decode_engineering
+from connectors.errors import CodecError, ConnectorError
+from connectors.modbus.codec import Payload, Registers, TagCodec, Value
 from connectors.modbus.planner import ReadRequest, plan_reads
+from connectors.modbus.schedule import GroupKey, Pacer, PollSchedule
 from models import Cause, Clock, Machine, Reading, ReadingSink, RegisterKind, Tag, bad, good
 from models.readings import uncertain
 
@@ -68,23 +70,131 @@ class LogOnce:
             self._logger.info("%s: %s recovered", self._subject, key)
 
 
+def raise_swallowed_cancel() -> None:
+    """Re-raise a cancel request that an ``await`` swallowed instead of raising.
+
+    Python 3.11's ``asyncio.wait_for`` (pymodbus waits for responses with it) returns the result
+    when a response and a cancel arrive together; the task still counts the request.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def exception_text(code: int) -> str:
     """``"device exception 2 (illegal data address)"``."""
     return f"device exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})"
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedField:
+    """One tag of a planned read: where its value starts in the response and how it decodes."""
+
+    tag: Tag
+    codec: TagCodec
+    start: int
+    template: Reading
+    """A Good reading of the tag; copying it skips pydantic's per-field work on the hot path."""
+
+    @classmethod
+    def of(cls, machine: str, request: ReadRequest, tag: Tag) -> PlannedField:
+        template = good(machine, tag.name, datetime(1970, 1, 1, tzinfo=UTC), 0.0)
+        return cls(tag, TagCodec.of(tag), request.offset_of(tag), template)
+
+    def reading(self, payload: Payload, now: datetime) -> Reading:
+        """The tag's reading from a response; bad device data becomes Bad or Uncertain quality."""
+        machine, name = self.template.machine, self.tag.name
+        try:
+            value = self.codec.decode_from(payload, self.start)
+        except CodecError as error:
+            return bad(machine, name, now, Cause.INVALID_VALUE, str(error))
+        reason = out_of_range(self.tag, value)
+        if reason:
+            assert isinstance(value, float)  # only numbers have an engineering range
+            return uncertain(machine, name, now, value, Cause.OUT_OF_RANGE, reason)
+        return self.template.model_copy(update={"source_ts": now, "value": value})
+
+
+def out_of_range(tag: Tag, value: Value) -> str:
+    """Why a numeric ``value`` lies outside the tag's engineering range, or ""."""
+    if not isinstance(value, float):
+        return ""
+    if tag.eu_high is not None and value > tag.eu_high:
+        return f"{value:g} is above the engineering range (max {tag.eu_high:g})"
+    if tag.eu_low is not None and value < tag.eu_low:
+        return f"{value:g} is below the engineering range (min {tag.eu_low:g})"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRead:
+    """A request with its tags' codecs, compiled once and executed on every poll."""
+
+    request: ReadRequest
+    fields: tuple[PlannedField, ...]
+    key: str
+    """``"holding 0+40"``: names the request in logs."""
+
+    @classmethod
+    def of(cls, machine: str, request: ReadRequest) -> PlannedRead:
+        fields = tuple(PlannedField.of(machine, request, t) for t in request.tags)
+        return cls(request, fields, f"{request.kind} {request.address}+{request.count}")
+
+    def readings(self, payload: Payload, now: datetime) -> list[Reading]:
+        return [f.reading(payload, now) for f in self.fields]
+
+
+def plan_groups(machine: Machine) -> dict[GroupKey, tuple[PlannedRead, ...]]:
+    """The machine's reads per poll group (None: tags that name no group)."""
+    known = {group.name for group in machine.modbus.poll_groups}
+    grouped: dict[GroupKey, list[Tag]] = {}
+    for tag in machine.tags:
+        if tag.poll_group is not None and tag.poll_group not in known:
+            raise ConnectorError(
+                f"tag {machine.id}/{tag.name} names poll group '{tag.poll_group}', "
+                "which the machine's modbus endpoint does not define",
+                advice="add the group to modbus.poll_groups or fix the tag's poll_group",
+            )
+        grouped.setdefault(tag.poll_group, []).append(tag)
+    max_gap = machine.modbus.max_gap
+    return {
+        group: tuple(PlannedRead.of(machine.id, r) for r in plan_reads(tags, max_gap=max_gap))
+        for group, tags in grouped.items()
+    }
+
+
+Reader = Callable[..., Awaitable[Any]]
+
+
+def readers_of(client: AsyncModbusTcpClient) -> dict[RegisterKind, Reader]:
+    """The client's read call per table: FC1 coils, FC2 discrete inputs, FC3 holding, FC4 input."""
+    return {
+        RegisterKind.COIL: client.read_coils,
+        RegisterKind.DISCRETE_INPUT: client.read_discrete_inputs,
+        RegisterKind.HOLDING: client.read_holding_registers,
+        RegisterKind.INPUT: client.read_input_registers,
+    }
+
+
 class ModbusConnector:
-    """Polls one Modbus TCP device on its own schedule and turns every outcome into readings."""
+    """Polls one Modbus TCP device, each poll group at its own rate, through one connection."""
 
     def __init__(self, machine: Machine, clock: Clock, *, backoff: Backoff | None = None) -> None:
         self.machine = machine
         self._clock = clock
-        self._plan = plan_reads(machine.tags, max_gap=machine.modbus.max_gap)
+        self._plans = plan_groups(machine)
+        endpoint = machine.modbus
+        rates = {None: endpoint.poll_interval_s} | {
+            g.name: g.interval_s for g in endpoint.poll_groups
+        }
+        self._intervals = {group: rates[group] for group in self._plans}
         self._backoff = backoff or Backoff()
+        self._pacer = Pacer(endpoint.request_pacing_s)
         self._lock = asyncio.Lock()
         self._client: AsyncModbusTcpClient | None = None
+        self._readers: dict[RegisterKind, Reader] = {}
         self.connected = False
-        self._log = LogOnce(log, f"modbus {machine.id} {machine.modbus.host}:{machine.modbus.port}")
+        self._log = LogOnce(log, f"modbus {machine.id} {endpoint.host}:{endpoint.port}")
 
     @property
     def name(self) -> str:
@@ -92,46 +202,64 @@ class ModbusConnector:
 
     @property
     def plan(self) -> list[ReadRequest]:
-        return list(self._plan)
+        """Every request of one full poll, group by group."""
+        return [read.request for reads in self._plans.values() for read in reads]
+
+    @property
+    def groups(self) -> dict[GroupKey, float]:
+        """Poll interval of each group that has tags (None: the endpoint's own interval)."""
+        return dict(self._intervals)
 
     async def run(self, sink: ReadingSink) -> None:
-        """Poll until cancelled; a lost device yields Bad readings at each reconnect attempt."""
+        """Poll each group on its schedule until cancelled; a lost device backs off and retries."""
         loop = asyncio.get_running_loop()
+        schedule = PollSchedule(self._intervals, loop.time())
         try:
             while True:
-                started = loop.time()
-                readings, connected = await self.poll_once()
-                await sink.put(readings)
-                if connected:
-                    self._backoff.reset()
-                    delay = self.machine.modbus.poll_interval_s - (loop.time() - started)
-                else:
-                    delay = self._backoff.next_delay()
-                await asyncio.sleep(max(0.0, delay))
+                due = schedule.due(loop.time())
+                if due:
+                    readings, connected = await self.poll_once(due)
+                    await sink.put(readings)
+                    self._reschedule(schedule, due, connected, loop.time())
+                await asyncio.sleep(max(0.0, schedule.next_due() - loop.time()))
+                raise_swallowed_cancel()
         finally:
             await self.close()
 
-    async def poll_once(self) -> tuple[list[Reading], bool]:
-        """Read every planned request once; returns the readings and whether the link is up."""
+    def _reschedule(
+        self, schedule: PollSchedule, polled: list[GroupKey], connected: bool, now: float
+    ) -> None:
+        if connected:
+            self._backoff.reset()
+            schedule.polled(polled, now)
+        else:
+            schedule.postpone(now + self._backoff.next_delay())
+
+    async def poll_once(
+        self, groups: Iterable[GroupKey] | None = None
+    ) -> tuple[list[Reading], bool]:
+        """Read ``groups`` (default: all) once; returns the readings and whether the link is up."""
+        wanted = self._plans.keys() if groups is None else groups
+        reads = [read for group in wanted for read in self._plans[group]]
         async with self._lock:
-            readings, self.connected = await self._poll_locked()
+            readings, self.connected = await self._poll_locked(reads)
             return readings, self.connected
 
-    async def _poll_locked(self) -> tuple[list[Reading], bool]:
+    async def _poll_locked(self, reads: Sequence[PlannedRead]) -> tuple[list[Reading], bool]:
         now = self._clock.now()
         if not await self._connected():
-            reason = f"cannot connect to {self.machine.modbus.host}:{self.machine.modbus.port}"
-            return self._all_bad(self.machine.tags, now, Cause.COMMUNICATION, reason), False
+            endpoint = self.machine.modbus
+            reason = f"cannot connect to {endpoint.host}:{endpoint.port}"
+            return self._all_bad(reads, now, Cause.COMMUNICATION, reason), False
         readings: list[Reading] = []
-        for index, request in enumerate(self._plan):
+        for index, read in enumerate(reads):
             try:
-                readings.extend(await self._read(request, now))
+                readings.extend(await self._paced_read(read, now))
             except (ModbusException, OSError, TimeoutError) as error:
                 reason = f"communication error: {error}"
                 self._log.failed("link", reason)
                 await self.close()
-                rest = [t for r in self._plan[index:] for t in r.tags]
-                readings.extend(self._all_bad(rest, now, Cause.COMMUNICATION, reason))
+                readings.extend(self._all_bad(reads[index:], now, Cause.COMMUNICATION, reason))
                 return readings, False
         self._log.succeeded("link")
         return readings, True
@@ -154,47 +282,40 @@ class ModbusConnector:
             reconnect_delay=0,
         )
         if await self._client.connect():
+            self._readers = readers_of(self._client)
             return True
         self._log.failed("link", f"cannot connect to {endpoint.host}:{endpoint.port}")
         await self.close()
         return False
 
-    async def _read(self, request: ReadRequest, now: datetime) -> list[Reading]:
+    async def _paced_read(self, read: PlannedRead, now: datetime) -> list[Reading]:
+        if self._pacer.gap_s == 0:
+            return await self._read(read, now)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self._pacer.delay(loop.time()))
+        try:
+            return await self._read(read, now)
+        finally:
+            self._pacer.done(loop.time())
+
+    async def _read(self, read: PlannedRead, now: datetime) -> list[Reading]:
         assert self._client is not None
-        read = (
-            self._client.read_holding_registers
-            if request.kind is RegisterKind.HOLDING
-            else self._client.read_input_registers
-        )
-        response = await read(
+        request = read.request
+        response = await self._readers[request.kind](
             request.address, count=request.count, device_id=self.machine.modbus.unit_id
         )
-        key = f"{request.kind} {request.address}+{request.count}"
         if isinstance(response, ExceptionResponse) or response.isError():
-            code = int(getattr(response, "exception_code", 0))
-            self._log.failed(key, exception_text(code))
-            return self._all_bad(request.tags, now, Cause.DEVICE_EXCEPTION, exception_text(code))
-        self._log.succeeded(key)
-        return [
-            self._reading(tag, request.slice_for(tag, response.registers), now)
-            for tag in request.tags
-        ]
-
-    def _reading(self, tag: Tag, registers: Sequence[int], now: datetime) -> Reading:
-        machine = self.machine.id
-        try:
-            value = decode_engineering(tag, registers)
-        except CodecError as error:
-            return bad(machine, tag.name, now, Cause.INVALID_VALUE, str(error))
-        if tag.eu_high is not None and value > tag.eu_high:
-            reason = f"{value:g} is above the engineering range (max {tag.eu_high:g})"
-            return uncertain(machine, tag.name, now, value, Cause.OUT_OF_RANGE, reason)
-        if tag.eu_low is not None and value < tag.eu_low:
-            reason = f"{value:g} is below the engineering range (min {tag.eu_low:g})"
-            return uncertain(machine, tag.name, now, value, Cause.OUT_OF_RANGE, reason)
-        return good(machine, tag.name, now, value)
+            text = exception_text(int(getattr(response, "exception_code", 0)))
+            self._log.failed(read.key, text)
+            return self._all_bad([read], now, Cause.DEVICE_EXCEPTION, text)
+        self._log.succeeded(read.key)
+        payload: Payload = (
+            response.bits if request.kind.is_bit_table else Registers(response.registers)
+        )
+        return read.readings(payload, now)
 
     def _all_bad(
-        self, tags: Iterable[Tag], now: datetime, cause: Cause, reason: str
+        self, reads: Iterable[PlannedRead], now: datetime, cause: Cause, reason: str
     ) -> list[Reading]:
-        return [bad(self.machine.id, tag.name, now, cause, reason) for tag in tags]
+        machine = self.machine.id
+        return [bad(machine, f.tag.name, now, cause, reason) for r in reads for f in r.fields]

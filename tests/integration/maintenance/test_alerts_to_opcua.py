@@ -7,40 +7,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from asyncua import ua
 
-from maintenance.alerts import AlertService, AlertStore, alarm_message
+from maintenance.alerts import AlertService, AlertStore
 from maintenance.orders import SqliteOrderBook
-from models import Alert
-from opcua_server.alarms import AlarmManager, AlertInfo
+from opcua_server.app import AlarmManagerSink
 from tests.integration.opcua.alarm_kit import AlarmSite, running_alarm_site
 from tests.unit.maintenance_alerts.policy_kit import AFTER_ORDER, BEARING, MILL, SETTINGS, WEAR
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-class AlarmManagerSink:
-    """The adapter the composition root puts between the alert service and the server's A&C."""
-
-    def __init__(self, alarms: AlarmManager, machines: dict[str, ua.NodeId]) -> None:
-        self._alarms = alarms
-        self._machines = machines
-
-    async def raise_alert(self, alert: Alert) -> None:
-        await self._alarms.raise_alert(
-            AlertInfo(
-                machine=alert.machine,
-                component=alert.component,
-                severity=alert.severity,
-                message=alarm_message(alert),
-                source_node=self._machines[alert.machine],
-                source_name=alert.machine,
-                time=alert.updated_at,
-            )
-        )
-
-    async def clear(self, alert: Alert) -> None:
-        await self._alarms.clear(alert.machine, alert.component, alarm_message(alert))
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

@@ -1,0 +1,547 @@
+"""Ingest benchmark: readings/s from simulated Modbus devices to SQLite and OPC UA, and ceilings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from asyncua import ua
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType as SimType
+from pymodbus.simulator import SimData, SimDevice
+
+from config import Settings
+from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
+from connectors.modbus.codec import Registers, encode_engineering
+from connectors.modbus.connector import plan_groups
+from connectors.simulated import listening_port
+from models import Machine, Reading, SystemClock, good
+from opcua_server.ingest import IngestBus
+from opcua_server.server import ServerPorts, TrustfloorServer
+
+log = logging.getLogger("bench.ingest")
+
+RAW_REGISTERS = 125
+"""Registers per request of the raw Modbus ceiling (the Modbus maximum, §6.3)."""
+
+TYPES = ("float32", "uint16", "int32", "float32", "uint32")
+"""Tag data types, cycled through each machine's contiguous register map."""
+
+
+def machine_spec(index: int, tags: int, *, port: int = 0, poll_interval_s: float = 1.0) -> Any:
+    """A machine of ``tags`` contiguous holding-register tags of mixed types."""
+    address, specs = 0, []
+    for number in range(tags):
+        data_type = TYPES[number % len(TYPES)]
+        specs.append(
+            {
+                "name": f"t{number:03d}",
+                "unit": "Cel",
+                "address": {"address": address, "data_type": data_type},
+                "eu_low": 0.0,
+                "eu_high": 1000.0,
+            }
+        )
+        address += 1 if data_type == "uint16" else 2
+    return {
+        "id": f"m{index:04d}",
+        "modbus": {"port": port, "poll_interval_s": poll_interval_s},
+        "tags": specs,
+    }
+
+
+def machines(count: int, tags: int, ports: Sequence[int] = (), **modbus: Any) -> list[Machine]:
+    return [
+        Machine.model_validate(machine_spec(i, tags, port=ports[i] if ports else 0, **modbus))
+        for i in range(count)
+    ]
+
+
+def settings(data_dir: Path, site_machines: Sequence[Machine]) -> Settings:
+    """A site on a free OPC UA port with no Prometheus endpoint and no users.
+
+    The machines are taken as they are (pydantic keeps validated instances), not copied.
+    """
+    return Settings.model_validate(
+        {
+            "data_dir": str(data_dir),
+            "server": {"port": 0, "metrics_port": None},
+            "site": {"machines": list(site_machines)},
+        }
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the device process: simulated machines and a raw register server, on their own core ---
+
+
+async def serve_devices(count: int, tags: int) -> None:
+    """Serve ``count`` simulated machines and one raw 125-register device until stdin closes."""
+    clock = SystemClock()
+    simulators = [SimulatedMachine(m, clock, seed=i) for i, m in enumerate(machines(count, tags))]
+    ports = [await s.start() for s in simulators]
+    raw_blocks = [SimData(0, count=RAW_REGISTERS, values=0x1234, datatype=SimType.REGISTERS)]
+    raw = ModbusTcpServer(SimDevice(1, simdata=raw_blocks), address=("127.0.0.1", 0))
+    await raw.serve_forever(background=True)
+    print(json.dumps({"ports": ports, "raw_port": listening_port(raw)}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for simulator in simulators:
+        await simulator.stop()
+    await raw.shutdown()  # type: ignore[no-untyped-call]  # pymodbus leaves it untyped
+
+
+@dataclass(frozen=True, slots=True)
+class Devices:
+    """The device process and where its servers listen."""
+
+    process: asyncio.subprocess.Process
+    ports: list[int]
+    raw_port: int
+
+    @classmethod
+    async def start(cls, count: int, tags: int) -> Devices:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.ingest",
+            "--serve-devices",
+            str(count),
+            "--tags",
+            str(tags),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        started = json.loads(await process.stdout.readline())
+        return cls(process, started["ports"], started["raw_port"])
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        await self.process.wait()
+
+
+# --- ceilings, measured in the same run ---
+
+
+async def for_seconds(seconds: float, step: Callable[[], Awaitable[int]]) -> float:
+    """Run ``step`` (returning units done) until ``seconds`` pass; returns units per second."""
+    done, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        done += await step()
+    return done / elapsed
+
+
+async def modbus_ceiling(port: int, clients: int, seconds: float) -> tuple[float, float]:
+    """Raw pymodbus reads of 125 registers by ``clients`` concurrent connections.
+
+    Returns registers/s and the client's CPU microseconds per request.
+    """
+    requests = 0
+
+    async def one_client() -> float:
+        client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=5, retries=0)
+        await client.connect()
+
+        async def read() -> int:
+            nonlocal requests
+            response = await client.read_holding_registers(0, count=RAW_REGISTERS, device_id=1)
+            requests += 1
+            return len(response.registers)
+
+        try:
+            return await for_seconds(seconds, read)
+        finally:
+            client.close()
+
+    cpu = time.process_time()
+    registers_per_s = sum(await asyncio.gather(*(one_client() for _ in range(clients))))
+    return registers_per_s, 1e6 * (time.process_time() - cpu) / max(requests, 1)
+
+
+def sqlite_ceiling(folder: Path, rows: int = 300_000, batch: int = 1000) -> float:
+    """Raw executemany of 1000-row batches, one transaction each, into the historian's layout."""
+    db = sqlite3.connect(folder / "ceiling.sqlite", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE readings (point INTEGER NOT NULL, ts_us INTEGER NOT NULL, value,"
+        " quality TEXT NOT NULL, cause TEXT NOT NULL, reason TEXT NOT NULL,"
+        " PRIMARY KEY (point, ts_us)) WITHOUT ROWID"
+    )
+    insert = "INSERT OR REPLACE INTO readings VALUES (?, ?, ?, ?, ?, ?)"
+    batches = [
+        [(n % 20_000, n, float(n), "good", "none", "") for n in range(first, first + batch)]
+        for first in range(0, rows, batch)
+    ]
+    started = time.perf_counter()
+    for values in batches:
+        db.execute("BEGIN")
+        db.executemany(insert, values)
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return rows / elapsed
+
+
+async def opcua_ceiling(
+    server: TrustfloorServer, points: Sequence[Machine], seconds: float
+) -> float:
+    """asyncua ``write_attribute_value`` of prepared DataValues to the tag variables: writes/s."""
+    assert server.address_space is not None
+    space, ua_server = server.address_space, server.ua_server
+    now = datetime.now(UTC)
+    writes = [
+        (
+            space.node_id(m.id, t.name),
+            ua.DataValue(
+                ua.Variant(1.0, ua.VariantType.Double), SourceTimestamp=now, ServerTimestamp=now
+            ),
+        )
+        for m in points
+        for t in m.tags
+    ]
+
+    async def write_all() -> int:
+        for node_id, value in writes:
+            await ua_server.write_attribute_value(node_id, value)
+        return len(writes)
+
+    return await for_seconds(seconds, write_all)
+
+
+# --- where the time goes: CPU per reading of each stage alone, on the pipeline's own objects ---
+
+
+async def cpu_per_item(seconds: float, step: Callable[[], Awaitable[int]]) -> float:
+    """CPU microseconds per item of ``step``, all threads; ``step`` returns its items, 0 to end."""
+    done, cpu, started = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - started < seconds and (items := await step()):
+        done += items
+    return 1e6 * (time.process_time() - cpu) / max(done, 1)
+
+
+def poll_batches(machine: Machine, count: int, size: int = 1000) -> list[list[Reading]]:
+    """``count`` batches of ``size`` Good readings of ``machine``, decoded as polls decode them."""
+    (read,) = plan_groups(machine)[None]
+    response = [0] * read.request.count
+    for field in read.fields:
+        response[field.start : field.start + field.tag.address.count] = encode_engineering(
+            field.tag, 500.0
+        )
+    registers, start = Registers(response), datetime.now(UTC)
+    polls = -(-count * size // len(read.fields))
+    readings = [
+        reading
+        for n in range(polls)
+        for reading in read.readings(registers, start + timedelta(microseconds=n))
+    ]
+    return [readings[i : i + size] for i in range(0, count * size, size)]
+
+
+async def stage_costs(pipeline: Pipeline, machine: Machine, seconds: float) -> dict[str, float]:
+    """CPU us per reading: decoding a response into readings, the historian, the OPC UA publish."""
+    (read,) = plan_groups(machine)[None]
+    registers = Registers([0x4000] * read.request.count)
+    now = datetime.now(UTC)
+
+    async def decode() -> int:
+        return len(read.readings(registers, now))
+
+    batches = poll_batches(machine, 60)
+
+    async def store() -> int:
+        if not batches:
+            return 0
+        batch = batches.pop()
+        await pipeline.historian.write(batch)
+        return len(batch)
+
+    fixed = poll_batches(machine, 1)[0]
+
+    async def publish() -> int:
+        await pipeline.server.publish(fixed)
+        return len(fixed)
+
+    return {
+        "decode_us": await cpu_per_item(seconds, decode),
+        "historian_us": await cpu_per_item(seconds, store),
+        "publish_us": await cpu_per_item(seconds, publish),
+    }
+
+
+# --- end to end: devices -> ModbusConnector -> IngestBus -> SqliteHistorian + OPC UA ---
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """trustfloor wired as opcua_server/app.py wires it, polling as fast as the devices answer."""
+
+    server: TrustfloorServer
+    historian: SqliteHistorian
+    bus: IngestBus
+    tasks: list[asyncio.Task[None]]
+
+    @classmethod
+    async def start(cls, folder: Path, site_machines: Sequence[Machine]) -> Pipeline:
+        site = settings(folder, site_machines)
+        historian = SqliteHistorian(folder / site.historian.sqlite_file)
+        server = TrustfloorServer(site, {}, ServerPorts(historian=historian))
+        await server.start()
+        hist = site.historian
+        bus = IngestBus(
+            [historian, server],
+            capacity=site.queue_size,
+            batch_size=hist.batch_size,
+            flush_interval_s=hist.flush_interval_s,
+        )
+        tasks = [asyncio.create_task(bus.run(), name="ingest")]
+        clock = SystemClock()
+        for machine in site_machines:
+            connector = ModbusConnector(machine, clock)
+            tasks.append(asyncio.create_task(connector.run(bus), name=connector.name))
+        return cls(server, historian, bus, tasks)
+
+    async def rate(self, warmup_s: float, seconds: float, devices_pid: int) -> dict[str, float]:
+        """Readings/s delivered to both sinks after ``warmup_s``, and the CPU cores spent."""
+        await asyncio.sleep(warmup_s)
+        delivered, started = self.bus.stats.delivered, time.perf_counter()
+        cpu, device_cpu = time.process_time(), cpu_seconds(devices_pid)
+        await asyncio.sleep(seconds)
+        elapsed = time.perf_counter() - started
+        return {
+            "readings": (self.bus.stats.delivered - delivered) / elapsed,
+            "cores": (time.process_time() - cpu) / elapsed,
+            "device_cores": (cpu_seconds(devices_pid) - device_cpu) / elapsed,
+        }
+
+    async def stop_polling(self) -> None:
+        ingest, pollers = self.tasks[0], self.tasks[1:]
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
+        await self.bus.close()
+        await ingest
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        await self.historian.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What the benchmark prints (``--json`` keys are the first five)."""
+
+    readings_per_s: float
+    ceiling_modbus_regs_per_s: float
+    ceiling_sqlite_rows_per_s: float
+    ceiling_opcua_writes_per_s: float
+    peak_rss_mb: float
+    devices: int
+    tags: int
+    cpu_cores_used: float
+    device_cores_used: float
+    rss_machines: int
+    rss_tags: int
+    rss_build_s: float
+    request_us: float
+    decode_us: float
+    historian_us: float
+    publish_us: float
+
+
+async def end_to_end(args: argparse.Namespace, folder: Path) -> dict[str, float]:
+    devices = await Devices.start(args.devices, args.tags)
+    try:
+        log.info("measuring the raw Modbus ceiling")
+        modbus, request_us = await modbus_ceiling(
+            devices.raw_port, args.devices, args.ceiling_seconds
+        )
+        site = machines(args.devices, args.tags, devices.ports, poll_interval_s=0.001)
+        log.info("starting the pipeline")
+        pipeline = await Pipeline.start(folder, site)
+        try:
+            log.info("measuring end to end")
+            figures = await pipeline.rate(args.warmup, args.seconds, devices.process.pid)
+            log.info("stopping the connectors")
+            await pipeline.stop_polling()
+            log.info("measuring the OPC UA write ceiling")
+            opcua = await opcua_ceiling(pipeline.server, site, args.ceiling_seconds)
+            log.info("measuring the stages one by one")
+            stages = await stage_costs(pipeline, site[0], min(args.ceiling_seconds, 1.0))
+        finally:
+            await pipeline.stop()
+    finally:
+        log.info("stopping the devices")
+        await devices.stop()
+    request_per_reading = request_us / args.tags
+    return figures | stages | {"modbus": modbus, "opcua": opcua, "request_us": request_per_reading}
+
+
+# --- peak RSS of 1000 machines x 20 tags: address space, connectors' plans, one round buffered ---
+
+
+async def build_for_rss(machine_count: int, tags: int) -> dict[str, float]:
+    """Build what a site of this size holds, with one full poll round waiting in the ingest bus."""
+    started = time.perf_counter()
+    site_machines = machines(machine_count, tags, [1] * machine_count)
+    with tempfile.TemporaryDirectory(prefix="trustfloor-rss-") as folder:
+        site = settings(Path(folder), site_machines)
+        historian = SqliteHistorian(Path(folder) / site.historian.sqlite_file)
+        server = TrustfloorServer(site, {}, ServerPorts(historian=historian))
+        await server.start()
+        connectors = [ModbusConnector(m, SystemClock()) for m in site_machines]
+        bus = IngestBus([historian, server], capacity=machine_count * tags)
+        now = datetime.now(UTC)
+        for machine in site_machines:
+            await bus.put([good(machine.id, t.name, now, 1.0) for t in machine.tags])
+        built = time.perf_counter() - started
+        rss = peak_rss_mb()
+        assert len(connectors) == machine_count
+        assert bus.stats.pending == machine_count * tags
+        await server.stop()
+        await historian.close()
+    return {"peak_rss_mb": rss, "build_s": built}
+
+
+async def measure_rss(machine_count: int, tags: int) -> dict[str, float]:
+    """Peak RSS of :func:`build_for_rss`, in a fresh process so nothing else counts."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.ingest",
+        "--rss-child",
+        "--rss-machines",
+        str(machine_count),
+        "--rss-tags",
+        str(tags),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    result: dict[str, float] = json.loads(stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+async def run(args: argparse.Namespace) -> Figures:
+    with tempfile.TemporaryDirectory(prefix="trustfloor-bench-") as folder:
+        e2e = await end_to_end(args, Path(folder))
+        sqlite_rate = sqlite_ceiling(Path(folder))
+    rss = await measure_rss(args.rss_machines, args.rss_tags)
+    return Figures(
+        readings_per_s=e2e["readings"],
+        ceiling_modbus_regs_per_s=e2e["modbus"],
+        ceiling_sqlite_rows_per_s=sqlite_rate,
+        ceiling_opcua_writes_per_s=e2e["opcua"],
+        peak_rss_mb=rss["peak_rss_mb"],
+        devices=args.devices,
+        tags=args.tags,
+        cpu_cores_used=e2e["cores"],
+        device_cores_used=e2e["device_cores"],
+        rss_machines=args.rss_machines,
+        rss_tags=args.rss_tags,
+        rss_build_s=rss["build_s"],
+        request_us=e2e["request_us"],
+        decode_us=e2e["decode_us"],
+        historian_us=e2e["historian_us"],
+        publish_us=e2e["publish_us"],
+    )
+
+
+REGISTERS_PER_READING = 1.8
+"""The bench tags' mix: four of every five tags take two registers."""
+
+
+def report(f: Figures) -> Iterator[str]:
+    """The figures beside the ceilings measured in the same run, as printed."""
+    modbus_readings = f.ceiling_modbus_regs_per_s / REGISTERS_PER_READING
+    tightest = min(modbus_readings, f.ceiling_sqlite_rows_per_s, f.ceiling_opcua_writes_per_s)
+    rows = [
+        ("readings/s end to end", f.readings_per_s, "goal >= 100,000"),
+        ("  CPU cores: trustfloor", f.cpu_cores_used, "of 2, shared with other work"),
+        ("  CPU cores: simulated devices", f.device_cores_used, "separate process"),
+        ("  trustfloor CPU us per reading", 1e6 * f.cpu_cores_used / f.readings_per_s, ""),
+        ("  devices CPU us per reading", 1e6 * f.device_cores_used / f.readings_per_s, ""),
+        ("ceiling: raw pymodbus registers/s", f.ceiling_modbus_regs_per_s, "125 per request"),
+        ("  as readings/s of these tags", modbus_readings, "1.8 registers each"),
+        ("ceiling: raw SQLite rows/s", f.ceiling_sqlite_rows_per_s, "executemany 1000"),
+        ("ceiling: asyncua writes/s", f.ceiling_opcua_writes_per_s, "write_attribute_value"),
+        ("end to end / tightest ceiling", f.readings_per_s / tightest, ""),
+        ("stage CPU us per reading, alone:", math.nan, ""),
+        ("  Modbus request (client side)", f.request_us, f"one per {f.tags} readings"),
+        ("  decode into readings", f.decode_us, "connector"),
+        ("  SqliteHistorian.write", f.historian_us, "batches of 1000, both threads"),
+        ("  OPC UA publish", f.publish_us, "TrustfloorServer.publish"),
+        (f"peak RSS MB, {f.rss_machines} x {f.rss_tags} tags", f.peak_rss_mb, "goal <= 300"),
+        ("  seconds to build it", f.rss_build_s, ""),
+    ]
+    yield f"ingest: {f.devices} simulated Modbus devices x {f.tags} tags -> SQLite + OPC UA"
+    for label, value, note in rows:
+        number = "" if math.isnan(value) else f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+        yield f"  {label:<36} {number:>12}  {note}".rstrip()
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--devices", type=int, default=20, help="simulated Modbus devices polled")
+    parser.add_argument("--tags", type=int, default=20, help="tags per device")
+    parser.add_argument("--seconds", type=float, default=10.0, help="end-to-end measuring time")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument("--ceiling-seconds", type=float, default=3.0, help="per ceiling")
+    parser.add_argument("--rss-machines", type=int, default=1000)
+    parser.add_argument("--rss-tags", type=int, default=20)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress on stderr")
+    parser.add_argument("--serve-devices", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(argv)
+    # connections cut mid-request at shutdown make pymodbus dump its last frames: not a finding
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    if args.verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        log.setLevel(logging.INFO)
+    if args.serve_devices is not None:
+        asyncio.run(serve_devices(args.serve_devices, args.tags))
+        return
+    if args.rss_child:
+        print(json.dumps(asyncio.run(build_for_rss(args.rss_machines, args.rss_tags))))
+        return
+    figures = asyncio.run(run(args))
+    if args.json:
+        keys = list(Figures.__dataclass_fields__)[:5]
+        print(json.dumps({k: round(v, 1) for k, v in asdict(figures).items() if k in keys}))
+    else:
+        print("\n".join(report(figures)))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    main()
