@@ -29,6 +29,8 @@ system-deps:
 		(apt-get update -qq && apt-get install -y -qq nodejs npm)
 	@command -v victoria-metrics >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq victoria-metrics)
+	@command -v chromium >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium)
 
 demo: setup
 	$(BIN)/trustfloor demo

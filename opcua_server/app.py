@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -17,26 +18,35 @@ from config import Settings, SiteSettings
 from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
 from connectors.historian import InfluxSink, SpoolFullError
 from connectors.opcua_client import OpcUaConnector
-from connectors.simulated.printer import printer_tags
+from connectors.simulated.printer import ProcessParameter, SimulatedPrinter, printer_tags
 from connectors.simulated.site import SimulatedSite
-from ledger.commands import open_ledger
+from ledger.canonical import design_key
+from ledger.commands import designs_dir, open_ledger
 from ledger.desk import LedgerDesk
 from ledger.service import LedgerService
 from maintenance.alerts import AlertService, AlertStore, alarm_message
 from maintenance.notify import WebhookNotifier
-from maintenance.orders import SqliteOrderBook
+from maintenance.orders import NEXT_STATES, SqliteOrderBook
 from models import (
     AggregateHistorian,
     Alert,
     CertificateDesk,
+    CertificateStatus,
     Clock,
     Connector,
+    Design,
     OrderBook,
+    OrderState,
+    Part,
+    PrintOrder,
+    Quality,
     Reading,
     ReadingSink,
     SystemClock,
+    TrustfloorError,
 )
 from models.machines import OpcUaMachine
+from models.parts import RecordKind, Sample
 from opcua_server.alarms import AlarmManager, AlertInfo
 from opcua_server.diagnostics import Metric, MetricsEndpoint
 from opcua_server.ingest import IngestBus
@@ -117,12 +127,17 @@ class Site:
         environ: Mapping[str, str] | None = None,
         orders: OrderBook | None = None,
         certificates: CertificateDesk | None = None,
+        demo_designs: bool = False,
+        excursion_every: int = 0,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._environ = environ
         self._orders = orders
         self._certificates = certificates
+        self._demo_designs = demo_designs
+        self._excursion_every = excursion_every
+        self.printflow: PrintFlow | None = None
         self.simulation: SimulatedSite | None = None
         self.printers: PrinterView | None = None
         self.connectors: list[Connector] = []
@@ -172,6 +187,9 @@ class Site:
         self.printers = PrinterView(
             [p.id for p in site.printers], self.server.production.apply_printer
         )
+        self.printflow = await self._start_printflow(data_dir)
+        if self.printflow is not None:
+            sinks.append(self.printflow)
         self.bus = IngestBus(
             [*sinks, self.server, self.printers],
             capacity=self.settings.queue_size,
@@ -237,12 +255,36 @@ class Site:
             clock=self.clock,
         )
 
+    async def _start_printflow(self, data_dir: Path) -> PrintFlow | None:
+        """The closed loop from orders to certified parts, when the site has it all."""
+        printers = self.simulation.printers if self.simulation is not None else {}
+        if self.order_book is None or self.ledger is None or not printers or self.server is None:
+            return None
+        if self._demo_designs:
+            await install_demo_designs(self.ledger, self.settings, data_dir)
+        return PrintFlow(
+            self.order_book,
+            self.ledger,
+            printers,
+            self.server,
+            excursion_every=self._excursion_every,
+        )
+
     def _schedule_housekeeping(self) -> None:
         """Periodic jobs: historian retention and rollups, sealing and anchoring batches."""
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         if self.ledger is not None:
             self.scheduler.add_job(
                 self.ledger.tick, "interval", seconds=2, id="ledger", max_instances=1, coalesce=True
+            )
+        if self.printflow is not None:
+            self.scheduler.add_job(
+                self.printflow.tick,
+                "interval",
+                seconds=1,
+                id="printflow",
+                max_instances=1,
+                coalesce=True,
             )
         self.scheduler.add_job(
             self._maintain_historian,
@@ -423,3 +465,238 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     tasks.clear()
+
+
+@dataclass(slots=True)
+class ActiveJob:
+    """A piece being printed: its order, serial and the job the ledger records evidence for."""
+
+    order: PrintOrder
+    serial: str
+    piece: int
+    seen_printing: bool = False
+    printing: bool = False
+    layers_done: int = 0
+    final_state: str = ""
+
+
+PROCESS_TAGS = frozenset(p.value for p in ProcessParameter)
+"""Printer tags that are process evidence (their names are the design windows' parameters)."""
+
+
+class PrintFlow:
+    """Dispatches print orders to idle printers and certifies each printed piece.
+
+    A ReadingSink on the ingest bus: the printers' own telemetry is the evidence. Every piece
+    passes the printer agent's checks (dossier hash on chain, licence quota) before it starts;
+    a refused order is rejected with the reason. Every ``excursion_every``-th job gets a process
+    excursion injected (demo), so its certificate carries a failing verdict.
+    """
+
+    def __init__(
+        self,
+        orders: SqliteOrderBook,
+        ledger: LedgerService,
+        printers: Mapping[str, SimulatedPrinter],
+        server: TrustfloorServer,
+        *,
+        layers: int = 200,
+        excursion_every: int = 0,
+    ) -> None:
+        self._orders = orders
+        self._ledger = ledger
+        self._printers = printers
+        self._server = server
+        self._layers = layers
+        self._excursion_every = excursion_every
+        self._active: dict[str, ActiveJob] = {}
+        self._jobs_started = 0
+        self._lock = asyncio.Lock()
+        self.certified = 0
+        self.rejected = 0
+
+    async def put(self, readings: Sequence[Reading]) -> None:
+        """Keep process samples of printing jobs; notice jobs that completed."""
+        samples: dict[str, list[Sample]] = {}
+        finished: list[str] = []
+        for r in readings:
+            job = self._active.get(r.machine)
+            if job is None or r.quality is Quality.BAD or r.value is None:
+                continue
+            if r.tag in PROCESS_TAGS and job.printing and isinstance(r.value, int | float):
+                samples.setdefault(job.serial, []).append(
+                    Sample(r.tag, r.source_ts, float(r.value))
+                )
+            elif r.tag == "CurrentLayer" and isinstance(r.value, int | float):
+                job.layers_done = max(job.layers_done, int(r.value))
+            elif r.tag == "State":
+                job.printing = r.value == "Printing"
+                job.seen_printing = job.seen_printing or job.printing
+                if job.seen_printing and r.value in ("Completed", "Aborted"):
+                    job.final_state = str(r.value)
+                    finished.append(r.machine)
+        for serial, batch in samples.items():
+            await self._ledger.record_samples(serial, batch)
+        for printer in finished:
+            await self._finish(printer)
+
+    async def tick(self) -> None:
+        """Start the next piece of the oldest open order on every idle printer."""
+        async with self._lock:
+            idle = [p for p in self._printers if p not in self._active]
+            if not idle:
+                return
+            waiting = await self._orders.list_orders([OrderState.CREATED, OrderState.PRINTING])
+            for order in sorted(waiting, key=lambda o: o.created_at):
+                if not idle:
+                    break
+                if any(job.order.id == order.id for job in self._active.values()):
+                    continue
+                await self._start(order, idle.pop(0))
+
+    async def _start(self, order: PrintOrder, printer: str) -> None:
+        piece = await self._pieces_done(order) + 1
+        serial = f"{order.id}-{piece:02d}"
+        lot = f"LOT-{order.created_at:%Y%m%d}-A"
+        try:
+            await self._ledger.start_job(
+                serial=serial,
+                design_id=order.design_id,
+                revision=order.design_revision,
+                printer=printer,
+                order_id=order.id,
+                material_lot=lot,
+                layers_planned=self._layers,
+            )
+        except TrustfloorError as refused:
+            log.warning("order %s refused by the printer agent: %s", order.id, refused)
+            await self._advance(order, OrderState.REJECTED)
+            return
+        if order.state is OrderState.CREATED:
+            order = await self._orders.update_state(
+                order.id, OrderState.DISPATCHED, actor="printflow", printer=printer
+            )
+            order = await self._orders.update_state(
+                order.id, OrderState.PRINTING, actor="printflow"
+            )
+        self._printers[printer].start_job(serial, order.design_id, self._layers, lot)
+        self._jobs_started += 1
+        if self._excursion_every and self._jobs_started % self._excursion_every == 0:
+            self._printers[printer].inject_excursion(
+                ProcessParameter.LASER_POWER, 45.0, self._layers // 5
+            )
+        self._active[printer] = ActiveJob(order, serial, piece)
+        log.info("printing %s (%s) on %s", serial, order.design_id, printer)
+
+    async def _pieces_done(self, order: PrintOrder) -> int:
+        return sum(
+            1 for job in self._active.values() if job.order.id == order.id
+        ) + self._certified_of(order)
+
+    def _certified_of(self, order: PrintOrder) -> int:
+        done = 0
+        while (
+            self._ledger.store.leaf(f"{order.id}-{done + 1:02d}", RecordKind.CERTIFICATE)
+            is not None
+        ):
+            done += 1
+        return done
+
+    async def _finish(self, printer: str) -> None:
+        job = self._active.pop(printer)
+        # OPC 40540: a Completed job built every planned layer; an aborted one what it reported.
+        layers = self._layers if job.final_state == "Completed" else job.layers_done
+        evidence = await self._ledger.finish_job(job.serial, layers)
+        await self._ledger.issue_certificate(job.serial)
+        passed = evidence.verdict.value == "pass"
+        self.certified += passed
+        self.rejected += not passed
+        await self._server.show_part(
+            Part(
+                serial=job.serial,
+                order_id=job.order.id,
+                design_id=job.order.design_id,
+                printer=printer,
+                verdict=evidence.verdict.value,
+                certificate=CertificateStatus.ISSUED,
+            )
+        )
+        log.info("part %s printed: verdict %s", job.serial, evidence.verdict.value)
+        await self._show_design(job.order)
+        if job.piece >= job.order.quantity:
+            await self._advance(job.order, OrderState.CERTIFIED if passed else OrderState.REJECTED)
+
+    async def _show_design(self, order: PrintOrder) -> None:
+        """The design's licence counter: pieces anchored on chain plus those waiting for a batch."""
+        key = design_key(order.design_id, order.design_revision)
+        dossier = self._ledger.store.design(key)
+        if dossier is None or self._ledger.chain is None:
+            return
+        licence = await self._ledger.chain.licence(key, self._ledger.address)
+        produced = licence.used + self._ledger.store.unanchored_pieces(key)
+        await self._server.show_design(
+            Design(
+                id=order.design_id,
+                revision=order.design_revision,
+                name=dossier.name,
+                dossier_hash=dossier.dossier_sha256,
+                licensed_quantity=licence.quota,
+                parts_produced=produced,
+            )
+        )
+
+    async def _advance(self, order: PrintOrder, final: OrderState) -> None:
+        """Close an order: printed then certified or rejected; one never started is cancelled."""
+        current = await self._orders.get_order(order.id)
+        if current.state is OrderState.PRINTING:
+            current = await self._orders.update_state(
+                order.id, OrderState.PRINTED, actor="printflow"
+            )
+        target = final if current.state is OrderState.PRINTED else OrderState.CANCELLED
+        if target in NEXT_STATES.get(current.state, frozenset()):
+            await self._orders.update_state(order.id, target, actor="printflow")
+
+
+DEMO_WINDOW = {
+    "LaserPower": (265.0, 295.0, "W", 0.0),
+    "ChamberOxygen": (0.0, 1000.0, "ppm", 2.0),
+    "BuildPlateTemperature": (170.0, 190.0, "Cel", 0.0),
+    "LayerTime": (30.0, 50.0, "s", 0.0),
+}
+"""Process window of the demo designs around the simulated printer's nominal values."""
+
+DEMO_LICENCE_QUOTA = 100
+
+
+def write_demo_design(folder: Path, design_id: str, revision: str, name: str) -> None:
+    """A design folder: a small STL model, a recipe and the manifest with the process window."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.stl").write_text(
+        f"solid {design_id}\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 0\n"
+        "   vertex 40 0 0\n   vertex 0 40 0\n  endloop\n endfacet\nendsolid\n",
+        encoding="ascii",
+    )
+    recipe = {"material": "316L", "layer_um": 40, "hatch_mm": 0.11, "scan_speed_mm_s": 900}
+    (folder / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
+    window = "".join(
+        f'\n[process_window.{param}]\nmin = {low}\nmax = {high}\nunit = "{unit}"\n'
+        f"tolerance_s = {tolerance}\n"
+        for param, (low, high, unit, tolerance) in DEMO_WINDOW.items()
+    )
+    manifest = (
+        f'id = "{design_id}"\nrevision = "{revision}"\nname = "{name}"\n\n'
+        '[[files]]\npath = "model.stl"\nrole = "model"\n\n'
+        '[[files]]\npath = "recipe.json"\nrole = "recipe"\n' + window
+    )
+    (folder / "design.toml").write_text(manifest, encoding="utf-8")
+
+
+async def install_demo_designs(ledger: LedgerService, settings: Settings, data_dir: Path) -> None:
+    """Play the OEM for the demo: write each spare part's design and register it with a licence."""
+    for part in settings.maintenance.spare_parts:
+        revision = part.design_revision
+        folder = designs_dir(settings) / part.design_id / revision
+        if not (folder / "design.toml").exists():
+            name = part.design_id.replace("-", " ").capitalize()
+            write_demo_design(folder, part.design_id, revision, name)
+        await ledger.register_design(folder, quota=DEMO_LICENCE_QUOTA)

@@ -18,8 +18,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from config import ConfigError, json_schema, load_demo_settings, load_settings
+from config import ConfigError, Settings, json_schema, load_demo_settings, load_settings
 from connectors import SqliteHistorian
+from ledger.commands import (
+    CommandResult,
+    certificate_export,
+    certificate_show,
+    design_register,
+    verify_bundle_file,
+)
+from maintenance.alerts import AlertRow, AlertStore, active_alert_rows, render_alert_table
+from maintenance.orders import SqliteOrderBook
 from models import TrustfloorError
 from opcua_server.app import Site
 from opcua_server.passwords import hash_password
@@ -101,7 +110,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     simulation = settings.simulation.model_copy(update={"seed": args.seed})
     settings = settings.model_copy(update={"server": server, "simulation": simulation})
     configure_logging(args.verbose)
-    site = Site(settings)
+    site = Site(settings, demo_designs=True, excursion_every=3)
     banner = functools.partial(print_demo_banner, password=password)
     asyncio.run(run_site(site, duration_s=args.duration, status=True, on_started=banner))
     return EXIT_OK
@@ -173,6 +182,116 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def site_settings_of(args: argparse.Namespace) -> Settings:
+    """``--config FILE``, or the bundled demo site in ``--data-dir`` (default var)."""
+    if args.config is not None:
+        return load_settings(args.config, check_secrets=False)
+    return load_demo_settings(args.data_dir, check_secrets=False)
+
+
+def emit(result: CommandResult) -> int:
+    """Print a ledger command's output and return its exit code."""
+    sys.stdout.write(result.output)
+    return result.exit_code
+
+
+def cmd_design_register(args: argparse.Namespace) -> int:
+    licensee, quota = None, None
+    if args.licence:
+        licensee, _, count = args.licence.partition("=")
+        quota = int(count)
+    settings = site_settings_of(args)
+    return emit(asyncio.run(design_register(settings, args.folder, licensee=licensee, quota=quota)))
+
+
+def cmd_certificate_show(args: argparse.Namespace) -> int:
+    return emit(certificate_show(site_settings_of(args), args.serial))
+
+
+def cmd_certificate_export(args: argparse.Namespace) -> int:
+    return emit(certificate_export(site_settings_of(args), args.serial))
+
+
+def cmd_certificate_report(args: argparse.Namespace) -> int:
+    from ledger.report import certificate_report  # matplotlib loads only for this command
+
+    return emit(certificate_report(site_settings_of(args), args.serial, args.out))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    settings = site_settings_of(args)
+    return emit(asyncio.run(verify_bundle_file(args.bundle, settings, offline=args.offline)))
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    settings = site_settings_of(args)
+    m = settings.maintenance
+    data_dir = Path(settings.data_dir)
+
+    async def rows() -> list[AlertRow]:
+        store = AlertStore(data_dir / m.alerts_file)
+        orders = SqliteOrderBook(data_dir / m.orders_file)
+        try:
+            return await active_alert_rows(store, orders)
+        finally:
+            store.close()
+            await orders.close()
+
+    found = asyncio.run(rows())
+    if args.json:
+        print(json.dumps([row.model_dump(mode="json") for row in found], indent=2))
+    else:
+        print(render_alert_table(found))
+    return EXIT_OK
+
+
+def add_site_options(parser: argparse.ArgumentParser) -> None:
+    """The site a command works on: a config file, or the demo site's data directory."""
+    parser.add_argument("--config", type=Path, help="site config (default: the demo site)")
+    parser.add_argument("--data-dir", type=Path, default=Path("var"), help="demo data directory")
+
+
+def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    design = sub.add_parser("design", help="design dossiers (OEM)").add_subparsers(
+        dest="design_command", required=True
+    )
+    register = design.add_parser("register", help="hash a design folder and register it on chain")
+    register.add_argument("folder", type=Path)
+    register.add_argument("--licence", help="ADDRESS=QUOTA: pieces a site may print")
+    add_site_options(register)
+    register.set_defaults(func=cmd_design_register)
+
+    certificate = sub.add_parser("certificate", help="part certificates").add_subparsers(
+        dest="certificate_command", required=True
+    )
+    show = certificate.add_parser("show", help="a part's certificate and where it stands")
+    show.add_argument("serial")
+    add_site_options(show)
+    show.set_defaults(func=cmd_certificate_show)
+    export = certificate.add_parser("export", help="a part's proof bundle (JSON) on stdout")
+    export.add_argument("serial")
+    add_site_options(export)
+    export.set_defaults(func=cmd_certificate_export)
+    report = certificate.add_parser("report", help="a printable HTML report of a part")
+    report.add_argument("serial")
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    add_site_options(report)
+    report.set_defaults(func=cmd_certificate_report)
+
+    verify = sub.add_parser(
+        "verify", help="verify a proof bundle (exit 0 valid, 3 invalid, 4 rejected)"
+    )
+    verify.add_argument("bundle", type=Path)
+    verify.add_argument("--offline", action="store_true", help="signature and inclusion only")
+    add_site_options(verify)
+    verify.set_defaults(func=cmd_verify)
+
+    alerts = sub.add_parser("alerts", help="active maintenance alerts with their print orders")
+    alerts.add_argument("--json", action="store_true")
+    add_site_options(alerts)
+    alerts.set_defaults(func=cmd_alerts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trustfloor", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -212,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--since", type=float, default=3600.0, help="seconds back from now")
     history.add_argument("--limit", type=int, default=1000)
     history.set_defaults(func=cmd_history)
+    add_ledger_commands(sub)
     return parser
 
 

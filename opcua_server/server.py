@@ -11,7 +11,16 @@ from pathlib import Path
 from asyncua import Server, ua
 
 from config import SecurityPolicy, Settings
-from models import AggregateHistorian, CertificateDesk, Historian, OrderBook, PrintOrder, Reading
+from models import (
+    AggregateHistorian,
+    CertificateDesk,
+    Design,
+    Historian,
+    OrderBook,
+    Part,
+    PrintOrder,
+    Reading,
+)
 from opcua_server.address_space import MachinesAddressSpace
 from opcua_server.alarms import AlarmManager
 from opcua_server.audit import AuditLog
@@ -228,6 +237,18 @@ class TrustfloorServer:
                 f"print order {order.id}: {order.quantity} x {order.design_id}, {order.state.value}"
             )
             await self.alarms.emit_order_event(order.id, order.state.value, message)
+
+    async def show_part(self, part: Part) -> None:
+        """A part was printed: its node, and a certificate event for subscribers."""
+        if self.production is not None:
+            await self.production.apply_part(part)
+        if self.alarms is not None:
+            message = f"part {part.serial} of {part.design_id}: verdict {part.verdict or 'pending'}"
+            await self.alarms.emit_certificate_event(part.serial, part.certificate.value, message)
+
+    async def show_design(self, design: Design) -> None:
+        if self.production is not None:
+            await self.production.apply_design(design)
 
     async def stop(self) -> None:
         await self._server.stop()
