@@ -290,6 +290,11 @@ class MaintenanceSettings(Frozen):
     alarm_severity: int = Field(800, ge=1, le=1000, description="OPC UA severity of an alarm")
     orders_file: str = Field("orders.sqlite", description="print orders, under data_dir")
     alerts_file: str = Field("alerts.sqlite", description="maintenance alerts, under data_dir")
+    models_dir: str = Field("models", description="trained models (model store), under data_dir")
+    scores_file: str = Field("health.sqlite", description="health score history, under data_dir")
+    baseline_samples: int = Field(
+        120, ge=40, le=100_000, description="samples per machine a bootstrap anomaly model learns"
+    )
     spare_parts: tuple[SparePart, ...] = Field((), description="the spare-part catalogue")
     webhook: WebhookSettings | None = Field(None, description="none: no webhook notifications")
 

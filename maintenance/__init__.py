@@ -46,6 +46,15 @@ from maintenance.features import (
     run_to_failure_features,
     window_features,
 )
+from maintenance.fleet_training import (
+    Failure,
+    FileSource,
+    HistorianSource,
+    TrainingOptions,
+    TrainingReport,
+    read_failures,
+    train_command,
+)
 from maintenance.model_store import (
     ModelMetadata,
     ModelStore,
@@ -70,6 +79,14 @@ from maintenance.orders import (
 )
 from maintenance.pipeline import FeaturePipeline
 from maintenance.rul import RulModel, RulPrediction, RulSettings, fit_rul_model
+from maintenance.scoring import (
+    ScoredMachine,
+    ScoreHistory,
+    ScoringError,
+    ScoringService,
+    machine_groups,
+    scored_machines,
+)
 from maintenance.training import (
     HistoryColumns,
     fit_pipeline,
@@ -99,9 +116,12 @@ __all__ = [
     "ConditionNormaliser",
     "Decision",
     "DeliveryReport",
+    "Failure",
     "FeatureInputError",
     "FeaturePipeline",
     "FeatureSpec",
+    "FileSource",
+    "HistorianSource",
     "HistoryColumns",
     "MaintenanceError",
     "ModelMetadata",
@@ -120,10 +140,16 @@ __all__ = [
     "RulModel",
     "RulPrediction",
     "RulSettings",
+    "ScoreHistory",
+    "ScoredMachine",
+    "ScoringError",
+    "ScoringService",
     "SqliteOrderBook",
     "Stat",
     "StoredModel",
     "TrainingDataError",
+    "TrainingOptions",
+    "TrainingReport",
     "UnknownAlertError",
     "UnknownDesignError",
     "UnknownOrderError",
@@ -143,13 +169,17 @@ __all__ = [
     "fit_rul_model",
     "history_features",
     "latest_windows",
+    "machine_groups",
     "mean_band_width",
     "phm08_score",
+    "read_failures",
     "render_alert_table",
     "rmse",
     "run_to_failure_features",
+    "scored_machines",
     "summarise",
     "train_anomaly_scorer",
+    "train_command",
     "train_rul_model",
     "unit_windows",
     "window_features",

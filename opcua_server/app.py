@@ -25,8 +25,10 @@ from ledger.commands import designs_dir, open_ledger
 from ledger.desk import LedgerDesk
 from ledger.service import LedgerService
 from maintenance.alerts import AlertService, AlertStore, alarm_message
+from maintenance.model_store import ModelStore
 from maintenance.notify import WebhookNotifier
 from maintenance.orders import NEXT_STATES, SqliteOrderBook
+from maintenance.scoring import ScoreHistory, ScoringService, scored_machines
 from models import (
     AggregateHistorian,
     Alert,
@@ -138,6 +140,8 @@ class Site:
         self._demo_designs = demo_designs
         self._excursion_every = excursion_every
         self.printflow: PrintFlow | None = None
+        self.scoring: ScoringService | None = None
+        self.score_history: ScoreHistory | None = None
         self.simulation: SimulatedSite | None = None
         self.printers: PrinterView | None = None
         self.connectors: list[Connector] = []
@@ -190,6 +194,9 @@ class Site:
         self.printflow = await self._start_printflow(data_dir)
         if self.printflow is not None:
             sinks.append(self.printflow)
+        self.scoring = self._start_scoring(site, data_dir)
+        if self.scoring is not None:
+            sinks.append(self.scoring)
         self.bus = IngestBus(
             [*sinks, self.server, self.printers],
             capacity=self.settings.queue_size,
@@ -255,6 +262,25 @@ class Site:
             clock=self.clock,
         )
 
+    def _start_scoring(self, site: SiteSettings, data_dir: Path) -> ScoringService | None:
+        """Health scores of every machine on a schedule, shown in OPC UA and fed to the alerts."""
+        machines = scored_machines(site)
+        if not machines or self.server is None or self.server.address_space is None:
+            return None
+        m = self.settings.maintenance
+        self.score_history = ScoreHistory(data_dir / m.scores_file)
+        simulated = any(machine.simulated for machine in site.machines)
+        return ScoringService(
+            machines,
+            ModelStore(data_dir / m.models_dir),
+            m,
+            self.clock,
+            publish=self.server.address_space.apply_health,
+            history=self.score_history,
+            alerts=self.alerts,
+            time_scale=self.settings.simulation.time_compression if simulated else 1.0,
+        )
+
     async def _start_printflow(self, data_dir: Path) -> PrintFlow | None:
         """The closed loop from orders to certified parts, when the site has it all."""
         printers = self.simulation.printers if self.simulation is not None else {}
@@ -276,6 +302,15 @@ class Site:
         if self.ledger is not None:
             self.scheduler.add_job(
                 self.ledger.tick, "interval", seconds=2, id="ledger", max_instances=1, coalesce=True
+            )
+        if self.scoring is not None:
+            self.scheduler.add_job(
+                self.scoring.tick,
+                "interval",
+                seconds=self.settings.maintenance.scoring_interval_s,
+                id="scoring",
+                max_instances=1,
+                coalesce=True,
             )
         if self.printflow is not None:
             self.scheduler.add_job(
@@ -418,6 +453,8 @@ class Site:
         return counts["batches_sealed"] + counts["batches_sending"]
 
     async def _close_operations(self) -> None:
+        if self.score_history is not None:
+            self.score_history.close()
         if self.notifier is not None:
             await self.notifier.close()
         if self.alerts is not None:

@@ -245,6 +245,45 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from maintenance.fleet_training import FileSource, HistorianSource, train_command
+
+    settings = site_settings_of(args)
+    data_dir = Path(settings.data_dir)
+    out = data_dir / settings.maintenance.models_dir
+
+    async def train() -> int:
+        historian = SqliteHistorian(data_dir / settings.historian.sqlite_file)
+        source: FileSource | HistorianSource
+        if args.from_file is not None:
+            columns = tuple(c for c in (args.settings or "").split(",") if c)
+            source = FileSource(args.from_file, args.name, settings=columns)
+        else:
+            start = (
+                datetime.fromisoformat(args.since)
+                if args.since
+                else datetime(1970, 1, 1, tzinfo=UTC)
+            )
+            source = HistorianSource(historian, args.failures, start)
+        try:
+            reports = await train_command(
+                settings, source, out, lambda line: print(line, flush=True)
+            )
+        finally:
+            await historian.close()
+        for report in reports:
+            print(report)
+        return EXIT_OK
+
+    if args.from_file is None and args.failures is None:
+        print(
+            "give --from-file FILE (run-to-failure data) or --failures FILE (historian)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return asyncio.run(train())
+
+
 def add_site_options(parser: argparse.ArgumentParser) -> None:
     """The site a command works on: a config file, or the demo site's data directory."""
     parser.add_argument("--config", type=Path, help="site config (default: the demo site)")
@@ -290,6 +329,17 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     alerts.add_argument("--json", action="store_true")
     add_site_options(alerts)
     alerts.set_defaults(func=cmd_alerts)
+
+    train = sub.add_parser("train", help="train the anomaly and RUL models")
+    train.add_argument("--from-file", type=Path, help="run-to-failure CSV/Parquet or C-MAPSS file")
+    train.add_argument("--name", default="mill-1", help="model group the file's models are for")
+    train.add_argument("--settings", help="comma-separated operating-setting columns of the file")
+    train.add_argument(
+        "--failures", type=Path, help="CSV machine,component,failed_at[,replaced_at]"
+    )
+    train.add_argument("--since", help="ISO 8601 start of the historian data to use")
+    add_site_options(train)
+    train.set_defaults(func=cmd_train)
 
 
 def build_parser() -> argparse.ArgumentParser:

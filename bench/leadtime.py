@@ -1,0 +1,282 @@
+"""Lead-time benchmark: were spare parts ordered in time for simulated machines run to failure?"""
+
+# Simulated machines (the site simulator's wear model and telemetry generator, driven directly on
+# a ManualClock: no servers, compressed time) produce one reading per tag per hour. Training runs
+# (seeds TRAIN_SEED...) become a run-to-failure table for the product's training
+# (maintenance.fleet_training.train_table); evaluation runs (other seeds) feed the product's
+# ScoringService, whose scores go to a real AlertService on temporary SQLite files.
+#
+# - in time: a failure whose machine got a print order at o with o + lead time ≤ failure time;
+#   ``in_time_fraction`` = in-time failures / failures.
+# - false order: an order more than HORIZON_H before its machine's failure (or for a machine that
+#   does not fail during the run); ``false_order_rate`` = false orders / orders.
+# The evaluation fleet mixes wearing machines (bearing life ~2000 h) with long-lived ones that do
+# not fail during the run, so false orders on healthy machines are measured too.
+#
+#     .venv/bin/python -m bench.leadtime [--machines 60] [--healthy 20] [--train 40] [--json]
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from config.settings import MaintenanceSettings, SparePart
+from connectors.simulated import MachineWear, ManualClock, SimulatedMachine, TimeBase
+from maintenance.alerts import AlertService, AlertStore
+from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions, train_table
+from maintenance.model_store import ModelStore
+from maintenance.orders import SqliteOrderBook
+from maintenance.rul import RulSettings
+from maintenance.scoring import ScoredMachine, ScoringService, machine_groups
+from maintenance.training import HistoryColumns
+from models import Machine
+from models.readings import Reading, good
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+STEP_S = 3600.0
+"""One reading per tag per simulated hour."""
+COMPONENT = "spindle_bearing"
+MEAN_LIFE_H = 2000.0
+HEALTHY_LIFE_H = 200_000.0
+PART = SparePart(
+    component=COMPONENT, design_id="bearing-housing", print_hours=48, logistics_hours=24
+)
+SETTINGS = MaintenanceSettings(
+    scoring_interval_s=STEP_S,
+    min_duration_s=6 * STEP_S,
+    margin_h=24.0,
+    spare_parts=(PART,),
+)
+HORIZON_H = 2 * (PART.lead_time_h + SETTINGS.margin_h)
+"""An order earlier than this before the failure counts as false (the part waits on a shelf)."""
+TRAIN_SEED = 1000
+EVAL_SEED = 5000
+RUL = RulSettings(cap=300.0, use_age=False, folds=4, max_iter=200)
+TAGS = (
+    {"name": "spindle_temp", "unit": "Cel", "address": {"address": 0, "data_type": "float32"},
+     "eu_low": 15.0, "eu_high": 120.0},
+    {"name": "vibration_rms", "unit": "mm/s", "address": {"address": 2, "data_type": "float32"},
+     "eu_low": 0.0, "eu_high": 25.0},
+    {"name": "motor_current", "unit": "A", "address": {"address": 4, "data_type": "float32"},
+     "eu_low": 0.0, "eu_high": 60.0},
+    {"name": "spindle_speed", "unit": "1/min", "address": {"address": 6, "data_type": "float32"},
+     "eu_low": 0.0, "eu_high": 24000.0},
+)  # fmt: skip
+
+
+def bench_machine(machine_id: str, mean_life_h: float) -> Machine:
+    """A milling machine like the demo's mill-1, with one wearing spindle bearing."""
+    return Machine.model_validate(
+        {
+            "id": machine_id,
+            "simulated": True,
+            "components": [{"name": COMPONENT, "kind": "bearing", "mean_life_h": mean_life_h}],
+            "modbus": {"port": 0},
+            "tags": list(TAGS),
+        }
+    )
+
+
+@dataclass
+class SimulatedFleet:
+    """Machines whose telemetry the site simulator generates, sampled on a manual clock."""
+
+    machines: list[Machine]
+    simulators: list[SimulatedMachine]
+    failure_at: list[datetime]
+    clock: ManualClock
+
+    @classmethod
+    def build(
+        cls, count: int, *, seed: int, mean_life_h: float, prefix: str, clock: ManualClock
+    ) -> SimulatedFleet:
+        machines = [bench_machine(f"{prefix}-{i:03d}", mean_life_h) for i in range(count)]
+        timebase = TimeBase(START)
+        simulators, failures = [], []
+        for machine in machines:
+            wear = MachineWear(machine.id, machine.components, timebase, seed=seed)
+            simulators.append(SimulatedMachine(machine, clock, seed=seed, wear=wear))
+            failure = wear.failure_time(COMPONENT, START)
+            assert failure is not None
+            failures.append(failure)
+        return cls(machines, simulators, failures, clock)
+
+    def readings(self, at: datetime) -> list[Reading]:
+        """One Good reading per tag of every machine still running at ``at``."""
+        return [
+            good(machine.id, tag.name, at, simulator.value_of(tag, at))
+            for machine, simulator, failure in zip(
+                self.machines, self.simulators, self.failure_at, strict=True
+            )
+            if at < failure
+            for tag in machine.tags
+        ]
+
+    def scored(self) -> list[ScoredMachine]:
+        return [
+            ScoredMachine(m.id, tuple(t.name for t in m.tags), m.components) for m in self.machines
+        ]
+
+
+def run_to_failure_table(fleet: SimulatedFleet) -> RunTable:
+    """Every machine's hourly samples from new until its failure, as a training table."""
+    frames = []
+    for machine, simulator, failure in zip(
+        fleet.machines, fleet.simulators, fleet.failure_at, strict=True
+    ):
+        hours = int((failure - START).total_seconds() // STEP_S)
+        times = [START + timedelta(seconds=STEP_S * h) for h in range(hours)]
+        values = {t.name: [simulator.value_of(t, at) for at in times] for t in machine.tags}
+        frame = pd.DataFrame(values)
+        frame.insert(0, TIME, np.arange(hours))
+        frame.insert(0, UNIT, machine.id)
+        frames.append(frame)
+    tags = tuple(str(t["name"]) for t in TAGS)
+    return RunTable(pd.concat(frames, ignore_index=True), HistoryColumns(UNIT, TIME, (), tags))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    failures: int
+    in_time: int
+    orders: int
+    false_orders: int
+    early_by_h: list[float]
+    """Failure time minus order time of each order before a failure."""
+    machines: int
+    hours: int
+
+    @property
+    def in_time_fraction(self) -> float:
+        return self.in_time / self.failures if self.failures else float("nan")
+
+    @property
+    def false_order_rate(self) -> float:
+        return self.false_orders / self.orders if self.orders else 0.0
+
+
+async def evaluate(fleet: SimulatedFleet, store: ModelStore, folder: Path, hours: int) -> Outcome:
+    """Feed the fleet to scoring and alerts hour by hour; judge the orders against the truth."""
+    clock = fleet.clock
+    alerts = AlertStore(folder / "alerts.sqlite")
+    orders = SqliteOrderBook(folder / "orders.sqlite", clock=clock)
+    service = await AlertService.start(alerts, orders, SETTINGS, clock=clock)
+    scoring = ScoringService(fleet.scored(), store, SETTINGS, clock, alerts=service)
+    try:
+        for _ in range(hours + 1):
+            now = clock.now()
+            await scoring.put(fleet.readings(now))
+            await scoring.tick(now)
+            clock.advance(STEP_S)
+        placed = await orders.list_orders()
+        machine_of = {a.id: a.machine for a in alerts.recent(limit=100_000)}
+    finally:
+        await orders.close()
+        alerts.close()
+    return judge(fleet, [(machine_of[o.alert_id], o.created_at) for o in placed], hours)
+
+
+def judge(fleet: SimulatedFleet, placed: list[tuple[str, datetime]], hours: int) -> Outcome:
+    end = START + timedelta(seconds=STEP_S * hours)
+    failure_of = {m.id: f for m, f in zip(fleet.machines, fleet.failure_at, strict=True)}
+    lead = timedelta(hours=PART.lead_time_h)
+    first_order: dict[str, datetime] = {}
+    for machine, at in sorted(placed, key=lambda item: item[1]):
+        first_order.setdefault(machine, at)
+    failed = [m for m, f in failure_of.items() if f <= end]
+    in_time = sum(1 for m in failed if m in first_order and first_order[m] + lead <= failure_of[m])
+    before = [(m, at) for m, at in placed if at < failure_of[m]]
+    early = [(failure_of[m] - at).total_seconds() / 3600.0 for m, at in before]
+    false_orders = sum(1 for gap in early if gap > HORIZON_H)
+    return Outcome(
+        len(failed), in_time, len(before), false_orders, early, len(fleet.machines), hours
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--machines", type=int, default=60, help="wearing machines evaluated")
+    parser.add_argument("--healthy", type=int, default=20, help="long-lived machines evaluated")
+    parser.add_argument("--train", type=int, default=40, help="machines run to failure to train")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    started = time.perf_counter()
+    clock = ManualClock(START)
+    wearing = SimulatedFleet.build(
+        arguments.machines, seed=EVAL_SEED, mean_life_h=MEAN_LIFE_H, prefix="m", clock=clock
+    )
+    healthy = SimulatedFleet.build(
+        arguments.healthy, seed=EVAL_SEED, mean_life_h=HEALTHY_LIFE_H, prefix="n", clock=clock
+    )
+    fleet = SimulatedFleet(
+        wearing.machines + healthy.machines,
+        wearing.simulators + healthy.simulators,
+        wearing.failure_at + healthy.failure_at,
+        clock,
+    )
+    group = machine_groups(fleet.scored())[0].name
+    training = SimulatedFleet.build(
+        arguments.train,
+        seed=TRAIN_SEED,
+        mean_life_h=MEAN_LIFE_H,
+        prefix="t",
+        clock=ManualClock(START),
+    )
+    hours = int((max(wearing.failure_at) - START).total_seconds() // STEP_S) + 1
+    with tempfile.TemporaryDirectory() as folder:
+        store = ModelStore(Path(folder) / "models")
+        quiet = (lambda line: None) if arguments.json else print
+        options = TrainingOptions(sample_interval_s=STEP_S, rul=RUL)
+        report = train_table(run_to_failure_table(training), group, store, options, quiet)
+        trained = time.perf_counter()
+        outcome = asyncio.run(evaluate(fleet, store, Path(folder), hours))
+    finished = time.perf_counter()
+    figures = {
+        "in_time_fraction": round(outcome.in_time_fraction, 3),
+        "false_order_rate": round(outcome.false_order_rate, 3),
+    }
+    if arguments.json:
+        print(json.dumps(figures))
+        return 0
+    print(
+        f"trained on {arguments.train} machines run to failure ({report.rows} hourly rows) in "
+        f"{trained - started:.0f} s; evaluated {outcome.machines} machines over {hours} h "
+        f"in {finished - trained:.0f} s"
+    )
+    lead, margin = PART.lead_time_h, SETTINGS.margin_h
+    print(f"  lead time {lead:g} h + margin {margin:g} h; false-order horizon {HORIZON_H:g} h")
+    print(
+        f"  failures {outcome.failures}, ordered in time {outcome.in_time}: "
+        f"in_time_fraction {figures['in_time_fraction']}  (goal ≥ 0.95)"
+    )
+    print(
+        f"  orders {outcome.orders}, false {outcome.false_orders}: "
+        f"false_order_rate {figures['false_order_rate']}  (goal ≤ 0.05)"
+    )
+    if outcome.early_by_h:
+        early = outcome.early_by_h
+        print(
+            f"  orders placed before failure by: median {statistics.median(early):.0f} h, "
+            f"min {min(early):.0f} h, max {max(early):.0f} h"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
