@@ -60,42 +60,39 @@ class Reading(BaseModel):
         return f"{self.machine}/{self.tag}"
 
 
-def good(machine: str, tag: str, ts: datetime, value: float | int | bool | str) -> Reading:
-    """A Good reading from trusted, already-decoded data (skips re-validation on the hot path)."""
+def _trusted(
+    machine: str,
+    tag: str,
+    ts: datetime,
+    value: float | int | bool | str | None,
+    quality: Quality,
+    cause: Cause,
+    reason: str,
+) -> Reading:
+    """A reading from already-decoded data: built without re-validation on the hot path."""
     return Reading.model_construct(
         machine=machine,
         tag=tag,
         source_ts=ts,
         value=value,
-        quality=Quality.GOOD,
-        cause=Cause.NONE,
-        reason="",
+        quality=quality,
+        cause=cause,
+        reason=reason,
     )
+
+
+def good(machine: str, tag: str, ts: datetime, value: float | int | bool | str) -> Reading:
+    """A Good reading."""
+    return _trusted(machine, tag, ts, value, Quality.GOOD, Cause.NONE, "")
 
 
 def uncertain(
     machine: str, tag: str, ts: datetime, value: float, cause: Cause, reason: str
 ) -> Reading:
     """An Uncertain reading: a value exists but should not be trusted, and ``reason`` says why."""
-    return Reading.model_construct(
-        machine=machine,
-        tag=tag,
-        source_ts=ts,
-        value=value,
-        quality=Quality.UNCERTAIN,
-        cause=cause,
-        reason=reason,
-    )
+    return _trusted(machine, tag, ts, value, Quality.UNCERTAIN, cause, reason)
 
 
 def bad(machine: str, tag: str, ts: datetime, cause: Cause, reason: str) -> Reading:
     """A Bad reading: the value could not be obtained, and ``reason`` says why."""
-    return Reading.model_construct(
-        machine=machine,
-        tag=tag,
-        source_ts=ts,
-        value=None,
-        quality=Quality.BAD,
-        cause=cause,
-        reason=reason,
-    )
+    return _trusted(machine, tag, ts, None, Quality.BAD, cause, reason)

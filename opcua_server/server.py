@@ -27,6 +27,7 @@ from opcua_server.audit import AuditLog
 from opcua_server.diagnostics import Diagnostics, SessionCounters
 from opcua_server.errors import ServerError
 from opcua_server.event_store import EventHistory, EventStore
+from opcua_server.fastpath import install_fast_path, quiet_startup, thaw
 from opcua_server.history import SiteHistory
 from opcua_server.methods import MethodHost
 from opcua_server.namespaces import Namespaces
@@ -98,6 +99,7 @@ class TrustfloorServer:
             server_settings.users, environ, counters=self.counters
         )
         self._server = Server(user_manager=self._user_manager)
+        install_fast_path(self._server)
         self.diagnostics = Diagnostics(self._server, self.counters)
         self.namespaces: Namespaces | None = None
         self.address_space: MachinesAddressSpace | None = None
@@ -118,20 +120,21 @@ class TrustfloorServer:
 
     async def start(self) -> None:
         """Create certificates if needed, build the address space and listen."""
-        await self._configure()
-        await self._build_address_space()
-        self._guard_writes()
-        try:
-            await self._server.start()
-        except OSError as error:
-            cfg = self.server_settings
-            raise ServerError(
-                f"cannot listen on {cfg.host}:{cfg.port}: {error}",
-                advice="choose another server.port or stop the process holding it",
-            ) from error
-        await self.diagnostics.enable()
-        policies = ", ".join(p.value for p in self.server_settings.security_policies)
-        log.info("OPC UA server listening on %s (policies: %s)", self.endpoint, policies)
+        with quiet_startup():
+            await self._configure()
+            await self._build_address_space()
+            self._guard_writes()
+            try:
+                await self._server.start()
+            except OSError as error:
+                cfg = self.server_settings
+                raise ServerError(
+                    f"cannot listen on {cfg.host}:{cfg.port}: {error}",
+                    advice="choose another server.port or stop the process holding it",
+                ) from error
+            await self.diagnostics.enable()
+            policies = ", ".join(p.value for p in self.server_settings.security_policies)
+            log.info("OPC UA server listening on %s (policies: %s)", self.endpoint, policies)
 
     async def _configure(self) -> None:
         cfg = self.server_settings
@@ -252,4 +255,5 @@ class TrustfloorServer:
 
     async def stop(self) -> None:
         await self._server.stop()
+        thaw()
         await self.events.close()
