@@ -417,14 +417,18 @@ class ScoringService:
         return [score for score, _ in made]
 
     def _sample_due(self, state: _GroupState, at: datetime) -> bool:
-        """Whether a sample interval has passed; the first tick only starts the clock."""
-        if state.next_sample is None:
-            state.next_sample = at + timedelta(seconds=state.sample_interval_s)
-            return False
-        if at < state.next_sample:
-            return False
+        """Whether a sample interval has passed; the first tick only starts the clock.
+
+        A tick scheduled every interval may run a hair early: half an interval of slack keeps it
+        from skipping every other sample.
+        """
         step = timedelta(seconds=state.sample_interval_s)
-        while state.next_sample <= at:
+        if state.next_sample is None:
+            state.next_sample = at + step
+            return False
+        if at < state.next_sample - step / 2:
+            return False
+        while state.next_sample <= at + step / 2:
             state.next_sample += step
         return True
 

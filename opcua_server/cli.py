@@ -45,6 +45,7 @@ def configure_logging(verbose: bool) -> None:
     # Their failures are reported once, with context, by our connectors and server.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     logging.getLogger("asyncua").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run otherwise
 
 
 async def run_site(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,19 @@ async def test_without_a_model_a_baseline_is_learnt_then_scores_flag_a_fault(
     assert scores[0].model_version == "anomaly-fresh-1 v1 (baseline)"
     restarted = ScoringService([machine("fresh-1")], store, SETTINGS, clock)
     assert restarted.models_of("fresh-1") is not None
+
+
+async def test_ticks_running_a_hair_early_still_sample_every_interval(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    clock = ManualClock(T0)
+    service = ScoringService([machine("early-1")], store, SETTINGS, clock)
+    rng = np.random.default_rng(5)
+    healthy = signals(SETTINGS.baseline_samples + 20, rng, fails=False)
+    made: list[list[HealthScore]] = []
+    for index in range(healthy.shape[0]):
+        early = timedelta(milliseconds=1) if index else timedelta(0)  # scheduler jitter
+        clock.set(hour(index) - early)
+        await service.put(readings_at(index, {"early-1": healthy}))
+        made.append(await service.tick())
+    first_scored = next(i for i, scores in enumerate(made) if scores)
+    assert first_scored == SETTINGS.baseline_samples + 1, "no interval may be skipped"
