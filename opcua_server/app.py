@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +160,8 @@ class Site:
         self._ingest: asyncio.Task[None] | None = None
         self._pollers: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
+        self._running_jobs: set[asyncio.Task[object]] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         """Start simulated devices, the server, the historian and one connector per device."""
@@ -297,39 +299,51 @@ class Site:
         )
 
     def _schedule_housekeeping(self) -> None:
-        """Periodic jobs: historian retention and rollups, sealing and anchoring batches."""
+        """Periodic jobs: retention and rollups, anchoring, scoring, printing."""
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         if self.ledger is not None:
-            self.scheduler.add_job(
-                self.ledger.tick, "interval", seconds=2, id="ledger", max_instances=1, coalesce=True
-            )
+            self._every(2.0, self.ledger.tick, "ledger")
         if self.scoring is not None:
-            self.scheduler.add_job(
-                self.scoring.tick,
-                "interval",
-                seconds=self.settings.maintenance.scoring_interval_s,
-                id="scoring",
-                max_instances=1,
-                coalesce=True,
-            )
+            self._every(self.settings.maintenance.scoring_interval_s, self.scoring.tick, "scoring")
         if self.printflow is not None:
-            self.scheduler.add_job(
-                self.printflow.tick,
-                "interval",
-                seconds=1,
-                id="printflow",
-                max_instances=1,
-                coalesce=True,
-            )
-        self.scheduler.add_job(
-            self._maintain_historian,
-            "interval",
-            seconds=self.settings.historian.maintenance_interval_s,
-            id="historian-maintenance",
-            max_instances=1,
-            coalesce=True,
+            self._every(1.0, self.printflow.tick, "printflow")
+        self._every(
+            self.settings.historian.maintenance_interval_s, self._maintain_historian, "historian"
         )
         self.scheduler.start()
+
+    def _every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+        """Run ``job`` every ``seconds``; ``stop`` waits for a running one before closing stores."""
+
+        async def tracked() -> None:
+            if self._stopping:
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._running_jobs.add(task)
+            try:
+                await job()
+            finally:
+                self._running_jobs.discard(task)
+
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            tracked, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+        )
+
+    async def _finish_running_jobs(self, timeout_s: float = 30.0) -> None:
+        """Let jobs under way end (they are short); cancel, loudly, one that does not."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.gather(*self._running_jobs, return_exceptions=True)
+        except TimeoutError:
+            log.warning(
+                "%d scheduled job(s) still running after %.0f s; cancelled",
+                len(self._running_jobs),
+                timeout_s,
+            )
+            for task in list(self._running_jobs):
+                task.cancel()
 
     async def _maintain_historian(self) -> None:
         if self.historian is not None:
@@ -474,15 +488,17 @@ class Site:
         )
 
     async def stop(self) -> None:
-        """Stop polling, store what was accepted, then stop the server and devices."""
+        """Finish running jobs, stop polling, store what was accepted, then stop everything."""
+        self._stopping = True
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        await self._finish_running_jobs()
         await _cancel(self._pollers)
         await _cancel(self._background)
         if self.bus is not None:
             await self.bus.close()
         if self._ingest is not None:
             await self._ingest
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
         if self.influx is not None:
             await self.influx.close()
         await self._close_operations()
