@@ -76,10 +76,14 @@ def make_client_certificate(folder: Path, uri: str = CLIENT_URI) -> tuple[Path, 
 
 
 async def secure_client(
-    endpoint: str, cert: tuple[Path, Path], user: str = "mes", password: str | None = None
+    endpoint: str,
+    cert: tuple[Path, Path],
+    user: str = "mes",
+    password: str | None = None,
+    timeout_s: float = 10,
 ) -> Client:
     """An asyncua client with Basic256Sha256 SignAndEncrypt and username login (not connected)."""
-    client = Client(endpoint, timeout=10)
+    client = Client(endpoint, timeout=timeout_s)
     client.application_uri = CLIENT_URI
     await client.set_security(
         SecurityPolicyBasic256Sha256,
@@ -130,3 +134,15 @@ async def node_client_trusted(request: dict[str, Any], pki_root: Path) -> dict[s
     if not answer["ok"] and trust_rejected(pki_root):
         answer = await node_client(request)
     return answer
+
+
+def text(value: str) -> ua.Variant:
+    """A String argument."""
+    return ua.Variant(value, ua.VariantType.String)
+
+
+async def call_method(client: Client, folder: str, method: str, *args: ua.Variant) -> Any:
+    """Call ``<folder>/<method>`` on the ``<folder>`` object of the site namespace."""
+    ns = await client.get_namespace_index(NAMESPACE_URI)
+    parent = client.get_node(ua.NodeId(folder, ns))
+    return await parent.call_method(ua.NodeId(f"{folder}/{method}", ns), *args)

@@ -6,18 +6,16 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from asyncua import Client, ua
-from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from config import load_demo_settings
 from ledger.bundle import read_bundle
 from ledger.verify import verify_offline
 from opcua_server.app import Site
-from tests.support import CLIENT_URI, make_client_certificate
+from tests.support import call_method, make_client_certificate, secure_client, text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -42,28 +40,8 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 
 async def mes_client(site: Site, folder: Path) -> Client:
     assert site.server is not None
-    cert, key = make_client_certificate(folder)
-    client = Client(site.server.endpoint, timeout=15)
-    client.application_uri = CLIENT_URI
-    await client.set_security(
-        SecurityPolicyBasic256Sha256,
-        certificate=str(cert),
-        private_key=str(key),
-        mode=ua.MessageSecurityMode.SignAndEncrypt,
-    )
-    client.set_user("mes")
-    client.set_password(PASSWORD)
-    return client
-
-
-async def call(client: Client, folder: str, method: str, *args: ua.Variant) -> Any:
-    ns = await client.get_namespace_index("urn:trustfloor:site")
-    parent = client.get_node(ua.NodeId(folder, ns))
-    return await parent.call_method(ua.NodeId(f"{folder}/{method}", ns), *args)
-
-
-def text(value: str) -> ua.Variant:
-    return ua.Variant(value, ua.VariantType.String)
+    cert = make_client_certificate(folder)
+    return await secure_client(site.server.endpoint, cert, "mes", PASSWORD, timeout_s=15)
 
 
 async def wait_for_value(client: Client, node_id: str, wanted: set[str], timeout_s: float) -> str:
@@ -84,7 +62,7 @@ async def test_mes_order_becomes_certified_anchored_parts(demo: Site, tmp_path: 
     client = await mes_client(demo, tmp_path / "mes")
     async with client:
         quantity = ua.Variant(2, ua.VariantType.UInt32)
-        order_id = await call(
+        order_id = await call_method(
             client, "PrintOrders", "CreatePrintOrder", text(DESIGN), quantity, text("e2e")
         )
         state = await wait_for_value(
@@ -102,16 +80,16 @@ async def test_mes_order_becomes_certified_anchored_parts(demo: Site, tmp_path: 
             while demo.pending_anchors() or demo.ledger.store.counts()["batches_anchored"] == 0:
                 await asyncio.sleep(0.5)
             while True:
-                bundle_json = await call(client, "Parts", "GetProofBundle", text(first))
+                bundle_json = await call_method(client, "Parts", "GetProofBundle", text(first))
                 if json.loads(bundle_json)["certificate"].get("anchor"):
                     break
                 await asyncio.sleep(0.5)
         offline = verify_offline(read_bundle(bundle_json))
         assert offline.valid, offline.reasons
-        valid, reason = await call(client, "Parts", "VerifyCertificate", text(bundle_json))
+        valid, reason = await call_method(client, "Parts", "VerifyCertificate", text(bundle_json))
         assert valid is True, reason
         assert "verdict pass" in reason
-        failed_cert = json.loads(await call(client, "Parts", "GetCertificate", text(second)))
+        failed_cert = json.loads(await call_method(client, "Parts", "GetCertificate", text(second)))
         assert "fail" in json.dumps(failed_cert).lower()
         assert "LaserPower" in json.dumps(failed_cert)
         produced = await wait_for_value(client, f"Designs/{DESIGN}/PartsProduced", {"2"}, 30)

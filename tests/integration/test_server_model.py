@@ -20,7 +20,7 @@ from opcua_server.alarms import AlertInfo
 from opcua_server.app import Site
 from opcua_server.units import unit_id
 from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
-from tests.support import PASSWORDS, secure_client
+from tests.support import PASSWORDS, call_method, secure_client, text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,16 +50,6 @@ async def session(site: Site, cert: tuple[Path, Path], user: str = "mes") -> Asy
 
 async def ns(client: Client, uri: str = SITE) -> int:
     return int(await client.get_namespace_index(uri))
-
-
-async def call(client: Client, folder: str, method: str, *args: ua.Variant) -> Any:
-    site_ns = await ns(client)
-    parent = client.get_node(ua.NodeId(folder, site_ns))
-    return await parent.call_method(ua.NodeId(f"{folder}/{method}", site_ns), *args)
-
-
-def text(value: str) -> ua.Variant:
-    return ua.Variant(value, ua.VariantType.String)
 
 
 def arguments_for(method: str, order_id: str) -> list[ua.Variant]:
@@ -182,7 +172,7 @@ async def test_each_method_is_allowed_or_refused_by_role(
             order_id = ""
             if method == "CancelPrintOrder":
                 async with session(site, trusted_cert, "mes") as mes:
-                    order_id = await call(
+                    order_id = await call_method(
                         mes,
                         "PrintOrders",
                         "CreatePrintOrder",
@@ -190,17 +180,17 @@ async def test_each_method_is_allowed_or_refused_by_role(
                     )
             folder = "PrintOrders" if "Order" in method else "Parts"
             if role in allowed:
-                await call(client, folder, method, *arguments_for(method, order_id))
+                await call_method(client, folder, method, *arguments_for(method, order_id))
             else:
                 with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-                    await call(client, folder, method, *arguments_for(method, order_id))
+                    await call_method(client, folder, method, *arguments_for(method, order_id))
 
 
 async def test_created_order_appears_as_an_isa95_job_order_and_cancels(
     site: Site, trusted_cert: tuple[Path, Path]
 ) -> None:
     async with session(site, trusted_cert, "planner") as client:
-        order_id = await call(
+        order_id = await call_method(
             client, "PrintOrders", "CreatePrintOrder", *arguments_for("CreatePrintOrder", "")
         )
         site_ns = await ns(client)
@@ -212,10 +202,13 @@ async def test_created_order_appears_as_an_isa95_job_order_and_cancels(
             ).read_value()
             == "planner"
         )
-        assert await call(client, "PrintOrders", "CancelPrintOrder", text(order_id)) == "cancelled"
+        assert (
+            await call_method(client, "PrintOrders", "CancelPrintOrder", text(order_id))
+            == "cancelled"
+        )
         assert await state.read_value() == "Aborted"
         with pytest.raises(ua.uaerrors.BadInvalidState):
-            await call(client, "PrintOrders", "CancelPrintOrder", text(order_id))
+            await call_method(client, "PrintOrders", "CancelPrintOrder", text(order_id))
 
 
 @pytest.mark.parametrize(
@@ -249,32 +242,38 @@ async def test_bad_order_arguments_get_clear_status_codes(
 ) -> None:
     async with session(site, trusted_cert) as client:
         with pytest.raises(error):
-            await call(client, "PrintOrders", "CreatePrintOrder", *args)
-        assert await call(client, "Parts", "GetCertificate", text(KNOWN_SERIAL))  # still serving
+            await call_method(client, "PrintOrders", "CreatePrintOrder", *args)
+        assert await call_method(
+            client, "Parts", "GetCertificate", text(KNOWN_SERIAL)
+        )  # still serving
 
 
 async def test_certificate_methods_reach_the_desk(
     site: Site, trusted_cert: tuple[Path, Path]
 ) -> None:
     async with session(site, trusted_cert, "quality_engineer") as client:
-        certificate = json.loads(await call(client, "Parts", "GetCertificate", text(KNOWN_SERIAL)))
+        certificate = json.loads(
+            await call_method(client, "Parts", "GetCertificate", text(KNOWN_SERIAL))
+        )
         assert certificate["serial"] == KNOWN_SERIAL
-        valid, reason = await call(
+        valid, reason = await call_method(
             client, "Parts", "VerifyCertificate", *arguments_for("VerifyCertificate", "")
         )
         assert valid is True
         assert "verified" in reason
-        invalid, why = await call(
+        invalid, why = await call_method(
             client, "Parts", "VerifyCertificate", text('{"certificate": {"serial": "X"}}')
         )
         assert invalid is False
         assert "unknown certificate" in why
         with pytest.raises(ua.uaerrors.BadInvalidArgument):
-            await call(client, "Parts", "VerifyCertificate", text("not json"))
+            await call_method(client, "Parts", "VerifyCertificate", text("not json"))
         with pytest.raises(ua.uaerrors.BadInvalidArgument):
-            await call(client, "Parts", "RecordInspection", text(KNOWN_SERIAL), text("[1, 2]"))
+            await call_method(
+                client, "Parts", "RecordInspection", text(KNOWN_SERIAL), text("[1, 2]")
+            )
         with pytest.raises(ua.uaerrors.BadNotFound):
-            await call(client, "Parts", "GetProofBundle", text("P-9999"))
+            await call_method(client, "Parts", "GetProofBundle", text("P-9999"))
 
 
 async def test_writes_are_checked_per_node_and_role(
@@ -305,7 +304,9 @@ async def test_every_call_and_write_is_audited(site: Site, trusted_cert: tuple[P
     assert site.server is not None
     async with session(site, trusted_cert, "auditor") as client:
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-            await call(client, "Parts", "RevokeCertificate", text(KNOWN_SERIAL), text("audit me"))
+            await call_method(
+                client, "Parts", "RevokeCertificate", text(KNOWN_SERIAL), text("audit me")
+            )
     entries = site.server.audit.entries()
     refused = [e for e in entries if e.user == "auditor" and e.target == "RevokeCertificate"]
     assert refused, "the refused call must be audited"
@@ -388,7 +389,7 @@ async def test_alarms_and_order_events_reach_event_history_on_the_site(
     )
     async with session(site, trusted_cert, "planner") as client:
         order = arguments_for("CreatePrintOrder", "")
-        await call(client, "PrintOrders", "CreatePrintOrder", *order)
+        await call_method(client, "PrintOrders", "CreatePrintOrder", *order)
         alarms = await client.nodes.server.read_event_history(
             started, datetime.now(UTC), evtypes=ua.ObjectIds.OffNormalAlarmType
         )

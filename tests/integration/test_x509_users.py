@@ -14,7 +14,7 @@ from asyncua.ua.uaerrors import BadUserAccessDenied
 from opcua_server.app import Site
 from opcua_server.passwords import hash_password
 from tests.fakes import KNOWN_SERIAL, FakeCertificateDesk, FakeOrderBook
-from tests.support import CLIENT_URI, make_client_certificate, site_settings
+from tests.support import CLIENT_URI, call_method, make_client_certificate, site_settings, text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -54,13 +54,7 @@ async def certificate_client(site: Site, folder: Path, user: str) -> Client:
 
 
 async def record_inspection(client: Client) -> None:
-    ns = await client.get_namespace_index("urn:trustfloor:site")
-    parts = client.get_node(ua.NodeId("Parts", ns))
-    await parts.call_method(
-        ua.NodeId("Parts/RecordInspection", ns),
-        ua.Variant(KNOWN_SERIAL, ua.VariantType.String),
-        ua.Variant('{"ct": "ok"}', ua.VariantType.String),
-    )
+    await call_method(client, "Parts", "RecordInspection", text(KNOWN_SERIAL), text('{"ct": "ok"}'))
 
 
 async def test_user_certificate_logs_in_with_its_role(x509_site: tuple[Site, Path]) -> None:
