@@ -224,6 +224,12 @@ class Component(Frozen):
     life_shape: float = Field(
         2.0, ge=0.5, le=20, description="Weibull shape of lives across instances (higher: alike)"
     )
+    initial_wear: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="simulated machines: fraction of the fitted part's life used before start",
+    )
 
 
 class Asset(Frozen):

@@ -145,7 +145,8 @@ class MachineWear:
     machine stops (state FAILED, speed, current and vibration at their lowest) until
     ``replace`` fits a new instance with freshly drawn parameters. Instance parameters come
     from ``seed``, machine, component and instance number alone, so a run is reproducible
-    whatever order the questions are asked in.
+    whatever order the questions are asked in. The instance fitted at start has already used
+    its component's ``initial_wear`` fraction of its life (a fleet that has been running).
     """
 
     def __init__(
@@ -249,7 +250,9 @@ class MachineWear:
 
     def _fit(self, component: Component, instance: int) -> _Fitted:
         rng = random.Random(f"{self._seed}:{self.machine}:{component.name}:{instance}")
-        return _Fitted(component, instance, draw_degradation(component, rng))
+        degradation = draw_degradation(component, rng)
+        used = component.initial_wear if instance == 1 else 0.0
+        return _Fitted(component, instance, degradation, age_s=used * degradation.life_s)
 
     def _age(self, seconds: float) -> None:
         for fitted in self._fitted.values():

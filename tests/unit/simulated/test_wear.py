@@ -118,6 +118,21 @@ def test_failure_time_is_the_instance_life_on_the_compressed_clock() -> None:
     assert wear.remaining_life_h("spindle_bearing", halfway) == pytest.approx(life_h / 2)
 
 
+def test_initial_wear_shortens_only_the_first_instance_life() -> None:
+    fresh = wear_of(mill((BEARING,)))
+    worn_bearing = BEARING.model_copy(update={"initial_wear": 0.75})
+    worn = wear_of(mill((worn_bearing,)))
+    life_h = fresh.remaining_life_h("spindle_bearing", START)
+    assert worn.remaining_life_h("spindle_bearing", START) == pytest.approx(life_h / 4)
+    failed_at = worn.failure_time("spindle_bearing", START)
+    assert failed_at is not None
+    worn.replace("spindle_bearing", failed_at)
+    fresh.replace("spindle_bearing", START)
+    second = fresh.remaining_life_h("spindle_bearing", START)
+    assert worn.remaining_life_h("spindle_bearing", failed_at) == pytest.approx(second)
+    assert worn.health("spindle_bearing", failed_at) == 1.0
+
+
 def test_the_first_failure_stops_the_machine_and_is_logged_with_its_time() -> None:
     wear = wear_of(mill())
     first = min(("spindle", "spindle_bearing"), key=lambda c: wear.remaining_life_h(c, START))
