@@ -32,8 +32,11 @@ system-deps:
 	@command -v chromium >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium)
 
+# The demo tells its story in a few minutes, prints a last summary and stops; run
+# `.venv/bin/trustfloor demo` to keep it running until Ctrl+C.
+DEMO_SECONDS ?= 360
 demo: setup
-	$(BIN)/trustfloor demo
+	$(BIN)/trustfloor demo --duration $(DEMO_SECONDS)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import platform
 import re
@@ -14,6 +16,7 @@ from types import TracebackType
 
 from ledger.errors import LocalChainError
 
+log = logging.getLogger(__name__)
 _LISTENING = re.compile(rb"Listening on ([0-9.]+):(\d+)")
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 ANVIL_ENV = "TRUSTFLOOR_ANVIL"
@@ -103,6 +106,8 @@ class LocalAnvil:
         if self._process is not None:
             raise LocalChainError("anvil is already running")
         binary = self.binary or find_anvil()
+        if self.state is not None:
+            await asyncio.to_thread(loadable_state, self.state)
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *self.command(binary),
@@ -172,3 +177,42 @@ class LocalAnvil:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def loadable_state(state: Path) -> None:
+    """Make sure anvil can load ``state``, and keep a copy of it that it can (``<state>.good``).
+
+    anvil rewrites its state file in place (truncate, then write), so a kill or a power loss
+    while it dumps leaves the file cut short, and anvil then refuses to start. A good file is
+    copied aside; a broken one is replaced by that copy (the site's reconcile anchors again what
+    the chain lost since), or moved to ``<state>.broken`` when there is none (a new chain).
+    """
+    if not state.exists():
+        return
+    good = state.with_name(state.name + ".good")
+    if _parses(state):
+        _copy_durably(state, good)
+    elif good.exists():
+        log.warning("%s is cut short (killed while saving): restoring %s", state, good.name)
+        _copy_durably(good, state)
+    else:
+        log.warning("%s is cut short and no good copy exists: starting a new chain", state)
+        state.replace(state.with_name(state.name + ".broken"))
+
+
+def _parses(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return False
+    return True
+
+
+def _copy_durably(source: Path, target: Path) -> None:
+    """Copy ``source`` over ``target`` atomically: a crash leaves the old or the new copy."""
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("wb") as out:
+        out.write(source.read_bytes())
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(target)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
@@ -29,7 +30,7 @@ from ledger.errors import (
 from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
 from ledger.signing import SiteKey, same_address
-from ledger.store import BatchRow, BatchState, JobState, LedgerStore
+from ledger.store import BatchRow, BatchState, JobRecord, JobState, LedgerStore
 from ledger.verify import verify_offline, verify_online
 from models.parts import (
     AnchorReceipt,
@@ -41,6 +42,7 @@ from models.parts import (
     ProofBundle,
     RecordKind,
     Sample,
+    Verdict,
     VerificationReport,
 )
 from models.ports import Clock
@@ -87,6 +89,16 @@ class AnchoringReport:
     confirmed: list[AnchorReceipt] = field(default_factory=list)
     revocations_marked: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+INTERRUPTED = "interrupted: the site stopped while the part was printing; no layer is confirmed"
+
+
+def interrupted(evidence: EvidenceSummary) -> EvidenceSummary:
+    """The evidence of a job that never reported its end: it fails, saying why."""
+    return evidence.model_copy(
+        update={"verdict": Verdict.FAIL, "reasons": (*evidence.reasons, INTERRUPTED)}
+    )
 
 
 class LedgerService:
@@ -244,22 +256,51 @@ class LedgerService:
         """End a job: check its samples against the dossier's process window and keep the
         evidence. The part's certificate can be issued from then on."""
         record = await self._run(self.store.job, job_id)
+        evidence = await self._evidence(record, layers_done, self.clock.now())
+        await self._run(self.store.finish_job, job_id, evidence)
+        return evidence
+
+    async def _evidence(
+        self, record: JobRecord, layers_done: int, ended_at: datetime | None
+    ) -> EvidenceSummary:
+        """A printing job's samples checked against its dossier's window; ``ended_at`` None:
+        the job ended with its last sample."""
+        job_id = record.job.job_id
         if record.state is not JobState.PRINTING:
             raise LedgerStateError(f"job {job_id} is {record.state}, not printing")
         dossier = await self._run(self.store.design, record.design_key)
         if dossier is None or dossier.dossier_sha256 != record.job.design.dossier_sha256:
             raise LedgerStateError(f"the dossier job {job_id} was printed from is not kept")
         samples = await self._run(self.store.samples, job_id)
-        evidence = evaluate(
+        started_at = record.job.started_at
+        return evaluate(
             samples,
             dossier.process_window,
-            started_at=record.job.started_at,
-            ended_at=self.clock.now(),
+            started_at=started_at,
+            ended_at=ended_at or max((s.ts for s in samples), default=started_at),
             layers_done=layers_done,
             layers_planned=record.job.layers_planned,
         )
-        await self._run(self.store.finish_job, job_id, evidence)
-        return evidence
+
+    async def close_interrupted_jobs(self, printers: Collection[str]) -> list[SignedRecord]:
+        """After a restart: certify each part the last process left unfinished on ``printers``.
+
+        A job on those printers runs only while the process that started it drives it (like a
+        build at a power loss, it stops with that process): one still printing ended when the
+        process died. It is finished on the evidence recorded until then, with no layer
+        confirmed, and fails as interrupted (scrap). A finished job gets the certificate it was
+        waiting for. Each step is durable on return, so a crash in here is picked up by the next
+        call and nothing is issued twice. Returns the certificates issued.
+        """
+        issued = []
+        for record in await self._run(self.store.uncertified_jobs):
+            if record.job.printer not in printers:
+                continue
+            if record.state is JobState.PRINTING:
+                evidence = interrupted(await self._evidence(record, 0, None))
+                await self._run(self.store.finish_job, record.job.job_id, evidence)
+            issued.append(await self.issue_certificate(record.job.serial))
+        return issued
 
     # ------------------------------------------------------------------ quality
 

@@ -301,8 +301,17 @@ class LedgerStore:
             ).fetchone()
         if row is None:
             raise UnknownRecordError(missing)
-        evidence = None if row[3] is None else EvidenceSummary.model_validate_json(row[3])
-        return JobRecord(PrintJob.model_validate_json(row[0]), row[1], JobState(row[2]), evidence)
+        return _job_record(row)
+
+    def uncertified_jobs(self) -> list[JobRecord]:
+        """Jobs still printing or finished without a certificate, in the order they started."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT job, design_key, state, evidence FROM jobs WHERE state IN (?, ?)"
+                " ORDER BY rowid",
+                (JobState.PRINTING, JobState.FINISHED),
+            ).fetchall()
+        return [_job_record(row) for row in rows]
 
     def add_samples(self, job_id: str, samples: Sequence[Sample]) -> int:
         """Record samples of a printing job; a replayed (parameter, ts) keeps its first value.
@@ -573,6 +582,16 @@ class LedgerStore:
             **{f"batches_{s.value}": int(batches.get(s.value, 0)) for s in BatchState},
             **{f"jobs_{s.value}": int(jobs.get(s.value, 0)) for s in JobState},
         }
+
+
+def _job_record(row: Sequence[Any]) -> JobRecord:
+    job, design_key, state, evidence = row
+    return JobRecord(
+        PrintJob.model_validate_json(job),
+        bytes(design_key),
+        JobState(state),
+        None if evidence is None else EvidenceSummary.model_validate_json(evidence),
+    )
 
 
 def _batch_row(row: Sequence[Any]) -> BatchRow:

@@ -367,6 +367,11 @@ class AlertService:
             decision = self.policy.replaced(replacement)
             return await self._apply(decision) if decision is not None else None
 
+    async def acknowledge_open(self, machine: str, component: str, by: str) -> Alert | None:
+        """The open alert of ``machine``'s ``component`` was acknowledged (its OPC UA alarm)."""
+        alert = await asyncio.to_thread(self.store.open_alert, machine, component)
+        return await self.acknowledge(alert.id, by) if alert is not None else None
+
     async def acknowledge(self, alert_id: str, by: str) -> Alert:
         """A planner has seen the alert; it stays open until it clears."""
         async with self._lock:
@@ -402,6 +407,7 @@ class AlertService:
         )
         if current is None:
             alert = await asyncio.to_thread(self.store.insert, decision)
+            log.warning("alert %s raised: %s", alert.id, alert.summary)
         else:
             alert = updated(current, decision)
             escalated = _more_urgent(alert.level, current.level)
@@ -420,6 +426,7 @@ class AlertService:
             return None
         alert = cleared(current, decision)
         await asyncio.to_thread(self.store.save, alert, AlertEvent.CLEARED)
+        log.info("alert %s cleared: %s", alert.id, alert.summary)
         if self._sink is not None:
             try:
                 await self._sink.clear(alert)
@@ -445,6 +452,14 @@ class AlertService:
         return await self._attach(alert, order)
 
     async def _attach(self, alert: Alert, order: PrintOrder) -> Alert:
+        log.warning(
+            "alert %s: print order %s for %d x %s (RUL band %s h)",
+            alert.id,
+            order.id,
+            order.quantity,
+            order.design_id,
+            _band(alert.rul_low, alert.rul_high),
+        )
         ordered = alert.model_copy(update={"order_id": order.id, "order_error": ""})
         return await asyncio.to_thread(self.store.save, ordered, AlertEvent.ORDERED, order)
 

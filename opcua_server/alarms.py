@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ Authorize = Callable[[str], object]
 (an exception with an int ``status`` answers with that status, any other BadUserAccessDenied)."""
 
 CurrentUser = Callable[[], str | None]
+Acknowledged = Callable[[str, str, str], Awaitable[object]]
 
 
 class AlarmError(ServerError):
@@ -424,6 +425,8 @@ class AlarmManager:
         self._history_sources: set[ua.NodeId] = set()
         self._lock = asyncio.Lock()
         self._folder: Node | None = None
+        self.on_acknowledged: Acknowledged | None = None
+        """Told (machine, component, user) after a client acknowledged an alarm."""
 
     def event_type(self, name: str) -> ua.NodeId:
         """NodeId of one of our event types (TrustfloorEventType and its subtypes)."""
@@ -484,7 +487,13 @@ class AlarmManager:
         self, condition_id: ua.NodeId, event_id: bytes, comment: str = "", user: str | None = None
     ) -> ConditionState:
         """OPC 10000-9 §5.7.3; raises ConditionMethodError with the status a client gets."""
-        return await self._change(condition_id, acknowledged, event_id, comment, user)
+        state = await self._change(condition_id, acknowledged, event_id, comment, user)
+        if self.on_acknowledged is not None:
+            try:
+                await self.on_acknowledged(state.machine, state.component, user or "")
+            except Exception:
+                log.exception("acknowledgement of %s not passed on", condition_id.to_string())
+        return state
 
     async def confirm(
         self, condition_id: ua.NodeId, event_id: bytes, comment: str = "", user: str | None = None

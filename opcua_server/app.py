@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
+import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,16 @@ from connectors.opcua_client import OpcUaConnector
 from connectors.simulated.printer import ProcessParameter, SimulatedPrinter, printer_tags
 from connectors.simulated.site import SimulatedSite
 from ledger.canonical import design_key
-from ledger.commands import designs_dir, open_ledger
+from ledger.commands import open_ledger
 from ledger.desk import LedgerDesk
 from ledger.service import LedgerService
-from maintenance.alerts import AlertService, AlertStore, alarm_message
+from maintenance.alerts import (
+    AlertRow,
+    AlertService,
+    AlertStore,
+    active_alert_rows,
+    alarm_message,
+)
 from maintenance.model_store import ModelStore
 from maintenance.notify import WebhookNotifier
 from maintenance.orders import NEXT_STATES, SqliteOrderBook
@@ -50,6 +57,14 @@ from models import (
 from models.machines import OpcUaMachine
 from models.parts import RecordKind, Sample
 from opcua_server.alarms import AlarmManager, AlertInfo
+from opcua_server.demo import (
+    DemoTechnician,
+    Repairs,
+    TrainingStoppedError,
+    groups_to_train,
+    install_demo_designs,
+    train_group,
+)
 from opcua_server.diagnostics import Metric, MetricsEndpoint
 from opcua_server.ingest import IngestBus
 from opcua_server.printers import PrinterView
@@ -118,6 +133,27 @@ class SiteStatus:
     stored: int
 
 
+@dataclass(frozen=True, slots=True)
+class SiteSummary:
+    """The story so far, for the demo's console: machines, alerts, orders, parts, proofs."""
+
+    simulated_h: float
+    """Simulated hours since start (0 for a real site)."""
+    machines: int
+    stopped: tuple[str, ...]
+    health: Mapping[str, int]
+    """Machines per health state of their newest score ("unscored" before the first)."""
+    alerts: Sequence[AlertRow]
+    orders: Mapping[str, int]
+    parts_passed: int
+    parts_failed: int
+    batches_anchored: int
+    batches_pending: int
+    licences: Mapping[str, tuple[int, int]]
+    """Design id → (pieces counted on chain, licensed quota)."""
+    repairs: Repairs | None
+
+
 class Site:
     """One running trustfloor process: ``start`` brings everything up, ``stop`` takes it down."""
 
@@ -131,7 +167,11 @@ class Site:
         certificates: CertificateDesk | None = None,
         demo_designs: bool = False,
         excursion_every: int = 0,
+        demo_loop: bool = False,
     ) -> None:
+        """``demo_designs``, ``excursion_every`` and ``demo_loop`` play the demo's people
+        (opcua_server.demo): the OEM's designs, a faulty job now and then, the fleet's history
+        that trains the models and the technician who fits the parts."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self._environ = environ
@@ -139,6 +179,8 @@ class Site:
         self._certificates = certificates
         self._demo_designs = demo_designs
         self._excursion_every = excursion_every
+        self._demo_loop = demo_loop
+        self.technician: DemoTechnician | None = None
         self.printflow: PrintFlow | None = None
         self.scoring: ScoringService | None = None
         self.score_history: ScoreHistory | None = None
@@ -162,6 +204,8 @@ class Site:
         self._background: list[asyncio.Task[None]] = []
         self._running_jobs: set[asyncio.Task[object]] = set()
         self._stopping = False
+        self._stopping_event = threading.Event()
+        """Set by ``stop``: work in threads (the demo's training) gives up at its next check."""
 
     async def start(self) -> None:
         """Start simulated devices, the server, the historian and one connector per device."""
@@ -199,6 +243,8 @@ class Site:
         self.scoring = self._start_scoring(site, data_dir)
         if self.scoring is not None:
             sinks.append(self.scoring)
+        if self._demo_loop:
+            self._start_demo_loop(site, data_dir)
         self.bus = IngestBus(
             [*sinks, self.server, self.printers],
             capacity=self.settings.queue_size,
@@ -255,6 +301,7 @@ class Site:
         ns = self.server.namespaces.site
         site = self.settings.site
         nodes = {m.id: ua_machine_node(ns, m.id) for m in [*site.machines, *site.opcua_machines]}
+        self.server.alarms.on_acknowledged = self._alarm_acknowledged
         self.alerts = await AlertService.start(
             AlertStore(data_dir / m.alerts_file),
             self.order_book,
@@ -263,6 +310,45 @@ class Site:
             notifier=self.notifier,
             clock=self.clock,
         )
+
+    async def _alarm_acknowledged(self, machine: str, component: str, user: str) -> None:
+        if self.alerts is not None:
+            await self.alerts.acknowledge_open(machine, component, user or "opcua")
+
+    def _start_demo_loop(self, site: SiteSettings, data_dir: Path) -> None:
+        """The demo's fleet history trains the models meanwhile; its technician fits the parts."""
+        if self.scoring is not None:
+            store = ModelStore(data_dir / self.settings.maintenance.models_dir)
+            training = asyncio.create_task(self._train_demo_models(site, store), name="training")
+            self._background.append(training)
+        if self.simulation and self.order_book and self.alerts:
+            self.technician = DemoTechnician(
+                self.simulation,
+                self.order_book,
+                self.alerts,
+                self.scoring,
+                {part.component: part for part in self.settings.maintenance.spare_parts},
+                self.clock,
+            )
+
+    async def _train_demo_models(self, site: SiteSettings, store: ModelStore) -> None:
+        """Each machine type in turn; its scoring switches to the new models at once."""
+
+        def progress(line: str) -> None:
+            log.info("%s", line)
+
+        for group in groups_to_train(site, self.settings, store):
+            try:
+                await asyncio.to_thread(
+                    train_group, group, site, self.settings, store, progress, self._stopping_event
+                )
+            except TrainingStoppedError:
+                return
+            except TrustfloorError as error:
+                log.error("demo: %s's models not trained: %s", group.name, error.diagnostics())
+                continue
+            if self.scoring is not None:
+                self.scoring.reload_models()
 
     def _start_scoring(self, site: SiteSettings, data_dir: Path) -> ScoringService | None:
         """Health scores of every machine on a schedule, shown in OPC UA and fed to the alerts."""
@@ -307,6 +393,8 @@ class Site:
             self._every(self.settings.maintenance.scoring_interval_s, self.scoring.tick, "scoring")
         if self.printflow is not None:
             self._every(1.0, self.printflow.tick, "printflow")
+        if self.technician is not None:
+            self._every(1.0, self.technician.tick, "technician")
         self._every(
             self.settings.historian.maintenance_interval_s, self._maintain_historian, "historian"
         )
@@ -455,6 +543,50 @@ class Site:
             ),
         ]
 
+    async def summary(self) -> SiteSummary:
+        """Where the loop stands now."""
+        now = self.clock.now()
+        sim = self.simulation
+        scores = self.scoring.latest if self.scoring is not None else {}
+        machines = [m.id for m in self.settings.site.machines]
+        health = Counter(scores[m].state.value if m in scores else "unscored" for m in machines)
+        orders = await self.order_book.list_orders() if self.order_book is not None else []
+        counts = self.ledger.store.counts() if self.ledger is not None else {}
+        return SiteSummary(
+            simulated_h=sim.timebase.simulated(now) / 3600.0 if sim is not None else 0.0,
+            machines=len(machines),
+            stopped=tuple(
+                m for m, w in (sim.wear.items() if sim else []) if w.failed_component(now)
+            ),
+            health=dict(health),
+            alerts=await self._alert_rows(),
+            orders=dict(Counter(o.state.value for o in orders)),
+            parts_passed=self.printflow.certified if self.printflow is not None else 0,
+            parts_failed=self.printflow.rejected if self.printflow is not None else 0,
+            batches_anchored=counts.get("batches_anchored", 0),
+            batches_pending=self.pending_anchors(),
+            licences=await self._licences(),
+            repairs=self.technician.repairs if self.technician is not None else None,
+        )
+
+    async def _alert_rows(self) -> list[AlertRow]:
+        if self.alerts is None or self.order_book is None:
+            return []
+        return await active_alert_rows(self.alerts.store, self.order_book)
+
+    async def _licences(self) -> dict[str, tuple[int, int]]:
+        """Pieces counted on chain and quota of each spare part's design."""
+        if self.ledger is None or self.ledger.chain is None:
+            return {}
+        licences = {}
+        for part in self.settings.maintenance.spare_parts:
+            key = design_key(part.design_id, part.design_revision)
+            if self.ledger.store.design(key) is None:
+                continue
+            licence = await self.ledger.chain.licence(key, self.ledger.address)
+            licences[part.design_id] = (licence.used, licence.quota)
+        return licences
+
     def active_alerts(self) -> int:
         """Open maintenance alerts."""
         return len(self.alerts.store.open_alerts()) if self.alerts is not None else 0
@@ -490,6 +622,7 @@ class Site:
     async def stop(self) -> None:
         """Finish running jobs, stop polling, store what was accepted, then stop everything."""
         self._stopping = True
+        self._stopping_event.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         await self._finish_running_jobs()
@@ -533,6 +666,15 @@ class ActiveJob:
     final_state: str = ""
 
 
+MAX_SCRAPPED_PIECES = 2
+"""Failed pieces an order may have and still be reprinted; one more and it is rejected."""
+
+
+def piece_serial(order: PrintOrder, piece: int) -> str:
+    """The serial of the ``piece``-th piece (1-based) printed for ``order``."""
+    return f"{order.id}-{piece:02d}"
+
+
 PROCESS_TAGS = frozenset(p.value for p in ProcessParameter)
 """Printer tags that are process evidence (their names are the design windows' parameters)."""
 
@@ -542,8 +684,11 @@ class PrintFlow:
 
     A ReadingSink on the ingest bus: the printers' own telemetry is the evidence. Every piece
     passes the printer agent's checks (dossier hash on chain, licence quota) before it starts;
-    a refused order is rejected with the reason. Every ``excursion_every``-th job gets a process
-    excursion injected (demo), so its certificate carries a failing verdict.
+    a refused order is rejected with the reason. A piece whose evidence fails the process window
+    keeps its failing certificate (scrap) and is printed again; the order is certified once it
+    has ``quantity`` passing pieces, and rejected after ``MAX_SCRAPPED_PIECES`` + 1 failures.
+    Every ``excursion_every``-th job gets a process excursion injected (demo), so its
+    certificate carries a failing verdict.
     """
 
     def __init__(
@@ -565,6 +710,7 @@ class PrintFlow:
         self._active: dict[str, ActiveJob] = {}
         self._jobs_started = 0
         self._lock = asyncio.Lock()
+        self._resumed = False
         self.certified = 0
         self.rejected = 0
 
@@ -590,16 +736,21 @@ class PrintFlow:
                     finished.append(r.machine)
         for serial, batch in samples.items():
             await self._ledger.record_samples(serial, batch)
-        for printer in finished:
-            await self._finish(printer)
+        async with self._lock:  # a tick never sees a piece half finished
+            for printer in finished:
+                await self._finish(printer)
 
     async def tick(self) -> None:
         """Start the next piece of the oldest open order on every idle printer."""
         async with self._lock:
+            if not self._resumed:
+                await self._resume()
             idle = [p for p in self._printers if p not in self._active]
             if not idle:
                 return
-            waiting = await self._orders.list_orders([OrderState.CREATED, OrderState.PRINTING])
+            waiting = await self._orders.list_orders(
+                [OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING]
+            )
             for order in sorted(waiting, key=lambda o: o.created_at):
                 if not idle:
                     break
@@ -609,7 +760,7 @@ class PrintFlow:
 
     async def _start(self, order: PrintOrder, printer: str) -> None:
         piece = await self._pieces_done(order) + 1
-        serial = f"{order.id}-{piece:02d}"
+        serial = piece_serial(order, piece)
         lot = f"LOT-{order.created_at:%Y%m%d}-A"
         try:
             await self._ledger.start_job(
@@ -629,8 +780,9 @@ class PrintFlow:
             order = await self._orders.update_state(
                 order.id, OrderState.DISPATCHED, actor="printflow", printer=printer
             )
+        if order.state is OrderState.DISPATCHED:  # also one a crash left dispatched
             order = await self._orders.update_state(
-                order.id, OrderState.PRINTING, actor="printflow"
+                order.id, OrderState.PRINTING, actor="printflow", printer=printer
             )
         self._printers[printer].start_job(serial, order.design_id, self._layers, lot)
         self._jobs_started += 1
@@ -647,13 +799,16 @@ class PrintFlow:
         ) + self._certified_of(order)
 
     def _certified_of(self, order: PrintOrder) -> int:
-        done = 0
-        while (
-            self._ledger.store.leaf(f"{order.id}-{done + 1:02d}", RecordKind.CERTIFICATE)
-            is not None
-        ):
-            done += 1
-        return done
+        return len(self._verdicts_of(order))
+
+    def _verdicts_of(self, order: PrintOrder) -> list[str]:
+        """The verdict of each certified piece of ``order``, in piece order."""
+        verdicts: list[str] = []
+        store = self._ledger.store
+        while store.leaf(serial := piece_serial(order, len(verdicts) + 1), RecordKind.CERTIFICATE):
+            evidence = store.job_by_serial(serial).evidence
+            verdicts.append(evidence.verdict.value if evidence is not None else "")
+        return verdicts
 
     async def _finish(self, printer: str) -> None:
         job = self._active.pop(printer)
@@ -676,8 +831,27 @@ class PrintFlow:
         )
         log.info("part %s printed: verdict %s", job.serial, evidence.verdict.value)
         await self._show_design(job.order)
-        if job.piece >= job.order.quantity:
-            await self._advance(job.order, OrderState.CERTIFIED if passed else OrderState.REJECTED)
+        await self._settle(job.order)
+
+    async def _settle(self, order: PrintOrder) -> None:
+        """Close the order once its certified pieces decide it."""
+        verdicts = self._verdicts_of(order)
+        good = verdicts.count("pass")
+        if good >= order.quantity:
+            await self._advance(order, OrderState.CERTIFIED)
+        elif len(verdicts) - good > MAX_SCRAPPED_PIECES:
+            log.warning("order %s rejected: %d pieces failed", order.id, len(verdicts) - good)
+            await self._advance(order, OrderState.REJECTED)
+
+    async def _resume(self) -> None:
+        """After a crash: the builds the last process left on its printers died with it (scrap,
+        certified as interrupted); orders it left settled but not closed are closed."""
+        for signed in await self._ledger.close_interrupted_jobs(self._printers):
+            log.warning("part %s was interrupted by a restart: certified as scrap", signed.serial)
+        states = [OrderState.DISPATCHED, OrderState.PRINTING, OrderState.PRINTED]
+        for order in await self._orders.list_orders(states):
+            await self._settle(order)
+        self._resumed = True
 
     async def _show_design(self, order: PrintOrder) -> None:
         """The design's licence counter: pieces anchored on chain plus those waiting for a batch."""
@@ -708,48 +882,3 @@ class PrintFlow:
         target = final if current.state is OrderState.PRINTED else OrderState.CANCELLED
         if target in NEXT_STATES.get(current.state, frozenset()):
             await self._orders.update_state(order.id, target, actor="printflow")
-
-
-DEMO_WINDOW = {
-    "LaserPower": (265.0, 295.0, "W", 0.0),
-    "ChamberOxygen": (0.0, 1000.0, "ppm", 2.0),
-    "BuildPlateTemperature": (170.0, 190.0, "Cel", 0.0),
-    "LayerTime": (30.0, 50.0, "s", 0.0),
-}
-"""Process window of the demo designs around the simulated printer's nominal values."""
-
-DEMO_LICENCE_QUOTA = 100
-
-
-def write_demo_design(folder: Path, design_id: str, revision: str, name: str) -> None:
-    """A design folder: a small STL model, a recipe and the manifest with the process window."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.stl").write_text(
-        f"solid {design_id}\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 0\n"
-        "   vertex 40 0 0\n   vertex 0 40 0\n  endloop\n endfacet\nendsolid\n",
-        encoding="ascii",
-    )
-    recipe = {"material": "316L", "layer_um": 40, "hatch_mm": 0.11, "scan_speed_mm_s": 900}
-    (folder / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
-    window = "".join(
-        f'\n[process_window.{param}]\nmin = {low}\nmax = {high}\nunit = "{unit}"\n'
-        f"tolerance_s = {tolerance}\n"
-        for param, (low, high, unit, tolerance) in DEMO_WINDOW.items()
-    )
-    manifest = (
-        f'id = "{design_id}"\nrevision = "{revision}"\nname = "{name}"\n\n'
-        '[[files]]\npath = "model.stl"\nrole = "model"\n\n'
-        '[[files]]\npath = "recipe.json"\nrole = "recipe"\n' + window
-    )
-    (folder / "design.toml").write_text(manifest, encoding="utf-8")
-
-
-async def install_demo_designs(ledger: LedgerService, settings: Settings, data_dir: Path) -> None:
-    """Play the OEM for the demo: write each spare part's design and register it with a licence."""
-    for part in settings.maintenance.spare_parts:
-        revision = part.design_revision
-        folder = designs_dir(settings) / part.design_id / revision
-        if not (folder / "design.toml").exists():
-            name = part.design_id.replace("-", " ").capitalize()
-            write_demo_design(folder, part.design_id, revision, name)
-        await ledger.register_design(folder, quota=DEMO_LICENCE_QUOTA)

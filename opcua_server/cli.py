@@ -30,7 +30,7 @@ from ledger.commands import (
 from maintenance.alerts import AlertRow, AlertStore, active_alert_rows, render_alert_table
 from maintenance.orders import SqliteOrderBook
 from models import TrustfloorError
-from opcua_server.app import Site
+from opcua_server.app import Site, SiteSummary
 from opcua_server.passwords import hash_password
 
 DEMO_PASSWORD_ENV = "TRUSTFLOOR_DEMO_PASSWORD"
@@ -54,8 +54,10 @@ async def run_site(
     duration_s: float | None,
     status: bool,
     on_started: Callable[[Site], None] | None = None,
+    summary: bool = False,
 ) -> None:
-    """Run until SIGINT/SIGTERM (or ``duration_s``), showing a status line when asked."""
+    """Run until SIGINT/SIGTERM (or ``duration_s``), showing a status line and the story so far
+    (``summary``, ending with a last one) when asked."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -63,22 +65,28 @@ async def run_site(
     await site.start()
     if on_started is not None:
         on_started(site)
-    reporter = asyncio.create_task(report_status(site)) if status else None
+    reporters = [asyncio.create_task(report_status(site))] if status else []
+    if summary:
+        reporters.append(asyncio.create_task(report_summary(site)))
     try:
         await asyncio.wait_for(stop.wait(), duration_s)
     except TimeoutError:
         pass
     finally:
-        if reporter is not None:
+        for reporter in reporters:
             reporter.cancel()
+        await asyncio.gather(*reporters, return_exceptions=True)
+        if summary:
+            print("\n" + render_summary(await site.summary()), flush=True)
         print("\nshutting down...", flush=True)
         await site.stop()
 
 
-async def report_status(site: Site, every_s: float = 1.0) -> None:
-    """One line per ``every_s``: rewritten in place on a terminal, appended otherwise."""
+async def report_status(site: Site) -> None:
+    """A status line every second, rewritten in place on a terminal; every 5 s appended else."""
     last, last_time = 0, time.monotonic()
     tty = sys.stdout.isatty()
+    every_s = 1.0 if tty else 5.0
     while True:
         await asyncio.sleep(every_s)
         now = time.monotonic()
@@ -91,6 +99,42 @@ async def report_status(site: Site, every_s: float = 1.0) -> None:
             f" | pending {snap.pending}"
         )
         print(f"\r{line}   " if tty else line, end="" if tty else "\n", flush=True)
+
+
+SUMMARY_EVERY_S = 15.0
+
+
+async def report_summary(site: Site, every_s: float = SUMMARY_EVERY_S) -> None:
+    """The demo's story so far, every ``every_s``: machines, alerts, orders, parts, proofs."""
+    while True:
+        await asyncio.sleep(every_s)
+        print("\n" + render_summary(await site.summary()), flush=True)
+
+
+def render_summary(summary: SiteSummary) -> str:
+    """A few plain lines a planner can read at a glance; the alert table below them."""
+    health = ", ".join(f"{state} {count}" for state, count in sorted(summary.health.items()))
+    stopped = f"stopped: {', '.join(summary.stopped)}" if summary.stopped else "none stopped"
+    orders = ", ".join(f"{state} {n}" for state, n in sorted(summary.orders.items())) or "none"
+    licences = ", ".join(f"{d} {used}/{quota}" for d, (used, quota) in summary.licences.items())
+    lines = [
+        f"── {datetime.now():%H:%M:%S} · simulated +{summary.simulated_h:.0f} h " + "─" * 40,
+        f"machines  {summary.machines} ({stopped}) · health: {health}",
+        f"alerts    {len(summary.alerts)} active",
+        f"orders    {orders}",
+        f"parts     passed {summary.parts_passed}, failed {summary.parts_failed}"
+        f" · batches anchored {summary.batches_anchored}, waiting {summary.batches_pending}",
+        f"licences  {licences or '-'}",
+    ]
+    if summary.repairs is not None:
+        r = summary.repairs
+        lines.append(
+            f"repairs   parts fitted before failure {r.before_failure}, after failure "
+            f"{r.after_failure}, unplanned repairs {r.unplanned}"
+        )
+    if summary.alerts:
+        lines.append(render_alert_table(summary.alerts))
+    return "\n".join(lines)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -108,12 +152,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_demo_settings(args.data_dir)
     metrics_port = 0 if args.port == 0 else settings.server.metrics_port
     server = settings.server.model_copy(update={"port": args.port, "metrics_port": metrics_port})
-    simulation = settings.simulation.model_copy(update={"seed": args.seed})
+    speed = args.speed if args.speed is not None else settings.simulation.time_compression
+    simulation = settings.simulation.model_copy(
+        update={"seed": args.seed, "time_compression": speed}
+    )
     settings = settings.model_copy(update={"server": server, "simulation": simulation})
     configure_logging(args.verbose)
-    site = Site(settings, demo_designs=True, excursion_every=3)
+    site = Site(settings, demo_designs=True, excursion_every=3, demo_loop=True)
     banner = functools.partial(print_demo_banner, password=password)
-    asyncio.run(run_site(site, duration_s=args.duration, status=True, on_started=banner))
+    asyncio.run(
+        run_site(site, duration_s=args.duration, status=True, on_started=banner, summary=True)
+    )
     return EXIT_OK
 
 
@@ -360,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=4840, help="OPC UA port (0 picks a free one)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.add_argument("--seed", type=int, default=0, help="seed of the simulated machines")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        help="simulated seconds per real second (default 3600: an hour of wear per second)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     check = sub.add_parser("check-config", help="validate a config file and list every problem")

@@ -54,7 +54,7 @@ async def test_demo_serves_live_values_securely_and_stops_cleanly(
         endpoint = (await read_until(process.stdout, r"endpoint\s+(opc\.tcp://\S+)", seen)).group(1)
         login = await read_until(process.stdout, r"login\s+user '(\w+)', password '([^']+)'", seen)
         assert login.groups() == ("mes", "demo-pass-123")
-        await read_until(process.stdout, r"devices up 4/4", seen)
+        await read_until(process.stdout, r"devices up (\d+)/\1 ", seen)
         answer = await node_client(
             {
                 "endpoint": endpoint,

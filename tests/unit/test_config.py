@@ -25,7 +25,12 @@ def problems_of(raw: dict[str, Any], environ: dict[str, str] | None = None) -> l
 
 def test_bundled_demo_config_is_valid() -> None:
     settings = parse_settings(demo_raw())
-    assert len(settings.site.machines) == 3
+    assert len(settings.site.machines) == 12
+    assert len(settings.site.printers) == 2
+    spare = {part.component for part in settings.maintenance.spare_parts}
+    worn = [c for m in settings.site.machines for c in m.components]
+    assert {c.name for c in worn} <= spare, "every wearing component has its spare part"
+    assert any(c.initial_wear > 0.5 for c in worn), "some machines degrade within minutes"
     assert settings.server.allow_insecure is False
     assert "None" not in [p.value for p in settings.server.security_policies]
 
@@ -52,13 +57,13 @@ def test_every_problem_is_reported_at_once() -> None:
     raw = demo_raw()
     raw["server"]["port"] = 70000
     raw["site"]["machines"][1]["tags"][0]["address"]["data_type"] = "int128"
-    raw["site"]["machines"][2]["id"] = "mill-1"
-    raw["site"]["machines"][2]["tags"][1]["name"] = "oil_temp"
+    raw["site"]["machines"][9]["id"] = "mill-1"
+    raw["site"]["machines"][9]["tags"][1]["name"] = "oil_temp"
     problems = problems_of(raw)
     assert any(p.startswith("server.port:") for p in problems)
     assert any(p.startswith("site.machines[1].tags[0].address.data_type:") for p in problems)
-    assert "site.machines[2].id: duplicate machine id 'mill-1'" in problems
-    assert "site.machines[2].tags[1].name: duplicate tag name 'oil_temp'" in problems
+    assert "site.machines[9].id: duplicate machine id 'mill-1'" in problems
+    assert "site.machines[9].tags[1].name: duplicate tag name 'oil_temp'" in problems
     assert len(problems) == 4
 
 
@@ -132,7 +137,7 @@ def test_check_config_cli_accepts_the_demo(
     path = tmp_path / "site.toml"
     path.write_text(demo_config_text())
     assert main(["check-config", "--no-secrets", str(path)]) == 0
-    assert "OK (3 machines, 12 tags" in capsys.readouterr().out
+    assert "OK (12 machines, 48 tags" in capsys.readouterr().out
 
 
 def test_json_schema_describes_the_file() -> None:

@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "ledger": {"models", "config", "ledger"},
     "opcua_server": {"models", "config", "opcua_server"},
 }
-ROOTS = {"opcua_server/app.py", "opcua_server/cli.py"}
+ROOTS = {"opcua_server/app.py", "opcua_server/cli.py", "opcua_server/demo.py"}
 LIBRARY_HOMES = {
     "web3": ("ledger/chain.py",),
     "pymodbus": ("connectors/modbus/", "connectors/simulated/"),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from asyncua import Server, ua
+from asyncua import Client, Server, ua
 
 from opcua_server.alarms import AlarmManager
 from opcua_server.event_store import EventHistory, EventStore
@@ -125,3 +125,27 @@ class EventCollector:
         async with asyncio.timeout(timeout_s):
             fields = await self.events.get()
         return {name: variant.Value for name, variant in fields.items()}
+
+
+async def call(client: Client, condition: ua.NodeId, method: int, *args: Any) -> int:
+    """Call a condition method the way OPC 10000-9 §5.7.3 describes: ObjectId = ConditionId."""
+    request = ua.CallMethodRequest()
+    request.ObjectId = condition
+    request.MethodId = ua.NodeId(method)
+    request.InputArguments = [
+        ua.Variant(args[0], ua.VariantType.ByteString),
+        ua.Variant(ua.LocalizedText(args[1]), ua.VariantType.LocalizedText),
+    ]
+    (result,) = await client.uaclient.call([request])
+    return int(result.StatusCode.value)
+
+
+async def acknowledge(client: Client, condition: ua.NodeId, event_id: bytes, note: str) -> int:
+    method = ua.ObjectIds.AcknowledgeableConditionType_Acknowledge
+    return await call(client, condition, method, event_id, note)
+
+
+async def confirm(client: Client, condition: ua.NodeId, event_id: bytes, note: str) -> int:
+    return await call(
+        client, condition, ua.ObjectIds.AcknowledgeableConditionType_Confirm, event_id, note
+    )

@@ -19,7 +19,13 @@ from opcua_server.alarms import (
 from opcua_server.event_store import (
     EventStore,
 )
-from tests.integration.opcua.alarm_kit import AlarmSite, EventCollector, running_alarm_site
+from tests.integration.opcua.alarm_kit import (
+    AlarmSite,
+    EventCollector,
+    acknowledge,
+    confirm,
+    running_alarm_site,
+)
 from tests.support import make_client_certificate, secure_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -65,30 +71,6 @@ async def next_of(collector: EventCollector, component: str) -> dict[str, Any]:
     while (event := await collector.next())["ConditionName"] != component:
         pass
     return event
-
-
-async def call(client: Client, condition: ua.NodeId, method: int, *args: Any) -> int:
-    """Call a condition method the way OPC 10000-9 §5.7.3 describes: ObjectId = ConditionId."""
-    request = ua.CallMethodRequest()
-    request.ObjectId = condition
-    request.MethodId = ua.NodeId(method)
-    request.InputArguments = [
-        ua.Variant(args[0], ua.VariantType.ByteString),
-        ua.Variant(ua.LocalizedText(args[1]), ua.VariantType.LocalizedText),
-    ]
-    (result,) = await client.uaclient.call([request])
-    return int(result.StatusCode.value)
-
-
-async def acknowledge(client: Client, condition: ua.NodeId, event_id: bytes, note: str) -> int:
-    method = ua.ObjectIds.AcknowledgeableConditionType_Acknowledge
-    return await call(client, condition, method, event_id, note)
-
-
-async def confirm(client: Client, condition: ua.NodeId, event_id: bytes, note: str) -> int:
-    return await call(
-        client, condition, ua.ObjectIds.AcknowledgeableConditionType_Confirm, event_id, note
-    )
 
 
 async def test_alarm_reaches_a_client_subscribed_on_the_server_object(

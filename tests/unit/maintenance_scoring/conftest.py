@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
+from threadpoolctl import threadpool_limits
 
 from tests.leakcheck import no_leaked_tasks
 
