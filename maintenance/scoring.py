@@ -298,6 +298,8 @@ class _GroupState:
     buffer: list[FloatArray] = field(default_factory=list)
     """Newest samples, each ``(machines, tags)``; at most the models' history long."""
     ages: FloatArray = field(default_factory=lambda: np.zeros(0))
+    refilling: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """Per machine: samples still to come before its window holds only samples since a repair."""
     next_sample: datetime | None = None
 
     @property
@@ -334,6 +336,8 @@ class ScoringService:
         self._history = history
         self._alerts = alerts
         self._time_scale = time_scale
+        self.latest: dict[str, HealthScore] = {}
+        """Each machine's newest score."""
         self._groups = [self._state_of(group) for group in machine_groups(machines)]
         self._index = {
             (machine.id, tag): (g, row, column)
@@ -366,12 +370,43 @@ class ScoringService:
             interval = models.sample_interval_s
         machines, tags = len(group.machines), len(group.tags)
         return _GroupState(
-            group, models, interval, _Accumulator.empty(machines, tags), ages=np.zeros(machines)
+            group,
+            models,
+            interval,
+            _Accumulator.empty(machines, tags),
+            ages=np.zeros(machines),
+            refilling=np.zeros(machines),
         )
 
     @property
     def groups(self) -> list[MachineGroup]:
         return [state.group for state in self._groups]
+
+    def reload_models(self) -> list[str]:
+        """Score with the store's latest models from the next sample on; the groups that changed.
+
+        Samples already buffered are kept, so newly trained models score as soon as their
+        window is full. A group whose new models sample at another interval keeps its models.
+        """
+        changed = []
+        for state in self._groups:
+            models = load_group_models(self._store, state.group)
+            current = state.models.version if state.models is not None else None
+            if models is None or models.version == current:
+                continue
+            if not math.isclose(models.sample_interval_s, state.sample_interval_s):
+                log.error(
+                    "%s: not switching to %s: it samples every %.0f s, this site every %.0f s",
+                    state.group.name,
+                    models.version,
+                    models.sample_interval_s,
+                    state.sample_interval_s,
+                )
+                continue
+            state.models = models
+            changed.append(state.group.name)
+            log.info("scoring %s with %s from now on", state.group.name, models.version)
+        return changed
 
     def models_of(self, group: str) -> GroupModels | None:
         """The models scoring ``group`` (None while its baseline is being collected)."""
@@ -396,7 +431,8 @@ class ScoringService:
             self._groups[group].pending.add(rows, columns, values)
 
     def replaced(self, machine: str, component: str, ts: datetime | None = None) -> None:
-        """A part was fitted new: its expected life and the machine's age start again."""
+        """A part was fitted new: its expected life and the machine's age start again, and it is
+        scored again (until then HealthState.UNKNOWN) once its window holds only new samples."""
         when = ts or self._clock.now()
         if (machine, component) in self._fitted_at:
             self._fitted_at[(machine, component)] = when
@@ -404,6 +440,7 @@ class ScoringService:
             for row, scored in enumerate(state.group.machines):
                 if scored.id == machine:
                     state.ages[row] = 0.0
+                    state.refilling[row] = state.models.history if state.models else 0
 
     async def tick(self, now: datetime | None = None) -> list[HealthScore]:
         """Close due samples, score their groups and hand the scores on; the scores made."""
@@ -435,6 +472,7 @@ class ScoringService:
     def _score(self, state: _GroupState, at: datetime) -> list[tuple[HealthScore, str]]:
         state.buffer.append(state.pending.take())
         state.ages += 1.0
+        state.refilling = np.maximum(state.refilling - 1.0, 0.0)
         if state.models is None:
             self._bootstrap_if_ready(state)
             return []
@@ -481,7 +519,9 @@ class ScoringService:
             rul_h = (prediction.rul * hours, prediction.lower * hours, prediction.upper * hours)
         return [
             (
-                self._health(machine.id, row, anomaly, rul_h, models.version, at),
+                self._health(
+                    machine.id, row, anomaly, rul_h, models.version, at, state.refilling[row] > 0
+                ),
                 self._part(machine, at),
             )
             for row, machine in enumerate(state.group.machines)
@@ -495,10 +535,12 @@ class ScoringService:
         rul_h: tuple[FloatArray, FloatArray, FloatArray] | None,
         version: str,
         at: datetime,
+        refilling: bool,
     ) -> HealthScore:
-        score = float(anomaly.score[row])
+        """The score of one machine (UNKNOWN while its window refills after a repair)."""
+        score = math.nan if refilling else float(anomaly.score[row])
         contributors = tuple(n for n, share in anomaly.top_signals(row, TOP_SIGNALS) if share > 0)
-        rul = [float(part[row]) for part in rul_h] if rul_h is not None else [None, None, None]
+        rul = [float(p[row]) for p in rul_h] if rul_h and not refilling else [None, None, None]
         return HealthScore(
             machine=machine,
             ts=at,
@@ -534,6 +576,7 @@ class ScoringService:
 
     async def _hand_on(self, made: list[tuple[HealthScore, str]]) -> None:
         """Publish, record, then feed the alert policy; a failing publisher is only logged."""
+        self.latest.update((score.machine, score) for score, _ in made)
         if self._publish is not None:
             for score, _ in made:
                 try:
