@@ -40,7 +40,8 @@ def free_port() -> int:
 
 
 def site_settings(data_dir: Path, *, machines: int = 2, **server: Any) -> Settings:
-    """The demo site's first ``machines`` machines, on a free port, with hashed test users."""
+    """The first ``machines`` of the demo site's machine types (mill-1, pump-1, press-1) with
+    new parts, and its first printer, on a free port, with hashed test users."""
     demo = load_demo_settings(data_dir, check_secrets=False)
     users = [
         {"name": name, "role": name, "password_hash": hash_password(pw)}
@@ -54,7 +55,11 @@ def site_settings(data_dir: Path, *, machines: int = 2, **server: Any) -> Settin
     }
     server_cfg.update(server)
     raw = demo.model_dump(mode="json") | {"server": server_cfg, "data_dir": str(data_dir)}
-    raw["site"]["machines"] = raw["site"]["machines"][:machines]
+    firsts = [m for m in raw["site"]["machines"] if m["id"].endswith("-1")][:machines]
+    for machine in firsts:
+        machine["components"] = [c | {"initial_wear": 0.0} for c in machine["components"]]
+    raw["site"]["machines"] = firsts
+    raw["site"]["printers"] = raw["site"]["printers"][:1]
     return Settings.model_validate(raw)
 
 
