@@ -4,16 +4,20 @@ from connectors.errors import CodecError, ConnectorError, HistorianError
 from connectors.historian import SqliteHistorian
 from connectors.modbus import ModbusConnector
 from connectors.opcua_client import OpcUaConnector
+from connectors.resilience import Backoff, LogOnce, guarded
 from connectors.simulated import SimulatedMachine, SimulatedPrinter, SimulatedSite
 
 __all__ = [
+    "Backoff",
     "CodecError",
     "ConnectorError",
     "HistorianError",
+    "LogOnce",
     "ModbusConnector",
     "OpcUaConnector",
     "SimulatedMachine",
     "SimulatedPrinter",
     "SimulatedSite",
     "SqliteHistorian",
+    "guarded",
 ]

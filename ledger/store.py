@@ -29,6 +29,7 @@ from models.parts import (
     RecordKind,
     Sample,
 )
+from models.storage import rollback_quietly, storage_advice
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS designs (
@@ -194,6 +195,13 @@ _LEAF_COLUMNS = (
 )
 
 
+_UNANCHORED_CERTIFICATES = (
+    "SELECT COUNT(*) FROM leaves l LEFT JOIN batches b ON b.id = l.batch_id"
+    " WHERE l.kind = 'certificate' AND (b.id IS NULL OR b.state != 'anchored')"
+)
+"""Certificates issued but not yet anchored: waiting for a batch, or in one not yet on chain."""
+
+
 class LedgerStore:
     """One SQLite file (WAL, synchronous=FULL) holding everything the site's ledger issued."""
 
@@ -225,10 +233,11 @@ class LedgerStore:
                 yield cursor
                 cursor.execute("COMMIT")
             except BaseException as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                rollback_quietly(self._db)
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"ledger store: {exc}") from exc
+                    raise StoreError(
+                        f"ledger store {self.path}: {exc}", advice=storage_advice(exc)
+                    ) from exc
                 raise
             finally:
                 cursor.close()
@@ -577,8 +586,10 @@ class LedgerStore:
             leaves = cur.execute("SELECT COUNT(*) FROM leaves").fetchone()[0]
             batches = dict(cur.execute("SELECT state, COUNT(*) FROM batches GROUP BY state"))
             jobs = dict(cur.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+            unanchored = cur.execute(_UNANCHORED_CERTIFICATES).fetchone()[0]
         return {
             "leaves": int(leaves),
+            "certificates_unanchored": int(unanchored),
             **{f"batches_{s.value}": int(batches.get(s.value, 0)) for s in BatchState},
             **{f"jobs_{s.value}": int(jobs.get(s.value, 0)) for s in JobState},
         }

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maintenance.errors import MaintenanceError
+from models.storage import rollback_quietly, storage_advice
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -58,23 +59,23 @@ class DurableFile:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as failure:
-                raise self._error(f"{self.path}: {failure}") from failure
+                raise self._failure(failure) from failure
             try:
                 yield self._db
-            except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
-                raise
-            except sqlite3.Error as failure:
-                self._db.execute("ROLLBACK")
-                raise self._error(f"{self.path}: {failure}") from failure
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            try:
                 self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                rollback_quietly(self._db)
+                raise
             except sqlite3.Error as failure:
-                self._db.execute("ROLLBACK")
-                raise self._error(f"{self.path}: commit failed: {failure}") from failure
+                rollback_quietly(self._db)
+                raise self._failure(failure) from failure
+            except BaseException:
+                rollback_quietly(self._db)
+                raise
+
+    def _failure(self, failure: sqlite3.Error) -> MaintenanceError:
+        """The file's error for a failed SQLite call, naming the cause and what to do."""
+        return self._error(f"{self.path}: {failure}", advice=storage_advice(failure))
 
     def rows(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """The rows a read-only query returns."""
@@ -82,7 +83,7 @@ class DurableFile:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as failure:
-                raise self._error(f"{self.path}: {failure}") from failure
+                raise self._failure(failure) from failure
 
     def close(self) -> None:
         with self._lock:

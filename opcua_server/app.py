@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from asyncua import ua
 
 from config import Settings, SiteSettings
-from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
+from connectors import LogOnce, ModbusConnector, SimulatedMachine, SqliteHistorian, guarded
 from connectors.historian import InfluxSink, SpoolFullError
 from connectors.opcua_client import OpcUaConnector
 from connectors.simulated.printer import ProcessParameter, SimulatedPrinter, printer_tags
@@ -56,6 +56,7 @@ from models import (
 )
 from models.machines import OpcUaMachine
 from models.parts import RecordKind, Sample
+from models.storage import make_private_dir
 from opcua_server.alarms import AlarmManager, AlertInfo
 from opcua_server.demo import (
     DemoTechnician,
@@ -149,6 +150,8 @@ class SiteSummary:
     parts_failed: int
     batches_anchored: int
     batches_pending: int
+    certificates_unanchored: int
+    """Certificates not on chain yet: waiting for a batch, or in a batch not yet anchored."""
     licences: Mapping[str, tuple[int, int]]
     """Design id → (pieces counted on chain, licensed quota)."""
     repairs: Repairs | None
@@ -203,16 +206,19 @@ class Site:
         self._pollers: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
         self._running_jobs: set[asyncio.Task[object]] = set()
+        self._job_failures = LogOnce(log, "scheduled job")
         self._stopping = False
         self._stopping_event = threading.Event()
         """Set by ``stop``: work in threads (the demo's training) gives up at its next check."""
 
     async def start(self) -> None:
         """Start simulated devices, the server, the historian and one connector per device."""
+        data_dir = Path(self.settings.data_dir)
+        if make_private_dir(data_dir):
+            log.warning("data directory %s was open to other users; now 0700", data_dir)
         self.simulation = SimulatedSite(self.settings.site, self.settings.simulation, self.clock)
         site = await self.simulation.start()
         self.settings = self.settings.model_copy(update={"site": site})
-        data_dir = Path(self.settings.data_dir)
         hist = self.settings.historian
         self.historian = SqliteHistorian.from_settings(hist, data_dir)
         sinks: list[ReadingSink] = [self.historian]
@@ -401,7 +407,12 @@ class Site:
         self.scheduler.start()
 
     def _every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-        """Run ``job`` every ``seconds``; ``stop`` waits for a running one before closing stores."""
+        """Run ``job`` every ``seconds``; ``stop`` waits for a running one before closing stores.
+
+        A failing job says so once, with advice and without a traceback flood, and runs again on
+        its next turn.
+        """
+        run = guarded(name, job, self._job_failures)
 
         async def tracked() -> None:
             if self._stopping:
@@ -410,7 +421,7 @@ class Site:
             assert task is not None
             self._running_jobs.add(task)
             try:
-                await job()
+                await run()
             finally:
                 self._running_jobs.discard(task)
 
@@ -565,6 +576,7 @@ class Site:
             parts_failed=self.printflow.rejected if self.printflow is not None else 0,
             batches_anchored=counts.get("batches_anchored", 0),
             batches_pending=self.pending_anchors(),
+            certificates_unanchored=counts.get("certificates_unanchored", 0),
             licences=await self._licences(),
             repairs=self.technician.repairs if self.technician is not None else None,
         )

@@ -123,7 +123,8 @@ def render_summary(summary: SiteSummary) -> str:
         f"alerts    {len(summary.alerts)} active",
         f"orders    {orders}",
         f"parts     passed {summary.parts_passed}, failed {summary.parts_failed}"
-        f" · batches anchored {summary.batches_anchored}, waiting {summary.batches_pending}",
+        f" · batches anchored {summary.batches_anchored}, waiting {summary.batches_pending}"
+        f" · certificates not yet anchored {summary.certificates_unanchored}",
         f"licences  {licences or '-'}",
     ]
     if summary.repairs is not None:
@@ -180,7 +181,7 @@ def print_demo_banner(site: Site, password: str) -> None:
         f"  login      user '{user}', password '{password}'"
         f" (set {DEMO_PASSWORD_ENV} to choose it)\n"
         f"  machines   {', '.join(m.id for m in settings.site.machines)} under Objects/Machines\n"
-        f"  data       {settings.data_dir}\n"
+        f"  data       {settings.data_dir} (0700, this user only: keys, stores, audit log)\n"
         "  stop       Ctrl+C\n",
         flush=True,
     )

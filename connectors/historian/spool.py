@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.historian.errors import SpoolError, SpoolFullError
+from models.storage import rollback_quietly, storage_advice
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -192,12 +193,12 @@ class Spool:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                rollback_quietly(db)
                 raise
-            db.execute("COMMIT")
         except sqlite3.Error as error:
-            raise SpoolError(f"spool {self.path}: {error}") from error
+            raise SpoolError(f"spool {self.path}: {error}", advice=storage_advice(error)) from error
 
 
 def _advance(db: sqlite3.Connection, batch: SpoolBatch) -> None:

@@ -19,6 +19,7 @@ from connectors.historian.errors import RollupIntervalChangedError
 from connectors.historian.micros import from_micros, seconds_to_micros, to_micros
 from models import Cause, Quality, Reading
 from models.ports import Aggregate, AggregateValue
+from models.storage import rollback_quietly, storage_advice
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +162,12 @@ class TelemetryStore:
         self._db = _open(path)
         self._interval_us = self.retention.rollup_interval_s * 1_000_000
         self._check_rollup_interval()
-        self._points: dict[tuple[str, str], int] = dict(
-            ((m, t), i) for i, m, t in self._db.execute("SELECT id, machine, tag FROM points")
-        )
+        self._points = self._stored_points()
+
+    def _stored_points(self) -> dict[tuple[str, str], int]:
+        """Point ids by (machine, tag), as committed."""
+        rows = self._db.execute("SELECT id, machine, tag FROM points")
+        return {(machine, tag): point for point, machine, tag in rows}
 
     def write(self, readings: Sequence[Reading]) -> None:
         """Store a batch in one transaction; once this returns it survives a process crash.
@@ -178,8 +182,11 @@ class TelemetryStore:
                     rows = [_row(self._point_id(r.machine, r.tag), r) for r in readings]
                     db.executemany(_INSERT, rows)
             except sqlite3.Error as error:
-                self._points = {}
-                raise HistorianError(f"cannot store {len(readings)} readings: {error}") from error
+                self._points = self._stored_points()  # forget ids the rollback took back
+                raise HistorianError(
+                    f"cannot store {len(readings)} readings in {self.path}: {error}",
+                    advice=storage_advice(error),
+                ) from error
 
     def query(
         self, machine: str, tag: str, start: datetime, end: datetime, limit: int = 10_000
@@ -361,10 +368,10 @@ class TelemetryStore:
         db.execute("BEGIN")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            rollback_quietly(db)
             raise
-        db.execute("COMMIT")
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -9,7 +9,7 @@ from connectors.modbus.codec import (
     encode,
     encode_engineering,
 )
-from connectors.modbus.connector import Backoff, ModbusConnector
+from connectors.modbus.connector import ModbusConnector
 from connectors.modbus.planner import (
     MAX_BITS_PER_READ,
     MAX_REGISTERS_PER_READ,
@@ -21,7 +21,6 @@ from connectors.modbus.schedule import Pacer, PollSchedule
 __all__ = [
     "MAX_BITS_PER_READ",
     "MAX_REGISTERS_PER_READ",
-    "Backoff",
     "FieldCodec",
     "ModbusConnector",
     "Pacer",

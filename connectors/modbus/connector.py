@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from connectors.errors import CodecError, ConnectorError
 from connectors.modbus.codec import Payload, Registers, TagCodec, Value
 from connectors.modbus.planner import ReadRequest, plan_reads
 from connectors.modbus.schedule import GroupKey, Pacer, PollSchedule
+from connectors.resilience import Backoff, LogOnce
 from models import Cause, Clock, Machine, Reading, ReadingSink, RegisterKind, Tag, bad, good
 from models.readings import uncertain
 
@@ -33,41 +34,6 @@ _EXCEPTION_NAMES = {
     11: "gateway target failed to respond",
 }
 """Modbus Application Protocol v1.1b3 §7 exception codes."""
-
-
-@dataclass(slots=True)
-class Backoff:
-    """Exponential backoff between reconnect attempts: initial, ×2 each time, capped."""
-
-    initial_s: float = 0.5
-    max_s: float = 30.0
-    _next: float = field(default=0.0, init=False)
-
-    def next_delay(self) -> float:
-        self._next = self.initial_s if self._next == 0.0 else min(self._next * 2, self.max_s)
-        return self._next
-
-    def reset(self) -> None:
-        self._next = 0.0
-
-
-class LogOnce:
-    """Logs the first failure of a kind loudly, repeats quietly, and the recovery once."""
-
-    def __init__(self, logger: logging.Logger, subject: str) -> None:
-        self._logger = logger
-        self._subject = subject
-        self._active: set[str] = set()
-
-    def failed(self, key: str, message: str) -> None:
-        level = logging.DEBUG if key in self._active else logging.WARNING
-        self._active.add(key)
-        self._logger.log(level, "%s: %s", self._subject, message)
-
-    def succeeded(self, key: str) -> None:
-        if key in self._active:
-            self._active.discard(key)
-            self._logger.info("%s: %s recovered", self._subject, key)
 
 
 def raise_swallowed_cancel() -> None:

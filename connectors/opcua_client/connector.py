@@ -18,9 +18,9 @@ from asyncua.common.subscription import (
 )
 from asyncua.crypto import security_policies
 
-from connectors.modbus.connector import Backoff, LogOnce
 from connectors.opcua_client.errors import OpcUaClientError, OpcUaWriteError
 from connectors.opcua_client.quality import Plain, reading_of, status_name
+from connectors.resilience import Backoff, LogOnce
 from models import Cause, Clock, Reading, ReadingSink, bad
 from models.machines import OpcUaMachine, OpcUaTag, SecurityPolicy
 

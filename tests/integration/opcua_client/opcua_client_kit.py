@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from connectors.modbus import Backoff
+from connectors.resilience import Backoff
 from connectors.opcua_client import OpcUaConnector
 from models import Quality, Reading
 from models.machines import OpcUaMachine
