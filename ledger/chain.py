@@ -8,24 +8,6 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
-import aiohttp
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
-from hexbytes import HexBytes
-from web3 import AsyncHTTPProvider, AsyncWeb3
-from web3.contract import AsyncContract
-from web3.exceptions import (
-    ContractCustomError,
-    ContractLogicError,
-    ContractPanicError,
-    TimeExhausted,
-    TransactionNotFound,
-    Web3Exception,
-)
-from web3.providers.rpc.utils import ExceptionRetryConfiguration
-from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt
-
 from ledger.contract import (
     AnchorRecord,
     ContractArtifact,
@@ -34,6 +16,26 @@ from ledger.contract import (
     TxOutcome,
 )
 from ledger.errors import ChainError, ContractError
+from ledger.recursion import kept_recursion_limit
+
+with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
+    import aiohttp
+    from eth_account import Account
+    from eth_account.signers.local import LocalAccount
+    from eth_typing import ChecksumAddress
+    from hexbytes import HexBytes
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+    from web3.contract import AsyncContract
+    from web3.exceptions import (
+        ContractCustomError,
+        ContractLogicError,
+        ContractPanicError,
+        TimeExhausted,
+        TransactionNotFound,
+        Web3Exception,
+    )
+    from web3.providers.rpc.utils import ExceptionRetryConfiguration
+    from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt
 
 _TRANSPORT_ERRORS = (Web3Exception, aiohttp.ClientError, OSError, TimeoutError)
 _ZERO_ADDRESS = "0x" + "00" * 20
