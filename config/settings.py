@@ -226,6 +226,12 @@ class LedgerSettings(Frozen):
         Path("designs"),
         description="design folders as <designs_dir>/<id>/<revision>/; relative to data_dir",
     )
+    trusted_issuers: tuple[Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")], ...] = Field(
+        (),
+        description="issuer addresses this site trusts: `trustfloor verify` pins them (offline "
+        "they are the trust anchor; online they narrow the contract's allow-list) unless "
+        "--issuers FILE is given; the site's ledger trusts its own address besides them",
+    )
 
 
 class SparePart(Frozen):

@@ -43,8 +43,10 @@ from ledger.errors import (
     ProofError,
     QuotaExhaustedError,
     SigningError,
+    StoredRecordAlteredError,
     StoreError,
     TreeRangeError,
+    TrustedIssuersError,
 )
 from ledger.evidence import evaluate, samples_digest
 from ledger.issuing import Issuer, SignedRecord, build_certificate, sign_record
@@ -66,15 +68,19 @@ from ledger.merkle import (
 from ledger.service import AnchoringReport, DesignRegistration, InspectionOutcome, LedgerService
 from ledger.signing import SiteKey, recover_address
 from ledger.store import LedgerStore
-from ledger.verify import LedgerReader, verify_offline, verify_online
+from ledger.stored import StoredPart, checked_part
+from ledger.trust import ANY_ISSUER, NO_ISSUER_PINNED, IssuerTrust, parse_issuers
+from ledger.verify import LedgerReader, issuer_untrusted, verify_offline, verify_online
 
 if TYPE_CHECKING:
     from ledger.chain import ChainClient
 
 __all__ = [
+    "ANY_ISSUER",
     "CERT_LEAF_TAG_V1",
     "EMPTY_ROOT",
     "INSPECTION_LEAF_TAG_V1",
+    "NO_ISSUER_PINNED",
     "REVOCATION_LEAF_TAG_V1",
     "AnchorRecord",
     "AnchoringReport",
@@ -94,6 +100,7 @@ __all__ = [
     "EvidenceError",
     "InspectionOutcome",
     "Issuer",
+    "IssuerTrust",
     "JobRefusedError",
     "JsonObject",
     "JsonValue",
@@ -112,7 +119,10 @@ __all__ = [
     "SigningError",
     "SiteKey",
     "StoreError",
+    "StoredPart",
+    "StoredRecordAlteredError",
     "TreeRangeError",
+    "TrustedIssuersError",
     "TxOutcome",
     "build_bundle",
     "build_certificate",
@@ -122,6 +132,7 @@ __all__ = [
     "certificate_document",
     "certificate_leaf",
     "certificate_leaf_hash",
+    "checked_part",
     "consistency_plan",
     "consistency_proof",
     "design_key",
@@ -136,8 +147,10 @@ __all__ = [
     "inclusion_proof",
     "inclusion_proofs",
     "inspection_document",
+    "issuer_untrusted",
     "load_design",
     "parse_certificate_leaf",
+    "parse_issuers",
     "parse_record_leaf",
     "quota_refusal",
     "read_bundle",

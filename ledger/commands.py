@@ -14,11 +14,13 @@ from typing import Any
 from config.settings import Settings
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle, bundle_json, read_bundle
-from ledger.errors import BundleError, UnknownRecordError
+from ledger.errors import BundleError, LedgerError, TrustedIssuersError
 from ledger.service import LedgerService
 from ledger.sitechain import open_site_chain
 from ledger.store import LeafRow, LedgerStore
-from ledger.verify import malformed, verify_offline, verify_online
+from ledger.stored import checked_part
+from ledger.trust import IssuerTrust, parse_issuers
+from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
 from models.parts import RecordKind, Verdict, VerificationReport
 from models.ports import Clock, SystemClock
 
@@ -27,6 +29,9 @@ EXIT_INVALID = 3
 """``verify``: the bundle is not authentic, not anchored, or the certificate is revoked."""
 EXIT_PART_REJECTED = 4
 """``verify``: the bundle is authentic, but the certificate's verdict on the part is fail."""
+EXIT_ISSUER_UNTRUSTED = 5
+"""``verify``: the bundle is intact, but its issuer is not trusted: not checked (offline with no
+issuer pinned), not one of the pinned issuers, or not on the ledger's allow-list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,7 @@ async def open_ledger(
                 policy=batch_policy(settings),
                 designs_dir=designs_dir(settings),
                 chain=site.client,
+                trusted_issuers=settings.ledger.trusted_issuers,
             )
             await service.reconcile()
             yield service
@@ -112,29 +118,26 @@ async def design_register(
 
 
 def certificate_show(settings: Settings, serial: str) -> CommandResult:
-    """``trustfloor certificate show SERIAL``: the certificate and where it stands."""
+    """``trustfloor certificate show SERIAL``: the certificate and where it stands.
+
+    StoredRecordAlteredError, and nothing shown, when the stored records do not re-derive.
+    """
     with _store(settings) as store:
-        certificate = _certificate_row(store, serial)
-        later = store.records_about(serial)
-    return CommandResult(EXIT_OK, render_certificate(certificate, later))
+        part = checked_part(store, serial)
+    return CommandResult(EXIT_OK, render_certificate(part.certificate, part.later))
 
 
 def certificate_export(
     settings: Settings, serial: str, clock: Clock | None = None
 ) -> CommandResult:
-    """``trustfloor certificate export SERIAL > bundle.json``: the part's proof bundle."""
+    """``trustfloor certificate export SERIAL > bundle.json``: the part's proof bundle.
+
+    StoredRecordAlteredError, and no bundle, when the stored records do not re-derive.
+    """
     with _store(settings) as store:
-        certificate = _certificate_row(store, serial)
-        later = store.records_about(serial)
-    bundle = build_bundle(certificate, later, (clock or SystemClock()).now())
+        part = checked_part(store, serial)
+    bundle = build_bundle(part.certificate, part.later, (clock or SystemClock()).now())
     return CommandResult(EXIT_OK, bundle_json(bundle))
-
-
-def _certificate_row(store: LedgerStore, serial: str) -> LeafRow:
-    row = store.leaf(serial, RecordKind.CERTIFICATE)
-    if row is None:
-        raise UnknownRecordError(f"no certificate for part {serial}")
-    return row
 
 
 async def verify_bundle_file(
@@ -142,51 +145,77 @@ async def verify_bundle_file(
     settings: Settings,
     *,
     offline: bool,
+    issuers: Path | None = None,
+    trust_any_issuer: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> CommandResult:
-    """``trustfloor verify bundle.json [--offline]``: the verdict, each check and an exit code.
+    """``trustfloor verify bundle.json [--offline] [--issuers FILE | --trust-any-issuer]``: the
+    verdict, each check and an exit code.
 
-    Exit 0: authentic, anchored, not revoked and the part passed; 3: not (tampered, not
-    anchored, revoked: the output says which check failed); 4: authentic but the part failed.
-    Online, the chain and the trusted ledger are the configuration's (``chain.*``).
+    Exit 0: authentic, anchored, not revoked, issued by a trusted issuer and the part passed;
+    3: not (tampered, not anchored, revoked: the output says which check failed); 4: authentic
+    but the part failed; 5: intact but the issuer is not trusted. The trusted issuers are those
+    of ``issuers`` (see ledger/trust.py for the file's format), else ``ledger.trusted_issuers``;
+    offline with none, the issuer is not checked (5) unless ``trust_any_issuer``. Online, the
+    chain and the trusted ledger are the configuration's (``chain.*``) and its allow-list
+    decides, narrowed by the pinned issuers when there are any.
     """
-    text = _read_file(path)  # an unreadable file is a failure to verify, not a verdict
+    trust = verifier_trust(settings, issuers, trust_any_issuer=trust_any_issuer)
+    text = _read_file(path, BundleError)  # an unreadable file is a failure, not a verdict
     try:
         bundle = read_bundle(text)
     except BundleError as exc:
         report = malformed(str(exc))
         return CommandResult(EXIT_INVALID, render_report(report), report)
     if offline:
-        report = verify_offline(bundle)
+        report = verify_offline(bundle, trust=trust)
     else:
         async with open_site_chain(settings, environ or os.environ, read_only=True) as site:
-            report = await verify_online(bundle, site.client)
+            report = await verify_online(bundle, site.client, trust=trust)
     return CommandResult(exit_code(report), render_report(report), report)
 
 
-def _read_file(path: Path) -> bytes:
+def verifier_trust(
+    settings: Settings, issuers: Path | None, *, trust_any_issuer: bool = False
+) -> IssuerTrust:
+    """The issuers pinned by the ``issuers`` file, else by ``ledger.trusted_issuers``."""
+    if issuers is None:
+        addresses, source = settings.ledger.trusted_issuers, "ledger.trusted_issuers"
+    else:
+        text = _read_file(issuers, TrustedIssuersError).decode("utf-8", "replace")
+        addresses, source = parse_issuers(text, str(issuers)), str(issuers)
+    return IssuerTrust.pinning(addresses, any_issuer=trust_any_issuer, source=source)
+
+
+def _read_file(path: Path, error: type[LedgerError]) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BundleError(f"cannot read {path}: {exc}") from exc
+        raise error(f"cannot read {path}: {exc}") from exc
 
 
 def exit_code(report: VerificationReport) -> int:
-    """0 valid and passed, 3 not valid, 4 valid but the part failed."""
+    """0 valid and passed, 3 not valid, 4 valid but the part failed, 5 issuer not trusted."""
+    if issuer_untrusted(report):
+        return EXIT_ISSUER_UNTRUSTED
     if not report.valid:
         return EXIT_INVALID
     return EXIT_PART_REJECTED if report.part_verdict is Verdict.FAIL else EXIT_OK
 
 
 def render_report(report: VerificationReport) -> str:
-    """The verdict first, then every check with ✓ or ✗ and its finding."""
+    """The verdict first, then any warning, then every check with ✓ or ✗ and its finding."""
     part = f"part {report.serial}" if report.serial else "bundle"
     if report.valid:
         verdict = report.part_verdict.value.upper() if report.part_verdict else "UNKNOWN"
         head = f"VALID: {part} is certified, verdict {verdict} ({report.mode} verification)"
+    elif issuer_untrusted(report):
+        finding = next(c.detail for c in report.checks if c.name in ISSUER_CHECKS and not c.passed)
+        head = f"UNTRUSTED: {part}: signature valid, {finding} ({report.mode} verification)"
     else:
         head = f"INVALID: {part} failed {report.mode} verification: {report.reasons[0]}"
-    lines = [head] + [f"  {'✓' if c.passed else '✗'} {c.name}: {c.detail}" for c in report.checks]
+    lines = [head, *(f"  WARNING: {warning}" for warning in report.warnings)]
+    lines += [f"  {'✓' if c.passed else '✗'} {c.name}: {c.detail}" for c in report.checks]
     if report.mode == "offline" and report.valid:
         lines.append("  (offline: the anchor, allow-list and revocation were not read from chain)")
     return "\n".join(lines) + "\n"

@@ -8,9 +8,9 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from ledger.bundle import bundle_json, read_bundle
-from ledger.errors import BundleError, InvalidInspectionError, UnknownRecordError
+from ledger.errors import BundleError, InvalidInspectionError
 from ledger.service import LedgerService
-from models.parts import InspectionResult, RecordKind
+from models.parts import InspectionResult
 from models.ports import VerificationOutcome
 
 
@@ -26,18 +26,20 @@ class LedgerDesk:
         self.service = service
 
     async def certificate_json(self, serial: str) -> str:
-        """The signed certificate of part ``serial``: its RFC 8785 JSON exactly as signed."""
-        row = self.service.store.leaf(serial, RecordKind.CERTIFICATE)
-        if row is None:
-            raise UnknownRecordError(f"no certificate for part {serial}")
-        return row.body.decode("utf-8")
+        """The signed certificate of part ``serial``: its RFC 8785 JSON exactly as signed.
+
+        A certificate the store no longer re-derives is refused (StoredRecordAlteredError, an
+        invalid state), never handed out.
+        """
+        return (await self.service.certificate_body(serial)).decode("utf-8")
 
     async def proof_bundle_json(self, serial: str) -> str:
         """The part's proof bundle as it stands now (see ``certificate export``)."""
         return bundle_json(await self.service.bundle(serial))
 
     async def verify_bundle(self, bundle_json: str) -> VerificationOutcome:
-        """Verify a bundle: online against this site's chain when it has one, else offline."""
+        """Verify a bundle: online against this site's chain when it has one (its allow-list
+        decides), else offline trusting this site's key and ledger.trusted_issuers."""
         try:
             bundle = read_bundle(bundle_json)
         except BundleError as exc:

@@ -172,3 +172,25 @@ class BundleError(LedgerError):
     """A proof bundle file cannot be read as a trustfloor bundle."""
 
     advice = "Export the bundle again with `trustfloor certificate export SERIAL > bundle.json`."
+
+
+class StoredRecordAlteredError(LedgerError, InvalidStateError):
+    """A record read back from the ledger store does not re-derive: its serial, leaf hash,
+    signature, issuer or inclusion under its batch root differs from what was issued."""
+
+    advice = (
+        "The ledger store was changed outside trustfloor: do not hand out its records. Restore "
+        "it from a backup and verify exported bundles online (`trustfloor verify bundle.json`): "
+        "the roots anchored on chain are authoritative."
+    )
+
+
+class TrustedIssuersError(LedgerError, InvalidRequestError):
+    """A list of trusted issuer addresses (``--issuers FILE``, ledger.trusted_issuers) is not
+    one."""
+
+    advice = (
+        "List each trusted issuer as 0x and 40 hex digits (EIP-55 mixed case or all one case): "
+        "one per line, # starting a comment, or a JSON array of them, or a JSON object "
+        '{"issuers": [...]}.'
+    )

@@ -32,6 +32,8 @@ from ledger.documents import iso
 from ledger.errors import LedgerError, UnknownRecordError
 from ledger.evidence import samples_digest
 from ledger.store import JobState, LeafRow, LedgerStore
+from ledger.stored import checked_part
+from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
 from models.parts import (
     DesignDossier,
@@ -88,7 +90,10 @@ def certificate_report(
     finally:
         store.close()
     now = (clock or SystemClock()).now()
-    report = verify_part(part, now)
+    trust = IssuerTrust.pinning(
+        settings.ledger.trusted_issuers, any_issuer=True, source="ledger.trusted_issuers"
+    )
+    report = verify_part(part, now, trust)
     standing = part_standing(part, report)
     write_atomically(out, render_part_report(part, report, standing, now))
     plots = len(part.document["evidence"]["parameters"])
@@ -99,18 +104,19 @@ def certificate_report(
 
 def load_part(store: LedgerStore, serial: str) -> PartRecords:
     """The part's certificate, later records, raw samples and dossier; UnknownRecordError with
-    what to do when the part has no certificate (yet)."""
-    certificate = store.leaf(serial, RecordKind.CERTIFICATE)
-    if certificate is None:
+    what to do when the part has no certificate (yet), StoredRecordAlteredError when its
+    stored records do not re-derive (ledger/stored.py)."""
+    if store.leaf(serial, RecordKind.CERTIFICATE) is None:
         raise _no_certificate(store, serial)
+    part = checked_part(store, serial)
     job = store.job_by_serial(serial)
     dossier = store.design(job.design_key)
     if dossier is not None and dossier.dossier_sha256 != job.job.design.dossier_sha256:
         dossier = None
     return PartRecords(
-        certificate=certificate,
-        document=json.loads(certificate.body),
-        later=store.records_about(serial),
+        certificate=part.certificate,
+        document=dict(part.document),
+        later=part.later,
         samples=store.samples(job.job.job_id),
         dossier=dossier,
     )
@@ -143,9 +149,9 @@ def write_atomically(out: Path, text: str) -> None:
         raise ReportError(f"cannot write the report to {out}: {exc}") from exc
 
 
-def verify_part(part: PartRecords, at: datetime) -> VerificationReport:
+def verify_part(part: PartRecords, at: datetime, trust: IssuerTrust) -> VerificationReport:
     """The offline verification of the part's bundle as it would be exported now."""
-    return verify_offline(build_bundle(part.certificate, part.later, at))
+    return verify_offline(build_bundle(part.certificate, part.later, at), trust=trust)
 
 
 def part_standing(part: PartRecords, report: VerificationReport) -> Standing:
@@ -504,9 +510,10 @@ def proof_section(part: PartRecords, report: VerificationReport) -> str:
         f"{_text(c.name)}: {_text(c.detail)}</li>"
         for c in report.checks
     )
+    warnings = "".join(f'<p class="warning">Warning: {_text(w)}</p>' for w in report.warnings)
     body = (
         _key_values(rows) + "<h3>Offline verification of the proof bundle as exported now</h3>"
-        f'<ul class="checks">{checks}</ul>'
+        f'{warnings}<ul class="checks">{checks}</ul>'
         "<p>Online verification against the chain: <code>trustfloor certificate export "
         f"{_text(part.document['serial'])} &gt; bundle.json</code>, then "
         "<code>trustfloor verify bundle.json</code>.</p>"
@@ -637,6 +644,7 @@ tr.fails td { font-weight: bold; background: #fdecea; }
 tr.fails td:last-child, li.fails { color: #a50e0e; }
 ul.checks { font-size: 8.5pt; padding-left: 4mm; list-style: none; overflow-wrap: anywhere; }
 ul.checks li.fails { font-weight: bold; }
+p.warning { color: #8a5a00; font-weight: bold; }
 figure.plot { margin: 2mm 0 4mm; break-inside: avoid; }
 figure.plot img { width: 100%; height: auto; display: block; border: 0.5px solid #ccc; }
 figcaption { font-size: 8.5pt; color: #333; margin-top: 1mm; }

@@ -31,6 +31,8 @@ from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
 from ledger.signing import SiteKey, same_address
 from ledger.store import BatchRow, BatchState, JobRecord, JobState, LedgerStore
+from ledger.stored import checked_part
+from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from ledger.verify import verify_offline, verify_online
 from models.parts import (
     AnchorReceipt,
@@ -107,6 +109,8 @@ class LedgerService:
     Store calls run in a worker thread (SQLite commits wait for fsync). Starting a job checks
     the dossier and the licence under a lock, so two jobs cannot take the same last piece.
     Without ``chain`` the service issues and seals but refuses jobs and anchors nothing.
+    It verifies bundles trusting its own address and ``trusted_issuers`` as issuers (and,
+    online, the chain's allow-list).
     """
 
     def __init__(
@@ -118,6 +122,7 @@ class LedgerService:
         policy: BatchPolicy,
         designs_dir: Path,
         chain: ChainClient | None = None,
+        trusted_issuers: Collection[str] = (),
     ) -> None:
         if chain is not None and not same_address(chain.address, key.address):
             raise SigningError(
@@ -129,6 +134,10 @@ class LedgerService:
         self.clock = clock
         self.designs_dir = designs_dir
         self.chain = chain
+        self.issuer_trust = IssuerTrust.pinning(
+            [key.address, *trusted_issuers], source="ledger.trusted_issuers"
+        )
+        self._online_trust = self.issuer_trust if trusted_issuers else NO_ISSUER_PINNED
         self._issuer = Issuer(store, key, policy)
         self._job_lock = asyncio.Lock()
         self._anchor_lock = asyncio.Lock()
@@ -355,20 +364,34 @@ class LedgerService:
 
     # ------------------------------------------------------------------ bundles
 
+    async def certificate_body(self, serial: str) -> bytes:
+        """The signed certificate of part ``serial``, its RFC 8785 bytes exactly as signed.
+
+        UnknownRecordError when there is none; StoredRecordAlteredError when the store was
+        altered (see ledger/stored.py).
+        """
+        part = await self._run(checked_part, self.store, serial, issuer=self.address)
+        return part.certificate.body
+
     async def bundle(self, serial: str) -> ProofBundle:
-        """The proof bundle of part ``serial`` as far as it is sealed and anchored now."""
-        certificate = await self._run(self.store.leaf, serial, RecordKind.CERTIFICATE)
-        if certificate is None:
-            raise UnknownRecordError(f"part {serial} has no certificate")
-        later = await self._run(self.store.records_about, serial)
-        return build_bundle(certificate, later, self.clock.now())
+        """The proof bundle of part ``serial`` as far as it is sealed and anchored now.
+
+        UnknownRecordError when there is none; StoredRecordAlteredError when the store was
+        altered (see ledger/stored.py).
+        """
+        part = await self._run(checked_part, self.store, serial, issuer=self.address)
+        return build_bundle(part.certificate, part.later, self.clock.now())
 
     async def verify(self, bundle: ProofBundle, *, online: bool = True) -> VerificationReport:
-        """Verify a bundle offline, or online against this site's chain and ledger."""
+        """Verify a bundle offline, trusting this site and ``trusted_issuers`` as issuers, or
+        online against this site's chain and ledger, whose allow-list decides (narrowed to
+        those issuers when ``trusted_issuers`` lists any)."""
         if not online:
-            return verify_offline(bundle)
+            return verify_offline(bundle, trust=self.issuer_trust)
         chain = self._chain()
-        return await verify_online(bundle, chain, trusted_contract=chain.contract_address)
+        return await verify_online(
+            bundle, chain, trusted_contract=chain.contract_address, trust=self._online_trust
+        )
 
     # ------------------------------------------------------------------ batches and anchors
 

@@ -3,9 +3,12 @@
 # Offline, a bundle proves: its certificate hashes to its leaf (RFC 8785 + RFC 6962 §2.1), the
 # leaf hash is signed by the issuer the certificate names (secp256k1, see ledger/signing.py),
 # the leaf is included in its batch root (RFC 9162 §2.1.3.2), and the anchor receipt names
-# that root and tree size. Online, the chain confirms the receipt: the root is anchored by
-# the issuer in the named block and transaction on the named chain and contract, the issuer
-# is on the allow-list, and the certificate is not marked revoked.
+# that root and tree size. None of that says who the issuer is: any key can name itself the
+# issuer, so offline the issuer must be one the verifier pins (ledger/trust.py), or the
+# report says it was not checked. Online, the chain confirms the receipt: the root is anchored
+# by the issuer in the named block and transaction on the named chain and contract, the
+# issuer is on the allow-list (and pinned, when the verifier pins issuers), and the
+# certificate is not marked revoked.
 #
 # Speed: before running the RFC 8785 encoder, the leaf hash is first tried on the standard
 # library's sorted, compact JSON encoding, which gives the same bytes for almost every parsed
@@ -26,6 +29,7 @@ from ledger.documents import LEAF_TAG, kind_of
 from ledger.errors import CanonicalEncodingError, ProofError, SigningError
 from ledger.merkle import hash_leaf, root_from_inclusion_proof
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
+from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from models.parts import (
     AttestedRecord,
     ProofBundle,
@@ -55,22 +59,45 @@ class LedgerReader(Protocol):
     async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None: ...
 
 
-def verify_offline(bundle: ProofBundle) -> VerificationReport:
-    """Signature, issuer, content and inclusion of every record, and the receipts' consistency."""
-    return _report("offline", bundle, offline_checks(bundle))
+ISSUER_TRUST = "issuer trust"
+"""The check of the issuers a bundle names against the verifier's pinned issuers."""
+ALLOW_LIST = "issuer allow-list"
+"""The check of the certificate's issuer against the ledger contract's allow-list (online)."""
+ISSUER_CHECKS = frozenset({ISSUER_TRUST, ALLOW_LIST})
+
+
+def verify_offline(bundle: ProofBundle, *, trust: IssuerTrust) -> VerificationReport:
+    """Content, signature and inclusion of every record, the receipts' consistency, and the
+    issuers against the verifier's trust anchor ``trust``: a verdict with its reasons."""
+    checks = offline_checks(bundle)
+    trusted, warnings = issuer_trust_check(bundle, trust)
+    return _report("offline", bundle, [*checks, trusted], warnings)
 
 
 async def verify_online(
-    bundle: ProofBundle, reader: LedgerReader, *, trusted_contract: str | None = None
+    bundle: ProofBundle,
+    reader: LedgerReader,
+    *,
+    trusted_contract: str | None = None,
+    trust: IssuerTrust = NO_ISSUER_PINNED,
 ) -> VerificationReport:
     """The offline checks, then each anchor, the allow-list and revocation on the chain.
 
     ``trusted_contract`` is the ledger the verifier trusts (its configuration); without it the
-    ledger ``reader`` reads is trusted. Raises ChainError when the chain cannot be read.
+    ledger ``reader`` reads is trusted. Its allow-list decides who may issue; issuers pinned in
+    ``trust`` narrow that further. Raises ChainError when the chain cannot be read.
     """
     checks = offline_checks(bundle)
     checks += await online_checks(bundle, reader, trusted_contract or reader.contract_address)
+    if trust.pinned:
+        checks.append(issuer_trust_check(bundle, trust)[0])
     return _report("online", bundle, checks)
+
+
+def issuer_untrusted(report: VerificationReport) -> bool:
+    """Whether every check held but the issuer's: the bundle is intact, its issuer untrusted."""
+    failed = [c.name for c in report.checks if not c.passed]
+    return bool(failed) and all(name in ISSUER_CHECKS for name in failed)
 
 
 def _check(name: str, passed: bool, detail: str) -> VerificationCheck:
@@ -220,6 +247,33 @@ def _refers_to_certificate(
     return _check(name, True, "refers to this certificate")
 
 
+def issuer_trust_check(
+    bundle: ProofBundle, trust: IssuerTrust
+) -> tuple[VerificationCheck, tuple[str, ...]]:
+    """Whether every issuer the bundle's records name is trusted, and the warnings to give."""
+    issuers = list(dict.fromkeys(str(r.document.get("issuer")) for _, r in _labelled(bundle)))
+    named = ", ".join(issuers)
+    if trust.pinned:
+        count = f"the {len(trust.pinned)} trusted issuers"
+        strangers = [issuer for issuer in issuers if not trust.trusts(issuer)]
+        if strangers:
+            return _check(
+                ISSUER_TRUST, False, f"issuer {', '.join(strangers)} is not one of {count}"
+            ), ()
+        return _check(ISSUER_TRUST, True, f"issuer {named} is one of {count}"), ()
+    if trust.any_issuer:
+        warning = (
+            f"issuer {named} NOT checked: any issuer is accepted (--trust-any-issuer), so a "
+            "certificate signed by any key that names itself the issuer verifies too"
+        )
+        return _check(ISSUER_TRUST, True, warning), (warning,)
+    detail = (
+        f"issuer {named} NOT checked: no trusted issuer is pinned (pass --issuers FILE or set "
+        "ledger.trusted_issuers; --trust-any-issuer accepts any issuer)"
+    )
+    return _check(ISSUER_TRUST, False, detail), ()
+
+
 def _revocation_check(bundle: ProofBundle) -> VerificationCheck:
     name = "revocation"
     for record in bundle.records:
@@ -350,7 +404,7 @@ def _transaction_check(
 async def _allow_list_check(issuer: str, reader: LedgerReader) -> VerificationCheck:
     allowed = await reader.is_issuer(issuer)
     detail = f"{issuer} is {'on' if allowed else 'not on'} the issuer allow-list"
-    return _check("issuer allow-list", allowed, detail)
+    return _check(ALLOW_LIST, allowed, detail)
 
 
 async def _chain_revocation_check(
@@ -363,7 +417,12 @@ async def _chain_revocation_check(
     return _check("revocation on chain", True, "not marked revoked on chain")
 
 
-def _report(mode: str, bundle: ProofBundle, checks: list[VerificationCheck]) -> VerificationReport:
+def _report(
+    mode: str,
+    bundle: ProofBundle,
+    checks: list[VerificationCheck],
+    warnings: tuple[str, ...] = (),
+) -> VerificationReport:
     document = bundle.certificate.document
     serial = document.get("serial")
     return VerificationReport.model_construct(
@@ -372,6 +431,7 @@ def _report(mode: str, bundle: ProofBundle, checks: list[VerificationCheck]) -> 
         part_verdict=_part_verdict(bundle),
         serial=serial if isinstance(serial, str) else None,
         checks=tuple(checks),
+        warnings=warnings,
     )
 
 

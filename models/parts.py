@@ -304,9 +304,10 @@ class VerificationCheck:
 class VerificationReport(Frozen):
     """The verdict on a proof bundle: every check with its finding.
 
-    ``valid`` means authentic (signed by the issuer, included in its batch, anchored and not
-    revoked, as far as the mode could check); ``part_verdict`` is what the certificate says of
-    the part itself.
+    ``valid`` means authentic (signed by a trusted issuer, included in its batch, anchored and
+    not revoked, as far as the mode could check); ``part_verdict`` is what the certificate says
+    of the part itself. ``warnings`` name what a valid report did not check (an issuer
+    accepted without a trust anchor).
     """
 
     mode: Literal["offline", "online"]
@@ -314,6 +315,7 @@ class VerificationReport(Frozen):
     part_verdict: Verdict | None
     serial: str | None
     checks: tuple[VerificationCheck, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> tuple[str, ...]:

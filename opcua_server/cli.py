@@ -271,7 +271,17 @@ def cmd_certificate_report(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     settings = site_settings_of(args)
-    return emit(asyncio.run(verify_bundle_file(args.bundle, settings, offline=args.offline)))
+    return emit(
+        asyncio.run(
+            verify_bundle_file(
+                args.bundle,
+                settings,
+                offline=args.offline,
+                issuers=args.issuers,
+                trust_any_issuer=args.trust_any_issuer,
+            )
+        )
+    )
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -369,10 +379,26 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     report.set_defaults(func=cmd_certificate_report)
 
     verify = sub.add_parser(
-        "verify", help="verify a proof bundle (exit 0 valid, 3 invalid, 4 rejected)"
+        "verify",
+        help="verify a proof bundle (exit 0 valid, 3 invalid, 4 rejected, 5 issuer not trusted)",
     )
     verify.add_argument("bundle", type=Path)
-    verify.add_argument("--offline", action="store_true", help="signature and inclusion only")
+    verify.add_argument(
+        "--offline", action="store_true", help="signature, inclusion and pinned issuers only"
+    )
+    trust = verify.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--issuers",
+        type=Path,
+        metavar="FILE",
+        help="trusted issuer addresses: one per line (# comments) or a JSON array "
+        "(default: ledger.trusted_issuers)",
+    )
+    trust.add_argument(
+        "--trust-any-issuer",
+        action="store_true",
+        help="offline with no trusted issuers: accept any issuer, with a warning",
+    )
     add_site_options(verify)
     verify.set_defaults(func=cmd_verify)
 

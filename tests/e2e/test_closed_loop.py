@@ -154,7 +154,8 @@ async def test_predicted_failure_alarms_orders_prints_and_fits_the_part_in_time(
         serial = f"{order_id}-01"
         assert await wait_for_value(client, f"Parts/{serial}/Verdict", {"pass", "fail"}, 10)
         bundle = await anchored_bundle(client, serial)
-        offline = verify_offline(read_bundle(bundle))
+        assert site.ledger is not None
+        offline = verify_offline(read_bundle(bundle), trust=site.ledger.issuer_trust)
         assert offline.valid, offline.reasons
         valid, reason = await call_method(client, "Parts", "VerifyCertificate", text(bundle))
         assert valid is True, reason

@@ -11,15 +11,17 @@ from typing import Any
 
 import aiohttp
 
+from config.settings import ChainSettings, Settings
 from ledger.batcher import BatchPolicy
 from ledger.chain import ChainClient
+from ledger.commands import design_register, designs_dir, open_ledger
 from ledger.designs import design_folder
 from ledger.issuing import SignedRecord
 from ledger.service import AnchoringReport, LedgerService
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
 from models.parts import InspectionResult, MachineHealth, Sample
-from tests.unit.ledger.ledgerkit import ManualClock, good_samples
+from tests.unit.ledger.ledgerkit import ManualClock, good_samples, write_design
 
 CHAIN_ID = 4242
 
@@ -130,3 +132,45 @@ def make_site(folder: Path, chain: ChainClient | None, role: str = "issuer") -> 
         chain=chain,
     )
     return Site(service, clock, designs)
+
+
+LOCAL_CHAIN_ID = 4343
+NO_ENV: dict[str, str] = {}
+"""No environment: the local chain's generated key, never the developer's variables."""
+
+
+def local_settings(folder: Path) -> Settings:
+    """A site in ``folder`` on its own local chain (anvil started in the data directory)."""
+    return Settings(data_dir=folder, chain=ChainSettings(chain_id=LOCAL_CHAIN_ID))
+
+
+async def print_part(settings: Settings, serial: str, layers_done: int = 412) -> None:
+    """Print, certify, seal and anchor one part through the CLI's ledger (``open_ledger``)."""
+    clock = ManualClock()
+    async with open_ledger(settings, NO_ENV, clock) as ledger:
+        job = await ledger.start_job(
+            serial=serial,
+            design_id="pump-impeller",
+            revision="C",
+            printer="am-cell-2",
+            order_id="PO-7",
+            material_lot="Ti64-L2291",
+            layers_planned=412,
+        )
+        await ledger.record_samples(job.job_id, good_samples(clock.now(), 20))
+        clock.advance(20)
+        await ledger.finish_job(job.job_id, layers_done)
+        await ledger.issue_certificate(serial)
+        clock.advance(61)
+        report = await ledger.tick()
+        assert report.failures == []
+
+
+async def licensed_site(folder: Path, quota: int = 3) -> Settings:
+    """A site in ``folder / "var"`` on its local chain, the released design registered with a
+    licence of ``quota`` pieces and installed beside its printer."""
+    settings = local_settings(folder / "var")
+    released = write_design(folder / "released")
+    await design_register(settings, released, quota=quota, environ=NO_ENV)
+    shutil.copytree(released, designs_dir(settings) / "pump-impeller" / "C")
+    return settings

@@ -12,26 +12,21 @@ import pytest
 from config.settings import ChainSettings, Settings
 from ledger.commands import (
     EXIT_INVALID,
+    EXIT_ISSUER_UNTRUSTED,
     EXIT_OK,
     EXIT_PART_REJECTED,
     certificate_export,
     certificate_show,
     design_register,
     designs_dir,
-    open_ledger,
     verify_bundle_file,
 )
 from ledger.errors import BundleError, ChainError, LedgerStateError
-from ledger.sitechain import open_site_chain
-from tests.unit.ledger.ledgerkit import ManualClock, good_samples, write_design
+from ledger.sitechain import open_site_chain, site_key
+from tests.integration.ledger.ledger_chainkit import NO_ENV, local_settings, print_part
+from tests.unit.ledger.ledgerkit import write_design
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-NO_ENV: dict[str, str] = {}
-
-
-def local_settings(folder: Path) -> Settings:
-    return Settings(data_dir=folder, chain=ChainSettings(chain_id=4343))
 
 
 async def test_the_site_runs_its_own_chain_and_keeps_it(tmp_path: Path) -> None:
@@ -78,27 +73,6 @@ async def test_read_only_verification_needs_a_deployed_ledger(tmp_path: Path) ->
             pass
 
 
-async def print_part(settings: Settings, serial: str, layers_done: int = 412) -> None:
-    clock = ManualClock()
-    async with open_ledger(settings, NO_ENV, clock) as ledger:
-        job = await ledger.start_job(
-            serial=serial,
-            design_id="pump-impeller",
-            revision="C",
-            printer="am-cell-2",
-            order_id="PO-7",
-            material_lot="Ti64-L2291",
-            layers_planned=412,
-        )
-        await ledger.record_samples(job.job_id, good_samples(clock.now(), 20))
-        clock.advance(20)
-        await ledger.finish_job(job.job_id, layers_done)
-        await ledger.issue_certificate(serial)
-        clock.advance(61)
-        report = await ledger.tick()
-        assert report.failures == []
-
-
 async def test_register_print_show_export_and_verify(tmp_path: Path) -> None:
     settings = local_settings(tmp_path / "var")
     released = write_design(tmp_path / "released")
@@ -119,7 +93,11 @@ async def test_register_print_show_export_and_verify(tmp_path: Path) -> None:
 
     bundle = tmp_path / "bundle.json"
     bundle.write_text(certificate_export(settings, "P-1").output)
-    offline = await verify_bundle_file(bundle, settings, offline=True)
+    unpinned = await verify_bundle_file(bundle, settings, offline=True)
+    assert unpinned.exit_code == EXIT_ISSUER_UNTRUSTED, unpinned.output
+    issuers = tmp_path / "issuers.txt"
+    issuers.write_text(site_key(settings, NO_ENV).address + "\n")
+    offline = await verify_bundle_file(bundle, settings, offline=True, issuers=issuers)
     assert offline.exit_code == EXIT_OK, offline.output
     assert offline.output.startswith("VALID: part P-1 is certified, verdict PASS (offline")
     online = await verify_bundle_file(bundle, settings, offline=False, environ=NO_ENV)

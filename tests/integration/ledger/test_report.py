@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from config.settings import Settings
+from config.settings import LedgerSettings, Settings
 from ledger.commands import EXIT_OK
 from ledger.errors import UnknownRecordError
 from ledger.report import ReportError, certificate_report
@@ -53,9 +53,10 @@ async def site(ledger: Ledger, tmp_path: Path) -> AsyncIterator[Site]:
     printing.store.close()
 
 
-def settings_of(site: Site) -> Settings:
+def settings_of(site: Site, trusted_issuers: tuple[str, ...] = ()) -> Settings:
     """Settings whose ledger store is the site's (``<data_dir>/ledger.sqlite``)."""
-    return Settings(data_dir=site.store.path.parent)
+    ledger = LedgerSettings(trusted_issuers=trusted_issuers)
+    return Settings(data_dir=site.store.path.parent, ledger=ledger)
 
 
 def render(site: Site, serial: str, out: Path) -> tuple[str, ReportPage]:
@@ -123,7 +124,11 @@ async def test_a_passing_anchored_part(site: Site, tmp_path: Path) -> None:
     assert proof["Status"].startswith("anchored in block")
     assert proof["Transaction"] == anchored.anchored[0].tx_hash
     assert (proof["Leaf index"], proof["Revocation"]) == ("0 of 1", "not revoked")
-    assert [li.attrs["class"] for li in page.tags("li", "proof")] == ["passes"] * 5
+    assert [li.attrs["class"] for li in page.tags("li", "proof")] == ["passes"] * 6
+    assert f"Warning: issuer {site.service.address} NOT checked" in page.text("proof")
+    pinned = settings_of(site, trusted_issuers=(site.service.address,))
+    certificate_report(pinned, "P-1", out, clock=site.clock)
+    assert "NOT checked" not in ReportPage(out.read_text(encoding="utf-8")).text("proof")
     assert_self_contained(out.read_text(), page)
 
 

@@ -31,6 +31,7 @@ from ledger.errors import (
 )
 from ledger.service import LedgerService
 from ledger.store import BatchState
+from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline, verify_online
 from models.errors import InvalidRequestError, InvalidStateError, NotFoundError
 from models.parts import InspectionResult, ProofBundle, Sample, Verdict, VerificationReport
@@ -41,13 +42,16 @@ from tests.integration.ledger.ledger_chainkit import (
     Ledger,
     Site,
     make_site,
+    site_key,
 )
-from tests.unit.ledger.ledgerkit import T0, write_design
+from tests.unit.ledger.ledgerkit import FORGER, T0, exported, sealed_store, write_design
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 DESIGN_KEY = design_key("pump-impeller", "C")
 CMM = InspectionResult(check="cmm", result=Verdict.PASS, inspector="anna", at=T0)
+SITE_ISSUER = IssuerTrust.pinning([site_key("issuer").address])
+"""An offline verifier that pins the printing site as the issuer."""
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -96,7 +100,7 @@ async def test_a_printed_part_verifies_offline_and_online(site: Site, ledger: Le
     assert bundle.certificate.leaf_hash == signed.leaf_hash.hex()
     assert bundle.certificate.document["inspections"][0]["check"] == "cmm"
     assert bundle.certificate.document["health"] == {"model_version": "rul-hgb-3", "score": 0.08}
-    offline = verify_offline(bundle)
+    offline = verify_offline(bundle, trust=SITE_ISSUER)
     assert offline.valid, offline.reasons
     online = await verify_online(bundle, ledger.outsider)
     assert online.valid, online.reasons
@@ -221,13 +225,13 @@ async def test_a_revocation_is_anchored_and_marked_on_chain(site: Site, ledger: 
     assert report.revocations_marked == ["R-1"]
 
     after = await site.service.bundle("R-1")
-    offline = verify_offline(after)
+    offline = verify_offline(after, trust=SITE_ISSUER)
     assert failed(offline) == ["revocation"]
     assert "porosity above limit" in offline.reasons[0]
     online = await verify_online(after, ledger.outsider)
     assert failed(online) == ["revocation", "revocation on chain"]
     # a bundle exported before the revocation still verifies offline, but not online
-    assert verify_offline(before).valid
+    assert verify_offline(before, trust=SITE_ISSUER).valid
     assert failed(await verify_online(before, ledger.outsider)) == ["revocation on chain"]
     assert (await site.anchor_now()).revocations_marked == []  # marked once
     with pytest.raises(LedgerStateError, match="no certificate"):
@@ -386,10 +390,39 @@ async def test_an_issuer_removed_from_the_allow_list_no_longer_verifies(
     await ledger.admin.remove_issuer(ledger.issuer.address)
     report = await verify_online(anchored_bundle, ledger.outsider)
     assert failed(report) == ["issuer allow-list"]
-    assert verify_offline(anchored_bundle).valid
+    assert verify_offline(anchored_bundle, trust=SITE_ISSUER).valid
+
+
+async def test_online_verification_also_honours_pinned_issuers(
+    anchored_bundle: ProofBundle, ledger: Ledger
+) -> None:
+    assert (await verify_online(anchored_bundle, ledger.outsider, trust=SITE_ISSUER)).valid
+    elsewhere = IssuerTrust.pinning([ledger.oem.address])
+    report = await verify_online(anchored_bundle, ledger.outsider, trust=elsewhere)
+    assert failed(report) == ["issuer trust"]
+    assert (
+        f"issuer {ledger.issuer.address} is not one of the 1 trusted issuers" in report.reasons[0]
+    )
 
 
 # --- the server's certificate desk ---
+
+
+async def test_a_desk_without_a_chain_trusts_only_its_own_site_as_issuer(
+    tmp_path: Path,
+) -> None:
+    store, _, _ = sealed_store(tmp_path / "forged", count=2, key=FORGER)
+    forged = bundle_json(exported(store, "P-0001"))
+    store.close()
+    offline = make_site(tmp_path / "site", None)
+    try:
+        outcome = await LedgerDesk(offline.service).verify_bundle(forged)
+    finally:
+        offline.store.close()
+    assert not outcome.valid
+    assert outcome.reason == (
+        f"issuer trust: issuer {FORGER.address} is not one of the 1 trusted issuers"
+    )
 
 
 async def test_the_desk_serves_certificates_bundles_and_verdicts(site: Site) -> None:

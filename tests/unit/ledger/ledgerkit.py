@@ -137,14 +137,19 @@ def signed_certificate(key: SiteKey, cert: PartCertificate) -> SignedRecord:
     return sign_record(key, RecordKind.CERTIFICATE, certificate_document(cert))
 
 
+FORGER = SiteKey.from_hex("0x" + "5a" * 32)
+"""A fresh key that signs certificates naming itself the issuer (forgeries, tests only)."""
+
 SYNTHETIC_TX = "0x" + "ab" * 32
 SYNTHETIC_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
-def sealed_store(folder: Path, count: int = 5) -> tuple[LedgerStore, SiteKey, list[str]]:
-    """A store with ``count`` certificates issued by dev key 0, sealed into one batch whose
-    receipt is recorded as if anchored (no chain: for offline checks only)."""
-    key = SiteKey.from_hex(DEV_KEY_0)
+def sealed_store(
+    folder: Path, count: int = 5, key: SiteKey | None = None
+) -> tuple[LedgerStore, SiteKey, list[str]]:
+    """A store with ``count`` certificates issued by ``key`` (dev key 0 unless given), sealed
+    into one batch whose receipt is recorded as if anchored (no chain: for offline checks)."""
+    key = key or SiteKey.from_hex(DEV_KEY_0)
     store = LedgerStore(folder / "ledger.sqlite")
     _, ref = design_ref(folder)
     serials = [f"P-{i:04d}" for i in range(count)]

@@ -21,6 +21,7 @@ from ledger.issuing import Issuer
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
+from ledger.trust import IssuerTrust
 from ledger.verify import content_leaf_hash, malformed, verify_offline
 from models.parts import (
     AnchorReceipt,
@@ -31,6 +32,7 @@ from models.parts import (
     VerificationReport,
 )
 from tests.unit.ledger.ledgerkit import (
+    DEV_ADDRESS_0,
     DEV_KEY_0,
     SYNTHETIC_CONTRACT,
     T0,
@@ -41,6 +43,8 @@ from tests.unit.ledger.ledgerkit import (
 )
 
 SERIAL = "P-0002"
+SITE = IssuerTrust.pinning([DEV_ADDRESS_0])
+"""The verifier pins the issuing site (dev key 0)."""
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> ProofBundle:
 
 
 def test_an_exported_bundle_verifies_offline(bundle: ProofBundle) -> None:
-    report = verify_offline(bundle)
+    report = verify_offline(bundle, trust=SITE)
     assert report.valid, report.reasons
     assert (report.mode, report.serial, report.part_verdict) == ("offline", SERIAL, Verdict.PASS)
     assert [c.name for c in report.checks] == [
@@ -61,6 +65,7 @@ def test_an_exported_bundle_verifies_offline(bundle: ProofBundle) -> None:
         "certificate inclusion",
         "certificate anchor receipt",
         "revocation",
+        "issuer trust",
     ]
     assert bundle.certificate.proof is not None
     assert bundle.certificate.proof.leaf_index == 2
@@ -71,7 +76,7 @@ def test_an_exported_bundle_verifies_offline(bundle: ProofBundle) -> None:
 def test_the_bundle_survives_its_json_text(bundle: ProofBundle) -> None:
     again = read_bundle(bundle_json(bundle))
     assert again == bundle
-    assert verify_offline(again).valid
+    assert verify_offline(again, trust=SITE).valid
 
 
 def test_the_fast_leaf_hash_agrees_with_rfc8785(bundle: ProofBundle) -> None:
@@ -156,7 +161,7 @@ EXPECTED_CHECK = {
 
 def verify_text(text: str) -> VerificationReport:
     try:
-        return verify_offline(read_bundle(text))
+        return verify_offline(read_bundle(text), trust=SITE)
     except BundleError as exc:
         return malformed(str(exc))
 
@@ -214,7 +219,7 @@ def test_a_certificate_and_leaf_hash_altered_together_fail_on_the_signature(
     document["verdict"] = "pass" if document["verdict"] == "fail" else "fail"
     record = bundle.certificate.model_copy(update={"document": document})
     record = record.model_copy(update={"leaf_hash": content_leaf_hash(record).hex()})
-    report = verify_offline(bundle.model_copy(update={"certificate": record}))
+    report = verify_offline(bundle.model_copy(update={"certificate": record}), trust=SITE)
     failed = [c for c in report.checks if not c.passed]
     assert [c.name for c in failed] == ["certificate signature", "certificate inclusion"]
     assert "not by the issuer" in failed[0].detail
@@ -242,7 +247,7 @@ def test_later_records_are_verified_and_a_revocation_invalidates(tmp_path: Path)
         T0,
     )
     before_revocation = exported(store, SERIAL)
-    report = verify_offline(before_revocation)
+    report = verify_offline(before_revocation, trust=SITE)
     failed = [c.name for c in report.checks if not c.passed]
     assert failed == ["record 1 (inspection) inclusion", "record 1 (inspection) anchor receipt"]
 
@@ -265,7 +270,7 @@ def test_later_records_are_verified_and_a_revocation_invalidates(tmp_path: Path)
         ),
     )
     revoked = exported(store, SERIAL)
-    report = verify_offline(revoked)
+    report = verify_offline(revoked, trust=SITE)
     assert not report.valid
     assert report.part_verdict is Verdict.FAIL  # the later inspection failed
     assert [c.name for c in report.checks if not c.passed] == ["revocation"]
@@ -286,7 +291,7 @@ def test_an_unsealed_certificate_is_not_valid(tmp_path: Path) -> None:
     Issuer(store, key, BatchPolicy(10, timedelta(seconds=1))).issue_certificates(
         [certificate("U-1", ref, key.address)]
     )
-    report = verify_offline(exported(store, "U-1"))
+    report = verify_offline(exported(store, "U-1"), trust=SITE)
     assert [c.name for c in report.checks if not c.passed] == [
         "certificate inclusion",
         "certificate anchor receipt",
