@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 
 from models import TrustfloorError
@@ -48,7 +48,7 @@ class LogOnce:
 
 def guarded(
     name: str, job: Callable[[], Awaitable[object]], failures: LogOnce
-) -> Callable[[], Awaitable[None]]:
+) -> Callable[[], Coroutine[object, object, None]]:
     """``job`` wrapped for a scheduler that calls it again and again.
 
     A trustfloor error is logged once with its advice and no traceback (the job runs again on

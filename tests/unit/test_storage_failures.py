@@ -112,7 +112,7 @@ def test_unanchored_certificates_are_counted_until_their_batch_is_on_chain(
 
 def test_advice_covers_sqlite_codes_and_os_errors() -> None:
     full = sqlite3.OperationalError("database or disk is full")
-    full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
     assert "free space" in storage_advice(full)
     assert "free space" in storage_advice(OSError(28, "No space left on device"))
     assert "permissions" in storage_advice(PermissionError(13, "Permission denied"))
