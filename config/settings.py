@@ -185,9 +185,10 @@ class ChainSettings(Frozen):
 
     url: str | None = Field(
         None,
-        pattern=r"^https?://",
-        description="JSON-RPC URL of a consortium node (Besu QBFT/IBFT 2.0 or any Ethereum "
-        "JSON-RPC); none: trustfloor runs a local anvil with its state in <data_dir>/chain/",
+        pattern=r"^(https?|wss?)://",
+        description="JSON-RPC URL (http, https, ws, wss) of a consortium node (Besu QBFT/IBFT "
+        "2.0 or any Ethereum JSON-RPC); none: trustfloor runs a local anvil with its state in "
+        "<data_dir>/chain/, reached over a Unix socket there",
     )
     chain_id: int = Field(31337, ge=1, description="the node must serve this chain id")
     contract_address: str | None = Field(

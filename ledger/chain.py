@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ledger.contract import (
     AnchorRecord,
@@ -24,7 +25,7 @@ with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
     from eth_account.signers.local import LocalAccount
     from eth_typing import ChecksumAddress
     from hexbytes import HexBytes
-    from web3 import AsyncHTTPProvider, AsyncWeb3
+    from web3 import AsyncHTTPProvider, AsyncIPCProvider, AsyncWeb3, WebSocketProvider
     from web3.contract import AsyncContract
     from web3.exceptions import (
         ContractCustomError,
@@ -34,8 +35,10 @@ with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
         TransactionNotFound,
         Web3Exception,
     )
+    from web3.providers.async_base import AsyncBaseProvider
+    from web3.providers.persistent import PersistentConnectionProvider
     from web3.providers.rpc.utils import ExceptionRetryConfiguration
-    from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt
+    from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 _TRANSPORT_ERRORS = (Web3Exception, aiohttp.ClientError, OSError, TimeoutError)
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -53,7 +56,7 @@ class ChainClient:
 
     def __init__(
         self,
-        w3: AsyncWeb3[AsyncHTTPProvider],
+        w3: AsyncWeb3[AsyncBaseProvider],
         account: LocalAccount,
         chain_id: int,
         artifact: ContractArtifact,
@@ -91,22 +94,15 @@ class ChainClient:
     ) -> ChainClient:
         """Connect to ``url``, refusing a node whose chain id is not ``chain_id``.
 
+        ``url`` is an http(s) or ws(s) URL, or the absolute path of a node's IPC socket.
         With ``contract_address`` the client works on that deployed ledger (checked to carry
         the artefact's code); otherwise call ``deploy()`` or ``use_contract()`` first.
         """
         if confirmations < 1:
             raise ChainError(f"confirmations must be at least 1, got {confirmations}")
         account = _account(private_key)
-        retry = ExceptionRetryConfiguration(
-            errors=(aiohttp.ClientError, TimeoutError), retries=max(retries, 1)
-        )
-        provider = AsyncHTTPProvider(
-            url,
-            request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)},
-            exception_retry_configuration=retry,
-        )
         client = cls(
-            AsyncWeb3(provider),
+            AsyncWeb3(_provider(url, timeout_s, max(retries, 1))),
             account,
             chain_id,
             artifact or ContractArtifact.load(),
@@ -125,6 +121,8 @@ class ChainClient:
 
     async def _check_chain_id(self, url: str) -> None:
         async with self._rpc(f"reach the chain at {url}"):
+            if isinstance(self._w3.provider, PersistentConnectionProvider):
+                await self._w3.provider.connect()
             actual = await self._w3.eth.chain_id
         if actual != self._chain_id:
             raise ChainError(
@@ -133,7 +131,7 @@ class ChainClient:
             )
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session or the socket."""
         await self._w3.provider.disconnect()
 
     async def __aenter__(self) -> ChainClient:
@@ -195,17 +193,35 @@ class ChainClient:
             address=_checksum(address), abi=list(self._artifact.abi)
         )
 
-    async def fund_on_dev_chain(self, wei: int) -> None:
-        """Set this account's balance on an anvil development chain (``anvil_setBalance``).
+    async def balance(self, account: str) -> int:
+        """The ether ``account`` holds, in wei."""
+        async with self._rpc(f"read the balance of {account}"):
+            return int(await self._w3.eth.get_balance(_checksum(account)))
 
-        Only for the local chain trustfloor starts itself; a consortium's PoA nodes refuse it.
+    async def transfer(self, to: str, wei: int) -> TxOutcome:
+        """Send ``wei`` from this account to ``to``: a plain signed value transfer.
+
+        This is how a PoA chain funds a new member: an account the genesis block funded pays.
         """
-        async with self._rpc("set the account balance on the development chain"):
-            reply = await self._w3.provider.make_request(
-                RPCEndpoint("anvil_setBalance"), [self.address, hex(wei)]
-            )
-        if "error" in reply:
-            raise ChainError(f"the chain refused anvil_setBalance: {reply['error']}")
+        if wei <= 0:
+            raise ChainError(f"a transfer needs a positive amount, got {wei} wei")
+        async with self._send_lock:
+            nonce = await self._next_nonce()
+            params: TxParams = {
+                "from": self.address,
+                "to": _checksum(to),
+                "value": Wei(wei),
+                "chainId": self._chain_id,
+                "nonce": Nonce(nonce),
+            }
+            async with self._rpc(f"price the transfer to {to}"):
+                params["gas"] = await self._w3.eth.estimate_gas(params)
+                fees = await self._w3.eth.fee_history(1, "latest", [])
+                tip = await self._w3.eth.max_priority_fee
+            params["maxPriorityFeePerGas"] = tip
+            params["maxFeePerGas"] = Wei(2 * fees["baseFeePerGas"][-1] + tip)
+            tx_hash = await self._send_signed(params, nonce, f"transfer ether to {to}")
+        return self._outcome(await self._confirmed(tx_hash, f"transfer ether to {to}"))
 
     # ------------------------------------------------------------------ administration
 
@@ -386,18 +402,23 @@ class ChainClient:
             }
             async with self._rpc(what):
                 tx = await call.build_transaction(params)
-            signed = self._account.sign_transaction(tx)
-            try:
-                async with self._rpc(f"send the transaction to {what}"):
-                    tx_hash = bytes(await self._w3.eth.send_raw_transaction(signed.raw_transaction))
-            except ChainError:
-                self._nonce = None  # resynchronise from the node next time
-                raise
-            self._nonce = nonce + 1
+            tx_hash = await self._send_signed(tx, nonce, what)
         receipt = await self._confirmed(tx_hash, what)
         if receipt["status"] != 1:
             await self._explain_failure(call, receipt, what)
         return self._outcome(receipt)
+
+    async def _send_signed(self, tx: TxParams, nonce: int, what: str) -> bytes:
+        """Sign ``tx`` locally and send it; the nonce counter moves on only when it was sent."""
+        signed = self._account.sign_transaction(cast(dict[str, Any], tx))
+        try:
+            async with self._rpc(f"send the transaction to {what}"):
+                tx_hash = bytes(await self._w3.eth.send_raw_transaction(signed.raw_transaction))
+        except ChainError:
+            self._nonce = None  # resynchronise from the node next time
+            raise
+        self._nonce = nonce + 1
+        return tx_hash
 
     async def _next_nonce(self) -> int:
         if self._nonce is None:
@@ -507,7 +528,7 @@ class ChainClient:
 
 
 def _error_table(
-    w3: AsyncWeb3[AsyncHTTPProvider], artifact: ContractArtifact
+    w3: AsyncWeb3[AsyncBaseProvider], artifact: ContractArtifact
 ) -> dict[bytes, tuple[str, list[str]]]:
     """Custom error selector -> (name, argument types) (Solidity ABI spec, "Errors")."""
     table: dict[bytes, tuple[str, list[str]]] = {}
@@ -518,13 +539,33 @@ def _error_table(
     return table
 
 
-def _event_table(w3: AsyncWeb3[AsyncHTTPProvider], artifact: ContractArtifact) -> dict[bytes, str]:
+def _event_table(w3: AsyncWeb3[AsyncBaseProvider], artifact: ContractArtifact) -> dict[bytes, str]:
     """Event topic 0 -> event name (Solidity ABI spec, "Events")."""
     table: dict[bytes, str] = {}
     for entry in artifact.entries("event"):
         types = ",".join(str(i["type"]) for i in entry.get("inputs", []))
         table[bytes(w3.keccak(text=f"{entry['name']}({types})"))] = str(entry["name"])
     return table
+
+
+def _provider(endpoint: str, timeout_s: float, retries: int) -> AsyncBaseProvider:
+    """The web3 provider for an http(s) or ws(s) URL or an IPC socket's absolute path."""
+    if endpoint.startswith(("http://", "https://")):
+        retry = ExceptionRetryConfiguration(
+            errors=(aiohttp.ClientError, TimeoutError), retries=retries
+        )
+        return AsyncHTTPProvider(
+            endpoint,
+            request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)},
+            exception_retry_configuration=retry,
+        )
+    if endpoint.startswith(("ws://", "wss://")):
+        return WebSocketProvider(
+            endpoint, request_timeout=timeout_s, max_connection_retries=retries
+        )
+    if Path(endpoint).is_absolute():  # a local node: there at once or not at all
+        return AsyncIPCProvider(endpoint, request_timeout=timeout_s, max_connection_retries=1)
+    raise ChainError(f"{endpoint!r} is neither an http(s) or ws(s) URL nor an IPC socket path")
 
 
 def _account(private_key: str) -> LocalAccount:

@@ -1,10 +1,18 @@
 """The chain a site anchors on: its consortium's node, or a local anvil kept in the data dir."""
 
-# Local default (chain.url unset): <data_dir>/chain/ holds the anvil state (anvil-state.json,
-# dumped every 5 s and on a clean stop), the deployment record (deployment.json) and, unless
-# the key variable is set, the site's generated key (site.key, mode 0600). One process runs
-# the node at a time (node.lock); others find its URL in node.json and share it. On first
-# start the contract is deployed and the site allow-lists itself as issuer and OEM.
+# Local default (chain.url unset): <data_dir>/chain/ (mode 0700) holds the anvil state
+# (anvil-state.json, dumped every 5 s and on a clean stop), the deployment record
+# (deployment.json) and, unless the key variable is set, the site's generated key (site.key,
+# mode 0600). One process runs the node at a time (node.lock); others find its endpoint in
+# node.json and share it. The node serves JSON-RPC only to this user, on the Unix socket
+# anvil.ipc; its HTTP port, which anvil always opens and which offers the developer methods
+# (impersonation, balances), sits in a network namespace of its own where the kernel allows
+# unprivileged user namespaces (else on a random 127.0.0.1 port, and a warning says so). The
+# node dies with the process that started it; anvil.pid names it, so that a start after a
+# crash stops a node left running on the same state before it starts its own. On first start
+# the contract is deployed and the site allow-lists itself as issuer and OEM; the site's
+# account is funded by a transfer from the node's funded development account, as a PoA
+# genesis account funds new members.
 #
 # Production (chain.url set): the node is the consortium's (Besu QBFT/IBFT 2.0, any Ethereum
 # JSON-RPC), the contract its deployed ledger (chain.contract_address), the key comes only
@@ -36,9 +44,12 @@ DEPLOYMENT_FILE = "deployment.json"
 KEY_FILE = "site.key"
 NODE_FILE = "node.json"
 LOCK_FILE = "node.lock"
+IPC_FILE = "anvil.ipc"
+PID_FILE = "anvil.pid"
 STATE_INTERVAL_S = 5
-DEV_BALANCE_WEI = 10**24
-"""What the site's account holds on the local chain: gas for a very long time."""
+SITE_FUNDS_WEI = 1000 * 10**18
+"""What the site's account is topped up to on the local chain (when below half of it): gas
+for millions of anchors."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +83,7 @@ def _generated_key(path: Path) -> SiteKey:
     """The development key kept in ``path``, created (mode 0600) on first use."""
     if path.exists():
         return SiteKey.from_hex(path.read_text("ascii"))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_folder(path.parent)
     key = SiteKey.generate()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
@@ -108,46 +119,88 @@ async def open_site_chain(
             await client.close()
         return
     folder = chain_dir(settings)
-    async with _local_node(folder, chain.chain_id) as url:
+    async with _local_node(folder, chain.chain_id) as node:
         # One local node mines a block per transaction and never reorganises: 1 confirmation.
         client = await ChainClient.connect(
-            url, chain.chain_id, secret, confirmations=1, timeout_s=chain.timeout_s
+            node.endpoint, chain.chain_id, secret, confirmations=1, timeout_s=chain.timeout_s
         )
         try:
             if read_only:
                 await client.use_contract(_deployed_contract(folder / DEPLOYMENT_FILE))
             else:
-                await client.fund_on_dev_chain(DEV_BALANCE_WEI)
+                if node.funding_key is not None:
+                    await _fund(client, node.endpoint, node.funding_key)
                 await _use_or_deploy(client, folder / DEPLOYMENT_FILE)
             yield SiteChain(client, key, local=True)
         finally:
             await client.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _NodeAccess:
+    """How to reach the local node, and its funded account's key when this process runs it."""
+
+    endpoint: str
+    funding_key: str | None
+
+
+def local_node(folder: Path, chain_id: int) -> LocalAnvil:
+    """The local chain node of the chain folder ``folder``, not started."""
+    return LocalAnvil(
+        chain_id=chain_id,
+        state=folder / STATE_FILE,
+        state_interval=STATE_INTERVAL_S,
+        ipc=folder / IPC_FILE,
+        pid_file=folder / PID_FILE,
+    )
+
+
 @asynccontextmanager
-async def _local_node(folder: Path, chain_id: int) -> AsyncIterator[str]:
-    """The URL of the local anvil: started here (holding the lock), or the running one's."""
+async def _local_node(folder: Path, chain_id: int) -> AsyncIterator[_NodeAccess]:
+    """The local anvil: started here (holding the lock), or the one another process runs."""
     with _lock_file(folder) as lock:
         if not _try_lock(lock):
-            yield _running_node_url(folder / NODE_FILE)
+            yield _NodeAccess(_running_node_endpoint(folder / NODE_FILE), None)
             return
-        node = LocalAnvil(
-            chain_id=chain_id, state=folder / STATE_FILE, state_interval=STATE_INTERVAL_S
-        )
+        node = local_node(folder, chain_id)
         await node.start()
         try:
-            _write_json(folder / NODE_FILE, {"url": node.url, "pid": os.getpid()})
-            yield node.url
+            _write_json(
+                folder / NODE_FILE,
+                {
+                    "endpoint": node.endpoint,
+                    "pid": os.getpid(),
+                    "node_pid": node.pid,
+                    "network_isolated": node.network_isolated,
+                },
+            )
+            yield _NodeAccess(node.endpoint, node.dev_key)
         finally:
             _remove(folder / NODE_FILE)
             await node.stop()
 
 
+async def _fund(site: ChainClient, endpoint: str, funding_key: str) -> None:
+    """Top the site's account up by a transfer from the node's funded development account."""
+    if await site.balance(site.address) >= SITE_FUNDS_WEI // 2:
+        return
+    funder = await ChainClient.connect(endpoint, site.chain_id, funding_key, confirmations=1)
+    async with funder:
+        await funder.transfer(site.address, SITE_FUNDS_WEI)
+    log.info("funded the site's account %s on the local chain", site.address)
+
+
 @contextmanager
 def _lock_file(folder: Path) -> Iterator[TextIO]:
-    folder.mkdir(parents=True, exist_ok=True)
+    _private_folder(folder)
     with (folder / LOCK_FILE).open("a") as lock:
         yield lock
+
+
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` if needed and let only its owner in (the node's socket is inside)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
 
 
 def _try_lock(lock: TextIO) -> bool:
@@ -170,9 +223,9 @@ def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _running_node_url(path: Path) -> str:
+def _running_node_endpoint(path: Path) -> str:
     try:
-        return str(json.loads(path.read_text("utf-8"))["url"])
+        return str(json.loads(path.read_text("utf-8"))["endpoint"])
     except (OSError, ValueError, KeyError) as exc:
         raise ChainError(
             f"another process holds the local chain but {path} names no node: {exc}",

@@ -10,7 +10,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from eth_utils.crypto import keccak
 from config import load_settings
 from ledger.canonical import design_key
 from ledger.chain import ChainClient
+from ledger.childprocess import command_line, read_pid_file
 from ledger.commands import design_register
 from ledger.signing import SiteKey
 from maintenance.orders import order_id_of
 from opcua_server.demo import write_demo_design
-from tests.integration.ledger.ledger_chainkit import raw_rpc
+from tests.integration.ledger.chain_node_kit import ipc_rpc, node_endpoint
 from tests.support import PASSWORDS, REPO, call_method, make_client_certificate, secure_client, text
 
 DESIGN = "spindle-bearing-housing"
@@ -150,11 +151,13 @@ async def prepare_site(folder: Path) -> CrashSite:
 
 
 class ServerProcess:
-    """`trustfloor serve` in its own process group (anvil included), its output in a log file."""
+    """`trustfloor serve` in its own process group (anvil in one of its own), its output in a log
+    file."""
 
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, log: Path, data_dir: Path) -> None:
         self.process = process
         self.log = log
+        self.data_dir = data_dir
 
     @classmethod
     async def start(cls, site: CrashSite, run: int) -> ServerProcess:
@@ -176,7 +179,7 @@ class ServerProcess:
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
-        return cls(process, log)
+        return cls(process, log, site.data_dir)
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -191,7 +194,12 @@ class ServerProcess:
         return match.group(1)
 
     async def kill(self) -> None:
-        """Power loss: SIGKILL to the whole process group, the local chain node included."""
+        """Power loss: SIGKILL to the local chain node (its own process group, named in the pid
+        file) and to the whole process group of trustfloor."""
+        node = read_pid_file(self.data_dir / "chain" / "anvil.pid")
+        if node and any(str(self.data_dir) in arg for arg in command_line(node) or []):
+            with suppress(ProcessLookupError):
+                os.killpg(node, signal.SIGKILL)
         os.killpg(self.process.pid, signal.SIGKILL)
         await self.process.wait()
 
@@ -366,15 +374,15 @@ class ChainView:
 async def read_chain(site: CrashSite) -> ChainView:
     """Read the running site's chain node: every Anchored event and the site's licence."""
     chain_dir = site.data_dir / "chain"
-    url = str(json.loads((chain_dir / "node.json").read_text("utf-8"))["url"])
+    endpoint = node_endpoint(chain_dir)
     contract = str(json.loads((chain_dir / "deployment.json").read_text("utf-8"))["contract"])
-    logs = await raw_rpc(
-        url,
+    logs = await ipc_rpc(
+        endpoint,
         "eth_getLogs",
         {"address": contract, "fromBlock": "0x0", "toBlock": "latest", "topics": [ANCHORED_TOPIC]},
     )
     client = await ChainClient.connect(
-        url, 31337, SiteKey.generate().secret_hex(), contract_address=contract
+        endpoint, 31337, SiteKey.generate().secret_hex(), contract_address=contract
     )
     async with client:
         licence = await client.licence(design_key(DESIGN, REVISION), site.key.address)

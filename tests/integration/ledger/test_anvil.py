@@ -10,7 +10,12 @@ from ledger.anvil import ANVIL_ENV, LocalAnvil, find_anvil
 from ledger.chain import ChainClient
 from ledger.errors import LocalChainError
 from ledger.merkle import hash_leaf
+from ledger.signing import SiteKey
+from tests.integration.ledger.chain_node_kit import ipc_rpc
 from tests.integration.ledger.ledger_chainkit import DEV_KEYS, raw_rpc
+
+DEV_ADDRESS = SiteKey.from_hex(DEV_KEYS["admin"]).address
+"""anvil's first well-known development account (mnemonic "test test ... junk")."""
 
 
 async def test_start_reads_the_port_and_stop_ends_the_process() -> None:
@@ -97,3 +102,38 @@ def test_find_anvil_uses_node_modules_or_the_environment(
     assert found.is_file()
     monkeypatch.setenv(ANVIL_ENV, str(tmp_path / "my-anvil"))
     assert find_anvil() == tmp_path / "my-anvil"
+
+
+def test_a_private_node_adds_its_socket_and_a_random_account(tmp_path: Path) -> None:
+    node = LocalAnvil(chain_id=5, ipc=tmp_path / "anvil.ipc")
+    assert node.command(Path("anvil"))[-5:] == [
+        "--ipc",
+        str(tmp_path / "anvil.ipc"),
+        "--mnemonic-random",
+        "--accounts",
+        "1",
+    ]
+
+
+async def test_a_private_node_answers_on_its_socket_and_keeps_its_key_out_of_logs(
+    tmp_path: Path,
+) -> None:
+    async with LocalAnvil(chain_id=780, ipc=tmp_path / "anvil.ipc") as node:
+        assert node.endpoint == str(tmp_path / "anvil.ipc")
+        assert await ipc_rpc(node.endpoint, "eth_chainId") == hex(780)
+        funded = SiteKey.from_hex(node.dev_key).address
+        accounts = await ipc_rpc(node.endpoint, "eth_accounts")
+        assert [account.lower() for account in accounts] == [funded.lower()]
+        assert funded.lower() != DEV_ADDRESS.lower(), "not anvil's well-known account"
+        output = node.recent_output()
+        assert node.dev_key[2:] not in output
+        assert "Mnemonic:          <hidden>" in output
+        if node.network_isolated:
+            with pytest.raises(LocalChainError, match="network of its own"):
+                _ = node.url
+
+
+async def test_a_socket_path_too_long_for_unix_is_refused(tmp_path: Path) -> None:
+    node = LocalAnvil(ipc=tmp_path / ("x" * 120) / "anvil.ipc")
+    with pytest.raises(LocalChainError, match="longer than the 107 bytes"):
+        await node.start()
