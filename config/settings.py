@@ -81,6 +81,19 @@ class ServerSettings(Frozen):
     max_items_per_folder: int = Field(
         200, ge=10, le=5000, description="orders/parts kept in the address space (newest)"
     )
+    history_max_values_per_node: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="raw history values per node in one HistoryRead answer; more come with a "
+        "continuation point, also when the client asks for no limit",
+    )
+    history_max_values_per_request: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="raw history values in one HistoryRead answer, shared by its nodes",
+    )
 
     @model_validator(mode="after")
     def _none_only_when_allowed(self) -> ServerSettings:

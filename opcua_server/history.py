@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from asyncua import ua
-from asyncua.common.utils import Buffer
 from asyncua.server.history import HistoryManager
-from asyncua.ua.ua_binary import Primitives
 
-from models import Aggregate, AggregateHistorian, AggregateValue, Historian
+from config import ServerSettings
+from models import Aggregate, AggregateHistorian, AggregateValue, Historian, Reading
 from models.ports import AggregateStatus
 from opcua_server.address_space import status_of, variant_of
+from opcua_server.event_store import from_micros, to_micros
 
 AGGREGATES: dict[ua.NodeId, Aggregate] = {
     ua.NodeId(ua.ObjectIds.AggregateFunction_Average): Aggregate.AVERAGE,
@@ -26,7 +29,10 @@ AGGREGATES: dict[ua.NodeId, Aggregate] = {
 CALCULATED = 0x00000400 | 0x00000001
 """Good + DataValue info type + HistorianCalculated bit (OPC 10000-4 §7.39.3)."""
 WIN_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-MAX_RAW_VALUES = 10_000
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_CONTINUATION = struct.Struct(">4sqI")
+_CONTINUATION_TAG = b"tfrv"
 
 PointOf = Callable[[ua.NodeId], tuple[str, str] | None]
 
@@ -47,13 +53,79 @@ def _given(ts: datetime | None) -> datetime | None:
     return None if aware <= WIN_EPOCH + timedelta(days=1) else aware
 
 
-def _pack(ts: datetime) -> bytes:
-    return bytes(Primitives.DateTime.pack(ts))
+@dataclass(frozen=True, slots=True)
+class HistoryLimits:
+    """How many raw values one HistoryRead answer holds at most, whatever the client asks."""
+
+    values_per_node: int = 10_000
+    values_per_request: int = 10_000
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> HistoryLimits:
+        return cls(settings.history_max_values_per_node, settings.history_max_values_per_request)
+
+    def per_node(self, nodes: int, asked: int) -> int:
+        """Values each of ``nodes`` gets in one answer: the client's limit (0: none) within the
+        per-node cap and an equal share of the per-request cap (at least one value)."""
+        cap = min(self.values_per_node, max(1, self.values_per_request // max(1, nodes)))
+        return min(asked, cap) if asked > 0 else cap
 
 
-def _unpack(point: bytes) -> datetime:
-    ts: datetime = Primitives.DateTime.unpack(Buffer(point))
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+@dataclass(frozen=True, slots=True)
+class RawPosition:
+    """Where a raw read resumes: at ``start``, after the ``skip`` readings stamped exactly
+    ``start`` that an earlier answer returned already."""
+
+    start: datetime
+    skip: int = 0
+
+
+def encode_continuation(position: RawPosition) -> bytes:
+    """A stateless continuation point (OPC 10000-11 §6.3): the position the next read resumes at.
+
+    It holds no server memory, so releasing it frees nothing and any number may be open.
+    """
+    return _CONTINUATION.pack(_CONTINUATION_TAG, to_micros(position.start), position.skip)
+
+
+def decode_continuation(point: bytes) -> RawPosition:
+    """The position in ``point``; ValueError when it is not one this server handed out."""
+    if len(point) != _CONTINUATION.size:
+        raise ValueError("continuation point of the wrong size")
+    tag, start_us, skip = _CONTINUATION.unpack(point)
+    if tag != _CONTINUATION_TAG:
+        raise ValueError("continuation point not issued by the raw history")
+    return RawPosition(from_micros(start_us), skip)
+
+
+def raw_result(readings: Sequence[Reading], limit: int, after: RawPosition) -> ua.HistoryReadResult:
+    """The answer for one node: up to ``limit`` of ``readings`` (which follow ``after``), and a
+    continuation point when more are left."""
+    result = ua.HistoryReadResult()
+    result.HistoryData = ua.HistoryData()
+    if len(readings) > limit:
+        result.ContinuationPoint = encode_continuation(_next_position(readings, limit, after))
+    result.HistoryData.DataValues = [_data_value(r) for r in readings[:limit]]
+    return result
+
+
+def _next_position(readings: Sequence[Reading], limit: int, after: RawPosition) -> RawPosition:
+    """Where the read resumes after returning ``readings[:limit]``; readings sharing the next
+    one's timestamp that were returned already are skipped then."""
+    resume = readings[limit].source_ts
+    returned = sum(1 for r in readings[:limit] if r.source_ts == resume)
+    if resume == after.start:
+        returned += after.skip
+    return RawPosition(resume, returned)
+
+
+def _data_value(reading: Reading) -> ua.DataValue:
+    return ua.DataValue(
+        variant_of(reading.value),
+        StatusCode=status_of(reading),
+        SourceTimestamp=reading.source_ts,
+        ServerTimestamp=reading.source_ts,
+    )
 
 
 class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped to mypy here
@@ -66,21 +138,24 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         historian: Historian | None,
         aggregates: AggregateHistorian | None,
         events: EventHistory | None = None,
+        *,
+        limits: HistoryLimits | None = None,
     ) -> None:
         super().__init__(iserver)
         self._point_of = point_of
         self._historian = historian
         self._aggregates = aggregates
         self.events = events
+        self.limits = limits or HistoryLimits()
 
     async def _read_history(self, details: Any, rv: ua.HistoryReadValueId) -> ua.HistoryReadResult:
-        if isinstance(details, ua.ReadRawModifiedDetails) and not details.IsReadModified:
-            return await self._raw(details, rv)
+        if _is_raw(details):
+            return await self._raw(details, rv, self.limits.per_node(1, details.NumValuesPerNode))
         if isinstance(details, ua.ReadProcessedDetails):
             return await self._processed(details, rv, 0)
         if isinstance(details, ua.ReadEventDetails):
             return await self._events(details, rv)
-        return _failed(ua.StatusCodes.BadHistoryOperationUnsupported)
+        return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
 
     async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
         details = params.HistoryReadDetails
@@ -90,49 +165,48 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         if isinstance(details, ua.ReadEventDetails):
             release = bool(params.ReleaseContinuationPoints)
             return [await self._events(details, rv, release) for rv in params.NodesToRead]
+        if _is_raw(details):
+            return await self._raw_nodes(params)
         return [await self._read_history(details, rv) for rv in params.NodesToRead]
 
+    async def _raw_nodes(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+        """Raw values of every node, each within its share of the caps (OPC 10000-11 §6.4.3)."""
+        nodes = params.NodesToRead
+        if params.ReleaseContinuationPoints:
+            # stateless continuation points hold nothing to free
+            return [raw_result([], 0, RawPosition(UNIX_EPOCH)) for _ in nodes]
+        details = params.HistoryReadDetails
+        limit = self.limits.per_node(len(nodes), details.NumValuesPerNode)
+        return [await self._raw(details, rv, limit) for rv in nodes]
+
     async def _raw(
-        self, details: ua.ReadRawModifiedDetails, rv: ua.HistoryReadValueId
+        self, details: ua.ReadRawModifiedDetails, rv: ua.HistoryReadValueId, limit: int
     ) -> ua.HistoryReadResult:
+        """Up to ``limit`` raw values of one node, read and converted in worker threads."""
         point = self._point_of(rv.NodeId)
         if point is None or self._historian is None:
-            return _failed(ua.StatusCodes.BadHistoryOperationUnsupported)
-        start = _unpack(rv.ContinuationPoint) if rv.ContinuationPoint else _given(details.StartTime)
+            return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
+        try:
+            after = _resume_at(details, rv.ContinuationPoint)
+        except ValueError:
+            return _status_result(ua.StatusCodes.BadContinuationPointInvalid)
         end = _given(details.EndTime) or datetime.now(UTC)
-        wanted = details.NumValuesPerNode or MAX_RAW_VALUES
-        readings = await self._historian.query(
-            *point, start or datetime(1970, 1, 1, tzinfo=UTC), end, wanted + 1
-        )
-        result = ua.HistoryReadResult()
-        result.HistoryData = ua.HistoryData()
-        if len(readings) > wanted:
-            result.ContinuationPoint = _pack(readings[wanted].source_ts)
-            readings = readings[:wanted]
-        result.HistoryData.DataValues = [
-            ua.DataValue(
-                variant_of(r.value),
-                StatusCode=status_of(r),
-                SourceTimestamp=r.source_ts,
-                ServerTimestamp=r.source_ts,
-            )
-            for r in readings
-        ]
-        return result
+        readings = await self._historian.query(*point, after.start, end, after.skip + limit + 1)
+        return await asyncio.to_thread(raw_result, readings[after.skip :], limit, after)
 
     async def _processed(
         self, details: ua.ReadProcessedDetails, rv: ua.HistoryReadValueId, index: int
     ) -> ua.HistoryReadResult:
         point = self._point_of(rv.NodeId)
         if point is None or self._aggregates is None:
-            return _failed(ua.StatusCodes.BadHistoryOperationUnsupported)
+            return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
         types = details.AggregateType or []
         kind = AGGREGATES.get(types[min(index, len(types) - 1)]) if types else None
         if kind is None:
-            return _failed(ua.StatusCodes.BadAggregateNotSupported)
+            return _status_result(ua.StatusCodes.BadAggregateNotSupported)
         start, end = _given(details.StartTime), _given(details.EndTime)
         if start is None or end is None or end <= start:
-            return _failed(ua.StatusCodes.BadInvalidTimestampArgument)
+            return _status_result(ua.StatusCodes.BadInvalidTimestampArgument)
         interval_s = (details.ProcessingInterval or 0) / 1000 or (end - start).total_seconds()
         values = await self._aggregates.aggregate(*point, start, end, interval_s, kind)
         result = ua.HistoryReadResult()
@@ -144,11 +218,22 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         self, details: ua.ReadEventDetails, rv: ua.HistoryReadValueId, release: bool = False
     ) -> ua.HistoryReadResult:
         if self.events is None:
-            return _failed(ua.StatusCodes.BadHistoryOperationUnsupported)
+            return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
         return await self.events.read(rv, details, release=release)
 
 
-def _failed(status: int) -> ua.HistoryReadResult:
+def _is_raw(details: Any) -> bool:
+    return isinstance(details, ua.ReadRawModifiedDetails) and not details.IsReadModified
+
+
+def _resume_at(details: ua.ReadRawModifiedDetails, point: bytes | None) -> RawPosition:
+    """The continuation point's position, or the start of the requested range."""
+    if point:
+        return decode_continuation(point)
+    return RawPosition(_given(details.StartTime) or UNIX_EPOCH)
+
+
+def _status_result(status: int) -> ua.HistoryReadResult:
     result = ua.HistoryReadResult()
     result.StatusCode = ua.StatusCode(status)
     return result

@@ -28,7 +28,7 @@ from opcua_server.diagnostics import Diagnostics, SessionCounters
 from opcua_server.errors import ServerError
 from opcua_server.event_store import EventHistory, EventStore
 from opcua_server.fastpath import install_fast_path, quiet_startup, thaw
-from opcua_server.history import SiteHistory
+from opcua_server.history import HistoryLimits, SiteHistory
 from opcua_server.methods import MethodHost
 from opcua_server.namespaces import Namespaces
 from opcua_server.persisted import PersistedValues
@@ -197,6 +197,7 @@ class TrustfloorServer:
             self.ports.historian,
             self.ports.aggregates,
             EventHistory(self.events, self._server),
+            limits=HistoryLimits.from_settings(self.server_settings),
         )
         self._server.iserver.history_manager = self.history
 
