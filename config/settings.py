@@ -81,6 +81,25 @@ class ServerSettings(Frozen):
     max_items_per_folder: int = Field(
         200, ge=10, le=5000, description="orders/parts kept in the address space (newest)"
     )
+    login_backoff_s: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="after a failed login, the next attempt for that user or from that address "
+        "waits this long",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="failed logins of one user within the window that lock it"
+    )
+    login_failure_window_s: float = Field(
+        60.0, gt=0, le=86_400, description="failed logins older than this no longer count"
+    )
+    login_lockout_s: float = Field(
+        300.0,
+        gt=0,
+        le=7 * 86_400,
+        description="a locked user is refused, even with the right password, for this long",
+    )
     history_max_values_per_node: int = Field(
         10_000,
         ge=1,

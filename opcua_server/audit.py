@@ -1,4 +1,4 @@
-"""Audit log of every method call and write: who, what, when, result (JSON lines, fsynced)."""
+"""Audit log of every login, method call and write: who, what, when, result (JSON, fsynced)."""
 
 from __future__ import annotations
 

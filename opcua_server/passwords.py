@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Mapping
 
 from opcua_server.errors import PasswordFormatError
 
@@ -40,3 +43,44 @@ def verify_password(password: str, stored: str) -> bool:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+class PasswordChecker:
+    """Checks a user's password against the stored hashes; an unknown name is checked against a
+    stand-in hash, so refusing it costs one scrypt verification like refusing a known user.
+
+    Counts its verifications, and those made on a thread running an event loop (a login that
+    blocked the server): thread-safe, since logins are verified in worker threads.
+    """
+
+    def __init__(self, hashes: Mapping[str, str]) -> None:
+        self._hashes = dict(hashes)
+        self._stand_in = hash_password(secrets.token_urlsafe(24))
+        self._lock = threading.Lock()
+        self.verifications = 0
+        self.verifications_on_event_loop = 0
+
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` has a password."""
+        return name in self._hashes
+
+    def verify(self, name: str, password: str) -> bool:
+        """Whether ``password`` is ``name``'s; False for unknown names, after the same work."""
+        stored = self._hashes.get(name)
+        matched = verify_password(password, self._stand_in if stored is None else stored)
+        self._count_verification()
+        return stored is not None and matched
+
+    def _count_verification(self) -> None:
+        on_loop = _event_loop_running()
+        with self._lock:
+            self.verifications += 1
+            self.verifications_on_event_loop += on_loop
+
+
+def _event_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

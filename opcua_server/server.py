@@ -29,6 +29,7 @@ from opcua_server.errors import ServerError
 from opcua_server.event_store import EventHistory, EventStore
 from opcua_server.fastpath import install_fast_path, quiet_startup, thaw
 from opcua_server.history import HistoryLimits, SiteHistory
+from opcua_server.login_guard import LoginPolicy
 from opcua_server.methods import MethodHost
 from opcua_server.namespaces import Namespaces
 from opcua_server.persisted import PersistedValues
@@ -96,7 +97,11 @@ class TrustfloorServer:
         self.audit = AuditLog(data_dir / server_settings.audit_file)
         self.counters = SessionCounters()
         self._user_manager = ConfigUserManager(
-            server_settings.users, environ, counters=self.counters
+            server_settings.users,
+            environ,
+            counters=self.counters,
+            audit=self.audit,
+            policy=LoginPolicy.from_settings(server_settings),
         )
         self._server = Server(user_manager=self._user_manager)
         install_fast_path(self._server)
