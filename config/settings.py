@@ -73,6 +73,9 @@ class ServerSettings(Frozen):
         "in <data_dir>/pki/trusted/certs, and refused ones are copied to pki/rejected/certs",
     )
     users: tuple[User, ...] = ()
+    max_sessions: int = Field(
+        50, ge=1, le=10_000, description="open OPC UA sessions; one more gets BadTooManySessions"
+    )
     metrics_host: str = Field("127.0.0.1", description="address of the Prometheus endpoint")
     metrics_port: int | None = Field(
         9464, ge=0, le=65535, description="Prometheus /metrics port; 0 picks one, unset disables"

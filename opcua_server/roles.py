@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
 from asyncua import ua
-from asyncua.crypto.permission_rules import PermissionRuleset, SimpleRoleRuleset, UserRole
+from asyncua.common.utils import Buffer
+from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, UserRole
+from asyncua.ua.ua_binary import struct_from_binary
 
 from config import Role
 from opcua_server.audit import AuditLog
@@ -77,17 +81,87 @@ def authorize(action: str, allowed: frozenset[Role]) -> SiteUser:
     return user
 
 
-class SessionUserRuleset(PermissionRuleset):  # type: ignore[misc]  # asyncua is untyped to mypy here
-    """Remembers each request's user for the handlers; anonymous sessions may only read."""
+_CLIENT_SERVICES = frozenset(ua.NodeId(i) for i in USER_TYPES)
+"""Services a signed-in client may ask for (asyncua's User set); each is then checked per node
+and per method by the handlers."""
 
-    def __init__(self) -> None:
-        self._simple = SimpleRoleRuleset()
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeManagement:
+    """One node management service (OPC 10000-4 §5.7): refused to every client, audited."""
+
+    name: str
+    parameters: type
+    targets: Callable[[Any], list[ua.NodeId]]
+
+
+_NODE_MANAGEMENT: dict[ua.NodeId, NodeManagement] = {
+    ua.NodeId(ua.ObjectIds.AddNodesRequest_Encoding_DefaultBinary): NodeManagement(
+        "AddNodes",
+        ua.AddNodesParameters,
+        lambda p: [item.ParentNodeId for item in p.NodesToAdd],
+    ),
+    ua.NodeId(ua.ObjectIds.DeleteNodesRequest_Encoding_DefaultBinary): NodeManagement(
+        "DeleteNodes", ua.DeleteNodesParameters, lambda p: [i.NodeId for i in p.NodesToDelete]
+    ),
+    ua.NodeId(ua.ObjectIds.AddReferencesRequest_Encoding_DefaultBinary): NodeManagement(
+        "AddReferences",
+        ua.AddReferencesParameters,
+        lambda p: [item.SourceNodeId for item in p.ReferencesToAdd],
+    ),
+    ua.NodeId(ua.ObjectIds.DeleteReferencesRequest_Encoding_DefaultBinary): NodeManagement(
+        "DeleteReferences",
+        ua.DeleteReferencesParameters,
+        lambda p: [item.SourceNodeId for item in p.ReferencesToDelete],
+    ),
+}
+"""The address space is built by the server alone: clients, admin included, never change it."""
+
+MAX_AUDITED_TARGETS = 20
+
+
+def requested_targets(service: NodeManagement, body: Buffer) -> str:
+    """The nodes a node management request names, for the audit (never raises)."""
+    try:
+        parameters = struct_from_binary(service.parameters, body.copy())
+    except Exception:  # a request that does not decode is refused all the same
+        return "(undecodable request)"
+    targets = service.targets(parameters)
+    shown = ", ".join(node.to_string() for node in targets[:MAX_AUDITED_TARGETS])
+    hidden = len(targets) - MAX_AUDITED_TARGETS
+    return f"{shown} (+{hidden} more)" if hidden > 0 else shown
+
+
+class SessionUserRuleset(PermissionRuleset):  # type: ignore[misc]  # asyncua is untyped to mypy here
+    """Remembers each request's user for the handlers; anonymous sessions may only read; no
+    client, admin included, may add or delete nodes or references (each refusal is audited)."""
+
+    def __init__(self, audit: AuditLog | None = None) -> None:
+        self._audit = audit
 
     def check_validity(self, user: Any, action_type_id: ua.NodeId, body: Any) -> bool:
-        CURRENT_USER.set(user if isinstance(user, SiteUser) else None)
+        site_user = user if isinstance(user, SiteUser) else None
+        CURRENT_USER.set(site_user)
+        node_management = _NODE_MANAGEMENT.get(action_type_id)
+        if node_management is not None:
+            self._record_refusal(site_user, node_management, body)
+            return False
         if user is None or user.role == UserRole.Anonymous:
             return action_type_id in _READ_ONLY_SERVICES
-        return bool(self._simple.check_validity(user, action_type_id, body))
+        return action_type_id in _CLIENT_SERVICES
+
+    def _record_refusal(self, user: SiteUser | None, service: NodeManagement, body: Buffer) -> None:
+        if self._audit is None:
+            return
+        name, role = describe(user)
+        self._audit.record(
+            user=name,
+            role=role,
+            action="node_management",
+            target=service.name,
+            detail=requested_targets(service, body),
+            result=ua.StatusCode(ua.StatusCodes.BadUserAccessDenied).name,
+        )
 
 
 WriteFn = Callable[..., Awaitable[list[ua.StatusCode]]]
@@ -98,8 +172,22 @@ def _is_internal(user: Any) -> bool:
     return user is None or (not isinstance(user, SiteUser) and user.role == UserRole.Admin)
 
 
+def _without_admin_bypass(user: Any) -> Any:
+    """``user`` as asyncua checks a non-admin (asyncua skips access levels for its Admin role)."""
+    if isinstance(user, SiteUser) and user.role == UserRole.Admin:
+        checked = copy.copy(user)
+        checked.role = UserRole.User
+        return checked
+    return user
+
+
 class WriteGuard:
-    """Wraps the attribute service's write: per-node role check, audit of every write."""
+    """Wraps the attribute service's write: per-node role check, audit of every write.
+
+    A client, admin included, may write only the Value of the nodes in ``writable`` its role
+    is allowed (WRITE_ROLES); everything else is refused with BadUserAccessDenied before asyncua
+    sees it, and what is let through is checked by asyncua as for any non-admin user.
+    """
 
     def __init__(
         self,
@@ -125,7 +213,8 @@ class WriteGuard:
                 allowed.append(item)
         forwarded = ua.WriteParameters()
         forwarded.NodesToWrite = allowed
-        outcomes = iter(await self._original(forwarded, user=user) if allowed else [])
+        checked_as = _without_admin_bypass(user)
+        outcomes = iter(await self._original(forwarded, user=checked_as) if allowed else [])
         final = [r if r is not None else next(outcomes) for r in results]
         self._record(params.NodesToWrite, final, user)
         self._remember(params.NodesToWrite, final)
@@ -140,10 +229,12 @@ class WriteGuard:
 
     def _refusal(self, item: ua.WriteValue, user: Any) -> ua.StatusCode | None:
         kind = self._writable.get(item.NodeId)
-        if kind is None:
-            return None  # asyncua's own access-level check decides (read-only nodes refuse)
         role = user.site_role if isinstance(user, SiteUser) else None
-        if role in WRITE_ROLES.get(kind, frozenset()):
+        if (
+            kind is not None
+            and item.AttributeId == ua.AttributeIds.Value
+            and role in WRITE_ROLES.get(kind, frozenset())
+        ):
             return None
         return ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
 

@@ -27,7 +27,13 @@ from opcua_server.audit import AuditLog
 from opcua_server.diagnostics import Diagnostics, SessionCounters
 from opcua_server.errors import ServerError
 from opcua_server.event_store import EventHistory, EventStore
-from opcua_server.fastpath import install_fast_path, quiet_startup, thaw
+from opcua_server.fastpath import (
+    ChannelRules,
+    guard_channels,
+    install_fast_path,
+    quiet_startup,
+    thaw,
+)
 from opcua_server.history import HistoryLimits, SiteHistory
 from opcua_server.login_guard import LoginPolicy
 from opcua_server.methods import MethodHost
@@ -152,8 +158,11 @@ class TrustfloorServer:
         await self._server.load_certificate(self.pki.own_certificate)
         await self._server.load_private_key(self.pki.own_key)
         policies = [_POLICY_TYPES[p] for p in cfg.security_policies]
-        self._server.set_security_policy(policies, permission_ruleset=SessionUserRuleset())
+        self._server.set_security_policy(
+            policies, permission_ruleset=SessionUserRuleset(self.audit)
+        )
         self._server.set_identity_tokens(self._identity_tokens())
+        guard_channels(self._server, self._channel_rules())
         validator = TrustListValidator(self.pki, trust_unknown=cfg.trust_unknown_clients)
         validator.on_reject = self._count_security_rejection
         self._server.set_certificate_validator(validator)
@@ -168,6 +177,26 @@ class TrustfloorServer:
         return tokens
 
     def _count_security_rejection(self) -> None:
+        self.counters.security_rejected += 1
+
+    def _channel_rules(self) -> ChannelRules:
+        """None channels carry sessions only when a None endpoint is offered (which needs
+        allow_insecure); at most max_sessions sessions are open."""
+        cfg = self.server_settings
+        return ChannelRules(
+            sessions_without_security=SecurityPolicy.NONE in cfg.security_policies,
+            max_sessions=cfg.max_sessions,
+            on_refused=self._count_channel_refusal,
+        )
+
+    def _count_channel_refusal(self, status: int) -> None:
+        if status == ua.StatusCodes.BadTooManySessions:
+            log.warning(
+                "refused a session: %d sessions are open", self.server_settings.max_sessions
+            )
+            self.counters.rejected += 1
+            return
+        log.warning("refused a channel or request: %s", ua.StatusCode(status).name)
         self.counters.security_rejected += 1
 
     async def _build_address_space(self) -> None:
