@@ -739,6 +739,9 @@ _DISCOVERY_SERVICES = frozenset(
 """What a SecurityPolicy None channel may carry when no None endpoint is offered."""
 
 _CREATE_SESSION = ua.NodeId(ua.ObjectIds.CreateSessionRequest_Encoding_DefaultBinary)
+_SESSION_REQUESTS = frozenset(
+    {_CREATE_SESSION, ua.NodeId(ua.ObjectIds.ActivateSessionRequest_Encoding_DefaultBinary)}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -750,7 +753,8 @@ class ChannelRules:
     max_sessions: int
     """Open sessions at most; one more CreateSession gets Bad_TooManySessions."""
     on_refused: Callable[[int], None] | None = None
-    """Told the status of every channel and request refused here."""
+    """Told the status of every channel, CreateSession and ActivateSession refused here (the
+    session diagnostics count them; other refused requests are answered, not counted)."""
 
     def refusal(self, service: ua.NodeId, *, unsecured: bool, sessions: int) -> int | None:
         """The status a request for ``service`` is refused with, or None to serve it."""
@@ -833,7 +837,8 @@ async def _refuse_by_channel_rules(self: UaProcessor, seqhdr: Any, body: Buffer)
             fault = ua.ServiceFault()
             fault.ResponseHeader.ServiceResult = ua.StatusCode(status)
             self.send_response(request_header.RequestHandle, seqhdr, fault)
-            rules.tell(status)
+            if service in _SESSION_REQUESTS:
+                rules.tell(status)
             return True
     result: bool | None = await _original_process_message(self, seqhdr, body)
     return result

@@ -93,6 +93,7 @@ async def test_a_password_login_over_a_none_channel_is_refused(
 async def test_a_none_channel_serves_discovery_and_nothing_else(
     guarded: TrustfloorServer, forced_none: None
 ) -> None:
+    rejected_before = guarded.counters.security_rejected
     client = await none_channel(guarded)
     try:
         endpoints = await client.get_endpoints()
@@ -109,6 +110,7 @@ async def test_a_none_channel_serves_discovery_and_nothing_else(
             await client.create_subscription(100, Ignore())
     finally:
         await client.disconnect()
+    assert guarded.counters.security_rejected == rejected_before + 2, "session attempts counted"
 
 
 async def test_a_session_cannot_be_taken_over_by_a_none_channel(
