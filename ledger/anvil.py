@@ -230,8 +230,9 @@ class LocalAnvil:
             if not private:
                 raise LocalChainError(f"cannot prepare the process for {binary}") from None
         log.warning(
-            "the chain node cannot have a network of its own (user namespaces are disabled): "
-            "its JSON-RPC also listens on a random 127.0.0.1 port, open to every local user"
+            "the chain node cannot have a network namespace of its own (unprivileged user "
+            "namespaces are not allowed here): its JSON-RPC, developer methods included, also "
+            "listens on a random 127.0.0.1 port that every local user can reach"
         )
         try:
             return await self._exec(binary, False)
@@ -239,6 +240,7 @@ class LocalAnvil:
             raise LocalChainError(f"cannot prepare the process for {binary}") from None
 
     async def _exec(self, binary: Path, private_network: bool) -> asyncio.subprocess.Process:
+        setup = child_setup(private_network=private_network)
         try:
             process = await asyncio.create_subprocess_exec(
                 *self.command(binary),
@@ -246,11 +248,11 @@ class LocalAnvil:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 process_group=0,
-                preexec_fn=child_setup(private_network=private_network),
+                preexec_fn=setup,
             )
         except OSError as exc:
             raise LocalChainError(f"cannot execute {binary}: {exc}") from exc
-        self._network_isolated = private_network
+        self._network_isolated = setup is not None and setup.private_network
         return process
 
     async def _read_banner(self, stdout: asyncio.StreamReader) -> int:
