@@ -11,6 +11,7 @@ from ledger.canonical import parse_record_leaf
 from ledger.documents import LEAF_TAG
 from ledger.errors import BundleError
 from ledger.store import LeafRow
+from models import JsonTextError, parse_json_text
 from models.parts import (
     AttestedRecord,
     InclusionProof,
@@ -59,9 +60,14 @@ def bundle_json(bundle: ProofBundle) -> str:
 
 
 def read_bundle(text: str | bytes) -> ProofBundle:
-    """Parse and validate a bundle's JSON; BundleError naming each problem's path."""
+    """Parse (bounded, see models.jsontext) and validate a bundle's JSON; BundleError naming
+    the limit exceeded or each problem's path."""
     try:
-        return ProofBundle.model_validate_json(text)
+        raw = parse_json_text(text, what="the bundle")
+    except JsonTextError as exc:
+        raise BundleError(f"not a trustfloor proof bundle: {exc}") from None
+    try:
+        return ProofBundle.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
 from datetime import datetime
 
 from pydantic import ValidationError
 
+from ledger.agent import quota_refusal
 from ledger.bundle import bundle_json, read_bundle
-from ledger.errors import BundleError, InvalidInspectionError
+from ledger.canonical import design_key
+from ledger.errors import BundleError, ChainError, InvalidInspectionError
 from ledger.service import LedgerService
+from models import JsonTextError, parse_json_text
 from models.parts import InspectionResult
 from models.ports import VerificationOutcome
+
+log = logging.getLogger(__name__)
 
 
 class LedgerDesk:
@@ -60,11 +66,38 @@ class LedgerDesk:
         """Revoke the part's certificate by a signed record anchored with the next batch."""
         await self.service.revoke(serial, reason, revoked_by)
 
+    def has_design(self, design_id: str) -> bool:
+        """Whether the site keeps a dossier of some revision of ``design_id`` to print from
+        (``<designs_dir>/<id>/<revision>/``, what the printer agent loads)."""
+        folder = self.service.designs_dir / design_id
+        return folder.is_dir() and any(child.is_dir() for child in folder.iterdir())
+
+    async def licence_refusal(self, design_id: str, revision: str, quantity: int) -> str | None:
+        """Why the site's licence cannot cover ``quantity`` more pieces, or None when it can.
+
+        Counts what the printer agent counts: pieces anchored on chain and pieces printed or
+        printing but not anchored yet. None as well when the site has no chain or the chain
+        does not answer now: the agent checks again before each piece.
+        """
+        chain = self.service.chain
+        if chain is None:
+            return None
+        key = design_key(design_id, revision)
+        try:
+            licence = await chain.licence(key, self.service.address)
+        except ChainError as exc:
+            log.warning("licence of %s %s not checked now: %s", design_id, revision, exc)
+            return None
+        unanchored = await asyncio.to_thread(self.service.store.unanchored_pieces, key)
+        label = f"design {design_id} revision {revision}"
+        refusal = quota_refusal(label, licence, unanchored, quantity)
+        return None if refusal is None else str(refusal)
+
 
 def inspection_results(text: str, inspector: str, at: datetime) -> list[InspectionResult]:
     """Parse inspection results sent by a quality engineer; InvalidInspectionError if not."""
     try:
-        raw = json.loads(text)
+        raw = parse_json_text(text, what="inspection results")
         entries = raw["results"] if isinstance(raw, dict) and "results" in raw else [raw]
         if not isinstance(entries, list) or not entries:
             raise InvalidInspectionError("no inspection results given")
@@ -72,7 +105,7 @@ def inspection_results(text: str, inspector: str, at: datetime) -> list[Inspecti
             InspectionResult.model_validate({**entry, "inspector": inspector, "at": at})
             for entry in entries
         ]
-    except (ValueError, TypeError, KeyError) as exc:
+    except (JsonTextError, ValueError, TypeError, KeyError) as exc:
         detail = (
             exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else exc
         )

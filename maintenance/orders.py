@@ -4,7 +4,8 @@
 # WAL, synchronous=FULL). Ids are ``PO-`` and the row's AUTOINCREMENT sequence, so they are never
 # reused. ``alert_id`` is UNIQUE: however often the alert service retries (after a crash between
 # creating an order and recording it on the alert, say), one alert has at most one order.
-# Every change is also appended to ``order_changes`` (who, when, what), the order's audit trail.
+# Every change is also appended to ``order_changes`` (who, when, what), the order's audit trail;
+# the note of the change that rejected or cancelled an order is its ``state_reason``.
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from pathlib import Path
 from maintenance.durable import DurableFile, from_micros, to_micros
 from maintenance.errors import MaintenanceError
 from models import (
+    MAX_ORDER_QUANTITY,
     Clock,
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
     OrderState,
+    OutOfRangeError,
     PrintOrder,
     SystemClock,
 )
@@ -32,7 +35,10 @@ log = logging.getLogger(__name__)
 OrderListener = Callable[[PrintOrder], Awaitable[None]]
 """Called with an order after each change is committed (the server updates its nodes)."""
 
-MAX_QUANTITY = 10_000
+LicenceCheck = Callable[[str, str, int], Awaitable[str | None]]
+"""Why the site's licence cannot cover ``quantity`` more pieces of (design id, revision), or None
+when it can or nobody can tell now (the printer agent checks again before each piece)."""
+
 MAX_TEXT = 4096
 MAX_NAME = 128
 _DESIGN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -40,20 +46,28 @@ _REVISION = re.compile(r"^[A-Za-z0-9._\-]{1,16}$")
 _ORDER_ID = re.compile(r"^PO-(\d{6,})$")
 
 NEXT_STATES: dict[OrderState, frozenset[OrderState]] = {
-    OrderState.CREATED: frozenset({OrderState.DISPATCHED, OrderState.CANCELLED}),
-    OrderState.DISPATCHED: frozenset({OrderState.PRINTING, OrderState.CANCELLED}),
+    OrderState.CREATED: frozenset(
+        {OrderState.DISPATCHED, OrderState.CANCELLED, OrderState.REJECTED}
+    ),
+    OrderState.DISPATCHED: frozenset(
+        {OrderState.PRINTING, OrderState.CANCELLED, OrderState.REJECTED}
+    ),
     OrderState.PRINTING: frozenset({OrderState.PRINTED, OrderState.REJECTED}),
     OrderState.PRINTED: frozenset({OrderState.CERTIFIED, OrderState.REJECTED}),
 }
 """ISA-95 job order life (OPC 10031-4): created → dispatched → printing → printed → certified or
-rejected; cancelled only while created or dispatched; a failed build is rejected while printing."""
+rejected; cancelled only while created or dispatched (by a person); rejected before printing
+when the printer agent refuses it (dossier, licence), while printing when a build fails."""
 
-_SCHEMA = """
+STATES_WITH_REASON = frozenset({OrderState.REJECTED, OrderState.CANCELLED})
+"""Final states that did not deliver the order: their last change's note is the order's reason."""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS orders (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     design_id TEXT NOT NULL,
     design_revision TEXT NOT NULL,
-    quantity INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 10000),
+    quantity INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND {MAX_ORDER_QUANTITY}),
     reason TEXT NOT NULL,
     requested_by TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -71,7 +85,14 @@ CREATE TABLE IF NOT EXISTS order_changes (
     note TEXT NOT NULL,
     at_us INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS order_changes_by_order ON order_changes (order_seq, seq);
 """
+
+_SELECT_ORDERS = (
+    "SELECT o.*, (SELECT c.note FROM order_changes c WHERE c.order_seq = o.seq"
+    " ORDER BY c.seq DESC LIMIT 1) AS last_note FROM orders o"
+)
+"""Orders with the note of their latest change (the reason of a rejected or cancelled one)."""
 
 _INSERT_ORDER = (
     "INSERT INTO orders (design_id, design_revision, quantity, reason, requested_by, state,"
@@ -98,9 +119,21 @@ class UnknownDesignError(OrderBookError, NotFoundError):
 
 
 class OrderRequestError(OrderBookError, InvalidRequestError):
-    """An order's arguments are wrong (quantity, design id, text lengths)."""
+    """An order's arguments are wrong (design id, revision, text lengths)."""
 
-    advice = f"order 1..{MAX_QUANTITY} pieces of a design id made of letters, digits, _ and -"
+    advice = "give a design id made of letters, digits, _ and -, and texts within their limits"
+
+
+class OrderQuantityError(OrderBookError, OutOfRangeError):
+    """An order's quantity is not a whole number in 1..MAX_ORDER_QUANTITY."""
+
+    advice = f"order 1..{MAX_ORDER_QUANTITY} pieces"
+
+
+class LicenceExceededError(OrderBookError, OutOfRangeError):
+    """An order asks for more pieces than the site's licence of the design has left."""
+
+    advice = "order at most the pieces left, or ask the design's OEM for a larger licence"
 
 
 class OrderStateError(OrderBookError, InvalidStateError):
@@ -122,6 +155,7 @@ def _seq_of(order_id: str) -> int:
 
 
 def _order_of(row: sqlite3.Row) -> PrintOrder:
+    state = OrderState(row["state"])
     return PrintOrder(
         id=order_id_of(row["seq"]),
         design_id=row["design_id"],
@@ -129,11 +163,12 @@ def _order_of(row: sqlite3.Row) -> PrintOrder:
         quantity=row["quantity"],
         reason=row["reason"],
         requested_by=row["requested_by"],
-        state=OrderState(row["state"]),
+        state=state,
         printer=row["printer"],
         created_at=from_micros(row["created_us"]),
         updated_at=from_micros(row["updated_us"]),
         alert_id=row["alert_id"] or "",
+        state_reason=row["last_note"] if state in STATES_WITH_REASON else "",
     )
 
 
@@ -153,9 +188,9 @@ def check_request(
     if not _REVISION.match(design_revision):
         raise OrderRequestError(f"design revision {design_revision!r} is not 1..16 characters")
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise OrderRequestError(f"quantity must be a whole number, not {quantity!r}")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise OrderRequestError(f"quantity {quantity} is not in 1..{MAX_QUANTITY}")
+        raise OrderQuantityError(f"quantity must be a whole number, not {quantity!r}")
+    if not 1 <= quantity <= MAX_ORDER_QUANTITY:
+        raise OrderQuantityError(f"quantity {quantity} is not in 1..{MAX_ORDER_QUANTITY}")
     _check_text("reason", reason, MAX_TEXT, required=False)
     _check_text("requested_by", requested_by, MAX_NAME, required=True)
 
@@ -175,7 +210,9 @@ class SqliteOrderBook:
     """The site's print orders (implements ``models.ports.OrderBook``), durable on every call.
 
     ``design_exists`` (optional) tells whether a design id is registered at the site; orders
-    for unknown designs are refused with UnknownDesignError.
+    for unknown designs are refused with UnknownDesignError. ``licence_check`` (optional) says
+    why the licence cannot cover an order's pieces; such orders are refused with
+    LicenceExceededError.
     """
 
     def __init__(
@@ -184,10 +221,12 @@ class SqliteOrderBook:
         *,
         clock: Clock | None = None,
         design_exists: Callable[[str], bool] | None = None,
+        licence_check: LicenceCheck | None = None,
     ) -> None:
         self._file = DurableFile(path, _SCHEMA, OrderBookError)
         self._clock = clock or SystemClock()
         self._design_exists = design_exists
+        self._licence_check = licence_check
         self._listeners: list[OrderListener] = []
 
     def add_listener(self, listener: OrderListener) -> None:
@@ -204,7 +243,7 @@ class SqliteOrderBook:
         design_revision: str = "A",
     ) -> PrintOrder:
         """A new order in state created (the MES, a planner)."""
-        self._check_new(design_id, quantity, reason, requested_by, design_revision)
+        await self._check_new(design_id, quantity, reason, requested_by, design_revision)
         order, _ = await asyncio.to_thread(
             self._insert, design_id, design_revision, quantity, reason, requested_by, None
         )
@@ -229,7 +268,7 @@ class SqliteOrderBook:
         existing = await self.order_for_alert(alert_id)
         if existing is not None:
             return existing
-        self._check_new(design_id, quantity, reason, requested_by, design_revision)
+        await self._check_new(design_id, quantity, reason, requested_by, design_revision)
         order, created = await asyncio.to_thread(
             self._insert, design_id, design_revision, quantity, reason, requested_by, alert_id
         )
@@ -239,21 +278,33 @@ class SqliteOrderBook:
 
     async def cancel_order(self, order_id: str, cancelled_by: str) -> PrintOrder:
         """Cancel an order that is still created or dispatched."""
-        return await self.update_state(order_id, OrderState.CANCELLED, actor=cancelled_by)
+        return await self.update_state(
+            order_id, OrderState.CANCELLED, actor=cancelled_by, note=f"cancelled by {cancelled_by}"
+        )
 
     async def update_state(
-        self, order_id: str, state: OrderState, *, actor: str, printer: str | None = None
+        self,
+        order_id: str,
+        state: OrderState,
+        *,
+        actor: str,
+        printer: str | None = None,
+        note: str = "",
     ) -> PrintOrder:
-        """Move an order along its life (see ``NEXT_STATES``); ``printer`` once it is dispatched."""
+        """Move an order along its life (see ``NEXT_STATES``); ``printer`` once it is dispatched.
+
+        ``note`` says why (kept in the order's trail; a rejected order's ``state_reason``).
+        """
         _check_text("actor", actor, MAX_NAME, required=True)
-        order = await asyncio.to_thread(self._transition, order_id, state, actor, printer)
+        note = note[:MAX_TEXT]
+        order = await asyncio.to_thread(self._transition, order_id, state, actor, printer, note)
         await self._announce(order)
         return order
 
     async def get_order(self, order_id: str) -> PrintOrder:
         """The order with this id; UnknownOrderError when there is none."""
         rows = await asyncio.to_thread(
-            self._file.rows, "SELECT * FROM orders WHERE seq = ?", (_seq_of(order_id),)
+            self._file.rows, f"{_SELECT_ORDERS} WHERE o.seq = ?", (_seq_of(order_id),)
         )
         if not rows:
             raise UnknownOrderError(f"no order {order_id!r}")
@@ -262,7 +313,7 @@ class SqliteOrderBook:
     async def order_for_alert(self, alert_id: str) -> PrintOrder | None:
         """The order raised for ``alert_id``, if there is one."""
         rows = await asyncio.to_thread(
-            self._file.rows, "SELECT * FROM orders WHERE alert_id = ?", (alert_id,)
+            self._file.rows, f"{_SELECT_ORDERS} WHERE o.alert_id = ?", (alert_id,)
         )
         return _order_of(rows[0]) if rows else None
 
@@ -272,19 +323,23 @@ class SqliteOrderBook:
         """Orders, newest first, optionally only those in ``states``."""
         wanted = [s.value for s in (states if states is not None else OrderState)]
         marks = ", ".join("?" * len(wanted))
-        sql = f"SELECT * FROM orders WHERE state IN ({marks}) ORDER BY seq DESC LIMIT ?"
+        sql = f"{_SELECT_ORDERS} WHERE o.state IN ({marks}) ORDER BY o.seq DESC LIMIT ?"
         rows = await asyncio.to_thread(self._file.rows, sql, (*wanted, limit))
         return [_order_of(row) for row in rows]
 
     async def close(self) -> None:
         await asyncio.to_thread(self._file.close)
 
-    def _check_new(
+    async def _check_new(
         self, design_id: str, quantity: int, reason: str, requested_by: str, revision: str
     ) -> None:
         check_request(design_id, quantity, reason, requested_by, revision)
         if self._design_exists is not None and not self._design_exists(design_id):
             raise UnknownDesignError(f"no design {design_id!r} is registered at this site")
+        if self._licence_check is not None:
+            refusal = await self._licence_check(design_id, revision, quantity)
+            if refusal is not None:
+                raise LicenceExceededError(refusal)
 
     def _insert(
         self,
@@ -305,18 +360,18 @@ class SqliteOrderBook:
         except sqlite3.IntegrityError as error:
             if alert_id is None:
                 raise OrderBookError(f"order not stored: {error}") from error
-            rows = self._file.rows("SELECT * FROM orders WHERE alert_id = ?", (alert_id,))
+            rows = self._file.rows(f"{_SELECT_ORDERS} WHERE o.alert_id = ?", (alert_id,))
             return _order_of(rows[0]), False
-        rows = self._file.rows("SELECT * FROM orders WHERE seq = ?", (seq,))
+        rows = self._file.rows(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,))
         return _order_of(rows[0]), True
 
     def _transition(
-        self, order_id: str, state: OrderState, actor: str, printer: str | None
+        self, order_id: str, state: OrderState, actor: str, printer: str | None, note: str
     ) -> PrintOrder:
         seq = _seq_of(order_id)
         now = to_micros(self._clock.now())
         with self._file.transaction() as db:
-            row = db.execute("SELECT * FROM orders WHERE seq = ?", (seq,)).fetchone()
+            row = db.execute(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,)).fetchone()
             if row is None:
                 raise UnknownOrderError(f"no order {order_id!r}")
             check_transition(_order_of(row), state)
@@ -325,8 +380,8 @@ class SqliteOrderBook:
                 " WHERE seq = ?",
                 (state.value, printer, now, seq),
             )
-            _record_change(db, seq, state, actor, printer or "", now)
-            changed = db.execute("SELECT * FROM orders WHERE seq = ?", (seq,)).fetchone()
+            _record_change(db, seq, state, actor, note or printer or "", now)
+            changed = db.execute(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,)).fetchone()
         return _order_of(changed)
 
     async def _announce(self, order: PrintOrder) -> None:

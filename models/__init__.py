@@ -1,7 +1,14 @@
 """Domain kernel: the typed records and protocols every trustfloor package shares."""
 
-from models.errors import InvalidRequestError, InvalidStateError, NotFoundError, TrustfloorError
+from models.errors import (
+    InvalidRequestError,
+    InvalidStateError,
+    NotFoundError,
+    OutOfRangeError,
+    TrustfloorError,
+)
 from models.health import Alert, AlertState, HealthScore, HealthState
+from models.jsontext import MAX_JSON_LENGTH, JsonLimits, JsonTextError, parse_json_text
 from models.machines import (
     DataType,
     Endian,
@@ -51,6 +58,7 @@ from models.ports import (
     VerificationOutcome,
 )
 from models.production import (
+    MAX_ORDER_QUANTITY,
     CertificateStatus,
     Design,
     OrderState,
@@ -61,6 +69,8 @@ from models.production import (
 from models.readings import Cause, Quality, Reading, bad, good, uncertain
 
 __all__ = [
+    "MAX_JSON_LENGTH",
+    "MAX_ORDER_QUANTITY",
     "Aggregate",
     "AggregateHistorian",
     "AggregateValue",
@@ -91,6 +101,8 @@ __all__ = [
     "InspectionResult",
     "InvalidRequestError",
     "InvalidStateError",
+    "JsonLimits",
+    "JsonTextError",
     "Machine",
     "MachineHealth",
     "ModbusAddress",
@@ -98,6 +110,7 @@ __all__ = [
     "NotFoundError",
     "OrderBook",
     "OrderState",
+    "OutOfRangeError",
     "ParameterStats",
     "ParameterWindow",
     "Part",
@@ -122,5 +135,6 @@ __all__ = [
     "VerificationReport",
     "bad",
     "good",
+    "parse_json_text",
     "uncertain",
 ]

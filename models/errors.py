@@ -30,5 +30,9 @@ class InvalidRequestError(TrustfloorError):
     """A port refused a request because its arguments are wrong."""
 
 
+class OutOfRangeError(InvalidRequestError):
+    """A port refused a quantity outside what is allowed (an order's size, a licence's room)."""
+
+
 class InvalidStateError(TrustfloorError):
     """A port refused a request because the thing is not in a state that allows it."""

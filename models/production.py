@@ -9,6 +9,9 @@ from pydantic import Field
 
 from models.machines import Frozen, Identifier
 
+MAX_ORDER_QUANTITY = 10_000
+"""Most pieces one print order may ask for; the order book, its file and the server use this."""
+
 
 class OrderState(StrEnum):
     """Lifecycle of a print order."""
@@ -49,7 +52,7 @@ class PrintOrder(Frozen):
     id: str
     design_id: str
     design_revision: str = "A"
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: int = Field(ge=1, le=MAX_ORDER_QUANTITY)
     reason: str = ""
     requested_by: str = ""
     state: OrderState = OrderState.CREATED
@@ -57,6 +60,8 @@ class PrintOrder(Frozen):
     created_at: datetime
     updated_at: datetime
     alert_id: str = ""
+    state_reason: str = ""
+    """Why a rejected or cancelled order ended so: the printer agent's refusal, failed pieces."""
 
 
 class CertificateStatus(StrEnum):

@@ -277,13 +277,20 @@ class Site:
         return connectors
 
     async def _open_operations(self, data_dir: Path) -> None:
-        """The order book and, unless a certificate desk was given, the ledger on its chain."""
+        """Unless a certificate desk was given, the ledger on its chain; the order book, which
+        asks the ledger whether a design is kept here and its licence has the pieces left."""
         m = self.settings.maintenance
-        if self._orders is None:
-            self.order_book = SqliteOrderBook(data_dir / m.orders_file, clock=self.clock)
         if self._certificates is None:
             self.ledger = await self._stack.enter_async_context(
                 open_ledger(self.settings, self._environ, self.clock)
+            )
+        if self._orders is None:
+            desk = self._ledger_desk()
+            self.order_book = SqliteOrderBook(
+                data_dir / m.orders_file,
+                clock=self.clock,
+                design_exists=desk.has_design if desk is not None else None,
+                licence_check=desk.licence_refusal if desk is not None else None,
             )
 
     def _ledger_desk(self) -> LedgerDesk | None:
@@ -786,7 +793,9 @@ class PrintFlow:
             )
         except TrustfloorError as refused:
             log.warning("order %s refused by the printer agent: %s", order.id, refused)
-            await self._advance(order, OrderState.REJECTED)
+            await self._advance(
+                order, OrderState.REJECTED, f"refused by the printer agent: {refused}"
+            )
             return
         if order.state is OrderState.CREATED:
             order = await self._orders.update_state(
@@ -852,8 +861,9 @@ class PrintFlow:
         if good >= order.quantity:
             await self._advance(order, OrderState.CERTIFIED)
         elif len(verdicts) - good > MAX_SCRAPPED_PIECES:
-            log.warning("order %s rejected: %d pieces failed", order.id, len(verdicts) - good)
-            await self._advance(order, OrderState.REJECTED)
+            failed = f"{len(verdicts) - good} pieces failed"
+            log.warning("order %s rejected: %s", order.id, failed)
+            await self._advance(order, OrderState.REJECTED, failed)
 
     async def _resume(self) -> None:
         """After a crash: the builds the last process left on its printers died with it (scrap,
@@ -884,13 +894,13 @@ class PrintFlow:
             )
         )
 
-    async def _advance(self, order: PrintOrder, final: OrderState) -> None:
-        """Close an order: printed then certified or rejected; one never started is cancelled."""
+    async def _advance(self, order: PrintOrder, final: OrderState, reason: str = "") -> None:
+        """Close an order: printed then certified or rejected; one refused before it printed is
+        rejected at once. ``reason`` is why (the order's StateReason)."""
         current = await self._orders.get_order(order.id)
         if current.state is OrderState.PRINTING:
             current = await self._orders.update_state(
                 order.id, OrderState.PRINTED, actor="printflow"
             )
-        target = final if current.state is OrderState.PRINTED else OrderState.CANCELLED
-        if target in NEXT_STATES.get(current.state, frozenset()):
-            await self._orders.update_state(order.id, target, actor="printflow")
+        if final in NEXT_STATES.get(current.state, frozenset()):
+            await self._orders.update_state(order.id, final, actor="printflow", note=reason)

@@ -1,8 +1,12 @@
 """MES and quality methods: validated arguments, role checks, audit, and calls into the ports."""
 
+# Every call is audited twice: once before anything runs (who, which method, a summary of the
+# arguments, result "Started"), so that even a call that brings the process down is on record,
+# and once with its status when it ends. A client's mistake is answered with a precise status
+# and logged in one line; only a failure of trustfloor itself logs a traceback.
+
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -10,8 +14,18 @@ from typing import Any
 
 from asyncua import Server, ua
 
-from models import CertificateDesk, InvalidRequestError, InvalidStateError, NotFoundError, OrderBook
-from models.production import PrintOrder
+from models import (
+    MAX_JSON_LENGTH,
+    MAX_ORDER_QUANTITY,
+    CertificateDesk,
+    InvalidRequestError,
+    InvalidStateError,
+    NotFoundError,
+    OrderBook,
+    OutOfRangeError,
+    PrintOrder,
+    parse_json_text,
+)
 from opcua_server.audit import AuditLog
 from opcua_server.roles import CURRENT_USER, METHOD_ROLES, RefusedError, authorize, describe
 from opcua_server.users import SiteUser
@@ -20,14 +34,19 @@ log = logging.getLogger(__name__)
 
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 4096
-MAX_JSON_LENGTH = 4 * 1024 * 1024
-MAX_QUANTITY = 10_000
+SUMMARY_LENGTH = 80
+"""Characters of one argument that the audit log keeps (its full length is noted)."""
+
+STARTED = "Started"
+"""The result of a call's first audit entry, written before the method runs."""
 
 _PORT_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, ua.StatusCodes.BadNotFound),
+    (OutOfRangeError, ua.StatusCodes.BadOutOfRange),
     (InvalidRequestError, ua.StatusCodes.BadInvalidArgument),
     (InvalidStateError, ua.StatusCodes.BadInvalidState),
 )
+"""What the client gets for each port refusal (the first class that matches wins)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +92,9 @@ def check_arguments(inputs: Sequence[Arg], variants: Sequence[ua.Variant]) -> li
         raise RefusedError(ua.StatusCodes.BadTooManyArguments, f"expected {len(inputs)} arguments")
     values = []
     for arg, variant in zip(inputs, variants, strict=True):
-        if variant.VariantType != arg.variant_type or variant.Value is None:
+        if variant.VariantType != arg.variant_type or variant.Value is None or variant.is_array:
             raise RefusedError(
-                ua.StatusCodes.BadTypeMismatch, f"{arg.name} must be {arg.variant_type.name}"
+                ua.StatusCodes.BadTypeMismatch, f"{arg.name} must be one {arg.variant_type.name}"
             )
         if isinstance(variant.Value, str) and not variant.Value.strip():
             raise RefusedError(ua.StatusCodes.BadInvalidArgument, f"{arg.name} must not be empty")
@@ -88,15 +107,30 @@ def check_arguments(inputs: Sequence[Arg], variants: Sequence[ua.Variant]) -> li
 
 
 def parse_json_object(name: str, text: str) -> dict[str, Any]:
-    """A JSON object from an argument; RefusedError(BadInvalidArgument) when it is not one."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        reason = f"{name} is not JSON: {error}"
-        raise RefusedError(ua.StatusCodes.BadInvalidArgument, reason) from error
+    """A JSON object from an argument, read by the bounded parser (models.jsontext).
+
+    JsonTextError (BadInvalidArgument) when the text is malformed or beyond a limit;
+    RefusedError(BadInvalidArgument) when it is JSON but not an object.
+    """
+    value = parse_json_text(text, what=name)
     if not isinstance(value, dict):
         raise RefusedError(ua.StatusCodes.BadInvalidArgument, f"{name} must be a JSON object")
     return value
+
+
+def summarize_argument(variant: ua.Variant) -> str:
+    """One argument as the audit log keeps it: short, with the length of what was cut."""
+    value = variant.Value
+    if variant.is_array and isinstance(value, list):
+        return f"<array of {len(value)} {variant.VariantType.name}>"
+    if isinstance(value, str | bytes) and len(value) > SUMMARY_LENGTH:
+        unit = "characters" if isinstance(value, str) else "bytes"
+        return f"{value[:SUMMARY_LENGTH]!r}... ({len(value)} {unit})"
+    return repr(value)[:SUMMARY_LENGTH]
+
+
+def summarize_arguments(variants: Sequence[ua.Variant]) -> str:
+    return ", ".join(summarize_argument(v) for v in variants)
 
 
 class MethodHost:
@@ -130,7 +164,11 @@ class MethodHost:
                 "PrintOrders",
                 (
                     design,
-                    Arg("Quantity", ua.VariantType.UInt32, f"pieces to print, 1..{MAX_QUANTITY}"),
+                    Arg(
+                        "Quantity",
+                        ua.VariantType.UInt32,
+                        f"pieces to print, 1..{MAX_ORDER_QUANTITY} and within the licence",
+                    ),
                     Arg(
                         "Reason", ua.VariantType.String, "why the parts are needed", MAX_TEXT_LENGTH
                     ),
@@ -228,37 +266,35 @@ class MethodHost:
 
     async def _call(self, spec: MethodSpec, variants: Sequence[ua.Variant]) -> Any:
         user = CURRENT_USER.get()
-        detail = ", ".join(repr(v.Value)[:80] for v in variants)
+        detail = summarize_arguments(variants)
+        self._record(spec, user, detail, STARTED)
         try:
             authorize(spec.name, METHOD_ROLES[spec.name])
             values = check_arguments(spec.inputs, variants)
             assert user is not None  # authorize refused anonymous callers
             outputs = await spec.handler(user, values)
-        except RefusedError as refused:
-            self._record(spec, user, detail, refused.status, str(refused))
-            return ua.StatusCode(refused.status)
         except Exception as error:  # a bad call never disturbs the server
-            status = self._status_of(error)
-            self._record(spec, user, detail, status, str(error))
+            status = self._refusal_status(spec, user, error)
+            self._record(spec, user, detail, _result(status, str(error)))
             return ua.StatusCode(status)
-        self._record(spec, user, detail, ua.StatusCodes.Good, "")
+        self._record(spec, user, detail, _result(ua.StatusCodes.Good, ""))
         return [
             ua.Variant(value, arg.variant_type)
             for value, arg in zip(outputs, spec.outputs, strict=True)
         ]
 
-    def _status_of(self, error: Exception) -> int:
-        for kind, status in _PORT_ERRORS:
-            if isinstance(error, kind):
-                return status
-        log.exception("method failed unexpectedly", exc_info=error)
-        return int(ua.StatusCodes.BadInternalError)
+    def _refusal_status(self, spec: MethodSpec, user: SiteUser | None, error: Exception) -> int:
+        """The status a failed call answers: one log line for a refusal, a traceback for a fault."""
+        status = _status_of(error)
+        if status is None:
+            log.exception("%s failed unexpectedly", spec.name, exc_info=error)
+            return int(ua.StatusCodes.BadInternalError)
+        name, _ = describe(user)
+        log.info("%s by %s refused: %s: %s", spec.name, name, ua.StatusCode(status).name, error)
+        return status
 
-    def _record(
-        self, spec: MethodSpec, user: SiteUser | None, detail: str, status: int, reason: str
-    ) -> None:
+    def _record(self, spec: MethodSpec, user: SiteUser | None, detail: str, result: str) -> None:
         name, role = describe(user)
-        result = ua.StatusCode(status).name + (f": {reason}" if reason else "")
         self._audit.record(
             user=name, role=role, action="call", target=spec.name, detail=detail, result=result
         )
@@ -275,8 +311,10 @@ class MethodHost:
 
     async def _create_order(self, user: SiteUser, args: list[Any]) -> list[Any]:
         design_id, quantity, reason = args
-        if not 1 <= quantity <= MAX_QUANTITY:
-            raise RefusedError(ua.StatusCodes.BadOutOfRange, f"Quantity must be 1..{MAX_QUANTITY}")
+        if not 1 <= quantity <= MAX_ORDER_QUANTITY:
+            raise RefusedError(
+                ua.StatusCodes.BadOutOfRange, f"Quantity must be 1..{MAX_ORDER_QUANTITY}"
+            )
         order = await self._order_book().create_order(design_id, quantity, reason, str(user.name))
         await self._announce(order)
         return [order.id]
@@ -311,3 +349,19 @@ class MethodHost:
         serial, reason = args
         await self._desk().revoke(serial, reason, str(user.name))
         return []
+
+
+def _status_of(error: Exception) -> int | None:
+    """The status of a refusal (RefusedError, a port's error); None for a fault of our own."""
+    if isinstance(error, RefusedError):
+        return error.status
+    for kind, status in _PORT_ERRORS:
+        if isinstance(error, kind):
+            return int(status)
+    return None
+
+
+def _result(status: int, reason: str) -> str:
+    """The audit log's result: the status name, then the reason when there is one."""
+    name = str(ua.StatusCode(status).name)
+    return f"{name}: {reason}" if reason else name

@@ -109,7 +109,8 @@ class ProductionAddressSpace:
             await folder.create(self._objects)
 
     async def apply_order(self, order: PrintOrder) -> None:
-        """ISA-95 job order view: JobOrderID, state names of both machines, quantities."""
+        """ISA-95 job order view: JobOrderID, state names of both machines, quantities, and why
+        a rejected or cancelled order ended so (StateReason)."""
         await self.orders.upsert(
             order.id,
             [
@@ -123,6 +124,7 @@ class ProductionAddressSpace:
                 Value("RequestedBy", text(order.requested_by)),
                 Value("Printer", text(order.printer)),
                 Value("AlertId", text(order.alert_id)),
+                Value("StateReason", text(order.state_reason)),
                 Value("CreatedAt", ua.Variant(order.created_at, ua.VariantType.DateTime)),
                 Value("UpdatedAt", ua.Variant(order.updated_at, ua.VariantType.DateTime)),
             ],
