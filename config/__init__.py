@@ -9,6 +9,7 @@ from config.loader import (
     load_settings,
     parse_settings,
 )
+from config.password_hash import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME, password_hash_problem
 from config.settings import (
     HistorianSettings,
     Role,
@@ -20,6 +21,8 @@ from config.settings import (
 )
 
 __all__ = [
+    "PASSWORD_HASH_FORMAT",
+    "PASSWORD_HASH_SCHEME",
     "ConfigError",
     "HistorianSettings",
     "Problem",
@@ -34,4 +37,5 @@ __all__ = [
     "load_demo_settings",
     "load_settings",
     "parse_settings",
+    "password_hash_problem",
 ]

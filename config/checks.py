@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
-from models import Machine, Tag
+from config.settings import Settings
+from models import Machine, ModbusAddress, RegisterKind, Tag
+from models.machines import Asset, OpcUaEndpoint, SecurityPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,31 +21,83 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
+def repeats(keys: Sequence[Hashable | None]) -> Iterator[tuple[int, int]]:
+    """``(index, first)`` for every key equal to the one at an earlier ``first``; None is unique."""
+    first_at: dict[Hashable, int] = {}
+    for index, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in first_at:
+            yield index, first_at[key]
+        else:
+            first_at[key] = index
+
+
+def duplicate_ids(ids: Sequence[Hashable | None], prefix: str, what: str) -> Iterator[Problem]:
+    """A problem for every id that repeats an earlier one."""
+    for index, _first in repeats(ids):
+        yield Problem(f"{prefix}[{index}].id", f"duplicate {what} id '{ids[index]}'")
+
+
 def machine_problems(machine: Machine, prefix: str) -> Iterator[Problem]:
     """Duplicate tag names, overlapping registers and unknown poll groups inside one machine."""
-    seen_names: dict[str, int] = {}
-    for index, tag in enumerate(machine.tags):
-        if tag.name in seen_names:
-            yield Problem(f"{prefix}.tags[{index}].name", f"duplicate tag name '{tag.name}'")
-        seen_names.setdefault(tag.name, index)
+    names = [tag.name for tag in machine.tags]
+    for index, _first in repeats(names):
+        yield Problem(f"{prefix}.tags[{index}].name", f"duplicate tag name '{names[index]}'")
     yield from _overlaps(machine.tags, prefix)
     yield from _unknown_poll_groups(machine, prefix)
 
 
 def _overlaps(tags: Sequence[Tag], prefix: str) -> Iterator[Problem]:
+    """Each tag that shares a register (or bit) with a tag earlier in the file, naming the first.
+
+    One pass in file order over the registers each tag covers, remembering the first owner of
+    each: O(n·L) for n tags of at most L registers (125, a string's longest), where comparing
+    every pair of tags was O(n²).
+    """
+    owners = _FirstOwners()
     for index, tag in enumerate(tags):
-        for other in tags[:index]:
-            if _overlap(tag, other):
-                yield Problem(f"{prefix}.tags[{index}].address", f"overlaps tag '{other.name}'")
-                break
+        first = owners.first_sharing(tag.address)
+        if first is not None:
+            yield Problem(f"{prefix}.tags[{index}].address", f"overlaps tag '{tags[first].name}'")
+        owners.claim(tag.address, index)
 
 
-def _overlap(tag: Tag, other: Tag) -> bool:
-    """Same table and shared registers; bits of one register overlap only on the same bit."""
-    a, b = tag.address, other.address
-    if a.kind != b.kind or not (a.address < b.end and b.address < a.end):
-        return False
-    return a.bit is None or b.bit is None or a.bit == b.bit
+class _FirstOwners:
+    """The first tag on each register of each table; bits of a register overlap only on the same
+    bit, or with a tag that reads the whole register."""
+
+    def __init__(self) -> None:
+        self._whole: dict[tuple[RegisterKind, int], int] = {}
+        self._bit: dict[tuple[RegisterKind, int, int], int] = {}
+        self._any_bit: dict[tuple[RegisterKind, int], int] = {}
+
+    def first_sharing(self, address: ModbusAddress) -> int | None:
+        """The earliest tag claimed so far that shares a register or bit with ``address``."""
+        kind, bit = address.kind, address.bit
+        if bit is not None:
+            register = address.address
+            owners = [self._whole.get((kind, register)), self._bit.get((kind, register, bit))]
+        else:
+            owners = [
+                owner
+                for register in range(address.address, address.end)
+                for owner in (
+                    self._whole.get((kind, register)),
+                    self._any_bit.get((kind, register)),
+                )
+            ]
+        return min((owner for owner in owners if owner is not None), default=None)
+
+    def claim(self, address: ModbusAddress, index: int) -> None:
+        """Record tag ``index`` on the registers (or the bit) of ``address`` not yet taken."""
+        kind, bit = address.kind, address.bit
+        if bit is not None:
+            self._bit.setdefault((kind, address.address, bit), index)
+            self._any_bit.setdefault((kind, address.address), index)
+            return
+        for register in range(address.address, address.end):
+            self._whole.setdefault((kind, register), index)
 
 
 def _unknown_poll_groups(machine: Machine, prefix: str) -> Iterator[Problem]:
@@ -57,10 +111,86 @@ def _unknown_poll_groups(machine: Machine, prefix: str) -> Iterator[Problem]:
             )
 
 
-def duplicate_ids(ids: Sequence[object], prefix: str, what: str) -> Iterator[Problem]:
-    """A problem for every id that repeats an earlier one."""
-    seen: set[object] = set()
-    for index, item in enumerate(ids):
-        if item in seen:
-            yield Problem(f"{prefix}[{index}].id", f"duplicate {what} id '{item}'")
-        seen.add(item)
+def empty_site_problems(settings: Settings) -> Iterator[Problem]:
+    """A site needs something on its floor: a machine of either kind or a printer."""
+    site = settings.site
+    if not (site.machines or site.opcua_machines or site.printers):
+        yield Problem(
+            "site",
+            "no machines or printers; add [[site.machines]], [[site.opcua_machines]] or"
+            " [[site.printers]] (the bundled demo site shows each)",
+        )
+
+
+def user_problems(settings: Settings) -> Iterator[Problem]:
+    """One entry per user, whatever the case of its name, and one user per certificate."""
+    users = settings.server.users
+    for index, first in repeats([user.name.casefold() for user in users]):
+        yield Problem(
+            f"server.users[{index}].name",
+            f"user '{users[index].name}' repeats server.users[{first}] ('{users[first].name}');"
+            " names are compared without case: keep one entry per user",
+        )
+    for index, first in repeats([user.certificate_file for user in users]):
+        yield Problem(
+            f"server.users[{index}].certificate_file",
+            f"the certificate of server.users[{first}] ('{users[first].name}');"
+            " give each user a certificate of its own",
+        )
+
+
+def insecure_link_problems(settings: Settings) -> Iterator[Problem]:
+    """Security None to a real device only where its entry says ``allow_insecure = true``."""
+    site = settings.site
+    links: list[tuple[str, OpcUaEndpoint, bool]] = [
+        (f"site.opcua_machines[{i}]", machine.opcua, False)
+        for i, machine in enumerate(site.opcua_machines)
+    ]
+    links += [
+        (f"site.printers[{i}]", printer.opcua, printer.simulated)
+        for i, printer in enumerate(site.printers)
+    ]
+    for prefix, endpoint, simulated in links:
+        if endpoint.security_policy is SecurityPolicy.NONE and not (
+            simulated or endpoint.allow_insecure
+        ):
+            yield Problem(
+                f"{prefix}.opcua.security_policy",
+                "security None on a real device: choose Basic256Sha256 or an Aes policy with"
+                " SignAndEncrypt, or set opcua.allow_insecure = true to accept an unprotected link",
+            )
+
+
+def spare_part_problems(settings: Settings) -> Iterator[Problem]:
+    """Each spare part names a component some asset has, on the machine it names if any."""
+    site = settings.site
+    assets: dict[str, Asset] = {
+        asset.id: asset for asset in (*site.machines, *site.opcua_machines, *site.printers)
+    }
+    everywhere = sorted({c.name for asset in assets.values() for c in asset.components})
+    for index, part in enumerate(settings.maintenance.spare_parts):
+        prefix = f"maintenance.spare_parts[{index}]"
+        if part.machine is None:
+            if part.component not in everywhere:
+                yield Problem(
+                    f"{prefix}.component",
+                    f"no asset has a component '{part.component}' (components:"
+                    f" {', '.join(everywhere) or 'none'}); correct the name or add the component"
+                    " to its machine",
+                )
+            continue
+        asset = assets.get(part.machine)
+        if asset is None:
+            yield Problem(
+                f"{prefix}.machine",
+                f"no machine or printer '{part.machine}'; name one of site.machines,"
+                " site.opcua_machines or site.printers, or leave it out",
+            )
+            continue
+        own = [component.name for component in asset.components]
+        if part.component not in own:
+            yield Problem(
+                f"{prefix}.component",
+                f"{asset.id} has no component '{part.component}'"
+                f" (it has: {', '.join(own) or 'none'})",
+            )

@@ -4,18 +4,45 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from config.checks import Problem, duplicate_ids, machine_problems
+from config.checks import (
+    Problem,
+    duplicate_ids,
+    empty_site_problems,
+    insecure_link_problems,
+    machine_problems,
+    spare_part_problems,
+    user_problems,
+)
+from config.claims import file_problems, port_problems, store_problems
 from config.settings import Settings
 from models import Machine, TrustfloorError
 
 DEMO_CONFIG = "demo.toml"
+SECTIONS = frozenset(Settings.model_fields)
+"""Top-level keys of the file: each validates on its own, so one bad section hides no other."""
+SettingsCheck = tuple[frozenset[str], Callable[[Settings], Iterator[Problem]]]
+"""A check across fields and the top-level sections it reads: it runs when those are valid."""
+SETTINGS_CHECKS: tuple[SettingsCheck, ...] = (
+    (frozenset({"server"}), user_problems),
+    (frozenset({"site"}), insecure_link_problems),
+    (frozenset({"site", "maintenance"}), spare_part_problems),
+    (frozenset({"server", "site"}), port_problems),
+    (frozenset({"server", "historian", "ledger", "maintenance"}), store_problems),
+)
+"""What every file is checked for, whichever command reads it."""
+SITE_CHECKS: tuple[SettingsCheck, ...] = ((frozenset({"site"}), empty_site_problems),)
+"""What a file that runs a site (not one a verifier or an OEM uses) is checked for too."""
+MESSAGES_BY_ERROR_TYPE = {
+    "finite_number": "must be a finite number; nan and inf are not values a site can use",
+}
+"""Our wording for pydantic errors whose own message would mislead or say too little."""
 
 
 class ConfigError(TrustfloorError):
@@ -38,11 +65,46 @@ def format_location(loc: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
-def _pydantic_problems(error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Problem]:
+def _pydantic_problems(error: ValidationError) -> list[Problem]:
     return [
-        Problem(format_location(prefix + tuple(item["loc"])), item["msg"])
+        Problem(
+            format_location(tuple(item["loc"])),
+            MESSAGES_BY_ERROR_TYPE.get(item["type"], item["msg"]),
+        )
         for item in error.errors(include_url=False)
     ]
+
+
+def _validate(
+    raw: Mapping[str, Any], problems: list[Problem]
+) -> tuple[Settings | None, frozenset[str]]:
+    """The settings and the sections that are valid; when some are not, their problems go to
+    ``problems`` and the settings hold only the valid sections (defaults elsewhere)."""
+    try:
+        return Settings.model_validate(raw), SECTIONS
+    except ValidationError as error:
+        problems.extend(_pydantic_problems(error))
+    valid = frozenset(name for name in SECTIONS if name not in raw or _valid_alone(raw, name))
+    try:
+        return Settings.model_validate({name: raw[name] for name in valid if name in raw}), valid
+    except ValidationError:
+        return None, frozenset()
+
+
+def _valid_alone(raw: Mapping[str, Any], section: str) -> bool:
+    try:
+        Settings.model_validate({section: raw[section]})
+    except ValidationError:
+        return False
+    return True
+
+
+def _settings_problems(
+    settings: Settings, valid: frozenset[str], checks: tuple[SettingsCheck, ...]
+) -> Iterator[Problem]:
+    for needs, check in checks:
+        if needs <= valid:
+            yield from check(settings)
 
 
 def _raw_machines(raw: Mapping[str, Any]) -> list[Any]:
@@ -88,20 +150,28 @@ def parse_settings(
     source: str = "<config>",
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    check_files: bool = False,
+    runs_site: bool = False,
 ) -> Settings:
-    """Validate a parsed TOML document; raise ConfigError listing every problem found."""
+    """Validate a parsed TOML document; raise ConfigError listing every problem found.
+
+    ``check_files`` also looks on disk for what the file names there (user certificates, the
+    spare parts' design folders); ``runs_site`` asks for something on the floor to serve."""
     problems: list[Problem] = []
-    settings: Settings | None = None
-    try:
-        settings = Settings.model_validate(raw)
-    except ValidationError as error:
-        problems.extend(_pydantic_problems(error))
+    settings, valid = _validate(raw, problems)
     problems.extend(_cross_field_problems(raw))
-    if settings is not None and environ is not None:
-        problems.extend(_secret_problems(settings, environ))
+    if settings is not None:
+        checks = SETTINGS_CHECKS + SITE_CHECKS if runs_site else SETTINGS_CHECKS
+        problems.extend(_settings_problems(settings, valid, checks))
+        if environ is not None:
+            problems.extend(_secret_problems(settings, environ))
+    if settings is not None and base_dir is not None:
+        settings = _relative_to(settings, base_dir)
+    if settings is not None and check_files and valid == SECTIONS:
+        problems.extend(file_problems(settings))
     if problems or settings is None:
         raise ConfigError(source, problems)
-    return settings if base_dir is None else _relative_to(settings, base_dir)
+    return settings
 
 
 def _relative_to(settings: Settings, base_dir: Path) -> Settings:
@@ -130,11 +200,20 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), [Problem("(syntax)", str(error))]) from error
 
 
-def load_settings(path: Path, *, check_secrets: bool = True) -> Settings:
-    """Read and validate ``path``; relative paths in it are taken from its folder."""
+def load_settings(
+    path: Path, *, check_secrets: bool = True, check_files: bool = False, runs_site: bool = False
+) -> Settings:
+    """Read and validate ``path``; relative paths in it are taken from its folder.
+
+    ``check_files`` and ``runs_site`` are parse_settings' stricter checks (check-config's)."""
     environ = os.environ if check_secrets else None
     return parse_settings(
-        read_toml(path), source=str(path), base_dir=path.parent.resolve(), environ=environ
+        read_toml(path),
+        source=str(path),
+        base_dir=path.parent.resolve(),
+        environ=environ,
+        check_files=check_files,
+        runs_site=runs_site,
     )
 
 

@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from models import Frozen, Identifier, Machine
-from models.machines import OpcUaMachine, Printer
+from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
+from models import Identifier, Machine
+from models.machines import ConfigRecord, OpcUaMachine, Printer
 from models.machines import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
+from models.parts import Revision
+
+
+def _inside_data_dir(name: str) -> str:
+    """A store's file or folder: a relative path that stays inside its folder."""
+    parts = PurePath(name).parts
+    if PurePath(name).is_absolute() or ".." in parts or not [p for p in parts if p != "."]:
+        raise ValueError(
+            "must be a relative path inside the data directory (no leading '/', no '..');"
+            " to keep the data elsewhere, move the data directory itself (data_dir or --data-dir)"
+        )
+    return name
+
+
+def _absolute_or_inside_data_dir(folder: Path) -> Path:
+    """A folder the site shares with others may live anywhere, when the file says where."""
+    if not folder.is_absolute() and ".." in folder.parts:
+        raise ValueError(
+            "must be an absolute path or a relative path inside the data directory (no '..')"
+        )
+    return folder
+
+
+StoreName = Annotated[str, AfterValidator(_inside_data_dir)]
+"""A file or folder of a store, relative to the data directory (or its queue/ folder)."""
+SharedFolder = Annotated[Path, AfterValidator(_absolute_or_inside_data_dir)]
+"""A folder relative to the data directory, or an absolute path chosen in the file."""
 
 
 class Role(StrEnum):
@@ -24,7 +52,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class User(Frozen):
+class User(ConfigRecord):
     """An OPC UA user; the password is a hash in the file or plain text in an env variable."""
 
     name: Identifier
@@ -39,6 +67,18 @@ class User(Frozen):
         None, description="X.509 user certificate (DER or PEM) that logs in as this user"
     )
 
+    @field_validator("password_hash")
+    @classmethod
+    def _hash_in_the_hashers_format(cls, stored: str | None) -> str | None:
+        problem = "" if stored is None else password_hash_problem(stored)
+        if problem:
+            raise ValueError(
+                f"not a password hash ({problem}): put the output of `trustfloor hash-password`"
+                f" here ({PASSWORD_HASH_FORMAT}), or the password in the environment variable"
+                " that password_env names"
+            )
+        return stored
+
     @model_validator(mode="after")
     def _one_credential(self) -> User:
         given = [self.password_hash, self.password_env, self.certificate_file]
@@ -47,7 +87,7 @@ class User(Frozen):
         return self
 
 
-class ServerSettings(Frozen):
+class ServerSettings(ConfigRecord):
     """The northbound OPC UA server."""
 
     host: str = Field("127.0.0.1", description="address to bind; 0.0.0.0 serves every interface")
@@ -80,7 +120,7 @@ class ServerSettings(Frozen):
     metrics_port: int | None = Field(
         9464, ge=0, le=65535, description="Prometheus /metrics port; 0 picks one, unset disables"
     )
-    audit_file: str = Field("audit.log", description="JSON-lines audit log, under data_dir")
+    audit_file: StoreName = Field("audit.log", description="JSON-lines audit log, under data_dir")
     max_items_per_folder: int = Field(
         200, ge=10, le=5000, description="orders/parts kept in the address space (newest)"
     )
@@ -132,7 +172,7 @@ class ServerSettings(Frozen):
         return f"opc.tcp://{host}:{self.port}/{self.path}"
 
 
-class InfluxSettings(Frozen):
+class InfluxSettings(ConfigRecord):
     """An InfluxDB v2 write endpoint fed through a disk spool under <data_dir>/queue/."""
 
     url: str = Field(pattern=r"^https?://", description="e.g. http://influx.plant7.example:8086")
@@ -147,16 +187,16 @@ class InfluxSettings(Frozen):
     max_spool_mb: float = Field(
         1024.0, gt=0, description="undelivered data on disk; beyond it put() refuses readings"
     )
-    spool_file: str = Field("influx.sqlite", description="file name under <data_dir>/queue/")
+    spool_file: StoreName = Field("influx.sqlite", description="file name under <data_dir>/queue/")
     timeout_s: float = Field(10.0, gt=0, le=300, description="one write request")
     retry_initial_s: float = Field(0.5, gt=0, le=60, description="first wait after a failure")
     retry_max_s: float = Field(60.0, gt=0, le=3600, description="longest wait between retries")
 
 
-class HistorianSettings(Frozen):
+class HistorianSettings(ConfigRecord):
     """The embedded SQLite historian (retention, rollups) and an optional InfluxDB sink."""
 
-    sqlite_file: str = Field("telemetry.sqlite", description="relative to the data directory")
+    sqlite_file: StoreName = Field("telemetry.sqlite", description="relative to the data directory")
     batch_size: int = Field(1000, ge=1, le=100_000)
     flush_interval_s: float = Field(0.5, gt=0, le=60)
     raw_retention_s: float = Field(
@@ -182,7 +222,7 @@ class HistorianSettings(Frozen):
         return self
 
 
-class SiteSettings(Frozen):
+class SiteSettings(ConfigRecord):
     """What is on the floor."""
 
     name: str = "site"
@@ -195,18 +235,18 @@ class SiteSettings(Frozen):
     @model_validator(mode="after")
     def _asset_ids_unique_across_kinds(self) -> SiteSettings:
         """One id, one asset (Modbus machines repeating each other: the loader, with paths)."""
-        ids = [machine.id for machine in self.machines]
+        ids = {machine.id for machine in self.machines}
         repeated: set[str] = set()
         for asset in (*self.opcua_machines, *self.printers):
             if asset.id in ids:
                 repeated.add(asset.id)
-            ids.append(asset.id)
+            ids.add(asset.id)
         if repeated:
             raise ValueError(f"machine and printer ids must be unique: {sorted(repeated)}")
         return self
 
 
-class SimulationSettings(Frozen):
+class SimulationSettings(ConfigRecord):
     """Simulated machines and printers: how fast simulated time runs and its random seed."""
 
     seed: int = Field(0, description="same seed, same component lives and failures")
@@ -215,7 +255,7 @@ class SimulationSettings(Frozen):
     )
 
 
-class ChainSettings(Frozen):
+class ChainSettings(ConfigRecord):
     """The PoA chain that anchors certificate batches, designs and licences."""
 
     url: str | None = Field(
@@ -248,19 +288,20 @@ class ChainSettings(Frozen):
         return self
 
 
-class LedgerSettings(Frozen):
+class LedgerSettings(ConfigRecord):
     """Certificates, batches and designs kept by this site's ledger."""
 
-    sqlite_file: str = Field("ledger.sqlite", description="relative to the data directory")
+    sqlite_file: StoreName = Field("ledger.sqlite", description="relative to the data directory")
     batch_max_size: int = Field(
         1000, ge=1, le=1_000_000, description="a batch is sealed when it holds this many leaves"
     )
     batch_max_age_s: float = Field(
         60.0, gt=0, le=86_400, description="or when its oldest leaf has waited this long"
     )
-    designs_dir: Path = Field(
+    designs_dir: SharedFolder = Field(
         Path("designs"),
-        description="design folders as <designs_dir>/<id>/<revision>/; relative to data_dir",
+        description="design folders as <designs_dir>/<id>/<revision>/; relative to data_dir "
+        "unless absolute",
     )
     trusted_issuers: tuple[Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")], ...] = Field(
         (),
@@ -270,7 +311,7 @@ class LedgerSettings(Frozen):
     )
 
 
-class SparePart(Frozen):
+class SparePart(ConfigRecord):
     """A catalogue entry: the design printed to replace a component, and how long that takes."""
 
     component: Identifier = Field(description="component name, as in site.machines.components")
@@ -278,7 +319,7 @@ class SparePart(Frozen):
         None, description="only this machine's component; none: that component on every machine"
     )
     design_id: Identifier
-    design_revision: str = Field("A", min_length=1, max_length=16)
+    design_revision: Revision = Field("A", max_length=16, description="also a folder name")
     quantity: int = Field(1, ge=1, le=10_000, description="pieces ordered per alert")
     print_hours: float = Field(gt=0, le=10_000, description="printing and certifying one order")
     logistics_hours: float = Field(
@@ -291,7 +332,7 @@ class SparePart(Frozen):
         return self.print_hours + self.logistics_hours
 
 
-class WebhookSettings(Frozen):
+class WebhookSettings(ConfigRecord):
     """Where planner notifications are POSTed, signed with a secret from the environment."""
 
     url: str = Field(pattern=r"^https?://\S+$", description="receiver of the JSON POSTs")
@@ -303,12 +344,12 @@ class WebhookSettings(Frozen):
     timeout_s: float = Field(10.0, gt=0, le=300, description="one POST")
     retry_initial_s: float = Field(5.0, gt=0, le=3600, description="first wait after a failure")
     retry_max_s: float = Field(3600.0, gt=0, le=86_400, description="longest wait between tries")
-    spool_file: str = Field(
+    spool_file: StoreName = Field(
         "notifications.sqlite", description="pending notifications, under <data_dir>/queue/"
     )
 
 
-class MaintenanceSettings(Frozen):
+class MaintenanceSettings(ConfigRecord):
     """Scoring schedule, alert policy thresholds, the spare-part catalogue and notifications."""
 
     scoring_interval_s: float = Field(60.0, gt=0, le=86_400, description="every machine scored")
@@ -330,10 +371,16 @@ class MaintenanceSettings(Frozen):
     )
     warning_severity: int = Field(500, ge=1, le=1000, description="OPC UA severity of a warning")
     alarm_severity: int = Field(800, ge=1, le=1000, description="OPC UA severity of an alarm")
-    orders_file: str = Field("orders.sqlite", description="print orders, under data_dir")
-    alerts_file: str = Field("alerts.sqlite", description="maintenance alerts, under data_dir")
-    models_dir: str = Field("models", description="trained models (model store), under data_dir")
-    scores_file: str = Field("health.sqlite", description="health score history, under data_dir")
+    orders_file: StoreName = Field("orders.sqlite", description="print orders, under data_dir")
+    alerts_file: StoreName = Field(
+        "alerts.sqlite", description="maintenance alerts, under data_dir"
+    )
+    models_dir: StoreName = Field(
+        "models", description="trained models (model store), under data_dir"
+    )
+    scores_file: StoreName = Field(
+        "health.sqlite", description="health score history, under data_dir"
+    )
     baseline_samples: int = Field(
         120, ge=40, le=100_000, description="samples per machine a bootstrap anomaly model learns"
     )
@@ -357,7 +404,7 @@ class MaintenanceSettings(Frozen):
         return self
 
 
-class Settings(Frozen):
+class Settings(ConfigRecord):
     """Everything one trustfloor process needs, as read from its TOML file."""
 
     data_dir: Path = Field(Path("var"), description="relative paths are relative to the file")

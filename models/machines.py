@@ -17,6 +17,12 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ConfigRecord(Frozen):
+    """Base of records read from the configuration file: also refuses NaN and infinity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
 class RegisterKind(StrEnum):
     """Modbus table a tag is read from (Modbus Application Protocol v1.1b3 §4.3)."""
 
@@ -72,7 +78,7 @@ class Endian(StrEnum):
     LITTLE = "little"
 
 
-class ModbusAddress(Frozen):
+class ModbusAddress(ConfigRecord):
     """Where a tag lives on a Modbus device and how its registers (or bit) decode."""
 
     kind: RegisterKind = RegisterKind.HOLDING
@@ -132,7 +138,7 @@ def _address_problem(address: ModbusAddress) -> str:
     return ""
 
 
-class Tag(Frozen):
+class Tag(ConfigRecord):
     """One telemetry point of a machine: engineering value = raw × scale + offset."""
 
     name: Identifier
@@ -166,14 +172,14 @@ class Tag(Frozen):
         return self
 
 
-class PollGroup(Frozen):
+class PollGroup(ConfigRecord):
     """Tags polled together at their own rate, through their device's one connection."""
 
     name: Identifier
     interval_s: float = Field(gt=0, le=3600)
 
 
-class ModbusEndpoint(Frozen):
+class ModbusEndpoint(ConfigRecord):
     """A Modbus TCP device: one connection and one lock, polled per poll group."""
 
     host: str = "127.0.0.1"
@@ -215,7 +221,7 @@ class ComponentKind(StrEnum):
     SEAL = "seal"
 
 
-class Component(Frozen):
+class Component(ConfigRecord):
     """A part of an asset that wears out and is replaced, with its expected operating life."""
 
     name: Identifier
@@ -232,7 +238,7 @@ class Component(Frozen):
     )
 
 
-class Asset(Frozen):
+class Asset(ConfigRecord):
     """A production asset's identification (OPC 40001-1 Machinery) and its components."""
 
     id: Identifier
@@ -282,7 +288,7 @@ class MessageSecurityMode(StrEnum):
     SIGN_AND_ENCRYPT = "SignAndEncrypt"
 
 
-class OpcUaEndpoint(Frozen):
+class OpcUaEndpoint(ConfigRecord):
     """An OPC UA server of a device: where to connect, how to secure the channel, who logs in."""
 
     url: str = Field(pattern=r"^opc\.tcp://\S+$", description="opc.tcp://host:port/path")
@@ -293,6 +299,9 @@ class OpcUaEndpoint(Frozen):
         None, description="name of an environment variable holding the user's password"
     )
     timeout_s: float = Field(5.0, gt=0, le=120, description="longest wait for one response")
+    allow_insecure: bool = Field(
+        False, description="must be true for security None to a real (not simulated) device"
+    )
 
     @model_validator(mode="after")
     def _coherent_security(self) -> OpcUaEndpoint:
@@ -309,7 +318,7 @@ NODE_ID_PATTERN = r"^((ns=\d+|nsu=[^;]+);)?(i=\d+|s=.+|g=[0-9A-Fa-f-]{36}|b=.+)$
 """NodeId string forms of OPC 10000-6 §5.3.1.10, with ``nsu=`` for a namespace URI."""
 
 
-class OpcUaTag(Frozen):
+class OpcUaTag(ConfigRecord):
     """One telemetry point read from an OPC UA server: a node's Value, monitored for changes."""
 
     name: Identifier

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from config import ConfigError, demo_config_text, json_schema, load_settings, parse_settings
 from config.loader import format_location
 from opcua_server.cli import main
-
-
-def demo_raw() -> dict[str, Any]:
-    return tomllib.loads(demo_config_text())
-
-
-def problems_of(raw: dict[str, Any], environ: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_settings(raw, environ=environ)
-    return [str(p) for p in caught.value.problems]
+from opcua_server.passwords import hash_password
+from tests.unit.config.config_kit import demo_raw, problems_of
 
 
 def test_bundled_demo_config_is_valid() -> None:
@@ -89,7 +79,7 @@ def test_secrets_come_from_the_environment() -> None:
 
 def test_a_user_needs_exactly_one_password_source() -> None:
     raw = demo_raw()
-    raw["server"]["users"][0]["password_hash"] = "scrypt$..."
+    raw["server"]["users"][0]["password_hash"] = hash_password("mes-secret-1")
     assert problems_of(raw) == [
         "server.users[0]: Value error, give exactly one of"
         " password_hash, password_env or certificate_file"
