@@ -188,12 +188,15 @@ def print_demo_banner(site: Site, password: str) -> None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, check_secrets=not args.no_secrets)
-    machines = settings.site.machines
-    tags = sum(len(m.tags) for m in machines)
+    settings = load_settings(
+        args.config, check_secrets=not args.no_secrets, check_files=True, runs_site=True
+    )
+    site = settings.site
+    tags = sum(len(m.tags) for m in site.machines) + sum(len(m.tags) for m in site.opcua_machines)
+    machines = len(site.machines) + len(site.opcua_machines)
     print(
-        f"{args.config}: OK ({len(machines)} machines, {tags} tags,"
-        f" endpoint {settings.server.endpoint})"
+        f"{args.config}: OK ({machines} machines, {tags} tags,"
+        f" {len(site.printers)} printers, endpoint {settings.server.endpoint})"
     )
     return EXIT_OK
 
