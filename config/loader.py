@@ -42,7 +42,9 @@ SITE_CHECKS: tuple[SettingsCheck, ...] = ((frozenset({"site"}), empty_site_probl
 MESSAGES_BY_ERROR_TYPE = {
     "finite_number": "must be a finite number; nan and inf are not values a site can use",
 }
-"""Our wording for pydantic errors whose own message would mislead or say too little."""
+"""Our wording for pydantic errors whose own message would mislead or say too little.
+
+A list left too short only because its entries failed is not reported: the entries are."""
 
 
 class ConfigError(TrustfloorError):
@@ -66,12 +68,17 @@ def format_location(loc: tuple[int | str, ...]) -> str:
 
 
 def _pydantic_problems(error: ValidationError) -> list[Problem]:
+    items = error.errors(include_url=False)
+    holding_errors = {
+        tuple(item["loc"][:depth]) for item in items for depth in range(len(item["loc"]))
+    }
     return [
         Problem(
             format_location(tuple(item["loc"])),
             MESSAGES_BY_ERROR_TYPE.get(item["type"], item["msg"]),
         )
-        for item in error.errors(include_url=False)
+        for item in items
+        if not (item["type"] == "too_short" and tuple(item["loc"]) in holding_errors)
     ]
 
 

@@ -81,3 +81,13 @@ def test_every_record_of_the_file_refuses_nan_and_inf() -> None:
     assert len(records) > 15
     lenient = [m.__name__ for m in records if m.model_config.get("allow_inf_nan", True)]
     assert lenient == []
+
+
+def test_a_machine_whose_only_tag_fails_reports_that_tag_alone() -> None:
+    raw = demo_raw()
+    raw["site"]["machines"][0]["tags"] = raw["site"]["machines"][0]["tags"][2:3]
+    raw["site"]["machines"][0]["tags"][0]["scale"] = math.nan
+    assert problems_of(raw) == [
+        "site.machines[0].tags[0].scale: must be a finite number;"
+        " nan and inf are not values a site can use"
+    ]
