@@ -139,7 +139,7 @@ def render_summary(summary: SiteSummary) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, runs_site=True)
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
     configure_logging(args.verbose)
@@ -174,6 +174,7 @@ def print_demo_banner(site: Site, password: str) -> None:
     server = site.server.server_settings
     policies = ", ".join(p.value for p in server.security_policies)
     user = server.users[0].name
+    issuer = site.ledger.address if site.ledger is not None else "none (no ledger)"
     print(
         "trustfloor demo site\n"
         f"  endpoint   {server.endpoint}\n"
@@ -182,6 +183,7 @@ def print_demo_banner(site: Site, password: str) -> None:
         f" (set {DEMO_PASSWORD_ENV} to choose it)\n"
         f"  machines   {', '.join(m.id for m in settings.site.machines)} under Objects/Machines\n"
         f"  data       {settings.data_dir} (0700, this user only: keys, stores, audit log)\n"
+        f"  issuer     {issuer} (pin it for offline checks: trustfloor verify --issuers)\n"
         "  stop       Ctrl+C\n",
         flush=True,
     )

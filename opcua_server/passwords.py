@@ -10,24 +10,24 @@ import secrets
 import threading
 from collections.abc import Mapping
 
+from config import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME
 from opcua_server.errors import PasswordFormatError
 
 _N, _R, _P = 2**14, 8, 1
-_PREFIX = "scrypt"
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """``scrypt$N$r$p$salt$hash`` (base64), the form the config's ``password_hash`` takes."""
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return "$".join([_PREFIX, str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
+    return "$".join([PASSWORD_HASH_SCHEME, str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
 
 
 def verify_password(password: str, stored: str) -> bool:
     """Whether ``password`` matches ``stored``, compared in constant time."""
     try:
         prefix, n, r, p, salt_text, digest_text = stored.split("$")
-        if prefix != _PREFIX:
+        if prefix != PASSWORD_HASH_SCHEME:
             raise ValueError(prefix)
         salt, expected = base64.b64decode(salt_text), base64.b64decode(digest_text)
         actual = hashlib.scrypt(
@@ -35,7 +35,7 @@ def verify_password(password: str, stored: str) -> bool:
         )
     except ValueError as error:
         raise PasswordFormatError(
-            "password hash is not scrypt$N$r$p$salt$hash",
+            f"password hash is not {PASSWORD_HASH_FORMAT}",
             advice="create one with `trustfloor hash-password`",
         ) from error
     return hmac.compare_digest(actual, expected)
