@@ -31,7 +31,7 @@ from connectors.modbus.codec import Registers, encode_engineering
 from connectors.modbus.connector import plan_groups
 from connectors.simulated import listening_port
 from models import Machine, Reading, SystemClock, good
-from opcua_server.ingest import IngestBus
+from opcua_server.runtime.ingest import IngestBus
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger("bench.ingest")
@@ -300,7 +300,7 @@ async def stage_costs(pipeline: Pipeline, machine: Machine, seconds: float) -> d
 
 @dataclass(slots=True)
 class Pipeline:
-    """trustfloor wired as opcua_server/app.py wires it, polling as fast as the devices answer."""
+    """trustfloor wired as its runtime wires it, polling as fast as the devices answer."""
 
     server: TrustfloorServer
     historian: SqliteHistorian

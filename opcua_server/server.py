@@ -21,27 +21,27 @@ from models import (
     PrintOrder,
     Reading,
 )
-from opcua_server.address_space import MachinesAddressSpace
-from opcua_server.alarms import AlarmManager
-from opcua_server.audit import AuditLog
-from opcua_server.diagnostics import Diagnostics, SessionCounters
+from opcua_server.alarms.manager import AlarmManager
 from opcua_server.errors import ServerError
-from opcua_server.event_store import EventHistory, EventStore
-from opcua_server.fastpath import (
+from opcua_server.fastpath.patches import (
     ChannelRules,
     guard_channels,
     install_fast_path,
     quiet_startup,
     thaw,
 )
-from opcua_server.history import HistoryLimits, SiteHistory
-from opcua_server.login_guard import LoginPolicy
-from opcua_server.methods import MethodHost
-from opcua_server.namespaces import Namespaces
-from opcua_server.persisted import PersistedValues
-from opcua_server.pki import PkiPaths, TrustListValidator, ensure_application_certificate
-from opcua_server.production import ProductionAddressSpace
-from opcua_server.roles import (
+from opcua_server.history.events import EventHistory, EventStore
+from opcua_server.history.raw import HistoryLimits, SiteHistory
+from opcua_server.methods.table import MethodHost
+from opcua_server.model.address_space import MachinesAddressSpace
+from opcua_server.model.namespaces import Namespaces
+from opcua_server.model.persisted import PersistedValues
+from opcua_server.model.production import ProductionAddressSpace
+from opcua_server.runtime.metrics import Diagnostics, SessionCounters
+from opcua_server.security.audit import AuditLog
+from opcua_server.security.login_guard import LoginPolicy
+from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate
+from opcua_server.security.roles import (
     CURRENT_USER,
     METHOD_ROLES,
     RefusedError,
@@ -50,7 +50,7 @@ from opcua_server.roles import (
     authorize,
     describe,
 )
-from opcua_server.users import ConfigUserManager
+from opcua_server.security.users import ConfigUserManager
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from opcua_server.app import Site
+from opcua_server.runtime.site import Site
 from tests.fakes import FakeCertificateDesk, FakeOrderBook
 from tests.support import make_client_certificate, site_settings
 

@@ -17,7 +17,7 @@ from cryptography.x509 import DNSName, UniformResourceIdentifier
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from config import Settings, load_demo_settings
-from opcua_server.passwords import hash_password
+from opcua_server.security.passwords import hash_password
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_CLIENT = REPO / "tests" / "peers" / "nodeopcua_client.mjs"

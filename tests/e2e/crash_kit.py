@@ -25,7 +25,7 @@ from ledger.childprocess import command_line, read_pid_file
 from ledger.commands import design_register
 from ledger.signing import SiteKey
 from maintenance.orders import order_id_of
-from opcua_server.demo import write_demo_design
+from opcua_server.demo.actors import write_demo_design
 from tests.integration.ledger.chain_node_kit import ipc_rpc, node_endpoint
 from tests.support import PASSWORDS, REPO, call_method, make_client_certificate, secure_client, text
 
@@ -166,7 +166,7 @@ class ServerProcess:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "opcua_server.cli",
+                "opcua_server.cli.main",
                 "serve",
                 "--config",
                 str(site.config),

@@ -25,7 +25,7 @@ from config import Settings, load_demo_settings
 from ledger.bundle import read_bundle
 from ledger.verify import verify_offline
 from models import AlertState
-from opcua_server.app import Site
+from opcua_server.runtime.site import Site
 from tests.integration.opcua.alarm_kit import EventCollector, acknowledge
 from tests.support import call_method, make_client_certificate, secure_client, text
 

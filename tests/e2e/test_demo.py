@@ -37,7 +37,7 @@ async def test_demo_serves_live_values_securely_and_stops_cleanly(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "opcua_server.cli",
+        "opcua_server.cli.main",
         "demo",
         "--port",
         "0",

@@ -11,7 +11,7 @@ from asyncua import Client, ua
 from asyncua.ua.uaerrors import BadUserAccessDenied, UaError
 
 from models import Quality
-from opcua_server.app import Site
+from opcua_server.runtime.site import Site
 from tests.support import CLIENT_URI, make_client_certificate, secure_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from asyncua import ua
 
-from opcua_server.app import Site
+from opcua_server.runtime.site import Site
 from tests.support import make_client_certificate, secure_client, site_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -11,8 +11,8 @@ from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.uaerrors import BadUserAccessDenied
 
-from opcua_server.app import Site
-from opcua_server.passwords import hash_password
+from opcua_server.runtime.site import Site
+from opcua_server.security.passwords import hash_password
 from tests.fakes import KNOWN_SERIAL, FakeCertificateDesk, FakeOrderBook
 from tests.support import CLIENT_URI, call_method, make_client_certificate, site_settings, text
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from opcua_server.app import Site
+from opcua_server.runtime.site import Site
 from tests.support import NAMESPACE_URI, PASSWORDS, node_client, trust_rejected
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]

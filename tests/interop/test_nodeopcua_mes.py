@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from opcua_server.app import Site
+from opcua_server.runtime.site import Site
 from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
 from tests.support import NAMESPACE_URI, PASSWORDS, node_client_trusted
 

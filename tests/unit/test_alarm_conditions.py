@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asyncua import ua
 
-from opcua_server.alarms import (
+from opcua_server.alarms.manager import (
     AlarmError,
     AlertInfo,
     ConditionMethodError,
@@ -18,7 +18,7 @@ from opcua_server.alarms import (
     deactivated,
     state_of,
 )
-from opcua_server.event_store import (
+from opcua_server.history.events import (
     EventWindow,
     decode_continuation,
     decode_fields,

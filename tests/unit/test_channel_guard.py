@@ -12,9 +12,9 @@ from asyncua.crypto.security_policies import (
     SecurityPolicyNone,
 )
 
-from opcua_server import fastpath
 from opcua_server.errors import ServerError
-from opcua_server.fastpath import (
+from opcua_server.fastpath import patches as fastpath
+from opcua_server.fastpath.patches import (
     CHANNEL_PATCHES,
     ChannelRules,
     Patch,

@@ -8,8 +8,8 @@ import pytest
 
 from config import ConfigError, demo_config_text, json_schema, load_settings, parse_settings
 from config.loader import format_location
-from opcua_server.cli import main
-from opcua_server.passwords import hash_password
+from opcua_server.cli.main import main
+from opcua_server.security.passwords import hash_password
 from tests.unit.config.config_kit import demo_raw, problems_of
 
 

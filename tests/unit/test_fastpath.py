@@ -15,8 +15,8 @@ from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opcua_server import fastpath
-from opcua_server.fastpath import (
+from opcua_server.fastpath import patches as fastpath
+from opcua_server.fastpath.patches import (
     PATCHES,
     DecodedReads,
     EncodedValues,
@@ -314,7 +314,7 @@ def test_a_patch_installs_when_its_target_has_the_expected_source() -> None:
 def test_a_patch_is_refused_with_a_warning_when_asyncua_changed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="opcua_server.fastpath"):
+    with caplog.at_level(logging.WARNING, logger="opcua_server.fastpath.patches"):
         assert not install_patch(victim_patch("0" * 64))
     assert Victim().answer() == 41
     assert "'victim' not installed" in caplog.text

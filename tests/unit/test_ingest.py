@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import Reading, good
-from opcua_server.ingest import IngestBus
+from opcua_server.runtime.ingest import IngestBus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

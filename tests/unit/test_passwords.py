@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from opcua_server.errors import PasswordFormatError
-from opcua_server.passwords import PasswordChecker, hash_password, verify_password
+from opcua_server.security.passwords import PasswordChecker, hash_password, verify_password
 
 
 def test_hash_verifies_the_right_password_only() -> None:

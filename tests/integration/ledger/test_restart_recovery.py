@@ -23,16 +23,16 @@ from maintenance.orders import SqliteOrderBook
 from models import OrderState, PrintOrder
 from models.machines import OpcUaEndpoint, Printer
 from models.parts import RecordKind
-from opcua_server.app import PrintFlow
+from opcua_server.runtime.site import PrintFlow
 from opcua_server.server import TrustfloorServer
 from tests.integration.ledger.ledger_chainkit import Ledger, Site, make_site, raw_rpc
 from tests.unit.ledger.ledgerkit import good_samples, write_design
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-# The ledger service and the printing flow (opcua_server.app.PrintFlow) restarted on what a killed
-# process left in the ledger store and the order book, against a real anvil. The printer is the
-# site's simulated printer model (not served: the flow drives it in process).
+# The ledger service and the printing flow (opcua_server.runtime's PrintFlow) restarted on what
+# a killed process left in the ledger store and the order book, against a real anvil. The printer
+# is the site's simulated printer model (not served: the flow drives it in process).
 
 PRINTER = "am-cell-2"
 """The printer ``Site.print_part`` and ``start`` use."""

@@ -12,11 +12,11 @@ from typing import Any
 
 from asyncua import Client, Server, ua
 
-from opcua_server.alarms import AlarmManager
-from opcua_server.event_store import EventHistory, EventStore
-from opcua_server.pki import PkiPaths, TrustListValidator, ensure_application_certificate
-from opcua_server.roles import METHOD_ROLES, SessionUserRuleset, authorize
-from opcua_server.users import ConfigUserManager
+from opcua_server.alarms.manager import AlarmManager
+from opcua_server.history.events import EventHistory, EventStore
+from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate
+from opcua_server.security.roles import METHOD_ROLES, SessionUserRuleset, authorize
+from opcua_server.security.users import ConfigUserManager
 from tests.support import NAMESPACE_URI, free_port, site_settings
 
 MACHINES = ("mill-1", "pump-1")

@@ -12,11 +12,11 @@ import pytest_asyncio
 from asyncua import Client, Server, ua
 from asyncua.common.subscription import Subscription
 
-from opcua_server.alarms import (
+from opcua_server.alarms.manager import (
     AlarmManager,
     AlertInfo,
 )
-from opcua_server.event_store import (
+from opcua_server.history.events import (
     EventStore,
 )
 from tests.integration.opcua.alarm_kit import (

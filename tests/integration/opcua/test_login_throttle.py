@@ -11,10 +11,10 @@ import pytest_asyncio
 from asyncua import ua
 from asyncua.ua.uaerrors import BadUserAccessDenied
 
-from opcua_server.audit import AuditEntry
-from opcua_server.passwords import PasswordChecker
+from opcua_server.security.audit import AuditEntry
+from opcua_server.security.passwords import PasswordChecker
+from opcua_server.security.users import ConfigUserManager
 from opcua_server.server import TrustfloorServer
-from opcua_server.users import ConfigUserManager
 from tests.support import PASSWORDS, make_client_certificate, secure_client, site_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -19,8 +19,8 @@ import pytest_asyncio
 from asyncua import Client, ua
 
 from maintenance.orders import order_id_of
-from opcua_server.audit import AuditEntry, AuditLog
-from opcua_server.passwords import hash_password
+from opcua_server.security.audit import AuditEntry, AuditLog
+from opcua_server.security.passwords import hash_password
 from tests.e2e.crash_kit import (
     DESIGN,
     LICENCE_QUOTA,

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from connectors.resilience import Backoff
 from connectors.opcua_client import OpcUaConnector
+from connectors.resilience import Backoff
 from models import Quality, Reading
 from models.machines import OpcUaMachine
 from tests.support import REPO

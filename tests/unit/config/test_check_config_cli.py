@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import demo_config_text
-from opcua_server.cli import main
+from opcua_server.cli.main import main
 
 EXIT_CONFIG = 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME, parse_settings
-from opcua_server.passwords import hash_password
+from opcua_server.security.passwords import hash_password
 from tests.unit.config.config_kit import demo_raw, problems_of
 
 HASHED = hash_password("mes-secret-1", salt=bytes(16))

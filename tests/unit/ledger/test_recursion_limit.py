@@ -10,7 +10,7 @@ from tests.support import REPO
 DEEP_JSON_PROBE = """
 import json, sys
 default = sys.getrecursionlimit()
-import ledger, ledger.chain, ledger.sitechain, opcua_server.app, opcua_server.cli
+import ledger, ledger.chain, ledger.sitechain, opcua_server.runtime.site, opcua_server.cli.main
 print(default, sys.getrecursionlimit())
 try:
     json.loads("[" * 100000 + "]" * 100000)

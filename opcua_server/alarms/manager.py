@@ -16,8 +16,8 @@ from asyncua.common.node import Node
 
 from models import Clock, SystemClock
 from opcua_server.errors import ServerError
-from opcua_server.event_store import SERVER, EventFields, EventStore, event_of
-from opcua_server.roles import CURRENT_USER
+from opcua_server.history.events import SERVER, EventFields, EventStore, event_of
+from opcua_server.security.roles import CURRENT_USER
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ def _is_integer(arg: ua.Variant) -> bool:
 
 
 def _session_user() -> str | None:
-    """The name of the session user calling the method (set per request by opcua_server.roles)."""
+    """The name of the session user calling the method (set per request by security.roles)."""
     user = CURRENT_USER.get()
     return None if user is None or user.name is None else str(user.name)
 

@@ -10,10 +10,10 @@ from asyncua import Server, ua
 
 from models import Cause, HealthScore, Machine, Quality, Reading, Tag
 from models.machines import OpcUaMachine, OpcUaTag
-from opcua_server.namespaces import Namespaces
-from opcua_server.nodes import NodeBuilder
-from opcua_server.persisted import PersistedValues
-from opcua_server.units import eu_information
+from opcua_server.model.namespaces import Namespaces
+from opcua_server.model.nodes import NodeBuilder
+from opcua_server.model.persisted import PersistedValues
+from opcua_server.model.units import eu_information
 
 STATUS_BY_CAUSE: dict[Cause, int] = {
     Cause.NONE: ua.StatusCodes.Good,

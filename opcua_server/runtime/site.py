@@ -57,8 +57,8 @@ from models import (
 from models.machines import OpcUaMachine
 from models.parts import RecordKind, Sample
 from models.storage import make_private_dir
-from opcua_server.alarms import AlarmManager, AlertInfo
-from opcua_server.demo import (
+from opcua_server.alarms.manager import AlarmManager, AlertInfo
+from opcua_server.demo.actors import (
     DemoTechnician,
     Repairs,
     TrainingStoppedError,
@@ -66,9 +66,9 @@ from opcua_server.demo import (
     install_demo_designs,
     train_group,
 )
-from opcua_server.diagnostics import Metric, MetricsEndpoint
-from opcua_server.ingest import IngestBus
-from opcua_server.printers import PrinterView
+from opcua_server.model.printers import PrinterView
+from opcua_server.runtime.ingest import IngestBus
+from opcua_server.runtime.metrics import Metric, MetricsEndpoint
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)

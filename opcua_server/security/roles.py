@@ -14,8 +14,8 @@ from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, UserR
 from asyncua.ua.ua_binary import struct_from_binary
 
 from config import Role
-from opcua_server.audit import AuditLog
-from opcua_server.users import SiteUser
+from opcua_server.security.audit import AuditLog
+from opcua_server.security.users import SiteUser
 
 CURRENT_USER: ContextVar[SiteUser | None] = ContextVar("trustfloor_current_user", default=None)
 """The session user of the request being served (set before every service call)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncua import ua
 
-from opcua_server.namespaces import UNECE_UNITS
+from opcua_server.model.namespaces import UNECE_UNITS
 
 # symbol used in the config → (UNECE Rec. 20 common code, description)
 _UNITS: dict[str, tuple[str, str]] = {

@@ -30,8 +30,8 @@ from ledger.commands import (
 from maintenance.alerts import AlertRow, AlertStore, active_alert_rows, render_alert_table
 from maintenance.orders import SqliteOrderBook
 from models import TrustfloorError
-from opcua_server.app import Site, SiteSummary
-from opcua_server.passwords import hash_password
+from opcua_server.runtime.site import Site, SiteSummary
+from opcua_server.security.passwords import hash_password
 
 DEMO_PASSWORD_ENV = "TRUSTFLOOR_DEMO_PASSWORD"
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2

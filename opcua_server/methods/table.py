@@ -26,9 +26,15 @@ from models import (
     PrintOrder,
     parse_json_text,
 )
-from opcua_server.audit import AuditLog
-from opcua_server.roles import CURRENT_USER, METHOD_ROLES, RefusedError, authorize, describe
-from opcua_server.users import SiteUser
+from opcua_server.security.audit import AuditLog
+from opcua_server.security.roles import (
+    CURRENT_USER,
+    METHOD_ROLES,
+    RefusedError,
+    authorize,
+    describe,
+)
+from opcua_server.security.users import SiteUser
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from asyncua import Server, ua
 
 from models import Design, Part, PrinterStatus, PrintOrder
-from opcua_server.nodes import NodeBuilder
+from opcua_server.model.nodes import NodeBuilder
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Maintenance alerts as OPC UA alarm conditions (OPC 10000-9)."""

@@ -1,0 +1,1 @@
+"""The trustfloor command line: argument parsing and console rendering."""

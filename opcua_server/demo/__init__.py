@@ -1,0 +1,1 @@
+"""The simulated site's people: the OEM's designs, the technician, the demo's training."""

@@ -1,0 +1,1 @@
+"""Every asyncua patch in one place, each saying what it replaces and why."""

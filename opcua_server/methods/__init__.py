@@ -1,0 +1,1 @@
+"""The OPC UA method table: validated arguments, role checks, audit, calls into the ports."""

@@ -1,0 +1,1 @@
+"""The OPC UA address space: namespaces, node builders, units, objects after the companion specs."""
