@@ -26,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from config import Settings
 from models import Machine, good
-from opcua_server.fastpath.patches import PATCHES, install_fast_path, quiet_startup, thaw
+from opcua_server.fastpath import PATCHES, install_fast_path, quiet_startup, thaw
 from opcua_server.model.namespaces import SITE
 from opcua_server.server import TrustfloorServer
 

@@ -23,7 +23,7 @@ from models import (
 )
 from opcua_server.alarms.manager import AlarmManager
 from opcua_server.errors import ServerError
-from opcua_server.fastpath.patches import (
+from opcua_server.fastpath import (
     ChannelRules,
     guard_channels,
     install_fast_path,
@@ -34,10 +34,10 @@ from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.history.raw import HistoryLimits, SiteHistory
 from opcua_server.methods.table import MethodHost
 from opcua_server.model.address_space import MachinesAddressSpace
+from opcua_server.model.diagnostics import Diagnostics, SessionCounters
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.persisted import PersistedValues
 from opcua_server.model.production import ProductionAddressSpace
-from opcua_server.runtime.metrics import Diagnostics, SessionCounters
 from opcua_server.security.audit import AuditLog
 from opcua_server.security.login_guard import LoginPolicy
 from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate

@@ -14,7 +14,7 @@ import pytest_asyncio
 from asyncua import Client, ua
 
 from models import Cause, Reading, bad, good, uncertain
-from opcua_server.fastpath.patches import install_fast_path, quiet_startup, thaw
+from opcua_server.fastpath import install_fast_path, quiet_startup, thaw
 from opcua_server.server import TrustfloorServer
 from tests.support import (
     NAMESPACE_URI,

@@ -13,13 +13,14 @@ from asyncua.crypto.security_policies import (
 )
 
 from opcua_server.errors import ServerError
-from opcua_server.fastpath import patches as fastpath
-from opcua_server.fastpath.patches import (
+from opcua_server.fastpath import (
     CHANNEL_PATCHES,
     ChannelRules,
     Patch,
     Target,
+    channels,
     guard_channels,
+    patching,
 )
 
 SIGN_AND_ENCRYPT = ua.MessageSecurityMode.SignAndEncrypt
@@ -55,25 +56,25 @@ def secure_only() -> SecureConnection:
 
 def test_a_mode_not_offered_with_an_offered_policy_is_security_mode_rejected() -> None:
     with pytest.raises(ua.uaerrors.BadSecurityModeRejected):
-        fastpath._select_policy(
+        channels._select_policy(
             secure_only(), SecurityPolicyBasic256Sha256.URI, None, ua.MessageSecurityMode.Sign
         )
 
 
 def test_a_policy_not_offered_is_security_policy_rejected() -> None:
     with pytest.raises(ua.uaerrors.BadSecurityPolicyRejected):
-        fastpath._select_policy(secure_only(), SecurityPolicyAes256Sha256RsaPss.URI, None)
+        channels._select_policy(secure_only(), SecurityPolicyAes256Sha256RsaPss.URI, None)
 
 
 def test_the_refusals_are_still_the_ua_errors_asyncua_raised() -> None:
     with pytest.raises(ua.UaError):
-        fastpath._select_policy(secure_only(), SecurityPolicyAes256Sha256RsaPss.URI, None)
+        channels._select_policy(secure_only(), SecurityPolicyAes256Sha256RsaPss.URI, None)
 
 
 def test_a_none_channel_for_discovery_keeps_its_none_policy() -> None:
     connection = secure_only()
     before = connection.security_policy
-    fastpath._select_policy(connection, NONE_URI, None, ua.MessageSecurityMode.None_)
+    channels._select_policy(connection, NONE_URI, None, ua.MessageSecurityMode.None_)
     assert connection.security_policy is before
 
 
@@ -82,7 +83,7 @@ def test_an_offered_policy_and_mode_is_chosen() -> None:
     offered = SecurityPolicyFactory(SecurityPolicyNone, ua.MessageSecurityMode.None_)
     connection.set_policy_factories([offered])
     before = connection.security_policy
-    fastpath._select_policy(connection, NONE_URI, None, ua.MessageSecurityMode.None_)
+    channels._select_policy(connection, NONE_URI, None, ua.MessageSecurityMode.None_)
     assert connection.security_policy is not before
     assert connection.security_policy.Mode == ua.MessageSecurityMode.None_
 
@@ -128,8 +129,8 @@ def better_process(self: Victim) -> int:
 @pytest.fixture
 def changed_asyncua(monkeypatch: pytest.MonkeyPatch) -> None:
     victim = Patch("victim", (Target(Victim, "process", "0" * 64, better_process),))
-    monkeypatch.setattr(fastpath, "CHANNEL_PATCHES", {"victim": victim})
-    monkeypatch.setattr(fastpath, "_installed", set())
+    monkeypatch.setattr(channels, "CHANNEL_PATCHES", {"victim": victim})
+    monkeypatch.setattr(patching, "_installed", set())
 
 
 @pytest.mark.usefixtures("changed_asyncua")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib
 import logging
+import pkgutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -15,22 +17,27 @@ from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opcua_server.fastpath import patches as fastpath
-from opcua_server.fastpath.patches import (
+import opcua_server.fastpath
+from opcua_server.fastpath import (
+    CHANNEL_PATCHES,
     PATCHES,
-    DecodedReads,
-    EncodedValues,
     Patch,
     Target,
-    copy_data_value,
+    install_patch,
+    patching,
+    quiet_startup,
+    thaw,
+)
+from opcua_server.fastpath.copies import copy_data_value
+from opcua_server.fastpath.encoding import (
+    EncodedValues,
     encode_data_value,
     encode_publish_response,
     encode_read_response,
-    install_patch,
-    quiet_startup,
-    source_digest,
-    thaw,
 )
+from opcua_server.fastpath.patching import source_digest
+from opcua_server.fastpath.reads import DecodedReads
+from opcua_server.fastpath.variants import _guess_type
 
 # --- DataValues of every shape a server holds ---
 
@@ -238,9 +245,9 @@ def test_a_copy_does_not_follow_later_changes_of_the_original() -> None:
 def test_a_variant_of_none_is_null() -> None:
     assert PATCHES["null_variant"].problem() is None
     assert ua.Variant(None).VariantType is ua.VariantType.Null
-    assert fastpath._guess_type(ua.Variant(), None) is ua.VariantType.Null
-    assert fastpath._guess_type(ua.Variant(), 1.5) is ua.VariantType.Double
-    assert fastpath._guess_type(ua.Variant(), "x") is ua.VariantType.String
+    assert _guess_type(ua.Variant(), None) is ua.VariantType.Null
+    assert _guess_type(ua.Variant(), 1.5) is ua.VariantType.Double
+    assert _guess_type(ua.Variant(), "x") is ua.VariantType.String
 
 
 # --- the read request cache ---
@@ -295,7 +302,7 @@ def victim_patch(digest: str) -> Patch:
 
 @pytest.fixture
 def restore_victim(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(fastpath, "_installed", set())
+    monkeypatch.setattr(patching, "_installed", set())
     original = Victim.answer
     yield
     Victim.answer = original  # type: ignore[method-assign]
@@ -314,7 +321,7 @@ def test_a_patch_installs_when_its_target_has_the_expected_source() -> None:
 def test_a_patch_is_refused_with_a_warning_when_asyncua_changed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="opcua_server.fastpath.patches"):
+    with caplog.at_level(logging.WARNING, logger="opcua_server.fastpath.patching"):
         assert not install_patch(victim_patch("0" * 64))
     assert Victim().answer() == 41
     assert "'victim' not installed" in caplog.text
@@ -336,6 +343,30 @@ def test_a_function_without_source_does_not_match() -> None:
 def test_every_patch_fits_the_pinned_asyncua(name: str) -> None:
     """Fails when asyncua is upgraded: re-measure and re-check each patch, then re-pin it."""
     assert PATCHES[name].problem() is None
+
+
+def test_the_fast_path_installs_its_patches_in_their_order() -> None:
+    assert list(PATCHES) == [
+        "monitored_item_copy",
+        "null_variant",
+        "batched_data_changes",
+        "response_encoding",
+        "read_request_cache",
+        "login_off_the_loop",
+    ]
+
+
+def test_every_patch_written_is_installed_or_guarded() -> None:
+    """A patch module whose Patch is in neither table would never be applied nor checked."""
+    registered = {id(patch) for patch in (*PATCHES.values(), *CHANNEL_PATCHES.values())}
+    package = opcua_server.fastpath
+    forgotten = [
+        f"{info.name}.{name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        for name, value in vars(importlib.import_module(f"{package.__name__}.{info.name}")).items()
+        if isinstance(value, Patch) and id(value) not in registered
+    ]
+    assert forgotten == []
 
 
 # --- quiet start ---

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncua.server.uaprocessor import UaProcessor
 
-from opcua_server.fastpath.patches import PATCHES, install_patch
+from opcua_server.fastpath import PATCHES, install_patch
 
 
 def test_the_login_patch_fits_the_pinned_asyncua() -> None:
