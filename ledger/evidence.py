@@ -12,7 +12,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from ledger.canonical import JsonObject, JsonValue, canonical_json
 from models.parts import (
@@ -23,6 +23,7 @@ from models.parts import (
     Sample,
     Verdict,
 )
+from models.timebase import to_micros
 
 SAMPLES_SCHEMA = "trustfloor.samples/1"
 """Schema of the canonical raw-samples document whose SHA-256 a certificate carries."""
@@ -30,20 +31,7 @@ SAMPLES_SCHEMA = "trustfloor.samples/1"
 MAX_LISTED_EXCURSIONS = 10
 """Excursions listed per parameter; ``excursion_count`` still counts them all."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 Series = Sequence[tuple[datetime, float]]
-
-
-def micros(ts: datetime) -> int:
-    """Microseconds since the Unix epoch of an aware timestamp (exact, no float rounding)."""
-    delta = ts - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(us: int) -> datetime:
-    """The UTC timestamp ``us`` microseconds after the Unix epoch (inverse of :func:`micros`)."""
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def samples_document(samples: Iterable[Sample]) -> JsonObject:
@@ -52,7 +40,7 @@ def samples_document(samples: Iterable[Sample]) -> JsonObject:
     ``{"schema": "trustfloor.samples/1", "samples": [[parameter, ts_us, value], ...]}`` sorted
     by timestamp (µs since the epoch), then parameter, then value.
     """
-    rows = sorted((micros(s.ts), s.parameter, s.value) for s in samples)
+    rows = sorted((to_micros(s.ts), s.parameter, s.value) for s in samples)
     listed: list[JsonValue] = [[p, t, v] for t, p, v in rows]
     return {"schema": SAMPLES_SCHEMA, "samples": listed}
 

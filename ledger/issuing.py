@@ -9,7 +9,6 @@ from datetime import datetime
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
 from ledger.documents import LEAF_TAG, certificate_document
-from ledger.evidence import from_micros
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import BatchRow, JobRecord, LedgerStore, NewLeaf
@@ -21,6 +20,7 @@ from models.parts import (
     RecordKind,
     Verdict,
 )
+from models.timebase import from_micros
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
-from ledger.evidence import from_micros, micros
 from ledger.merkle import HASH_SIZE, inclusion_proofs, root_hash
 from models.parts import (
     AnchorReceipt,
@@ -29,7 +28,8 @@ from models.parts import (
     RecordKind,
     Sample,
 )
-from models.storage import rollback_quietly, storage_advice
+from models.storage import Synchronous, failures_as, open_wal, transaction
+from models.timebase import from_micros, to_micros
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS designs (
@@ -206,16 +206,10 @@ class LedgerStore:
     """One SQLite file (WAL, synchronous=FULL) holding everything the site's ledger issued."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the ledger store {path}: {exc}") from exc
+        self._db = open_wal(
+            path, _SCHEMA, Synchronous.FULL, error=StoreError, label=f"the ledger store {path}"
+        )
         self.path = path
 
     def close(self) -> None:
@@ -226,32 +220,21 @@ class LedgerStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Cursor]:
         """One immediate transaction, committed (and fsynced) on success, rolled back on error."""
-        with self._lock:
-            cursor = self._db.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-                cursor.execute("COMMIT")
-            except BaseException as exc:
-                rollback_quietly(self._db)
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreError(
-                        f"ledger store {self.path}: {exc}", advice=storage_advice(exc)
-                    ) from exc
-                raise
-            finally:
-                cursor.close()
+        with (
+            self._lock,
+            transaction(self._db, StoreError, f"ledger store {self.path}") as db,
+            closing(db.cursor()) as cursor,
+        ):
+            yield cursor
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cursor = self._db.cursor()
-            try:
-                yield cursor
-            except sqlite3.Error as exc:
-                raise StoreError(f"ledger store: {exc}") from exc
-            finally:
-                cursor.close()
+        with (
+            self._lock,
+            failures_as(StoreError, "ledger store"),
+            closing(self._db.cursor()) as cursor,
+        ):
+            yield cursor
 
     # ------------------------------------------------------------------ designs
 
@@ -266,7 +249,7 @@ class LedgerStore:
                 " VALUES (?, ?, ?, ?) ON CONFLICT (design_key) DO UPDATE SET"
                 " dossier = excluded.dossier, saved_us = excluded.saved_us,"
                 " registered_tx = COALESCE(excluded.registered_tx, designs.registered_tx)",
-                (design_key, dossier.model_dump_json(), registered_tx, micros(at)),
+                (design_key, dossier.model_dump_json(), registered_tx, to_micros(at)),
             )
 
     def design(self, design_key: bytes) -> DesignDossier | None:
@@ -327,7 +310,7 @@ class LedgerStore:
 
         Returns how many were new.
         """
-        rows = [(job_id, s.parameter, micros(s.ts), float(s.value)) for s in samples]
+        rows = [(job_id, s.parameter, to_micros(s.ts), float(s.value)) for s in samples]
         with self._tx() as cur:
             self._require_state(cur, job_id, JobState.PRINTING)
             before = self._db.total_changes
@@ -369,7 +352,7 @@ class LedgerStore:
         with self._tx() as cur:
             cur.execute(
                 "INSERT INTO refusals (at_us, serial, design, reason) VALUES (?, ?, ?, ?)",
-                (micros(at), serial, design, reason),
+                (to_micros(at), serial, design, reason),
             )
 
     def refusals(self, limit: int = 100) -> list[Refusal]:
@@ -435,7 +418,7 @@ class LedgerStore:
                             leaf.body,
                             leaf.leaf_hash,
                             leaf.signature,
-                            micros(leaf.created_at),
+                            to_micros(leaf.created_at),
                         )
                         for leaf in leaves
                     ],
@@ -497,7 +480,7 @@ class LedgerStore:
             root = root_hash(hashes)
             cur.execute(
                 "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
-                (root, len(rows), micros(at), BatchState.SEALED),
+                (root, len(rows), to_micros(at), BatchState.SEALED),
             )
             batch_id = cur.lastrowid
             assert batch_id is not None
@@ -510,7 +493,7 @@ class LedgerStore:
                     )
                 ],
             )
-        return BatchRow(batch_id, root, len(rows), micros(at), BatchState.SEALED, None)
+        return BatchRow(batch_id, root, len(rows), to_micros(at), BatchState.SEALED, None)
 
     def batches(self, *states: BatchState) -> list[BatchRow]:
         """Batches in any of ``states`` (every batch when none is given), oldest first."""

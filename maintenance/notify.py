@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import WebhookSettings
-from maintenance.durable import DurableFile, from_micros, to_micros
+from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
 from models import Clock, SystemClock
+from models.timebase import from_micros, to_micros
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""SQLite failures every store shares: a rollback that keeps the real cause, and operator advice."""
+"""SQLite as every store uses it: WAL files, transactions, failures named with operator advice."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import logging
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
+
+from models.errors import TrustfloorError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,105 @@ def rollback_quietly(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
     except sqlite3.Error as failure:
         log.debug("rollback after a failed transaction also failed: %s", failure)
+
+
+class Synchronous(StrEnum):
+    """How hard a WAL file presses its writes to disk (SQLite ``PRAGMA synchronous``)."""
+
+    FULL = "FULL"
+    """The log is fsynced at every commit: a returned write survives a power cut."""
+    NORMAL = "NORMAL"
+    """The log is fsynced at checkpoints: a returned write survives a process crash; a power
+    cut may lose the last commits, never corrupt the file."""
+
+
+def open_wal(
+    path: Path,
+    schema: str,
+    synchronous: Synchronous,
+    *,
+    error: type[TrustfloorError],
+    label: str,
+    advice: str = "",
+    busy_timeout_s: float = 5.0,
+    exclusive: bool = False,
+) -> sqlite3.Connection:
+    """A connection to the SQLite file ``path`` (created with its folder), in WAL mode with
+    ``schema`` applied in one transaction.
+
+    The connection is in autocommit mode (callers open their own transactions) and may be
+    shared by threads under the caller's lock. ``exclusive`` keeps the file locked by this
+    process until the connection closes. A failure raises ``error`` ("cannot open ``label``")
+    with ``advice``, or else with what :func:`storage_advice` says about the cause.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+        )
+    except (OSError, sqlite3.Error) as failure:
+        raise _cannot_open(error, label, advice, failure) from failure
+    try:
+        if exclusive:
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous.value}")
+        db.executescript(f"BEGIN IMMEDIATE;{schema}COMMIT;")
+    except sqlite3.Error as failure:
+        db.close()
+        raise _cannot_open(error, label, advice, failure) from failure
+    return db
+
+
+def _cannot_open(
+    error: type[TrustfloorError], label: str, advice: str, failure: BaseException
+) -> TrustfloorError:
+    return error(f"cannot open {label}: {failure}", advice=advice or storage_advice(failure))
+
+
+@contextmanager
+def failures_as(
+    error: type[TrustfloorError],
+    label: str,
+    *,
+    passing: tuple[type[sqlite3.Error], ...] = (),
+) -> Iterator[None]:
+    """Turn a SQLite failure inside the block into ``error`` ("``label``: cause") with advice.
+
+    Failures of the ``passing`` types go through unchanged (a caller that turns a broken
+    constraint into its own error asks for ``sqlite3.IntegrityError``).
+    """
+    try:
+        yield
+    except passing:
+        raise
+    except sqlite3.Error as failure:
+        raise error(f"{label}: {failure}", advice=storage_advice(failure)) from failure
+
+
+@contextmanager
+def transaction(
+    db: sqlite3.Connection,
+    error: type[TrustfloorError],
+    label: str,
+    *,
+    immediate: bool = True,
+    passing: tuple[type[sqlite3.Error], ...] = (),
+) -> Iterator[sqlite3.Connection]:
+    """``db`` inside one transaction: committed when the block ends, rolled back on any error.
+
+    ``immediate`` takes the write lock at BEGIN (writers); without it the transaction is a
+    consistent read snapshot until its first write. SQLite failures raise as
+    :func:`failures_as` says; the caller holds whatever lock guards ``db``.
+    """
+    with failures_as(error, label, passing=passing):
+        db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            rollback_quietly(db)
+            raise
 
 
 PRIVATE_DIR_MODE = 0o700

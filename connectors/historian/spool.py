@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.historian.errors import SpoolError, SpoolFullError
-from models.storage import rollback_quietly, storage_advice
+from models.storage import Synchronous, open_wal, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -76,7 +76,17 @@ class Spool:
         self.path = path
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._db = _open(path)
+        self._db = open_wal(
+            path,
+            _SCHEMA,
+            Synchronous.FULL,
+            error=SpoolError,
+            label=f"spool {path}",
+            advice="another trustfloor process may own this spool; stop it or use another "
+            "data_dir; otherwise check the disk and the file",
+            busy_timeout_s=1.0,
+            exclusive=True,
+        )
         self._acked, self._pending, self._pending_bytes = self._load_state()
 
     @property
@@ -185,20 +195,9 @@ class Spool:
         self._pending -= batch.lines
         self._pending_bytes -= batch.size
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any error; SQLite errors become SpoolError."""
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                rollback_quietly(db)
-                raise
-        except sqlite3.Error as error:
-            raise SpoolError(f"spool {self.path}: {error}", advice=storage_advice(error)) from error
+        return transaction(self._db, SpoolError, f"spool {self.path}")
 
 
 def _advance(db: sqlite3.Connection, batch: SpoolBatch) -> None:
@@ -213,25 +212,3 @@ def _set_aside(db: sqlite3.Connection, batch: SpoolBatch, error: str) -> None:
         (error, batch.first_seq, batch.last_seq),
     )
     _advance(db, batch)
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    """Open (creating) the spool file, take its exclusive lock and check its schema."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=1.0)
-    except (OSError, sqlite3.Error) as error:
-        raise SpoolError(f"cannot open spool {path}: {error}") from error
-    try:
-        db.execute("PRAGMA locking_mode=EXCLUSIVE")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
-    except sqlite3.Error as error:
-        db.close()
-        raise SpoolError(
-            f"cannot use spool {path}: {error}",
-            advice="another trustfloor process may own this spool; stop it or use another "
-            "data_dir; otherwise check the disk and the file",
-        ) from error
-    return db

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +16,10 @@ from config.settings import HistorianSettings
 from connectors.errors import HistorianError
 from connectors.historian.aggregates import Partial, aggregate_values, interval_count
 from connectors.historian.errors import RollupIntervalChangedError
-from connectors.historian.micros import from_micros, seconds_to_micros, to_micros
 from models import Cause, Quality, Reading
 from models.ports import Aggregate, AggregateValue
-from models.storage import rollback_quietly, storage_advice
+from models.storage import Synchronous, open_wal, transaction
+from models.timebase import MICROS_PER_SECOND, from_micros, seconds_to_micros, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,6 @@ __all__ = [
     "Retention",
     "SqliteHistorian",
     "TelemetryStore",
-    "from_micros",
-    "to_micros",
 ]
 
 _SCHEMA = """
@@ -159,8 +157,15 @@ class TelemetryStore:
         self.retention = retention or Retention()
         self.chunk_rows = chunk_rows
         self._lock = threading.Lock()
-        self._db = _open(path)
-        self._interval_us = self.retention.rollup_interval_s * 1_000_000
+        self._db = open_wal(
+            path,
+            _SCHEMA,
+            Synchronous.NORMAL,
+            error=HistorianError,
+            label=f"historian {path}",
+            advice="check the data directory is writable and the file is not corrupt",
+        )
+        self._interval_us = self.retention.rollup_interval_s * MICROS_PER_SECOND
         self._check_rollup_interval()
         self._points = self._stored_points()
 
@@ -178,15 +183,12 @@ class TelemetryStore:
             return
         with self._lock:
             try:
-                with self._transaction() as db:
+                with self._transaction(f"cannot store {len(readings)} readings in {self.path}"):
                     rows = [_row(self._point_id(r.machine, r.tag), r) for r in readings]
-                    db.executemany(_INSERT, rows)
-            except sqlite3.Error as error:
+                    self._db.executemany(_INSERT, rows)
+            except HistorianError:
                 self._points = self._stored_points()  # forget ids the rollback took back
-                raise HistorianError(
-                    f"cannot store {len(readings)} readings in {self.path}: {error}",
-                    advice=storage_advice(error),
-                ) from error
+                raise
 
     def query(
         self, machine: str, tag: str, start: datetime, end: datetime, limit: int = 10_000
@@ -350,10 +352,11 @@ class TelemetryStore:
             row = db.execute("SELECT value FROM meta WHERE key = 'rollup_interval_us'").fetchone()
             has_rollups = db.execute("SELECT 1 FROM rollups LIMIT 1").fetchone() is not None
             if row is not None and row[0] != self._interval_us and has_rollups:
+                stored_s = row[0] // MICROS_PER_SECOND
                 raise RollupIntervalChangedError(
-                    f"{self.path} holds rollups of {row[0] // 1_000_000} s, "
+                    f"{self.path} holds rollups of {stored_s} s, "
                     f"not {self.retention.rollup_interval_s} s",
-                    advice=f"set historian.rollup_interval_s = {row[0] // 1_000_000} again, "
+                    advice=f"set historian.rollup_interval_s = {stored_s} again, "
                     "or start a new sqlite_file",
                 )
             db.execute(
@@ -361,32 +364,12 @@ class TelemetryStore:
                 (self._interval_us,),
             )
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN … COMMIT on the store's connection, rolled back on any error."""
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            rollback_quietly(db)
-            raise
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA)
-    except sqlite3.Error as error:
-        raise HistorianError(
-            f"cannot open historian {path}: {error}",
-            advice="check the data directory is writable and the file is not corrupt",
-        ) from error
-    return db
+    def _transaction(self, label: str = "") -> AbstractContextManager[sqlite3.Connection]:
+        """BEGIN … COMMIT on the store's connection (the caller holds the lock), rolled back on
+        any error; a SQLite failure raises HistorianError named by ``label``."""
+        return transaction(
+            self._db, HistorianError, label or f"historian {self.path}", immediate=False
+        )
 
 
 def _chunk_end(

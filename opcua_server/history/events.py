@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import struct
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ from asyncua.common.utils import Buffer
 from asyncua.server.monitored_item_service import WhereClauseEvaluator
 from asyncua.ua.ua_binary import Primitives, variant_from_binary, variant_to_binary
 
+from models.storage import Synchronous, failures_as, open_wal
+from models.timebase import to_micros
 from opcua_server.errors import ServerError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ MAX_EVENTS_PER_READ = 1000
 """Events per HistoryRead answer; more come with a continuation point."""
 
 _PAGE = 500
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN_US = -(2**62)
 _MAX_US = 2**62
 _UNSPECIFIED_BEFORE = datetime(1601, 1, 2, tzinfo=UTC)
@@ -65,15 +65,6 @@ class EventStoreError(ServerError):
     """The event history file cannot be opened or written."""
 
     advice = "check that the data directory is writable and the events file is not corrupt"
-
-
-def to_micros(ts: datetime) -> int:
-    """Microseconds since the Unix epoch of an aware timestamp."""
-    return (ts - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
 
 
 def encode_fields(fields: Mapping[str, ua.Variant]) -> bytes:
@@ -185,15 +176,10 @@ class EventStore:
     """Every emitted event in one SQLite table (WAL; each append is on disk when it returns)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise EventStoreError(f"cannot open event history {path}: {error}") from error
+        self._db = open_wal(
+            path, _SCHEMA, Synchronous.FULL, error=EventStoreError, label=f"event history {path}"
+        )
         self._lock = threading.Lock()
 
     async def append(
@@ -248,23 +234,17 @@ class EventStore:
             self._db.close()
 
     def _insert(self, row: tuple[object, ...]) -> int:
-        with self._lock:
-            try:
-                cursor = self._db.execute(
-                    "INSERT INTO events (time_us, source, condition, machine, component,"
-                    " event_type, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-            except sqlite3.Error as error:
-                raise EventStoreError(f"cannot store an event in {self.path}: {error}") from error
+        with self._lock, failures_as(EventStoreError, f"cannot store an event in {self.path}"):
+            cursor = self._db.execute(
+                "INSERT INTO events (time_us, source, condition, machine, component,"
+                " event_type, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
             return int(cursor.lastrowid or 0)
 
     def _select(self, sql: str, params: list[object]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return list(self._db.execute(sql, params).fetchall())
-            except sqlite3.Error as error:
-                raise EventStoreError(f"cannot read {self.path}: {error}") from error
+        with self._lock, failures_as(EventStoreError, f"cannot read {self.path}"):
+            return list(self._db.execute(sql, params).fetchall())
 
 
 def _status(code: int) -> ua.HistoryReadResult:

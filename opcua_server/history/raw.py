@@ -15,7 +15,7 @@ from asyncua.server.history import HistoryManager
 from config import ServerSettings
 from models import Aggregate, AggregateHistorian, AggregateValue, Historian, Reading
 from models.ports import AggregateStatus
-from opcua_server.history.events import from_micros, to_micros
+from models.timebase import from_micros, to_micros
 from opcua_server.model.address_space import status_of, variant_of
 
 AGGREGATES: dict[ua.NodeId, Aggregate] = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from config.settings import InfluxSettings
 from connectors.historian import InfluxSink
-from connectors.historian.micros import from_micros, to_micros
 from models import Cause, Reading, bad, good
+from models.timebase import from_micros, to_micros
 
 Samples = dict[str, list[tuple[int, float]]]
 """Series name/tag (``telemetry_value/counter``…) → [(timestamp in ms, value)] as exported."""

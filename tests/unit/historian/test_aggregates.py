@@ -17,8 +17,8 @@ from connectors.historian.aggregates import (
     value_of,
 )
 from connectors.historian.errors import AggregateQueryError
-from connectors.historian.micros import from_micros
 from models.ports import Aggregate, AggregateStatus
+from models.timebase import from_micros
 
 Sample = tuple[bool, float | None]  # (good, number or None for a Good text / a Bad reading)
 samples = st.lists(

@@ -11,8 +11,8 @@ from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
 from connectors.historian.lineprotocol import QUALITY_CODES, reading_line, reading_lines
-from connectors.historian.micros import to_micros
 from models import Cause, Quality, Reading, bad, good, uncertain
+from models.timebase import to_micros
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 names = st.text(st.characters(codec="utf-8", exclude_characters="\\"), min_size=1, max_size=12)

@@ -16,12 +16,11 @@ from ledger.evidence import (
     MAX_LISTED_EXCURSIONS,
     evaluate,
     find_excursions,
-    from_micros,
-    micros,
     samples_digest,
     samples_document,
 )
 from models.parts import EvidenceSummary, ParameterWindow, Sample, Verdict
+from models.timebase import from_micros, to_micros
 from tests.unit.ledger.ledgerkit import T0, WINDOW, good_samples
 
 POWER = ParameterWindow(min=270.0, max=290.0, unit="W")
@@ -157,11 +156,11 @@ def test_samples_digest_is_pinned_and_independent_of_recording_order() -> None:
     listed = samples_document(samples)["samples"]
     assert isinstance(listed, list)
     assert listed[:2] == [
-        ["bed_temp_c", micros(T0), 180],
-        ["laser_power_w", micros(T0), 280.0],
+        ["bed_temp_c", to_micros(T0), 180],
+        ["laser_power_w", to_micros(T0), 280.0],
     ]
     # FROZEN: certificates carry this digest; its document layout must never change.
-    t = micros(T0)
+    t = to_micros(T0)
     text = (
         f'{{"samples":[["bed_temp_c",{t},180],["laser_power_w",{t},280],'
         f'["laser_power_w",{t + 1_000_000},281.5],["laser_power_w",{t + 2_000_000},279.25]],'
@@ -175,7 +174,7 @@ def test_samples_digest_is_pinned_and_independent_of_recording_order() -> None:
 
 def test_micros_round_trips() -> None:
     ts = T0 + timedelta(microseconds=123_457)
-    assert from_micros(micros(ts)) == ts
+    assert from_micros(to_micros(ts)) == ts
 
 
 @settings(max_examples=150, deadline=None)
