@@ -21,7 +21,7 @@ from models import (
     PrintOrder,
     Reading,
 )
-from opcua_server.alarms.manager import AlarmManager
+from opcua_server.alarms import AlarmManager
 from opcua_server.errors import ServerError
 from opcua_server.fastpath import (
     ChannelRules,

@@ -1,1 +1,11 @@
-"""Maintenance alerts as OPC UA alarm conditions (OPC 10000-9)."""
+"""Part 9 alarm conditions: a pure state machine (conditions) and the asyncua glue (manager)."""
+
+from opcua_server.alarms.conditions import (
+    AlarmError,
+    AlertInfo,
+    ConditionMethodError,
+    ConditionState,
+)
+from opcua_server.alarms.manager import AlarmManager
+
+__all__ = ["AlarmError", "AlarmManager", "AlertInfo", "ConditionMethodError", "ConditionState"]

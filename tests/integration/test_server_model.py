@@ -16,7 +16,7 @@ from asyncua import Client, ua
 from asyncua.common.node import Node
 
 from models import Design, HealthScore, HealthState
-from opcua_server.alarms.manager import AlertInfo
+from opcua_server.alarms import AlertInfo
 from opcua_server.model.units import unit_id
 from opcua_server.runtime.site import Site
 from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from opcua_server.alarms.manager import AlertInfo
+from opcua_server.alarms import AlertInfo
 from tests.integration.opcua.alarm_kit import AlarmSite, running_alarm_site
 from tests.support import PASSWORDS, REPO
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from asyncua import ua
 
-from opcua_server.alarms.manager import (
+from opcua_server.alarms import conditions
+from opcua_server.alarms.conditions import (
     AlarmError,
     AlertInfo,
     ConditionMethodError,
     acknowledged,
     activated,
-    condition_fields,
     confirmed,
     deactivated,
-    state_of,
 )
+from opcua_server.alarms.fields import condition_fields, state_of
 from opcua_server.history.events import (
     EventWindow,
     decode_continuation,
@@ -106,3 +108,28 @@ def test_the_history_codec_keeps_every_field_type() -> None:
         "u": ua.Variant(7, ua.VariantType.UInt16),
     }
     assert decode_fields(encode_fields(fields)) == fields
+
+
+def test_the_state_machine_needs_neither_asyncua_nor_an_event_loop() -> None:
+    tree = ast.parse(Path(conditions.__file__).read_text())
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name.split(".")[0] for name in imported} & {"asyncua", "asyncio"}
+
+
+def test_the_state_machines_refusals_carry_the_opc_ua_status_codes() -> None:
+    pure = [
+        conditions.BAD_EVENT_ID_UNKNOWN,
+        conditions.BAD_CONDITION_BRANCH_ALREADY_ACKED,
+        conditions.BAD_CONDITION_BRANCH_ALREADY_CONFIRMED,
+    ]
+    assert pure == [
+        ua.StatusCodes.BadEventIdUnknown,
+        ua.StatusCodes.BadConditionBranchAlreadyAcked,
+        ua.StatusCodes.BadConditionBranchAlreadyConfirmed,
+    ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from asyncua import Client, Server, ua
 
-from opcua_server.alarms.manager import AlarmManager
+from opcua_server.alarms import AlarmManager
 from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate
 from opcua_server.security.roles import METHOD_ROLES, SessionUserRuleset, authorize

@@ -12,7 +12,7 @@ import pytest_asyncio
 from asyncua import Client, Server, ua
 from asyncua.common.subscription import Subscription
 
-from opcua_server.alarms.manager import (
+from opcua_server.alarms import (
     AlarmManager,
     AlertInfo,
 )

@@ -1,0 +1,110 @@
+"""The alarms' address space: our event types and one condition instance per alarm."""
+
+from __future__ import annotations
+
+from asyncua import Server, ua
+from asyncua.common.instantiate_util import _instantiate_node
+from asyncua.common.node import Node
+
+from opcua_server.alarms.conditions import AlertInfo
+from opcua_server.alarms.fields import ALARM_TYPE, SITE_EVENT_FIELDS
+from opcua_server.history.events import EventFields
+
+ORDER_EVENTS = "PrintOrderEventType"
+CERTIFICATE_EVENTS = "CertificateEventType"
+SITE_EVENTS = "TrustfloorEventType"
+
+
+def event_type_id(namespace: int, name: str) -> ua.NodeId:
+    """NodeId of one of our event types (TrustfloorEventType and its subtypes)."""
+    return ua.NodeId(f"EventTypes/{name}", namespace)
+
+
+async def add_event_types(server: Server, namespace: int) -> None:
+    """TrustfloorEventType (Kind, Subject, State) and its order and certificate subtypes."""
+    ns = namespace
+    base = server.get_node(ua.ObjectIds.BaseEventType)
+    site = await base.add_object_type(
+        event_type_id(ns, SITE_EVENTS), ua.QualifiedName(SITE_EVENTS, ns)
+    )
+    await site.write_attribute(
+        ua.AttributeIds.IsAbstract, ua.DataValue(ua.Variant(True, ua.VariantType.Boolean))
+    )
+    for field in SITE_EVENT_FIELDS:
+        prop = await site.add_property(
+            ua.NodeId(f"EventTypes/{SITE_EVENTS}/{field}", ns),
+            ua.QualifiedName(field, ns),
+            ua.Variant("", ua.VariantType.String),
+        )
+        await prop.set_modelling_rule(True)
+    for name in (ORDER_EVENTS, CERTIFICATE_EVENTS):
+        await site.add_object_type(event_type_id(ns, name), ua.QualifiedName(name, ns))
+
+
+async def add_condition_node(
+    server: Server, folder: Node, namespace: int, condition_id: ua.NodeId, alert: AlertInfo
+) -> None:
+    """The condition instance under ``folder``/<machine>: OffNormalAlarmType's mandatory nodes
+    plus Confirm(edState), and a HasCondition reference from the alert's source node."""
+    ns = namespace
+    machine_folder = server.get_node(ua.NodeId(f"Alarms/{alert.machine}", ns))
+    if machine_folder.nodeid not in server.iserver.aspace:
+        machine_folder = await folder.add_folder(
+            machine_folder.nodeid, ua.QualifiedName(alert.machine, ns)
+        )
+    node = await machine_folder.add_object(
+        condition_id,
+        ua.QualifiedName(alert.component, ns),
+        objecttype=ALARM_TYPE,
+        instantiate_optional=False,
+    )
+    await node.write_attribute(
+        ua.AttributeIds.DisplayName,
+        ua.DataValue(ua.Variant(ua.LocalizedText(f"{alert.source_name} {alert.component}"))),
+    )
+    await _add_confirm(server, node, ns)
+    if alert.source_node in server.iserver.aspace:
+        await server.get_node(alert.source_node).add_reference(
+            condition_id, ua.ObjectIds.HasCondition
+        )
+
+
+async def _add_confirm(server: Server, node: Node, namespace: int) -> None:
+    """ConfirmedState and Confirm (optional in AcknowledgeableConditionType), as declared."""
+    acknowledgeable = server.get_node(ua.ObjectIds.AcknowledgeableConditionType)
+    wanted = {"ConfirmedState", "Confirm"}
+    for description in await acknowledgeable.get_children_descriptions():
+        if description.BrowseName.Name not in wanted:
+            continue
+        # asyncua's public instantiate() would type the copy with the declaration's NodeId;
+        # its private worker keeps the declaration's TypeDefinition (asyncua pinned 2.1.0).
+        await _instantiate_node(
+            node.session,
+            server.get_node(description.NodeId),
+            node.nodeid,
+            description,
+            ua.NodeId(f"{node.nodeid.Identifier}.{description.BrowseName.Name}", namespace),
+            description.BrowseName,
+            instantiate_optional=False,
+        )
+
+
+async def mirror(server: Server, condition_id: ua.NodeId, fields: EventFields) -> None:
+    """Write the event's fields into the condition instance's variables (Part 9 §4.10)."""
+    aspace = server.iserver.aspace
+    for name, value in fields.items():
+        child = ua.NodeId(
+            f"{condition_id.Identifier}.{name.replace('/', '.')}", condition_id.NamespaceIndex
+        )
+        if name != "NodeId" and child in aspace:
+            await server.write_attribute_value(child, ua.DataValue(value))
+
+
+async def allow_event_history(server: Server, source: ua.NodeId) -> None:
+    """Set the HistoryRead bit of an event source's EventNotifier (OPC 10000-3 §5.4)."""
+    node = server.get_node(source)
+    current = await node.read_attribute(ua.AttributeIds.EventNotifier)
+    bits = int(current.Value.Value or 0) | (1 << ua.EventNotifier.HistoryRead.value)
+    await node.write_attribute(
+        ua.AttributeIds.EventNotifier, ua.DataValue(ua.Variant(bits, ua.VariantType.Byte))
+    )
