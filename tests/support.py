@@ -1,4 +1,4 @@
-"""Shared test helpers: settings builders, client certificates, the node-opcua peer."""
+"""Shared test support: free ports, waiting on conditions, settings, client certificates, peers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import asyncio
 import json
 import shutil
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncua import Client, ua
 from asyncua.crypto import cert_gen
@@ -32,11 +33,44 @@ PASSWORDS = {
 }
 CLIENT_URI = "urn:trustfloor:tests:asyncua-client"
 
+POLL_S = 0.02
+"""How often a wait looks again at state a real peer cannot announce."""
+WAIT_S = 30.0
+"""How long a wait lasts before the test fails: a bound, never a measurement."""
+
+T = TypeVar("T")
+
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS chose it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def wait_for(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool] = bool,
+    *,
+    timeout_s: float = WAIT_S,
+    poll_s: float = POLL_S,
+) -> T:
+    """The first answer of ``probe`` that ``accept`` takes; TimeoutError after ``timeout_s``."""
+    async with asyncio.timeout(timeout_s):
+        while not accept(answer := await probe()):
+            await asyncio.sleep(poll_s)
+    return answer
+
+
+async def wait_until(
+    condition: Callable[[], bool], *, timeout_s: float = WAIT_S, poll_s: float = POLL_S
+) -> None:
+    """Return once ``condition()`` holds; TimeoutError after ``timeout_s``."""
+
+    async def holds() -> bool:
+        return condition()
+
+    await wait_for(holds, timeout_s=timeout_s, poll_s=poll_s)
 
 
 def site_settings(data_dir: Path, *, machines: int = 2, **server: Any) -> Settings:

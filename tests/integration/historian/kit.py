@@ -1,9 +1,8 @@
-"""Helpers of the historian integration tests: numbered readings, expected samples, waiting."""
+"""What the historian integration tests share: numbered readings, expected samples, delivery."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from config.settings import InfluxSettings
 from connectors.historian import InfluxSink
 from models import Cause, Reading, bad, good
 from models.timebase import from_micros, to_micros
+from tests.support import WAIT_S, wait_until
 
 Samples = dict[str, list[tuple[int, float]]]
 """Series name/tag (``telemetry_value/counter``…) → [(timestamp in ms, value)] as exported."""
@@ -68,16 +68,14 @@ def influx_settings(url: str, **overrides: object) -> InfluxSettings:
     return InfluxSettings.model_validate(fields | overrides)
 
 
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    """Poll ``condition`` (state a real peer cannot announce) until true; fail after timeout."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
-async def delivered(sink: InfluxSink, timeout_s: float = 30.0) -> None:
+async def delivered(sink: InfluxSink, timeout_s: float = WAIT_S) -> None:
     """Wait until the sink's spool is empty."""
-    await wait_until(lambda: sink.stats.queued == 0, timeout_s)
+    await wait_until(lambda: sink.stats.queued == 0, timeout_s=timeout_s)
+
+
+def sample_count(samples: Samples) -> int:
+    """Samples over every series."""
+    return sum(map(len, samples.values()))
 
 
 def spool_of(data_dir: Path) -> Path:

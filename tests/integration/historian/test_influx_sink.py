@@ -17,11 +17,11 @@ from tests.integration.historian.kit import (
     expected_samples,
     influx_settings,
     numbered,
+    sample_count,
     spool_of,
-    wait_until,
 )
 from tests.integration.historian.victoria import StartVictoria, VictoriaMetrics
-from tests.support import free_port
+from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -35,11 +35,7 @@ async def started(url: str, data_dir: Path, **overrides: object) -> InfluxSink:
 async def exactly_once(server: VictoriaMetrics, machine: str, numbers: range, base: int) -> None:
     """Every reading is on the server once: none lost, none duplicated, quality kept."""
     expected = expected_samples(numbers, base)
-    samples = await server.samples(machine)
-    for _ in range(100):  # the server makes fresh samples searchable within a second or so
-        if sum(map(len, samples.values())) >= sum(map(len, expected.values())):
-            break
-        samples = await server.samples(machine)
+    samples = await server.samples_once_searchable(machine, sample_count(expected))
     assert samples == expected
 
 

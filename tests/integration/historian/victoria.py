@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tests.integration.historian.kit import Samples
-from tests.support import free_port
+from tests.integration.historian.kit import Samples, sample_count
+from tests.support import WAIT_S, free_port, wait_for
 
 StartVictoria = Callable[..., Awaitable["VictoriaMetrics"]]
 """The ``start_victoria`` fixture: ``await start_victoria(dedup=False)``."""
@@ -55,11 +55,7 @@ class VictoriaMetrics:
             self._process = await asyncio.create_subprocess_exec(
                 *self.command(), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
             )
-        async with asyncio.timeout(timeout_s):
-            while not await self._healthy():
-                if self._process.returncode is not None:
-                    raise RuntimeError(f"victoria-metrics exited: {self.log_tail()}")
-                await asyncio.sleep(0.05)
+        await wait_for(self._healthy_while_running, timeout_s=timeout_s, poll_s=0.05)
 
     async def stop(self) -> None:
         """SIGTERM (after SIGCONT, in case it is paused) and wait for it to exit."""
@@ -96,6 +92,26 @@ class VictoriaMetrics:
             series.setdefault(name, []).extend((int(ts), float(v)) for ts, v in pairs)
         return {name: sorted(values) for name, values in series.items()}
 
+    async def samples_once_searchable(
+        self, machine: str, expected: int, timeout_s: float = WAIT_S
+    ) -> Samples:
+        """The samples of ``machine`` once at least ``expected`` of them are searchable.
+
+        The server makes fresh samples searchable after ``-search.latencyOffset`` (a second)
+        or a little more on a busy machine; waiting for the count, not for a time, keeps a test
+        deterministic. What the server holds is returned as is, for the test to compare: more
+        than ``expected``, or after ``timeout_s`` fewer.
+        """
+        try:
+            return await wait_for(
+                lambda: self.samples(machine),
+                lambda samples: sample_count(samples) >= expected,
+                timeout_s=timeout_s,
+                poll_s=0.1,
+            )
+        except TimeoutError:
+            return await self.samples(machine)
+
     def log_tail(self) -> str:
         log = self.storage / "victoria.log"
         return log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -104,6 +120,11 @@ class VictoriaMetrics:
         if self._process is None:
             raise RuntimeError("victoria-metrics is not running")
         self._process.send_signal(signum)
+
+    async def _healthy_while_running(self) -> bool:
+        if self._process is None or self._process.returncode is not None:
+            raise RuntimeError(f"victoria-metrics exited: {self.log_tail()}")
+        return await self._healthy()
 
     async def _healthy(self) -> bool:
         try:
