@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ledger.agent import dossier_refusal, quota_refusal
+from ledger.anchoring import AnchoringReport
 from ledger.anvil import LocalAnvil, find_anvil
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle, bundle_json, read_bundle
@@ -65,7 +66,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.service import AnchoringReport, DesignRegistration, InspectionOutcome, LedgerService
+from ledger.service import DesignRegistration, InspectionOutcome, LedgerService
 from ledger.signing import SiteKey, recover_address
 from ledger.store import LedgerStore
 from ledger.stored import StoredPart, checked_part

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from ledger.agent import dossier_refusal, quota_refusal
+from ledger.anchoring import Anchoring, AnchoringReport, require_chain
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle
 from ledger.canonical import design_key
@@ -19,7 +20,6 @@ from ledger.designs import design_folder, load_design
 from ledger.documents import inspection_document, revocation_document
 from ledger.errors import (
     ChainError,
-    ContractError,
     DesignError,
     EvidenceError,
     JobRefusedError,
@@ -30,12 +30,11 @@ from ledger.errors import (
 from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
 from ledger.signing import SiteKey, same_address
-from ledger.store import BatchRow, BatchState, JobRecord, JobState, LedgerStore
+from ledger.store import JobRecord, JobState, LedgerStore
 from ledger.stored import checked_part
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from ledger.verify import verify_offline, verify_online
 from models.parts import (
-    AnchorReceipt,
     DesignDossier,
     EvidenceSummary,
     InspectionResult,
@@ -82,15 +81,31 @@ class InspectionOutcome:
         return self.record is None
 
 
-@dataclass(slots=True)
-class AnchoringReport:
-    """What one round of sealing and anchoring (``tick`` or ``reconcile``) did."""
+@dataclass(frozen=True, slots=True)
+class LedgerCounts:
+    """Where the ledger's batches and certificates stand: a status line's numbers."""
 
-    sealed: list[BatchRow] = field(default_factory=list)
-    anchored: list[AnchorReceipt] = field(default_factory=list)
-    confirmed: list[AnchorReceipt] = field(default_factory=list)
-    revocations_marked: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    batches_anchored: int
+    batches_pending: int
+    """Sealed batches whose anchor transaction is not confirmed yet."""
+    certificates_unanchored: int
+    """Certificates not on chain yet: waiting for a batch, or in a batch not yet anchored."""
+
+
+@dataclass(frozen=True, slots=True)
+class DesignStanding:
+    """A design this site keeps, with its licence: the quota and the pieces made against it."""
+
+    dossier: DesignDossier
+    quota: int
+    counted: int
+    """Pieces the chain has counted (anchored)."""
+    uncounted: int
+    """Pieces printed or printing here that no anchor has counted yet."""
+
+    @property
+    def produced(self) -> int:
+        return self.counted + self.uncounted
 
 
 INTERRUPTED = "interrupted: the site stopped while the part was printing; no layer is confirmed"
@@ -139,8 +154,10 @@ class LedgerService:
         )
         self._online_trust = self.issuer_trust if trusted_issuers else NO_ISSUER_PINNED
         self._issuer = Issuer(store, key, policy)
+        self._anchoring = Anchoring(
+            store, self._issuer, address=key.address, clock=clock, chain=chain
+        )
         self._job_lock = asyncio.Lock()
-        self._anchor_lock = asyncio.Lock()
 
     @property
     def address(self) -> str:
@@ -151,9 +168,7 @@ class LedgerService:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def _chain(self) -> ChainClient:
-        if self.chain is None:
-            raise ChainError("this ledger service runs without a chain")
-        return self.chain
+        return require_chain(self.chain)
 
     # ------------------------------------------------------------------ designs (OEM)
 
@@ -237,14 +252,13 @@ class LedgerService:
         self, local: DesignDossier, key: bytes, label: str
     ) -> JobRefusedError | None:
         chain = self._chain()
-        kept = await self._run(self.store.design, key)
+        kept = await self.design(key)
         refusal: JobRefusedError | None = dossier_refusal(
             local, await chain.dossier_hash(key), kept
         )
         if refusal is None:
             licence = await chain.licence(key, self.address)
-            unanchored = await self._run(self.store.unanchored_pieces, key)
-            refusal = quota_refusal(label, licence, unanchored)
+            refusal = quota_refusal(label, licence, await self.unanchored_pieces(key))
         return refusal
 
     async def _record_refusal(self, serial: str, label: str, reason: str) -> None:
@@ -310,6 +324,49 @@ class LedgerService:
                 await self._run(self.store.finish_job, record.job.job_id, evidence)
             issued.append(await self.issue_certificate(record.job.serial))
         return issued
+
+    # ------------------------------------------------------------------ queries
+
+    async def design(self, key: bytes) -> DesignDossier | None:
+        """The dossier of design ``key`` (see ``design_key``) when this site keeps it."""
+        return await self._run(self.store.design, key)
+
+    async def unanchored_pieces(self, key: bytes) -> int:
+        """Pieces of design ``key`` printed or printing here that no anchor has counted yet."""
+        return await self._run(self.store.unanchored_pieces, key)
+
+    async def design_standing(self, design_id: str, revision: str) -> DesignStanding | None:
+        """A design kept here with its licence on chain; None without the design or a chain."""
+        key = design_key(design_id, revision)
+        dossier = await self.design(key)
+        if dossier is None or self.chain is None:
+            return None
+        licence = await self.chain.licence(key, self.address)
+        uncounted = await self.unanchored_pieces(key)
+        return DesignStanding(dossier, licence.quota, licence.used, uncounted)
+
+    async def certified_verdicts(self, serials: Iterable[str]) -> list[Verdict | None]:
+        """The evidence verdict of each part of ``serials`` in turn, up to the first one not
+        certified yet (None for a certified part without evidence)."""
+        return await self._run(self._certified_verdicts, serials)
+
+    def _certified_verdicts(self, serials: Iterable[str]) -> list[Verdict | None]:
+        verdicts: list[Verdict | None] = []
+        for serial in serials:
+            if self.store.leaf(serial, RecordKind.CERTIFICATE) is None:
+                break
+            evidence = self.store.job_by_serial(serial).evidence
+            verdicts.append(evidence.verdict if evidence is not None else None)
+        return verdicts
+
+    async def counts(self) -> LedgerCounts:
+        """Batches anchored and waiting for their anchor, certificates not on chain yet."""
+        counts = await self._run(self.store.counts)
+        return LedgerCounts(
+            batches_anchored=counts["batches_anchored"],
+            batches_pending=counts["batches_sealed"] + counts["batches_sending"],
+            certificates_unanchored=counts["certificates_unanchored"],
+        )
 
     # ------------------------------------------------------------------ quality
 
@@ -401,88 +458,9 @@ class LedgerService:
         Call it on a schedule (the composition root does); failures are logged and reported,
         and retried on the next tick.
         """
-        report = AnchoringReport()
-        async with self._anchor_lock:
-            report.sealed = await self._run(self._issuer.seal_due, self.clock.now())
-            if self.chain is None:
-                return report
-            for batch in await self._run(self.store.batches, BatchState.SEALED, BatchState.SENDING):
-                await self._anchor_reporting(batch, report)
-            await self._mark_revocations(report, include_marked=False)
-        return report
+        return await self._anchoring.tick()
 
     async def reconcile(self) -> AnchoringReport:
-        """On start: make the chain hold every batch the store has sealed, without duplicates.
-
-        An anchored batch whose root is missing on chain (a local chain that lost blocks) is
-        anchored again; a sealed batch whose transaction was lost is sent again; a batch whose
-        transaction did land gets its receipt from the chain. The contract's write-once
-        anchor refuses a second anchor of a root, so nothing is counted twice.
-        """
-        report = AnchoringReport()
-        async with self._anchor_lock:
-            for batch in await self._run(self.store.batches):
-                await self._anchor_reporting(batch, report)
-            await self._mark_revocations(report, include_marked=True)
-        return report
-
-    async def _anchor_reporting(self, batch: BatchRow, report: AnchoringReport) -> None:
-        try:
-            receipt, sent = await self._ensure_anchored(batch)
-        except ChainError as exc:
-            log.warning("batch %d (root %s) not anchored: %s", batch.id, batch.root.hex(), exc)
-            report.failures.append(f"batch {batch.id}: {exc}")
-            return
-        (report.anchored if sent else report.confirmed).append(receipt)
-
-    async def _ensure_anchored(self, batch: BatchRow) -> tuple[AnchorReceipt, bool]:
-        """The batch's receipt, read from the chain if its root is there, else after anchoring
-        it; and whether a transaction was sent."""
-        chain = self._chain()
-        outcome = await chain.anchoring_transaction(batch.root)
-        sent = outcome is None
-        if outcome is None:
-            pieces = await self._run(self.store.batch_pieces, batch.id)
-            await self._run(self.store.mark_sending, batch.id)
-            try:
-                outcome = await chain.anchor(batch.root, batch.size, pieces)
-            except ContractError as exc:
-                if exc.name != "AlreadyAnchored":
-                    raise
-                sent, outcome = False, await chain.anchoring_transaction(batch.root)
-                if outcome is None:
-                    raise
-        [event] = outcome.events_named("Anchored")
-        if not same_address(str(event.args["issuer"]), self.address):
-            raise ChainError(f"root {batch.root.hex()} was anchored by {event.args['issuer']}")
-        receipt = AnchorReceipt(
-            chain_id=chain.chain_id,
-            contract=chain.contract_address,
-            tx_hash="0x" + outcome.tx_hash.hex(),
-            block_number=outcome.block_number,
-            root=batch.root.hex(),
-            size=batch.size,
-        )
-        if batch.receipt != receipt:
-            await self._run(self.store.record_anchor, batch.id, receipt)
-        return receipt, sent
-
-    async def _mark_revocations(self, report: AnchoringReport, *, include_marked: bool) -> None:
-        chain = self._chain()
-        marks = await self._run(self.store.revocation_marks, include_marked=include_marked)
-        for mark in marks:
-            if await chain.revocation_of(mark.certificate_leaf_hash, self.address) is not None:
-                if not include_marked:
-                    await self._run(self.store.record_revocation_mark, mark.serial, "")
-                continue
-            try:
-                outcome = await chain.mark_revoked(
-                    mark.certificate_leaf_hash, mark.certificate_root, mark.record_root
-                )
-            except ChainError as exc:
-                report.failures.append(f"revocation of {mark.serial}: {exc}")
-                continue
-            await self._run(
-                self.store.record_revocation_mark, mark.serial, "0x" + outcome.tx_hash.hex()
-            )
-            report.revocations_marked.append(mark.serial)
+        """On start: make the chain hold every batch the store has sealed, without duplicates
+        (see ``Anchoring.reconcile``)."""
+        return await self._anchoring.reconcile()

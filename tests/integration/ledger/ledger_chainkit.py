@@ -12,12 +12,13 @@ from typing import Any
 import aiohttp
 
 from config.settings import ChainSettings, Settings
+from ledger.anchoring import AnchoringReport
 from ledger.batcher import BatchPolicy
 from ledger.chain import ChainClient
 from ledger.commands import design_register, designs_dir, open_ledger
 from ledger.designs import design_folder
 from ledger.issuing import SignedRecord
-from ledger.service import AnchoringReport, LedgerService
+from ledger.service import LedgerService
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
 from models.parts import InspectionResult, MachineHealth, Sample

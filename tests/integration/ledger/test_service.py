@@ -29,7 +29,7 @@ from ledger.errors import (
     SigningError,
     UnknownRecordError,
 )
-from ledger.service import LedgerService
+from ledger.service import LedgerCounts, LedgerService
 from ledger.store import BatchState
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline, verify_online
@@ -490,3 +490,30 @@ async def test_the_service_refuses_what_it_cannot_record(site: Site, ledger: Led
             designs_dir=site.designs,
             chain=ledger.oem,
         )
+
+
+# --- the queries the server asks ---
+
+
+async def test_design_licence_verdict_and_anchor_queries_follow_the_parts(site: Site) -> None:
+    unknown = await site.service.design_standing("pump-impeller", "C")
+    await site.print_part("P-0001")
+    await site.print_part("P-0002", layers_done=300)
+    printed = await site.service.design_standing("pump-impeller", "C")
+    waiting = await site.service.counts()
+    verdicts = await site.service.certified_verdicts(["P-0001", "P-0002", "P-0003", "P-0001"])
+    await site.anchor_now()
+    anchored = await site.service.design_standing("pump-impeller", "C")
+    after = await site.service.counts()
+    kept = await site.service.design(DESIGN_KEY)
+    assert unknown is None, "no job has used the design: the site keeps no dossier yet"
+    assert printed is not None
+    assert (printed.quota, printed.counted, printed.uncounted) == (5, 0, 2)
+    assert anchored is not None
+    assert (anchored.counted, anchored.uncounted, anchored.produced) == (2, 0, 2)
+    assert waiting == LedgerCounts(batches_anchored=0, batches_pending=0, certificates_unanchored=2)
+    assert after == LedgerCounts(batches_anchored=1, batches_pending=0, certificates_unanchored=0)
+    assert verdicts == [Verdict.PASS, Verdict.FAIL]
+    assert kept is not None
+    assert kept.id == "pump-impeller"
+    assert await site.service.unanchored_pieces(DESIGN_KEY) == 0

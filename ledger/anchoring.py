@@ -1,0 +1,156 @@
+"""Anchoring: due batches sealed, each sealed root anchored on chain once, revocations marked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ledger.errors import ChainError, ContractError
+from ledger.issuing import Issuer
+from ledger.signing import same_address
+from ledger.store import BatchRow, BatchState, LedgerStore
+from models.parts import AnchorReceipt
+from models.ports import Clock
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AnchoringReport:
+    """What one round of sealing and anchoring (``tick`` or ``reconcile``) did."""
+
+    sealed: list[BatchRow] = field(default_factory=list)
+    anchored: list[AnchorReceipt] = field(default_factory=list)
+    confirmed: list[AnchorReceipt] = field(default_factory=list)
+    revocations_marked: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def require_chain(chain: ChainClient | None) -> ChainClient:
+    """``chain``, or ChainError when the ledger runs without one."""
+    if chain is None:
+        raise ChainError("this ledger service runs without a chain")
+    return chain
+
+
+class Anchoring:
+    """Seals the batches that are due and makes the chain hold every sealed root, once.
+
+    One round runs at a time. Without ``chain`` it seals and anchors nothing.
+    """
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        issuer: Issuer,
+        *,
+        address: str,
+        clock: Clock,
+        chain: ChainClient | None,
+    ) -> None:
+        self._store = store
+        self._issuer = issuer
+        self._address = address
+        self._clock = clock
+        self._chain = chain
+        self._lock = asyncio.Lock()
+
+    async def tick(self) -> AnchoringReport:
+        """Seal the batches that are due, anchor every sealed batch, mark anchored revocations.
+
+        Call it on a schedule (the composition root does); failures are logged and reported,
+        and retried on the next tick.
+        """
+        report = AnchoringReport()
+        async with self._lock:
+            report.sealed = await asyncio.to_thread(self._issuer.seal_due, self._clock.now())
+            if self._chain is None:
+                return report
+            due = await asyncio.to_thread(
+                self._store.batches, BatchState.SEALED, BatchState.SENDING
+            )
+            for batch in due:
+                await self._anchor_reporting(batch, report)
+            await self._mark_revocations(report, include_marked=False)
+        return report
+
+    async def reconcile(self) -> AnchoringReport:
+        """On start: make the chain hold every batch the store has sealed, without duplicates.
+
+        An anchored batch whose root is missing on chain (a local chain that lost blocks) is
+        anchored again; a sealed batch whose transaction was lost is sent again; a batch whose
+        transaction did land gets its receipt from the chain. The contract's write-once
+        anchor refuses a second anchor of a root, so nothing is counted twice.
+        """
+        report = AnchoringReport()
+        async with self._lock:
+            for batch in await asyncio.to_thread(self._store.batches):
+                await self._anchor_reporting(batch, report)
+            await self._mark_revocations(report, include_marked=True)
+        return report
+
+    async def _anchor_reporting(self, batch: BatchRow, report: AnchoringReport) -> None:
+        try:
+            receipt, sent = await self._ensure_anchored(batch)
+        except ChainError as exc:
+            log.warning("batch %d (root %s) not anchored: %s", batch.id, batch.root.hex(), exc)
+            report.failures.append(f"batch {batch.id}: {exc}")
+            return
+        (report.anchored if sent else report.confirmed).append(receipt)
+
+    async def _ensure_anchored(self, batch: BatchRow) -> tuple[AnchorReceipt, bool]:
+        """The batch's receipt, read from the chain if its root is there, else after anchoring
+        it; and whether a transaction was sent."""
+        chain = require_chain(self._chain)
+        outcome = await chain.anchoring_transaction(batch.root)
+        sent = outcome is None
+        if outcome is None:
+            pieces = await asyncio.to_thread(self._store.batch_pieces, batch.id)
+            await asyncio.to_thread(self._store.mark_sending, batch.id)
+            try:
+                outcome = await chain.anchor(batch.root, batch.size, pieces)
+            except ContractError as exc:
+                if exc.name != "AlreadyAnchored":
+                    raise
+                sent, outcome = False, await chain.anchoring_transaction(batch.root)
+                if outcome is None:
+                    raise
+        [event] = outcome.events_named("Anchored")
+        if not same_address(str(event.args["issuer"]), self._address):
+            raise ChainError(f"root {batch.root.hex()} was anchored by {event.args['issuer']}")
+        receipt = AnchorReceipt(
+            chain_id=chain.chain_id,
+            contract=chain.contract_address,
+            tx_hash="0x" + outcome.tx_hash.hex(),
+            block_number=outcome.block_number,
+            root=batch.root.hex(),
+            size=batch.size,
+        )
+        if batch.receipt != receipt:
+            await asyncio.to_thread(self._store.record_anchor, batch.id, receipt)
+        return receipt, sent
+
+    async def _mark_revocations(self, report: AnchoringReport, *, include_marked: bool) -> None:
+        chain = require_chain(self._chain)
+        marks = await asyncio.to_thread(self._store.revocation_marks, include_marked=include_marked)
+        for mark in marks:
+            if await chain.revocation_of(mark.certificate_leaf_hash, self._address) is not None:
+                if not include_marked:
+                    await asyncio.to_thread(self._store.record_revocation_mark, mark.serial, "")
+                continue
+            try:
+                outcome = await chain.mark_revoked(
+                    mark.certificate_leaf_hash, mark.certificate_root, mark.record_root
+                )
+            except ChainError as exc:
+                report.failures.append(f"revocation of {mark.serial}: {exc}")
+                continue
+            await asyncio.to_thread(
+                self._store.record_revocation_mark, mark.serial, "0x" + outcome.tx_hash.hex()
+            )
+            report.revocations_marked.append(mark.serial)
