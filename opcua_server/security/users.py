@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from config import Role, User
 from models import Clock, SystemClock
 from opcua_server.errors import ServerError
-from opcua_server.runtime.metrics import SessionCounters
+from opcua_server.model.diagnostics import SessionCounters
 from opcua_server.security.audit import AuditLog
 from opcua_server.security.login_guard import LoginGuard, LoginPolicy
 from opcua_server.security.passwords import PasswordChecker, hash_password
