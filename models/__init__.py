@@ -63,6 +63,7 @@ from models.production import (
     Design,
     OrderState,
     Part,
+    PrinterJobState,
     PrinterStatus,
     PrintOrder,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "PartCertificate",
     "PrintJob",
     "PrintOrder",
+    "PrinterJobState",
     "PrinterStatus",
     "ProofBundle",
     "Quality",

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from models.machines import Frozen, Identifier
+from models.parts import Verdict
 
 MAX_ORDER_QUANTITY = 10_000
 """Most pieces one print order may ask for; the order book, its file and the server use this."""
@@ -80,7 +81,8 @@ class Part(Frozen):
     order_id: str
     design_id: str
     printer: str
-    verdict: str = ""
+    verdict: Verdict | None = None
+    """What the part's evidence decided; None while it is printing."""
     certificate: CertificateStatus = CertificateStatus.PENDING
 
 
@@ -95,11 +97,20 @@ class Design(Frozen):
     parts_produced: int = Field(0, ge=0)
 
 
+class PrinterJobState(StrEnum):
+    """Where a printer's job stands (a flattened ISA-95 job state, OPC 10031-4)."""
+
+    IDLE = "Idle"
+    PRINTING = "Printing"
+    COMPLETED = "Completed"
+    ABORTED = "Aborted"
+
+
 class PrinterStatus(Frozen):
     """What a printer reports (after OPC 40540 Additive Manufacturing)."""
 
     id: Identifier
-    job_state: str = "Idle"
+    job_state: PrinterJobState = PrinterJobState.IDLE
     current_layer: int = 0
     layers_planned: int = 0
     material_lot: str = ""

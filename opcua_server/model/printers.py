@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from models import PrinterStatus, Quality, Reading
+from models import PrinterJobState, PrinterStatus, Quality, Reading
 
 _FIELDS = {
     "State": "job_state",
@@ -35,15 +35,24 @@ class PrinterView:
             if current is None or field is None or reading.quality is Quality.BAD:
                 continue
             value = _like(getattr(current, field), reading.value)
-            if getattr(current, field) != value:
+            if value is not None and getattr(current, field) != value:
                 self._status[reading.machine] = current.model_copy(update={field: value})
                 changed.add(reading.machine)
         for printer in sorted(changed):
             await self._show(self._status[printer])
 
 
-def _like(example: object, value: object) -> int | str:
-    """``value`` as the type of the status field it updates."""
+def _like(example: object, value: object) -> PrinterJobState | int | str | None:
+    """``value`` as the type of the status field it updates; None for a job state not known."""
+    if isinstance(example, PrinterJobState):
+        return _job_state(value)
     if isinstance(example, int) and isinstance(value, int | float):
         return int(value)
     return "" if value is None else str(value)
+
+
+def _job_state(value: object) -> PrinterJobState | None:
+    try:
+        return PrinterJobState(str(value))
+    except ValueError:
+        return None

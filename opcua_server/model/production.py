@@ -138,7 +138,7 @@ class ProductionAddressSpace:
                 Value("OrderId", text(part.order_id)),
                 Value("DesignId", text(part.design_id)),
                 Value("Printer", text(part.printer)),
-                Value("Verdict", text(part.verdict)),
+                Value("Verdict", text(part.verdict.value if part.verdict else "")),
                 Value("CertificateStatus", text(part.certificate.value)),
             ],
         )
@@ -165,7 +165,7 @@ class ProductionAddressSpace:
         await self.printers.upsert(
             printer.id,
             [
-                Value("JobState", text(printer.job_state)),
+                Value("JobState", text(printer.job_state.value)),
                 Value("CurrentLayer", count(printer.current_layer)),
                 Value("LayersPlanned", count(printer.layers_planned)),
                 Value("MaterialLot", text(printer.material_lot)),

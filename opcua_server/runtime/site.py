@@ -846,7 +846,7 @@ class PrintFlow:
                 order_id=job.order.id,
                 design_id=job.order.design_id,
                 printer=printer,
-                verdict=evidence.verdict.value,
+                verdict=evidence.verdict,
                 certificate=CertificateStatus.ISSUED,
             )
         )
