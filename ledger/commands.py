@@ -21,17 +21,9 @@ from ledger.store import LeafRow, LedgerStore
 from ledger.stored import checked_part
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
+from models.exits import ExitCode
 from models.parts import RecordKind, Verdict, VerificationReport
 from models.ports import Clock, SystemClock
-
-EXIT_OK = 0
-EXIT_INVALID = 3
-"""``verify``: the bundle is not authentic, not anchored, or the certificate is revoked."""
-EXIT_PART_REJECTED = 4
-"""``verify``: the bundle is authentic, but the certificate's verdict on the part is fail."""
-EXIT_ISSUER_UNTRUSTED = 5
-"""``verify``: the bundle is intact, but its issuer is not trusted: not checked (offline with no
-issuer pinned), not one of the pinned issuers, or not on the ledger's allow-list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +106,7 @@ async def design_register(
     ]
     if done.licence is not None:
         lines.append(f"  licence    {done.licence[1]} pieces for {done.licence[0]}")
-    return CommandResult(EXIT_OK, "\n".join(lines) + "\n")
+    return CommandResult(ExitCode.OK, "\n".join(lines) + "\n")
 
 
 def certificate_show(settings: Settings, serial: str) -> CommandResult:
@@ -124,7 +116,7 @@ def certificate_show(settings: Settings, serial: str) -> CommandResult:
     """
     with _store(settings) as store:
         part = checked_part(store, serial)
-    return CommandResult(EXIT_OK, render_certificate(part.certificate, part.later))
+    return CommandResult(ExitCode.OK, render_certificate(part.certificate, part.later))
 
 
 def certificate_export(
@@ -137,7 +129,7 @@ def certificate_export(
     with _store(settings) as store:
         part = checked_part(store, serial)
     bundle = build_bundle(part.certificate, part.later, (clock or SystemClock()).now())
-    return CommandResult(EXIT_OK, bundle_json(bundle))
+    return CommandResult(ExitCode.OK, bundle_json(bundle))
 
 
 async def verify_bundle_file(
@@ -166,7 +158,7 @@ async def verify_bundle_file(
         bundle = read_bundle(text)
     except BundleError as exc:
         report = malformed(str(exc))
-        return CommandResult(EXIT_INVALID, render_report(report), report)
+        return CommandResult(ExitCode.INVALID, render_report(report), report)
     if offline:
         report = verify_offline(bundle, trust=trust)
     else:
@@ -194,13 +186,13 @@ def _read_file(path: Path, error: type[LedgerError]) -> bytes:
         raise error(f"cannot read {path}: {exc}") from exc
 
 
-def exit_code(report: VerificationReport) -> int:
+def exit_code(report: VerificationReport) -> ExitCode:
     """0 valid and passed, 3 not valid, 4 valid but the part failed, 5 issuer not trusted."""
     if issuer_untrusted(report):
-        return EXIT_ISSUER_UNTRUSTED
+        return ExitCode.ISSUER_UNTRUSTED
     if not report.valid:
-        return EXIT_INVALID
-    return EXIT_PART_REJECTED if report.part_verdict is Verdict.FAIL else EXIT_OK
+        return ExitCode.INVALID
+    return ExitCode.PART_REJECTED if report.part_verdict is Verdict.FAIL else ExitCode.OK
 
 
 def render_report(report: VerificationReport) -> str:

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from config.settings import Settings
 from ledger.bundle import build_bundle
-from ledger.commands import EXIT_OK, CommandResult, ledger_store
+from ledger.commands import CommandResult, ledger_store
 from ledger.documents import iso
 from ledger.errors import LedgerError, UnknownRecordError
 from ledger.evidence import samples_digest
@@ -35,6 +35,7 @@ from ledger.store import JobState, LeafRow, LedgerStore
 from ledger.stored import checked_part
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
+from models.exits import ExitCode
 from models.parts import (
     DesignDossier,
     ParameterWindow,
@@ -98,7 +99,7 @@ def certificate_report(
     write_atomically(out, render_part_report(part, report, standing, now))
     plots = len(part.document["evidence"]["parameters"])
     return CommandResult(
-        EXIT_OK, f"wrote {out}: part {serial}, {standing.word}, {plots} parameter plot(s)\n"
+        ExitCode.OK, f"wrote {out}: part {serial}, {standing.word}, {plots} parameter plot(s)\n"
     )
 
 

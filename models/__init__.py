@@ -7,6 +7,7 @@ from models.errors import (
     OutOfRangeError,
     TrustfloorError,
 )
+from models.exits import ExitCode
 from models.health import Alert, AlertState, HealthScore, HealthState
 from models.jsontext import MAX_JSON_LENGTH, JsonLimits, JsonTextError, parse_json_text
 from models.machines import (
@@ -92,6 +93,7 @@ __all__ = [
     "Endian",
     "EvidenceSummary",
     "Excursion",
+    "ExitCode",
     "FileRole",
     "Frozen",
     "HealthScore",

@@ -11,10 +11,6 @@ import pytest
 
 from config.settings import ChainSettings, Settings
 from ledger.commands import (
-    EXIT_INVALID,
-    EXIT_ISSUER_UNTRUSTED,
-    EXIT_OK,
-    EXIT_PART_REJECTED,
     certificate_export,
     certificate_show,
     design_register,
@@ -23,6 +19,7 @@ from ledger.commands import (
 )
 from ledger.errors import BundleError, ChainError, LedgerStateError
 from ledger.sitechain import open_site_chain, site_key
+from models import ExitCode
 from tests.integration.ledger.ledger_chainkit import NO_ENV, local_settings, print_part
 from tests.unit.ledger.ledgerkit import write_design
 
@@ -77,7 +74,7 @@ async def test_register_print_show_export_and_verify(tmp_path: Path) -> None:
     settings = local_settings(tmp_path / "var")
     released = write_design(tmp_path / "released")
     registered = await design_register(settings, released, quota=3, environ=NO_ENV)
-    assert registered.exit_code == EXIT_OK
+    assert registered.exit_code == ExitCode.OK
     assert "registered by 0x" in registered.output
     assert "licence    3 pieces for 0x" in registered.output
     again = await design_register(settings, released, environ=NO_ENV)
@@ -94,33 +91,36 @@ async def test_register_print_show_export_and_verify(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
     bundle.write_text(certificate_export(settings, "P-1").output)
     unpinned = await verify_bundle_file(bundle, settings, offline=True)
-    assert unpinned.exit_code == EXIT_ISSUER_UNTRUSTED, unpinned.output
+    assert unpinned.exit_code == ExitCode.ISSUER_UNTRUSTED, unpinned.output
     issuers = tmp_path / "issuers.txt"
     issuers.write_text(site_key(settings, NO_ENV).address + "\n")
     offline = await verify_bundle_file(bundle, settings, offline=True, issuers=issuers)
-    assert offline.exit_code == EXIT_OK, offline.output
+    assert offline.exit_code == ExitCode.OK, offline.output
     assert offline.output.startswith("VALID: part P-1 is certified, verdict PASS (offline")
     online = await verify_bundle_file(bundle, settings, offline=False, environ=NO_ENV)
-    assert online.exit_code == EXIT_OK, online.output
+    assert online.exit_code == ExitCode.OK, online.output
     assert "✓ certificate transaction" in online.output
 
     raw = json.loads(bundle.read_text())
     raw["certificate"]["document"]["material_lot"] = "Ti64-L0000"
     bundle.write_text(json.dumps(raw))
     tampered = await verify_bundle_file(bundle, settings, offline=False, environ=NO_ENV)
-    assert tampered.exit_code == EXIT_INVALID
+    assert tampered.exit_code == ExitCode.INVALID
     assert tampered.output.startswith(
         "INVALID: part P-1 failed online verification: certificate content"
     )
 
     bundle.write_text("{not json")
     broken = await verify_bundle_file(bundle, settings, offline=True)
-    assert (broken.exit_code, broken.output.splitlines()[1][:10]) == (EXIT_INVALID, "  ✗ bundle")
+    assert (broken.exit_code, broken.output.splitlines()[1][:10]) == (
+        ExitCode.INVALID,
+        "  ✗ bundle",
+    )
     with pytest.raises(BundleError, match="cannot read"):
         await verify_bundle_file(tmp_path / "missing.json", settings, offline=True)
 
     await print_part(settings, "P-2", layers_done=100)
     bundle.write_text(certificate_export(settings, "P-2").output)
     rejected = await verify_bundle_file(bundle, settings, offline=False, environ=NO_ENV)
-    assert rejected.exit_code == EXIT_PART_REJECTED
+    assert rejected.exit_code == ExitCode.PART_REJECTED
     assert "verdict FAIL" in rejected.output.splitlines()[0]

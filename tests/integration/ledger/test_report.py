@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 
 from config.settings import LedgerSettings, Settings
-from ledger.commands import EXIT_OK
 from ledger.errors import UnknownRecordError
 from ledger.report import ReportError, certificate_report
+from models import ExitCode
 from models.errors import TrustfloorError
 from models.parts import InspectionResult, Verdict
 from tests.e2e.report_kit import (
@@ -61,7 +61,7 @@ def settings_of(site: Site, trusted_issuers: tuple[str, ...] = ()) -> Settings:
 
 def render(site: Site, serial: str, out: Path) -> tuple[str, ReportPage]:
     result = certificate_report(settings_of(site), serial, out, clock=site.clock)
-    assert result.exit_code == EXIT_OK
+    assert result.exit_code == ExitCode.OK
     text = out.read_text(encoding="utf-8")
     return result.output, ReportPage(text)
 

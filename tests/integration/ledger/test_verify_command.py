@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ledger.bundle import bundle_json
-from ledger.commands import EXIT_ISSUER_UNTRUSTED, EXIT_OK
 from ledger.signing import SiteKey
+from models import ExitCode
 from tests.unit.ledger.ledgerkit import DEV_ADDRESS_0, FORGER, exported, sealed_store
 
 SERIAL = "P-0001"
@@ -48,7 +48,7 @@ def test_offline_verification_of_a_forgery_names_the_unchecked_issuer(
     forged: Path, tmp_path: Path
 ) -> None:
     done = trustfloor("verify", forged, "--offline", "--data-dir", tmp_path / "var", cwd=tmp_path)
-    assert done.returncode == EXIT_ISSUER_UNTRUSTED, done.stdout + done.stderr
+    assert done.returncode == ExitCode.ISSUER_UNTRUSTED, done.stdout + done.stderr
     head = done.stdout.splitlines()[0]
     assert head.startswith(f"UNTRUSTED: part {SERIAL}: signature valid, issuer {FORGER.address}")
     assert "NOT checked" in head
@@ -64,12 +64,12 @@ def test_pinned_issuers_from_a_file_accept_the_site_and_refuse_the_forgery(
     accepted = trustfloor(
         "verify", genuine, "--offline", "--issuers", issuers, "--data-dir", var, cwd=tmp_path
     )
-    assert accepted.returncode == EXIT_OK, accepted.stdout + accepted.stderr
+    assert accepted.returncode == ExitCode.OK, accepted.stdout + accepted.stderr
     assert accepted.stdout.startswith(f"VALID: part {SERIAL} is certified, verdict PASS")
     refused = trustfloor(
         "verify", forged, "--offline", "--issuers", issuers, "--data-dir", var, cwd=tmp_path
     )
-    assert refused.returncode == EXIT_ISSUER_UNTRUSTED
+    assert refused.returncode == ExitCode.ISSUER_UNTRUSTED
     assert f"issuer {FORGER.address} is not one of the 1 trusted issuers" in refused.stdout
 
 
@@ -79,9 +79,9 @@ def test_the_configured_trusted_issuers_are_pinned(
     config = tmp_path / "site.toml"
     config.write_text(f'data_dir = "var"\n\n[ledger]\ntrusted_issuers = ["{DEV_ADDRESS_0}"]\n')
     accepted = trustfloor("verify", genuine, "--offline", "--config", config, cwd=tmp_path)
-    assert accepted.returncode == EXIT_OK, accepted.stdout + accepted.stderr
+    assert accepted.returncode == ExitCode.OK, accepted.stdout + accepted.stderr
     refused = trustfloor("verify", forged, "--offline", "--config", config, cwd=tmp_path)
-    assert refused.returncode == EXIT_ISSUER_UNTRUSTED, refused.stdout + refused.stderr
+    assert refused.returncode == ExitCode.ISSUER_UNTRUSTED, refused.stdout + refused.stderr
 
 
 def test_trusting_any_issuer_is_an_explicit_choice_with_a_warning(
@@ -96,7 +96,7 @@ def test_trusting_any_issuer_is_an_explicit_choice_with_a_warning(
         tmp_path / "var",
         cwd=tmp_path,
     )
-    assert done.returncode == EXIT_OK, done.stdout + done.stderr
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"VALID: part {SERIAL} is certified")
     assert lines[1].startswith(f"  WARNING: issuer {FORGER.address} NOT checked")

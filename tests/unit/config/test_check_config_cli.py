@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from config import demo_config_text
+from models import ExitCode
 from opcua_server.cli.main import main
-
-EXIT_CONFIG = 2
 
 
 def edited(text: str, *edits: tuple[str, str]) -> str:
@@ -41,7 +40,7 @@ def test_a_file_with_many_problems_lists_them_all(
     path = tmp_path / "site.toml"
     path.write_text(text, encoding="utf-8")
 
-    assert main(["check-config", "--no-secrets", str(path)]) == EXIT_CONFIG
+    assert main(["check-config", "--no-secrets", str(path)]) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "5 problem(s)" in err
     for path_and_start in (
@@ -58,7 +57,7 @@ def test_a_file_with_many_problems_lists_them_all(
 def test_an_empty_file_is_not_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "empty.toml"
     path.write_text("", encoding="utf-8")
-    assert main(["check-config", "--no-secrets", str(path)]) == EXIT_CONFIG
+    assert main(["check-config", "--no-secrets", str(path)]) == ExitCode.CONFIG
     captured = capsys.readouterr()
     assert "site: no machines or printers" in captured.err
     assert "OK" not in captured.out
@@ -70,5 +69,5 @@ def test_check_config_looks_for_the_spare_parts_designs(
     path = tmp_path / "site.toml"
     path.write_text(demo_config_text(), encoding="utf-8")
     (tmp_path / "var" / "designs").mkdir(parents=True)
-    assert main(["check-config", "--no-secrets", str(path)]) == EXIT_CONFIG
+    assert main(["check-config", "--no-secrets", str(path)]) == ExitCode.CONFIG
     assert "maintenance.spare_parts[0].design_id: no folder" in capsys.readouterr().err

@@ -8,9 +8,6 @@ from pathlib import Path
 import pytest
 
 from ledger.commands import (
-    EXIT_INVALID,
-    EXIT_ISSUER_UNTRUSTED,
-    EXIT_OK,
     exit_code,
     render_report,
 )
@@ -18,6 +15,7 @@ from ledger.errors import TrustedIssuersError
 from ledger.signing import SiteKey
 from ledger.trust import ANY_ISSUER, NO_ISSUER_PINNED, IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_TRUST, issuer_untrusted, verify_offline
+from models import ExitCode
 from models.parts import ProofBundle, VerificationReport
 from tests.unit.ledger.ledgerkit import DEV_ADDRESS_0, FORGER, exported, sealed_store
 
@@ -52,7 +50,7 @@ def test_a_forgery_with_no_issuer_pinned_is_not_trusted(forged: ProofBundle) -> 
     assert failed(report) == [ISSUER_TRUST]
     assert report.reasons[0].startswith(f"issuer trust: issuer {FORGER.address} NOT checked")
     assert issuer_untrusted(report)
-    assert exit_code(report) == EXIT_ISSUER_UNTRUSTED
+    assert exit_code(report) == ExitCode.ISSUER_UNTRUSTED
     head = render_report(report).splitlines()[0]
     assert head.startswith(f"UNTRUSTED: part {SERIAL}: signature valid, issuer ")
     assert "VALID" not in head.replace("UNTRUSTED", "")
@@ -62,7 +60,7 @@ def test_a_forgery_is_refused_by_the_pinned_issuers(forged: ProofBundle) -> None
     report = verify_offline(forged, trust=IssuerTrust.pinning([DEV_ADDRESS_0, BYSTANDER]))
     assert failed(report) == [ISSUER_TRUST]
     assert f"issuer {FORGER.address} is not one of the 2 trusted issuers" in report.reasons[0]
-    assert exit_code(report) == EXIT_ISSUER_UNTRUSTED
+    assert exit_code(report) == ExitCode.ISSUER_UNTRUSTED
 
 
 def test_a_genuine_bundle_verifies_against_its_pinned_issuer(genuine: ProofBundle) -> None:
@@ -71,14 +69,14 @@ def test_a_genuine_bundle_verifies_against_its_pinned_issuer(genuine: ProofBundl
     assert report.warnings == ()
     [trust] = [c for c in report.checks if c.name == ISSUER_TRUST]
     assert trust.detail == f"issuer {DEV_ADDRESS_0} is one of the 1 trusted issuers"
-    assert exit_code(report) == EXIT_OK
+    assert exit_code(report) == ExitCode.OK
     assert "WARNING" not in render_report(report)
 
 
 def test_trusting_any_issuer_is_valid_with_a_warning(forged: ProofBundle) -> None:
     report = verify_offline(forged, trust=ANY_ISSUER)
     assert report.valid, report.reasons
-    assert exit_code(report) == EXIT_OK
+    assert exit_code(report) == ExitCode.OK
     [warning] = report.warnings
     assert warning.startswith(f"issuer {FORGER.address} NOT checked: any issuer is accepted")
     lines = render_report(report).splitlines()
@@ -97,7 +95,7 @@ def test_a_tampered_forgery_stays_invalid_not_untrusted(forged: ProofBundle) -> 
     report = verify_offline(forged.model_copy(update={"certificate": record}), trust=ANY_ISSUER)
     assert failed(report) == ["certificate content"]
     assert not issuer_untrusted(report)
-    assert exit_code(report) == EXIT_INVALID
+    assert exit_code(report) == ExitCode.INVALID
 
 
 # --------------------------------------------------------------------------- the issuers file
