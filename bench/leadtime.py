@@ -37,7 +37,7 @@ import pandas as pd
 
 from config.settings import MaintenanceSettings, SparePart
 from connectors.simulated import MachineWear, ManualClock, SimulatedMachine, TimeBase
-from maintenance.alerts import AlertService, AlertStore
+from maintenance import AlertService, AlertStore
 from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions, train_table
 from maintenance.model_store import ModelStore
 from maintenance.orders import SqliteOrderBook

@@ -1,5 +1,6 @@
 """Predictive maintenance: features, model store, training, scoring, alert policy, print orders."""
 
+from maintenance.alert_notices import AlertEvent, Notifier
 from maintenance.alert_policy import (
     Action,
     ActiveAlert,
@@ -10,21 +11,15 @@ from maintenance.alert_policy import (
     Replacement,
     summarise,
 )
-from maintenance.alerts import (
-    AlarmSink,
-    AlertEvent,
-    AlertRow,
-    AlertService,
+from maintenance.alert_records import alarm_message
+from maintenance.alert_store import (
     AlertStateError,
     AlertStore,
     AlertStoreError,
-    Notifier,
     UnknownAlertError,
-    active_alert_rows,
-    alarm_message,
-    alert_rows,
-    render_alert_table,
 )
+from maintenance.alert_table import AlertRow, active_alert_rows, alert_rows, render_alert_table
+from maintenance.alerts import AlarmSink, AlertService
 from maintenance.anomaly import AnomalyResult, AnomalyScorer, AnomalySettings, fit_anomaly_scorer
 from maintenance.catalogue import Catalogue
 from maintenance.conditions import ConditionNormaliser

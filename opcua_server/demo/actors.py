@@ -251,7 +251,7 @@ class DemoTechnician:
         ):
             if not order.alert_id or order.id in self.repairs.fitted_orders:
                 continue
-            alert = self._alerts.store.get(order.alert_id)
+            alert = await self._alerts.alert(order.alert_id)
             where = (alert.machine, alert.component)
             arrives = order.updated_at + self._hours(self._logistics_h(alert.component))
             if order.state is not OrderState.CERTIFIED or now < arrives:

@@ -24,14 +24,8 @@ from connectors.simulated.site import SimulatedSite
 from ledger.canonical import design_key
 from ledger.commands import open_ledger
 from ledger.desk import LedgerDesk
-from ledger.service import LedgerService
-from maintenance.alerts import (
-    AlertRow,
-    AlertService,
-    AlertStore,
-    active_alert_rows,
-    alarm_message,
-)
+from ledger.service import LedgerCounts, LedgerService
+from maintenance import AlertRow, AlertService, AlertStore, alarm_message
 from maintenance.model_store import ModelStore
 from maintenance.notify import WebhookNotifier
 from maintenance.orders import NEXT_STATES, SqliteOrderBook
@@ -68,7 +62,7 @@ from opcua_server.demo.actors import (
 )
 from opcua_server.model.printers import PrinterView
 from opcua_server.runtime.ingest import IngestBus
-from opcua_server.runtime.metrics import Metric, MetricsEndpoint
+from opcua_server.runtime.metrics import Metric, MetricKind, MetricsEndpoint
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)
@@ -485,7 +479,7 @@ class Site:
             await self.server.diagnostics.refresh()
             await asyncio.sleep(every_s)
 
-    def collect_metrics(self) -> list[Metric]:
+    async def collect_metrics(self) -> list[Metric]:
         """Figures for Prometheus: ingest, sessions, devices, alerts and anchors."""
         snap = self.status()
         now = self.clock.now()
@@ -494,51 +488,50 @@ class Site:
         self._rate_mark = (snap.readings, now)
         sessions = self.server.diagnostics.current_sessions() if self.server else 0
         rejected = self.server.counters.rejected if self.server else 0
+        counter, gauge = MetricKind.COUNTER, MetricKind.GAUGE
         return [
             Metric(
                 "trustfloor_readings_total",
                 "readings accepted from connectors",
-                "counter",
+                counter,
                 snap.readings,
             ),
             Metric(
                 "trustfloor_readings_per_second",
                 "readings/s since the previous scrape",
-                "gauge",
+                gauge,
                 rate,
             ),
             Metric(
                 "trustfloor_readings_stored_total",
                 "readings delivered to every sink",
-                "counter",
+                counter,
                 snap.stored,
             ),
             Metric(
                 "trustfloor_ingest_queue_depth",
                 "readings waiting for the sinks",
-                "gauge",
+                gauge,
                 snap.pending,
             ),
-            Metric("trustfloor_devices", "configured machines and printers", "gauge", snap.devices),
+            Metric("trustfloor_devices", "configured machines and printers", gauge, snap.devices),
             Metric(
-                "trustfloor_devices_up", "devices whose connection is up", "gauge", snap.devices_up
+                "trustfloor_devices_up", "devices whose connection is up", gauge, snap.devices_up
             ),
-            Metric("trustfloor_opcua_sessions", "activated OPC UA sessions", "gauge", sessions),
-            Metric(
-                "trustfloor_opcua_rejected_sessions_total", "refused logins", "counter", rejected
-            ),
+            Metric("trustfloor_opcua_sessions", "activated OPC UA sessions", gauge, sessions),
+            Metric("trustfloor_opcua_rejected_sessions_total", "refused logins", counter, rejected),
             *self._influx_metrics(),
             Metric(
                 "trustfloor_alerts_active",
                 "active maintenance alerts",
-                "gauge",
-                self.active_alerts(),
+                gauge,
+                await self.active_alerts(),
             ),
             Metric(
                 "trustfloor_anchors_pending",
                 "sealed batches not yet anchored",
-                "gauge",
-                self.pending_anchors(),
+                gauge,
+                await self.pending_anchors(),
             ),
         ]
 
@@ -548,15 +541,21 @@ class Site:
         stats = self.influx.stats
         return [
             Metric(
-                "trustfloor_influx_queued", "readings spooled for InfluxDB", "gauge", stats.queued
+                "trustfloor_influx_queued",
+                "readings spooled for InfluxDB",
+                MetricKind.GAUGE,
+                stats.queued,
             ),
             Metric(
-                "trustfloor_influx_sent_total", "readings InfluxDB accepted", "counter", stats.sent
+                "trustfloor_influx_sent_total",
+                "readings InfluxDB accepted",
+                MetricKind.COUNTER,
+                stats.sent,
             ),
             Metric(
                 "trustfloor_influx_refused_total",
                 "readings refused: spool full",
-                "counter",
+                MetricKind.COUNTER,
                 stats.refused,
             ),
         ]
@@ -569,7 +568,7 @@ class Site:
         machines = [m.id for m in self.settings.site.machines]
         health = Counter(scores[m].state.value if m in scores else "unscored" for m in machines)
         orders = await self.order_book.list_orders() if self.order_book is not None else []
-        counts = self.ledger.store.counts() if self.ledger is not None else {}
+        counts = await self._ledger_counts()
         return SiteSummary(
             simulated_h=sim.timebase.simulated(now) / 3600.0 if sim is not None else 0.0,
             machines=len(machines),
@@ -581,41 +580,39 @@ class Site:
             orders=dict(Counter(o.state.value for o in orders)),
             parts_passed=self.printflow.certified if self.printflow is not None else 0,
             parts_failed=self.printflow.rejected if self.printflow is not None else 0,
-            batches_anchored=counts.get("batches_anchored", 0),
-            batches_pending=self.pending_anchors(),
-            certificates_unanchored=counts.get("certificates_unanchored", 0),
+            batches_anchored=counts.batches_anchored,
+            batches_pending=counts.batches_pending,
+            certificates_unanchored=counts.certificates_unanchored,
             licences=await self._licences(),
             repairs=self.technician.repairs if self.technician is not None else None,
         )
 
     async def _alert_rows(self) -> list[AlertRow]:
-        if self.alerts is None or self.order_book is None:
-            return []
-        return await active_alert_rows(self.alerts.store, self.order_book)
+        return await self.alerts.active_rows() if self.alerts is not None else []
 
     async def _licences(self) -> dict[str, tuple[int, int]]:
         """Pieces counted on chain and quota of each spare part's design."""
-        if self.ledger is None or self.ledger.chain is None:
+        if self.ledger is None:
             return {}
         licences = {}
         for part in self.settings.maintenance.spare_parts:
-            key = design_key(part.design_id, part.design_revision)
-            if self.ledger.store.design(key) is None:
-                continue
-            licence = await self.ledger.chain.licence(key, self.ledger.address)
-            licences[part.design_id] = (licence.used, licence.quota)
+            standing = await self.ledger.design_standing(part.design_id, part.design_revision)
+            if standing is not None:
+                licences[part.design_id] = (standing.counted, standing.quota)
         return licences
 
-    def active_alerts(self) -> int:
+    async def active_alerts(self) -> int:
         """Open maintenance alerts."""
-        return len(self.alerts.store.open_alerts()) if self.alerts is not None else 0
+        return await self.alerts.open_count() if self.alerts is not None else 0
 
-    def pending_anchors(self) -> int:
+    async def pending_anchors(self) -> int:
         """Sealed batches whose anchor transaction is not confirmed yet."""
+        return (await self._ledger_counts()).batches_pending
+
+    async def _ledger_counts(self) -> LedgerCounts:
         if self.ledger is None:
-            return 0
-        counts = self.ledger.store.counts()
-        return counts["batches_sealed"] + counts["batches_sending"]
+            return LedgerCounts(batches_anchored=0, batches_pending=0, certificates_unanchored=0)
+        return await self.ledger.counts()
 
     async def _close_operations(self) -> None:
         if self.score_history is not None:
@@ -623,7 +620,7 @@ class Site:
         if self.notifier is not None:
             await self.notifier.close()
         if self.alerts is not None:
-            self.alerts.store.close()
+            self.alerts.close()
         if self.order_book is not None:
             await self.order_book.close()
         await self._stack.aclose()

@@ -13,8 +13,8 @@ import pytest_asyncio
 from config import SiteSettings
 from config.settings import MaintenanceSettings, SimulationSettings, SparePart
 from connectors.simulated import ManualClock, SimulatedSite
+from maintenance import AlertService, AlertStore
 from maintenance.alert_policy import Observation
-from maintenance.alerts import AlertService, AlertStore
 from maintenance.orders import SqliteOrderBook
 from models import AlertState, HealthScore, HealthState, OrderState
 from opcua_server.demo.actors import DemoTechnician

@@ -25,6 +25,7 @@ LIBRARY_HOMES = {
     "influxdb_client": ("connectors/historian/influx.py",),
     "asyncua": ("opcua_server/", "connectors/opcua_client/", "connectors/simulated/"),
     "apscheduler": ("opcua_server/runtime/",),
+    "prometheus_client": ("opcua_server/runtime/metrics.py",),
 }
 THIRD_PARTY_OK_IN_MODELS = {"pydantic"}
 

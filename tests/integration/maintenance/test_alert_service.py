@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from maintenance.alert_notices import Notifier
 from maintenance.alert_policy import AlertPolicy
-from maintenance.alerts import (
-    AlertService,
-    AlertStateError,
-    AlertStore,
-    Notifier,
-    active_alert_rows,
-    alarm_message,
-    render_alert_table,
-)
+from maintenance.alert_records import alarm_message
+from maintenance.alert_store import AlertStateError, AlertStore
+from maintenance.alert_table import active_alert_rows, render_alert_table
+from maintenance.alerts import AlertService
 from maintenance.notify import WebhookNotifier
 from maintenance.orders import SqliteOrderBook
 from models import AlertState, HealthState, NotFoundError, OrderState

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from maintenance.alerts import AlertService, AlertStore
+from maintenance import AlertService, AlertStore
 from maintenance.orders import SqliteOrderBook
 from opcua_server.runtime.site import AlarmManagerSink
 from tests.integration.opcua.alarm_kit import AlarmSite, running_alarm_site

@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from config.settings import MaintenanceSettings, Settings, SparePart
 from maintenance.alert_policy import AlertPolicy
-from maintenance.alerts import alarm_message, alert_rows, new_alert, render_alert_table
+from maintenance.alert_records import alarm_message, new_alert
+from maintenance.alert_table import alert_rows, render_alert_table
 from maintenance.notify import (
     Notification,
     Outcome,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from connectors.simulated import ManualClock
-from maintenance.alerts import AlertService, AlertStore
+from maintenance import AlertService, AlertStore
 from maintenance.errors import ModelMismatchError
 from maintenance.fleet_training import RunTable, train_table
 from maintenance.model_store import ModelStore
