@@ -5,7 +5,7 @@ from connectors.historian import SqliteHistorian
 from connectors.modbus import ModbusConnector
 from connectors.opcua_client import OpcUaConnector
 from connectors.resilience import Backoff, LogOnce, guarded
-from connectors.simulated import SimulatedMachine, SimulatedPrinter, SimulatedSite
+from connectors.simulated import SimulatedMachine, SimulatedSite
 
 __all__ = [
     "Backoff",
@@ -16,7 +16,6 @@ __all__ = [
     "ModbusConnector",
     "OpcUaConnector",
     "SimulatedMachine",
-    "SimulatedPrinter",
     "SimulatedSite",
     "SqliteHistorian",
     "guarded",

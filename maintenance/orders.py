@@ -16,10 +16,11 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 
-from maintenance.durable import DurableFile, from_micros, to_micros
+from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
 from models import (
     MAX_ORDER_QUANTITY,
+    NEXT_STATES,
     Clock,
     InvalidRequestError,
     InvalidStateError,
@@ -29,6 +30,7 @@ from models import (
     PrintOrder,
     SystemClock,
 )
+from models.timebase import from_micros, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +46,6 @@ MAX_NAME = 128
 _DESIGN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 _REVISION = re.compile(r"^[A-Za-z0-9._\-]{1,16}$")
 _ORDER_ID = re.compile(r"^PO-(\d{6,})$")
-
-NEXT_STATES: dict[OrderState, frozenset[OrderState]] = {
-    OrderState.CREATED: frozenset(
-        {OrderState.DISPATCHED, OrderState.CANCELLED, OrderState.REJECTED}
-    ),
-    OrderState.DISPATCHED: frozenset(
-        {OrderState.PRINTING, OrderState.CANCELLED, OrderState.REJECTED}
-    ),
-    OrderState.PRINTING: frozenset({OrderState.PRINTED, OrderState.REJECTED}),
-    OrderState.PRINTED: frozenset({OrderState.CERTIFIED, OrderState.REJECTED}),
-}
-"""ISA-95 job order life (OPC 10031-4): created → dispatched → printing → printed → certified or
-rejected; cancelled only while created or dispatched (by a person); rejected before printing
-when the printer agent refuses it (dossier, licence), while printing when a build fails."""
 
 STATES_WITH_REASON = frozenset({OrderState.REJECTED, OrderState.CANCELLED})
 """Final states that did not deliver the order: their last change's note is the order's reason."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from models.production import PrintOrder
+from models.parts import DesignDossier, EvidenceSummary, PrintJob, Sample, Verdict
+from models.production import Design, OrderState, Part, PrinterStatus, PrintOrder
 from models.readings import Reading
 
 
@@ -38,6 +39,11 @@ class Connector(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def connected(self) -> bool:
+        """Whether the link to the device is up now."""
+        ...
+
     async def run(self, sink: ReadingSink) -> None:
         """Poll or subscribe and hand readings to ``sink``; returns only when cancelled."""
         ...
@@ -56,13 +62,143 @@ class Historian(Protocol):
 
 
 class OrderBook(Protocol):
-    """Print orders: created by the MES or an alert, cancelled while still open."""
+    """Print orders: created by the MES or an alert, cancelled while still open, moved along
+    their life by the print flow.
+
+    Unknown orders raise NotFoundError, changes the order's state does not allow
+    InvalidStateError.
+    """
 
     async def create_order(
         self, design_id: str, quantity: int, reason: str, requested_by: str
     ) -> PrintOrder: ...
 
     async def cancel_order(self, order_id: str, cancelled_by: str) -> PrintOrder: ...
+
+    async def get_order(self, order_id: str) -> PrintOrder: ...
+
+    async def list_orders(
+        self, states: Collection[OrderState] | None = None, limit: int = 100
+    ) -> list[PrintOrder]:
+        """Orders, newest first, optionally only those in ``states``."""
+        ...
+
+    async def update_state(
+        self,
+        order_id: str,
+        state: OrderState,
+        *,
+        actor: str,
+        printer: str | None = None,
+        note: str = "",
+    ) -> PrintOrder:
+        """Move an order along its life; ``printer`` once it is dispatched, ``note`` says why."""
+        ...
+
+
+class PrinterControl(Protocol):
+    """One printer's job control: ISA-95 job orders (OPC 10031-4), OPC 40540 state.
+
+    A job is submitted (Store) and then started (Start), so a printer may hold it until it is
+    free; ``abort`` stops it where it is. Refusals raise TrustfloorError subclasses: a busy
+    printer or a job that is not printing InvalidStateError where the driver can tell.
+    """
+
+    @property
+    def printer_id(self) -> str: ...
+
+    async def submit(self, job: PrintJob) -> None:
+        """Hand the printer a job for a registered dossier; it waits until ``start``."""
+        ...
+
+    async def start(self, job_id: str) -> None:
+        """Start printing a submitted job."""
+        ...
+
+    async def abort(self, job_id: str) -> None:
+        """Stop the job ``job_id`` while it prints."""
+        ...
+
+    async def status(self) -> PrinterStatus:
+        """Job state, current layer, layers planned and material lot as the printer shows them."""
+        ...
+
+    def process_samples(self) -> AsyncIterator[Sample]:
+        """The process values (``models.printing.ProcessParameter``) of each layer it prints,
+        as they come; runs until the caller stops iterating."""
+        ...
+
+
+class IssuedRecord(Protocol):
+    """A signed record the ledger issued for a part."""
+
+    @property
+    def serial(self) -> str: ...
+
+
+class LicenceStanding(Protocol):
+    """A design the site keeps, with its licence: the quota and the pieces made against it."""
+
+    @property
+    def dossier(self) -> DesignDossier: ...
+
+    @property
+    def quota(self) -> int: ...
+
+    @property
+    def produced(self) -> int:
+        """Pieces counted on chain plus those printed here that no anchor has counted yet."""
+        ...
+
+
+class PrintingLedger(Protocol):
+    """The ledger as the print flow drives it: the printer agent's checks before a piece starts
+    (dossier hash on chain, licence quota), its evidence, its certificate, the licence counter.
+    """
+
+    async def start_job(
+        self,
+        *,
+        serial: str,
+        design_id: str,
+        revision: str,
+        printer: str,
+        order_id: str,
+        material_lot: str,
+        layers_planned: int,
+    ) -> PrintJob:
+        """Check the dossier and the licence, then record the job as printing; a refusal
+        raises TrustfloorError with the reason."""
+        ...
+
+    async def record_samples(self, job_id: str, samples: Sequence[Sample]) -> int: ...
+
+    async def finish_job(self, job_id: str, layers_done: int) -> EvidenceSummary:
+        """The job's samples checked against the dossier's process window."""
+        ...
+
+    async def issue_certificate(self, serial: str) -> IssuedRecord: ...
+
+    async def close_interrupted_jobs(self, printers: Collection[str]) -> Sequence[IssuedRecord]:
+        """After a restart: certify the parts the last process left unfinished on ``printers``."""
+        ...
+
+    async def certified_verdicts(self, serials: Iterable[str]) -> Sequence[Verdict | None]:
+        """The evidence verdict of each part of ``serials`` in turn, up to the first one not
+        certified yet (None for a certified part without evidence)."""
+        ...
+
+    async def design_standing(self, design_id: str, revision: str) -> LicenceStanding | None:
+        """A design kept here with its licence on chain; None without the design or a chain."""
+        ...
+
+
+class PartsDisplay(Protocol):
+    """Where the MES sees printed parts and the designs' licence counters."""
+
+    async def show_part(self, part: Part) -> None: ...
+
+    async def show_design(self, design: Design) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,20 @@ _ISA95_STATES = {
     OrderState.CANCELLED: "Aborted",
 }
 
+NEXT_STATES: dict[OrderState, frozenset[OrderState]] = {
+    OrderState.CREATED: frozenset(
+        {OrderState.DISPATCHED, OrderState.CANCELLED, OrderState.REJECTED}
+    ),
+    OrderState.DISPATCHED: frozenset(
+        {OrderState.PRINTING, OrderState.CANCELLED, OrderState.REJECTED}
+    ),
+    OrderState.PRINTING: frozenset({OrderState.PRINTED, OrderState.REJECTED}),
+    OrderState.PRINTED: frozenset({OrderState.CERTIFIED, OrderState.REJECTED}),
+}
+"""ISA-95 job order life (OPC 10031-4): created → dispatched → printing → printed → certified or
+rejected; cancelled only while created or dispatched (by a person); rejected before printing
+when the printer agent refuses it (dossier, licence), while printing when a build fails."""
+
 
 class PrintOrder(Frozen):
     """A request to print ``quantity`` pieces of a design (an ISA-95 job order)."""

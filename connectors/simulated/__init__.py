@@ -1,29 +1,25 @@
 """Simulated devices: wearing machines as Modbus TCP servers, printers as OPC UA servers."""
 
 from connectors.simulated.machine import SimulatedMachine, listening_port
-from connectors.simulated.printer import (
-    JobState,
-    PrinterModel,
-    ProcessParameter,
-    SimulatedPrinter,
-    printer_tags,
-)
-from connectors.simulated.site import ManualClock, SimulatedSite
+from connectors.simulated.printer import SimulatedPrinter
+from connectors.simulated.printer_control import SimulatedPrinterControl, printer_controls
+from connectors.simulated.printer_model import PrinterModel
+from connectors.simulated.site import SimulatedSite
 from connectors.simulated.wear import MachineWear, RunState, TimeBase, WearEvent, WearEventKind
+from models.timebase import ManualClock
 
 __all__ = [
-    "JobState",
     "MachineWear",
     "ManualClock",
     "PrinterModel",
-    "ProcessParameter",
     "RunState",
     "SimulatedMachine",
     "SimulatedPrinter",
+    "SimulatedPrinterControl",
     "SimulatedSite",
     "TimeBase",
     "WearEvent",
     "WearEventKind",
     "listening_port",
-    "printer_tags",
+    "printer_controls",
 ]

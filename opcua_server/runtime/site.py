@@ -19,39 +19,32 @@ from config import Settings, SiteSettings
 from connectors import LogOnce, ModbusConnector, SimulatedMachine, SqliteHistorian, guarded
 from connectors.historian import InfluxSink, SpoolFullError
 from connectors.opcua_client import OpcUaConnector
-from connectors.simulated.printer import ProcessParameter, SimulatedPrinter, printer_tags
-from connectors.simulated.site import SimulatedSite
-from ledger.canonical import design_key
+from connectors.simulated import SimulatedSite, printer_controls
 from ledger.commands import open_ledger
 from ledger.desk import LedgerDesk
 from ledger.service import LedgerCounts, LedgerService
 from maintenance import AlertRow, AlertService, AlertStore, alarm_message
 from maintenance.model_store import ModelStore
 from maintenance.notify import WebhookNotifier
-from maintenance.orders import NEXT_STATES, SqliteOrderBook
+from maintenance.orders import SqliteOrderBook
 from maintenance.scoring import ScoreHistory, ScoringService, scored_machines
 from models import (
     AggregateHistorian,
     Alert,
     CertificateDesk,
-    CertificateStatus,
     Clock,
     Connector,
-    Design,
     OrderBook,
-    OrderState,
-    Part,
-    PrintOrder,
-    Quality,
+    PrinterControl,
     Reading,
     ReadingSink,
     SystemClock,
     TrustfloorError,
+    printer_tags,
 )
 from models.machines import OpcUaMachine
-from models.parts import RecordKind, Sample
 from models.storage import make_private_dir
-from opcua_server.alarms.manager import AlarmManager, AlertInfo
+from opcua_server.alarms import AlarmManager, AlertInfo
 from opcua_server.demo.actors import (
     DemoTechnician,
     Repairs,
@@ -60,9 +53,11 @@ from opcua_server.demo.actors import (
     install_demo_designs,
     train_group,
 )
+from opcua_server.demo.excursions import faulty_printers
 from opcua_server.model.printers import PrinterView
 from opcua_server.runtime.ingest import IngestBus
 from opcua_server.runtime.metrics import Metric, MetricKind, MetricsEndpoint
+from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)
@@ -378,18 +373,20 @@ class Site:
 
     async def _start_printflow(self, data_dir: Path) -> PrintFlow | None:
         """The closed loop from orders to certified parts, when the site has it all."""
-        printers = self.simulation.printers if self.simulation is not None else {}
+        printers = self._printer_controls()
         if self.order_book is None or self.ledger is None or not printers or self.server is None:
             return None
         if self._demo_designs:
             await install_demo_designs(self.ledger, self.settings, data_dir)
-        return PrintFlow(
-            self.order_book,
-            self.ledger,
-            printers,
-            self.server,
-            excursion_every=self._excursion_every,
-        )
+        return PrintFlow(self.order_book, self.ledger, printers, self.server)
+
+    def _printer_controls(self) -> Mapping[str, PrinterControl]:
+        """The site's printers behind their controls: the simulated ones, driven in process;
+        with the demo's faulty jobs when ``excursion_every`` asks for them."""
+        simulated = self.simulation.printers if self.simulation is not None else {}
+        if self._excursion_every:
+            return faulty_printers(simulated, self._excursion_every)
+        return printer_controls(simulated)
 
     def _schedule_housekeeping(self) -> None:
         """Periodic jobs: retention and rollups, anchoring, scoring, printing."""
@@ -457,7 +454,7 @@ class Site:
                 await asyncio.sleep(0.05)
 
     def _all_connected(self) -> bool:
-        return all(getattr(c, "connected", False) for c in self.connectors)
+        return all(c.connected for c in self.connectors)
 
     @property
     def simulators(self) -> dict[str, SimulatedMachine]:
@@ -667,237 +664,3 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     tasks.clear()
-
-
-@dataclass(slots=True)
-class ActiveJob:
-    """A piece being printed: its order, serial and the job the ledger records evidence for."""
-
-    order: PrintOrder
-    serial: str
-    piece: int
-    seen_printing: bool = False
-    printing: bool = False
-    layers_done: int = 0
-    final_state: str = ""
-
-
-MAX_SCRAPPED_PIECES = 2
-"""Failed pieces an order may have and still be reprinted; one more and it is rejected."""
-
-
-def piece_serial(order: PrintOrder, piece: int) -> str:
-    """The serial of the ``piece``-th piece (1-based) printed for ``order``."""
-    return f"{order.id}-{piece:02d}"
-
-
-PROCESS_TAGS = frozenset(p.value for p in ProcessParameter)
-"""Printer tags that are process evidence (their names are the design windows' parameters)."""
-
-
-class PrintFlow:
-    """Dispatches print orders to idle printers and certifies each printed piece.
-
-    A ReadingSink on the ingest bus: the printers' own telemetry is the evidence. Every piece
-    passes the printer agent's checks (dossier hash on chain, licence quota) before it starts;
-    a refused order is rejected with the reason. A piece whose evidence fails the process window
-    keeps its failing certificate (scrap) and is printed again; the order is certified once it
-    has ``quantity`` passing pieces, and rejected after ``MAX_SCRAPPED_PIECES`` + 1 failures.
-    Every ``excursion_every``-th job gets a process excursion injected (demo), so its
-    certificate carries a failing verdict.
-    """
-
-    def __init__(
-        self,
-        orders: SqliteOrderBook,
-        ledger: LedgerService,
-        printers: Mapping[str, SimulatedPrinter],
-        server: TrustfloorServer,
-        *,
-        layers: int = 200,
-        excursion_every: int = 0,
-    ) -> None:
-        self._orders = orders
-        self._ledger = ledger
-        self._printers = printers
-        self._server = server
-        self._layers = layers
-        self._excursion_every = excursion_every
-        self._active: dict[str, ActiveJob] = {}
-        self._jobs_started = 0
-        self._lock = asyncio.Lock()
-        self._resumed = False
-        self.certified = 0
-        self.rejected = 0
-
-    async def put(self, readings: Sequence[Reading]) -> None:
-        """Keep process samples of printing jobs; notice jobs that completed."""
-        samples: dict[str, list[Sample]] = {}
-        finished: list[str] = []
-        for r in readings:
-            job = self._active.get(r.machine)
-            if job is None or r.quality is Quality.BAD or r.value is None:
-                continue
-            if r.tag in PROCESS_TAGS and job.printing and isinstance(r.value, int | float):
-                samples.setdefault(job.serial, []).append(
-                    Sample(r.tag, r.source_ts, float(r.value))
-                )
-            elif r.tag == "CurrentLayer" and isinstance(r.value, int | float):
-                job.layers_done = max(job.layers_done, int(r.value))
-            elif r.tag == "State":
-                job.printing = r.value == "Printing"
-                job.seen_printing = job.seen_printing or job.printing
-                if job.seen_printing and r.value in ("Completed", "Aborted"):
-                    job.final_state = str(r.value)
-                    finished.append(r.machine)
-        for serial, batch in samples.items():
-            await self._ledger.record_samples(serial, batch)
-        async with self._lock:  # a tick never sees a piece half finished
-            for printer in finished:
-                await self._finish(printer)
-
-    async def tick(self) -> None:
-        """Start the next piece of the oldest open order on every idle printer."""
-        async with self._lock:
-            if not self._resumed:
-                await self._resume()
-            idle = [p for p in self._printers if p not in self._active]
-            if not idle:
-                return
-            waiting = await self._orders.list_orders(
-                [OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING]
-            )
-            for order in sorted(waiting, key=lambda o: o.created_at):
-                if not idle:
-                    break
-                if any(job.order.id == order.id for job in self._active.values()):
-                    continue
-                await self._start(order, idle.pop(0))
-
-    async def _start(self, order: PrintOrder, printer: str) -> None:
-        piece = await self._pieces_done(order) + 1
-        serial = piece_serial(order, piece)
-        lot = f"LOT-{order.created_at:%Y%m%d}-A"
-        try:
-            await self._ledger.start_job(
-                serial=serial,
-                design_id=order.design_id,
-                revision=order.design_revision,
-                printer=printer,
-                order_id=order.id,
-                material_lot=lot,
-                layers_planned=self._layers,
-            )
-        except TrustfloorError as refused:
-            log.warning("order %s refused by the printer agent: %s", order.id, refused)
-            await self._advance(
-                order, OrderState.REJECTED, f"refused by the printer agent: {refused}"
-            )
-            return
-        if order.state is OrderState.CREATED:
-            order = await self._orders.update_state(
-                order.id, OrderState.DISPATCHED, actor="printflow", printer=printer
-            )
-        if order.state is OrderState.DISPATCHED:  # also one a crash left dispatched
-            order = await self._orders.update_state(
-                order.id, OrderState.PRINTING, actor="printflow", printer=printer
-            )
-        self._printers[printer].start_job(serial, order.design_id, self._layers, lot)
-        self._jobs_started += 1
-        if self._excursion_every and self._jobs_started % self._excursion_every == 0:
-            self._printers[printer].inject_excursion(
-                ProcessParameter.LASER_POWER, 45.0, self._layers // 5
-            )
-        self._active[printer] = ActiveJob(order, serial, piece)
-        log.info("printing %s (%s) on %s", serial, order.design_id, printer)
-
-    async def _pieces_done(self, order: PrintOrder) -> int:
-        return sum(
-            1 for job in self._active.values() if job.order.id == order.id
-        ) + self._certified_of(order)
-
-    def _certified_of(self, order: PrintOrder) -> int:
-        return len(self._verdicts_of(order))
-
-    def _verdicts_of(self, order: PrintOrder) -> list[str]:
-        """The verdict of each certified piece of ``order``, in piece order."""
-        verdicts: list[str] = []
-        store = self._ledger.store
-        while store.leaf(serial := piece_serial(order, len(verdicts) + 1), RecordKind.CERTIFICATE):
-            evidence = store.job_by_serial(serial).evidence
-            verdicts.append(evidence.verdict.value if evidence is not None else "")
-        return verdicts
-
-    async def _finish(self, printer: str) -> None:
-        job = self._active.pop(printer)
-        # OPC 40540: a Completed job built every planned layer; an aborted one what it reported.
-        layers = self._layers if job.final_state == "Completed" else job.layers_done
-        evidence = await self._ledger.finish_job(job.serial, layers)
-        await self._ledger.issue_certificate(job.serial)
-        passed = evidence.verdict.value == "pass"
-        self.certified += passed
-        self.rejected += not passed
-        await self._server.show_part(
-            Part(
-                serial=job.serial,
-                order_id=job.order.id,
-                design_id=job.order.design_id,
-                printer=printer,
-                verdict=evidence.verdict,
-                certificate=CertificateStatus.ISSUED,
-            )
-        )
-        log.info("part %s printed: verdict %s", job.serial, evidence.verdict.value)
-        await self._show_design(job.order)
-        await self._settle(job.order)
-
-    async def _settle(self, order: PrintOrder) -> None:
-        """Close the order once its certified pieces decide it."""
-        verdicts = self._verdicts_of(order)
-        good = verdicts.count("pass")
-        if good >= order.quantity:
-            await self._advance(order, OrderState.CERTIFIED)
-        elif len(verdicts) - good > MAX_SCRAPPED_PIECES:
-            failed = f"{len(verdicts) - good} pieces failed"
-            log.warning("order %s rejected: %s", order.id, failed)
-            await self._advance(order, OrderState.REJECTED, failed)
-
-    async def _resume(self) -> None:
-        """After a crash: the builds the last process left on its printers died with it (scrap,
-        certified as interrupted); orders it left settled but not closed are closed."""
-        for signed in await self._ledger.close_interrupted_jobs(self._printers):
-            log.warning("part %s was interrupted by a restart: certified as scrap", signed.serial)
-        states = [OrderState.DISPATCHED, OrderState.PRINTING, OrderState.PRINTED]
-        for order in await self._orders.list_orders(states):
-            await self._settle(order)
-        self._resumed = True
-
-    async def _show_design(self, order: PrintOrder) -> None:
-        """The design's licence counter: pieces anchored on chain plus those waiting for a batch."""
-        key = design_key(order.design_id, order.design_revision)
-        dossier = self._ledger.store.design(key)
-        if dossier is None or self._ledger.chain is None:
-            return
-        licence = await self._ledger.chain.licence(key, self._ledger.address)
-        produced = licence.used + self._ledger.store.unanchored_pieces(key)
-        await self._server.show_design(
-            Design(
-                id=order.design_id,
-                revision=order.design_revision,
-                name=dossier.name,
-                dossier_hash=dossier.dossier_sha256,
-                licensed_quantity=licence.quota,
-                parts_produced=produced,
-            )
-        )
-
-    async def _advance(self, order: PrintOrder, final: OrderState, reason: str = "") -> None:
-        """Close an order: printed then certified or rejected; one refused before it printed is
-        rejected at once. ``reason`` is why (the order's StateReason)."""
-        current = await self._orders.get_order(order.id)
-        if current.state is OrderState.PRINTING:
-            current = await self._orders.update_state(
-                order.id, OrderState.PRINTED, actor="printflow"
-            )
-        if final in NEXT_STATES.get(current.state, frozenset()):
-            await self._orders.update_state(order.id, final, actor="printflow", note=reason)

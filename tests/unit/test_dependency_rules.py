@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ LIBRARY_HOMES = {
     "prometheus_client": ("opcua_server/runtime/metrics.py",),
 }
 THIRD_PARTY_OK_IN_MODELS = {"pydantic"}
+SIMULATOR_HOMES = ("connectors/simulated/", "opcua_server/demo/")
+"""Where the simulated printer is named; everything else drives printers by their port."""
 
 
 def modules() -> list[Path]:
@@ -74,6 +77,17 @@ def test_models_use_only_stdlib_and_pydantic(path: Path) -> None:
         r for r in imported_roots(path) if r not in sys.stdlib_module_names and r != "models"
     }
     assert outside <= THIRD_PARTY_OK_IN_MODELS, f"{rel(path)} imports {sorted(outside)}"
+
+
+def test_the_print_flow_depends_on_ports_only() -> None:
+    flow = REPO / "opcua_server" / "runtime" / "printflow.py"
+    assert imported_roots(flow) & set(PACKAGES) == {"models"}
+
+
+def test_only_the_simulated_devices_and_the_demo_name_the_simulated_printer() -> None:
+    naming = [rel(p) for p in modules() if re.search(r"\bSimulatedPrinter\b", p.read_text())]
+    outside = [p for p in naming if not p.startswith(SIMULATOR_HOMES)]
+    assert not outside, f"{outside} name SimulatedPrinter; drive printers by PrinterControl"
 
 
 @pytest.mark.parametrize("path", modules(), ids=rel)

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from config import Settings
-from connectors.simulated.printer import SimulatedPrinter
+from connectors.simulated import SimulatedPrinter, SimulatedPrinterControl
 from ledger.anvil import LocalAnvil
 from ledger.canonical import design_key
 from ledger.contract import LicenceState
@@ -23,7 +23,7 @@ from maintenance.orders import SqliteOrderBook
 from models import OrderState, PrintOrder
 from models.machines import OpcUaEndpoint, Printer
 from models.parts import RecordKind
-from opcua_server.runtime.site import PrintFlow
+from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.server import TrustfloorServer
 from tests.integration.ledger.ledger_chainkit import Ledger, Site, make_site, raw_rpc
 from tests.unit.ledger.ledgerkit import good_samples, write_design
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 # The ledger service and the printing flow (opcua_server.runtime's PrintFlow) restarted on what
 # a killed process left in the ledger store and the order book, against a real anvil. The printer
-# is the site's simulated printer model (not served: the flow drives it in process).
+# is the site's simulated printer model behind its control (not served: driven in process).
 
 PRINTER = "am-cell-2"
 """The printer ``Site.print_part`` and ``start`` use."""
@@ -150,7 +150,8 @@ def restarted_flow(
     )
     printer = SimulatedPrinter(Printer(id=PRINTER, opcua=endpoint, simulated=True), site.clock)
     server = TrustfloorServer(Settings(data_dir=tmp_path / "server"))
-    return PrintFlow(orders, site.service, {PRINTER: printer}, server), printer
+    control = SimulatedPrinterControl(printer)
+    return PrintFlow(orders, site.service, {PRINTER: control}, server), printer
 
 
 async def new_order(orders: SqliteOrderBook, quantity: int = 1) -> PrintOrder:

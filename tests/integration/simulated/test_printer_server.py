@@ -11,10 +11,11 @@ import pytest_asyncio
 from asyncua import Client, ua
 
 from connectors.opcua_client import OpcUaConnector
-from connectors.simulated import ManualClock, SimulatedPrinter, printer_tags
-from connectors.simulated.printer import NOMINAL, ProcessParameter, node_id
-from models import Quality
+from connectors.simulated import ManualClock, SimulatedPrinter
+from connectors.simulated.printer_model import NOMINAL
+from models import ProcessParameter, Quality, printer_tags
 from models.machines import OpcUaMachine, Printer
+from models.printing import printer_node_id
 from tests.integration.opcua_client.opcua_client_kit import CollectingSink, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -47,7 +48,7 @@ class Bench:
 
     async def read(self, name: str) -> Any:
         ns = await self.client.get_namespace_index("urn:trustfloor:sim:printer")
-        path = node_id("am-1", name).split(";s=", 1)[1]
+        path = printer_node_id("am-1", name).split(";s=", 1)[1]
         return await self.client.get_node(ua.NodeId(path, ns)).read_value()
 
     async def call(self, method: str, *args: ua.Variant) -> None:

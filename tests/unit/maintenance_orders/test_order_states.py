@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maintenance.orders import NEXT_STATES, check_request, check_transition
+from maintenance.orders import check_request, check_transition
 from models import (
     MAX_ORDER_QUANTITY,
+    NEXT_STATES,
     InvalidRequestError,
     InvalidStateError,
     OrderState,

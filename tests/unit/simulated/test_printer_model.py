@@ -6,15 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.simulated.printer import (
+from connectors.simulated.printer_model import (
     NOMINAL,
-    JobState,
     NoJobPrintingError,
     PrinterBusyError,
     PrinterError,
     PrinterModel,
-    ProcessParameter,
 )
+from models import PrinterJobState, ProcessParameter
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 LASER, O2, PLATE, LAYER_TIME = (
@@ -37,7 +36,7 @@ def printing(layers: int = 50, compression: float = 100.0, seed: int = 0) -> Pri
 
 def test_an_idle_printer_shows_no_job_and_no_laser() -> None:
     snapshot = PrinterModel("am-1").snapshot(T0)
-    assert snapshot.state is JobState.IDLE
+    assert snapshot.state is PrinterJobState.IDLE
     assert (snapshot.current_layer, snapshot.layers_planned, snapshot.jobs_completed) == (0, 0, 0)
     assert snapshot.process[LASER] == 0.0
 
@@ -45,14 +44,22 @@ def test_an_idle_printer_shows_no_job_and_no_laser() -> None:
 def test_layers_complete_in_compressed_time() -> None:
     model = printing(layers=50, compression=100.0)
     start = model.snapshot(T0)
-    assert (start.state, start.current_layer, start.layers_planned) == (JobState.PRINTING, 0, 50)
+    assert (start.state, start.current_layer, start.layers_planned) == (
+        PrinterJobState.PRINTING,
+        0,
+        50,
+    )
     assert start.material_lot == "LOT-316L-0042"
     # a layer takes ~40 simulated seconds: ~0.4 real seconds at 100×
     after_ten = model.snapshot(at(10 * 0.4))
     assert 8 <= after_ten.current_layer <= 12
     assert after_ten.remaining_s == pytest.approx(start.remaining_s - 400, abs=1.0)
     done = model.snapshot(at(60))
-    assert (done.state, done.current_layer, done.jobs_completed) == (JobState.COMPLETED, 50, 1)
+    assert (done.state, done.current_layer, done.jobs_completed) == (
+        PrinterJobState.COMPLETED,
+        50,
+        1,
+    )
     assert model.snapshot(at(120)).jobs_completed == 1, "a completion counts once"
 
 
@@ -78,7 +85,7 @@ def test_a_busy_printer_refuses_a_second_job_and_accepts_after_completion() -> N
     snapshot = model.snapshot(at(10))
     assert (snapshot.job_id, snapshot.state, snapshot.jobs_completed) == (
         "job-2",
-        JobState.PRINTING,
+        PrinterJobState.PRINTING,
         1,
     )
 
@@ -126,7 +133,7 @@ def test_an_aborted_job_stops_where_it_was() -> None:
     model = printing(layers=50, compression=100.0)
     model.abort(at(2.1))
     stopped = model.snapshot(at(100))
-    assert stopped.state is JobState.ABORTED
+    assert stopped.state is PrinterJobState.ABORTED
     assert 4 <= stopped.current_layer <= 6
     assert stopped.jobs_completed == 0
     assert stopped.process[LASER] == 0.0
