@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
 ROOTS = ("opcua_server/runtime/", "opcua_server/cli/", "opcua_server/demo/")
 """The composition root, the command line and the demo's actors may import every package."""
 LIBRARY_HOMES = {
-    "web3": ("ledger/chain.py",),
+    "web3": ("ledger/chain/",),
     "pymodbus": ("connectors/modbus/", "connectors/simulated/"),
     "influxdb_client": ("connectors/historian/influx.py",),
     "asyncua": ("opcua_server/", "connectors/opcua_client/", "connectors/simulated/"),

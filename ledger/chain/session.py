@@ -1,21 +1,15 @@
-"""The ledger contract over Ethereum JSON-RPC: the only module that imports web3."""
+"""One account's session with the ledger contract: connection, signing, confirmations, errors."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, cast
+from typing import Any, Self, cast
 
-from ledger.contract import (
-    AnchorRecord,
-    ContractArtifact,
-    ContractEvent,
-    LicenceState,
-    TxOutcome,
-)
+from ledger.chain.encoding import checksum, error_table, event_table, plain
+from ledger.contract import ContractArtifact, ContractEvent, TxOutcome
 from ledger.errors import ChainError, ContractError
 from ledger.recursion import kept_recursion_limit
 
@@ -32,20 +26,18 @@ with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
         ContractLogicError,
         ContractPanicError,
         TimeExhausted,
-        TransactionNotFound,
         Web3Exception,
     )
     from web3.providers.async_base import AsyncBaseProvider
     from web3.providers.persistent import PersistentConnectionProvider
     from web3.providers.rpc.utils import ExceptionRetryConfiguration
-    from web3.types import Nonce, TxParams, TxReceipt, Wei
+    from web3.types import Nonce, TxParams, TxReceipt
 
 _TRANSPORT_ERRORS = (Web3Exception, aiohttp.ClientError, OSError, TimeoutError)
-_ZERO_ADDRESS = "0x" + "00" * 20
 
 
-class ChainClient:
-    """Sends and reads ledger contract calls for one account on one chain.
+class ContractSession:
+    """One account's link to one chain and the ledger contract it works on.
 
     Transactions are signed locally (the key never leaves the process), get their nonce from a
     local counter serialised by a lock, and count as done after ``confirmations`` blocks.
@@ -75,8 +67,8 @@ class ChainClient:
         self._contract: AsyncContract | None = None
         self._nonce: int | None = None
         self._send_lock = asyncio.Lock()
-        self._errors = _error_table(w3, artifact)
-        self._events = _event_table(w3, artifact)
+        self._errors = error_table(w3, artifact)
+        self._events = event_table(w3, artifact)
 
     @classmethod
     async def connect(
@@ -91,7 +83,7 @@ class ChainClient:
         poll_interval: float = 0.05,
         retries: int = 5,
         artifact: ContractArtifact | None = None,
-    ) -> ChainClient:
+    ) -> Self:
         """Connect to ``url``, refusing a node whose chain id is not ``chain_id``.
 
         ``url`` is an http(s) or ws(s) URL, or the absolute path of a node's IPC socket.
@@ -134,15 +126,10 @@ class ChainClient:
         """Close the HTTP session or the socket."""
         await self._w3.provider.disconnect()
 
-    async def __aenter__(self) -> ChainClient:
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     @property
@@ -160,7 +147,7 @@ class ChainClient:
         """The ledger contract in use; raises ChainError before deploy() or use_contract()."""
         return str(self._ledger().address)
 
-    # ------------------------------------------------------------------ deployment
+    # ------------------------------------------------------------------ the contract in use
 
     async def deploy(self) -> TxOutcome:
         """Deploy a new ledger from the artefact, with this account as its admin.
@@ -178,210 +165,27 @@ class ChainClient:
 
     async def use_contract(self, address: str) -> None:
         """Work on the ledger at ``address``, after checking it carries the artefact's code."""
-        checksum = _checksum(address)
-        async with self._rpc(f"read the code at {checksum}"):
-            code = bytes(await self._w3.eth.get_code(checksum))
+        checksummed = checksum(address)
+        async with self._rpc(f"read the code at {checksummed}"):
+            code = bytes(await self._w3.eth.get_code(checksummed))
         if code != bytes.fromhex(self._artifact.deployed_bytecode[2:]):
             raise ChainError(
-                f"no trustfloor ledger (of this artefact's version) at {checksum}",
+                f"no trustfloor ledger (of this artefact's version) at {checksummed}",
                 advice="Check the deployment record's contract address and chain.",
             )
-        self._bind(checksum)
+        self._bind(checksummed)
 
     def _bind(self, address: str) -> None:
         self._contract = self._w3.eth.contract(
-            address=_checksum(address), abi=list(self._artifact.abi)
+            address=checksum(address), abi=list(self._artifact.abi)
         )
-
-    async def balance(self, account: str) -> int:
-        """The ether ``account`` holds, in wei."""
-        async with self._rpc(f"read the balance of {account}"):
-            return int(await self._w3.eth.get_balance(_checksum(account)))
-
-    async def transfer(self, to: str, wei: int) -> TxOutcome:
-        """Send ``wei`` from this account to ``to``: a plain signed value transfer.
-
-        This is how a PoA chain funds a new member: an account the genesis block funded pays.
-        """
-        if wei <= 0:
-            raise ChainError(f"a transfer needs a positive amount, got {wei} wei")
-        async with self._send_lock:
-            nonce = await self._next_nonce()
-            params: TxParams = {
-                "from": self.address,
-                "to": _checksum(to),
-                "value": Wei(wei),
-                "chainId": self._chain_id,
-                "nonce": Nonce(nonce),
-            }
-            async with self._rpc(f"price the transfer to {to}"):
-                params["gas"] = await self._w3.eth.estimate_gas(params)
-                fees = await self._w3.eth.fee_history(1, "latest", [])
-                tip = await self._w3.eth.max_priority_fee
-            params["maxPriorityFeePerGas"] = tip
-            params["maxFeePerGas"] = Wei(2 * fees["baseFeePerGas"][-1] + tip)
-            tx_hash = await self._send_signed(params, nonce, f"transfer ether to {to}")
-        return self._outcome(await self._confirmed(tx_hash, f"transfer ether to {to}"))
-
-    # ------------------------------------------------------------------ administration
-
-    async def add_issuer(self, issuer: str) -> TxOutcome:
-        """Allow ``issuer`` to anchor (admin only; idempotent)."""
-        return await self._call_tx("addIssuer", _checksum(issuer))
-
-    async def remove_issuer(self, issuer: str) -> TxOutcome:
-        """Stop ``issuer`` from anchoring (admin only; idempotent)."""
-        return await self._call_tx("removeIssuer", _checksum(issuer))
-
-    async def add_oem(self, oem: str) -> TxOutcome:
-        """Allow ``oem`` to register designs and grant licences (admin only; idempotent)."""
-        return await self._call_tx("addOem", _checksum(oem))
-
-    async def remove_oem(self, oem: str) -> TxOutcome:
-        """Stop ``oem`` from registering designs and changing licences (admin only)."""
-        return await self._call_tx("removeOem", _checksum(oem))
-
-    async def transfer_admin(self, new_admin: str) -> TxOutcome:
-        """Hand the admin role to ``new_admin`` (admin only)."""
-        return await self._call_tx("transferAdmin", _checksum(new_admin))
-
-    # ------------------------------------------------------------------ designs and licences
-
-    async def register_design(self, design_key: bytes, dossier_hash: bytes) -> TxOutcome:
-        """Register a design revision's dossier hash, once (OEM only)."""
-        return await self._call_tx(
-            "registerDesign",
-            _bytes32(design_key, "design key"),
-            _bytes32(dossier_hash, "dossier hash"),
-        )
-
-    async def set_licence(self, design_key: bytes, licensee: str, quota: int) -> TxOutcome:
-        """Set ``licensee``'s total piece quota of a design (the design's OEM only)."""
-        return await self._call_tx(
-            "setLicence",
-            _bytes32(design_key, "design key"),
-            _checksum(licensee),
-            _uint64(quota, "quota"),
-        )
-
-    # ------------------------------------------------------------------ anchoring
-
-    async def anchor(
-        self, root: bytes, size: int, pieces: Mapping[bytes, int] | None = None
-    ) -> TxOutcome:
-        """Anchor the root of a batch of ``size`` certificates, once (allow-listed issuers only).
-
-        ``pieces`` maps design keys to the pieces of each the batch certifies; they are counted
-        against this account's licences and the call reverts past a quota.
-        """
-        pieces = pieces or {}
-        keys = [_bytes32(k, "design key") for k in pieces]
-        counts = [_uint64(n, "piece count") for n in pieces.values()]
-        return await self._call_tx(
-            "anchor", _bytes32(root, "root"), _uint64(size, "batch size"), keys, counts
-        )
-
-    # ------------------------------------------------------------------ reads
-
-    async def anchored_at(self, root: bytes) -> AnchorRecord | None:
-        """The anchor of ``root``, or None when it was never anchored.
-
-        The contract keeps the block number; its timestamp is read from the block.
-        """
-        block, issuer, size = await self._view("anchoredAt", _bytes32(root, "root"))
-        if issuer == _ZERO_ADDRESS:
-            return None
-        async with self._rpc(f"read block {block}"):
-            timestamp = (await self._w3.eth.get_block(block))["timestamp"]
-        return AnchorRecord(
-            root=bytes(root), size=size, issuer=issuer, block_number=block, timestamp=timestamp
-        )
-
-    async def anchoring_transaction(self, root: bytes) -> TxOutcome | None:
-        """The transaction that anchored ``root`` (found by its Anchored event), or None."""
-        record = await self.anchored_at(root)
-        if record is None:
-            return None
-        topic = self._event_topic("Anchored")
-        async with self._rpc(f"read the Anchored event of 0x{root.hex()}"):
-            logs = await self._w3.eth.get_logs(
-                {
-                    "address": self._ledger().address,
-                    "fromBlock": record.block_number,
-                    "toBlock": record.block_number,
-                    "topics": [HexBytes(topic), HexBytes(_bytes32(root, "root"))],
-                }
-            )
-        if not logs:
-            raise ChainError(f"root 0x{root.hex()} is anchored but its event is missing")
-        return await self.transaction(bytes(logs[0]["transactionHash"]))
-
-    async def transaction(self, tx_hash: bytes) -> TxOutcome | None:
-        """A mined, successful transaction with the ledger's events decoded; None otherwise."""
-        try:
-            async with self._rpc(f"read transaction 0x{tx_hash.hex()}"):
-                receipt = await self._w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-        except ChainError as exc:
-            if isinstance(exc.__cause__, TransactionNotFound):
-                return None
-            raise
-        if receipt["status"] != 1:
-            return None
-        return self._outcome(receipt)
-
-    async def mark_revoked(
-        self, leaf_hash: bytes, certificate_root: bytes, record_root: bytes
-    ) -> TxOutcome:
-        """Mark a certificate revoked by a revocation record anchored under ``record_root``."""
-        return await self._call_tx(
-            "markRevoked",
-            _bytes32(leaf_hash, "leaf hash"),
-            _bytes32(certificate_root, "certificate root"),
-            _bytes32(record_root, "record root"),
-        )
-
-    async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None:
-        """The root of the batch holding ``issuer``'s revocation of a certificate, or None."""
-        value = bytes(
-            await self._view("revocationOf", _bytes32(leaf_hash, "leaf hash"), _checksum(issuer))
-        )
-        return None if value == bytes(32) else value
-
-    async def design_oem(self, design_key: bytes) -> str | None:
-        """The OEM that registered a design revision, or None when unregistered."""
-        oem = str(await self._view("designOem", _bytes32(design_key, "design key")))
-        return None if oem == _ZERO_ADDRESS else oem
-
-    async def is_issuer(self, account: str) -> bool:
-        """Whether ``account`` is on the issuer allow-list."""
-        return bool(await self._view("isIssuer", _checksum(account)))
-
-    async def is_oem(self, account: str) -> bool:
-        """Whether ``account`` may register designs."""
-        return bool(await self._view("isOem", _checksum(account)))
-
-    async def admin(self) -> str:
-        """The consortium admin's address."""
-        return str(await self._view("admin"))
-
-    async def dossier_hash(self, design_key: bytes) -> bytes | None:
-        """The registered dossier hash of a design revision, or None when unregistered."""
-        value = bytes(await self._view("dossierHash", _bytes32(design_key, "design key")))
-        return None if value == bytes(32) else value
-
-    async def licence(self, design_key: bytes, licensee: str) -> LicenceState:
-        """``licensee``'s quota of a design and the pieces counted so far."""
-        quota, used = await self._view(
-            "licence", _bytes32(design_key, "design key"), _checksum(licensee)
-        )
-        return LicenceState(quota=quota, used=used)
-
-    # ------------------------------------------------------------------ plumbing
 
     def _ledger(self) -> AsyncContract:
         if self._contract is None:
             raise ChainError("no ledger contract selected: call deploy() or use_contract() first")
         return self._contract
+
+    # ------------------------------------------------------------------ calls and transactions
 
     async def _view(self, name: str, *args: Any) -> Any:
         function = self._ledger().get_function_by_name(name)(*args)
@@ -467,6 +271,8 @@ class ChainClient:
             await call.call({"from": self.address}, block_identifier=block)
         raise ChainError(f"transaction to {what} failed on chain in block {block}")
 
+    # ------------------------------------------------------------------ receipts and errors
+
     def _outcome(self, receipt: TxReceipt) -> TxOutcome:
         created = receipt.get("contractAddress")
         target = created or (self._contract.address if self._contract is not None else None)
@@ -493,7 +299,7 @@ class ChainClient:
             if name is None or log["address"] != address:
                 continue
             decoded = contract.events[name]().process_log(log)
-            events.append(ContractEvent(name, {k: _plain(v) for k, v in decoded["args"].items()}))
+            events.append(ContractEvent(name, {k: plain(v) for k, v in decoded["args"].items()}))
         return tuple(events)
 
     @asynccontextmanager
@@ -521,31 +327,10 @@ class ChainClient:
         name, types = entry
         decoded = self._w3.codec.decode(types, raw[4:])
         values = tuple(
-            AsyncWeb3.to_checksum_address(v) if t == "address" else _plain(v)
+            AsyncWeb3.to_checksum_address(v) if t == "address" else plain(v)
             for t, v in zip(types, decoded, strict=True)
         )
         return ContractError(name, values)
-
-
-def _error_table(
-    w3: AsyncWeb3[AsyncBaseProvider], artifact: ContractArtifact
-) -> dict[bytes, tuple[str, list[str]]]:
-    """Custom error selector -> (name, argument types) (Solidity ABI spec, "Errors")."""
-    table: dict[bytes, tuple[str, list[str]]] = {}
-    for entry in artifact.entries("error"):
-        types = [str(i["type"]) for i in entry.get("inputs", [])]
-        selector = bytes(w3.keccak(text=f"{entry['name']}({','.join(types)})"))[:4]
-        table[selector] = (str(entry["name"]), types)
-    return table
-
-
-def _event_table(w3: AsyncWeb3[AsyncBaseProvider], artifact: ContractArtifact) -> dict[bytes, str]:
-    """Event topic 0 -> event name (Solidity ABI spec, "Events")."""
-    table: dict[bytes, str] = {}
-    for entry in artifact.entries("event"):
-        types = ",".join(str(i["type"]) for i in entry.get("inputs", []))
-        table[bytes(w3.keccak(text=f"{entry['name']}({types})"))] = str(entry["name"])
-    return table
 
 
 def _provider(endpoint: str, timeout_s: float, retries: int) -> AsyncBaseProvider:
@@ -577,26 +362,3 @@ def _account(private_key: str) -> LocalAccount:
             advice="Set the key variable to the 32-byte hex key of the site's account.",
         ) from None  # the cause could quote the key
     return account
-
-
-def _checksum(address: str) -> ChecksumAddress:
-    if not AsyncWeb3.is_address(address):
-        raise ChainError(f"{address!r} is not an Ethereum address")
-    return AsyncWeb3.to_checksum_address(address)
-
-
-def _bytes32(value: bytes, what: str) -> bytes:
-    if not isinstance(value, bytes) or len(value) != 32:
-        raise ChainError(f"{what} must be 32 bytes")
-    return bytes(value)
-
-
-def _uint64(value: int, what: str) -> int:
-    if not 0 <= value < 2**64:
-        raise ChainError(f"{what} must fit in 64 unsigned bits, got {value}")
-    return value
-
-
-def _plain(value: object) -> object:
-    """bytes-like values as bytes; everything else (ints, address strings) unchanged."""
-    return bytes(value) if isinstance(value, bytes | bytearray) else value

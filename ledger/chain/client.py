@@ -1,0 +1,202 @@
+"""The ledger contract's functions for one account: roles, designs and licences, anchors, reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ledger.chain.encoding import ZERO_ADDRESS, bytes32, checksum, uint64
+from ledger.chain.session import ContractSession
+from ledger.contract import AnchorRecord, LicenceState, TxOutcome
+from ledger.errors import ChainError
+from ledger.recursion import kept_recursion_limit
+
+with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
+    from hexbytes import HexBytes
+    from web3.exceptions import TransactionNotFound
+    from web3.types import Nonce, TxParams, Wei
+
+
+class ChainClient(ContractSession):
+    """Sends and reads ledger contract calls for one account on one chain.
+
+    Create with ``await ChainClient.connect(...)`` and close with ``await client.close()``
+    (or ``async with``); see ContractSession for how transactions are signed and confirmed.
+    """
+
+    async def balance(self, account: str) -> int:
+        """The ether ``account`` holds, in wei."""
+        async with self._rpc(f"read the balance of {account}"):
+            return int(await self._w3.eth.get_balance(checksum(account)))
+
+    async def transfer(self, to: str, wei: int) -> TxOutcome:
+        """Send ``wei`` from this account to ``to``: a plain signed value transfer.
+
+        This is how a PoA chain funds a new member: an account the genesis block funded pays.
+        """
+        if wei <= 0:
+            raise ChainError(f"a transfer needs a positive amount, got {wei} wei")
+        async with self._send_lock:
+            nonce = await self._next_nonce()
+            params: TxParams = {
+                "from": self.address,
+                "to": checksum(to),
+                "value": Wei(wei),
+                "chainId": self._chain_id,
+                "nonce": Nonce(nonce),
+            }
+            async with self._rpc(f"price the transfer to {to}"):
+                params["gas"] = await self._w3.eth.estimate_gas(params)
+                fees = await self._w3.eth.fee_history(1, "latest", [])
+                tip = await self._w3.eth.max_priority_fee
+            params["maxPriorityFeePerGas"] = tip
+            params["maxFeePerGas"] = Wei(2 * fees["baseFeePerGas"][-1] + tip)
+            tx_hash = await self._send_signed(params, nonce, f"transfer ether to {to}")
+        return self._outcome(await self._confirmed(tx_hash, f"transfer ether to {to}"))
+
+    # ------------------------------------------------------------------ administration
+
+    async def add_issuer(self, issuer: str) -> TxOutcome:
+        """Allow ``issuer`` to anchor (admin only; idempotent)."""
+        return await self._call_tx("addIssuer", checksum(issuer))
+
+    async def remove_issuer(self, issuer: str) -> TxOutcome:
+        """Stop ``issuer`` from anchoring (admin only; idempotent)."""
+        return await self._call_tx("removeIssuer", checksum(issuer))
+
+    async def add_oem(self, oem: str) -> TxOutcome:
+        """Allow ``oem`` to register designs and grant licences (admin only; idempotent)."""
+        return await self._call_tx("addOem", checksum(oem))
+
+    async def remove_oem(self, oem: str) -> TxOutcome:
+        """Stop ``oem`` from registering designs and changing licences (admin only)."""
+        return await self._call_tx("removeOem", checksum(oem))
+
+    async def transfer_admin(self, new_admin: str) -> TxOutcome:
+        """Hand the admin role to ``new_admin`` (admin only)."""
+        return await self._call_tx("transferAdmin", checksum(new_admin))
+
+    # ------------------------------------------------------------------ designs and licences
+
+    async def register_design(self, design_key: bytes, dossier_hash: bytes) -> TxOutcome:
+        """Register a design revision's dossier hash, once (OEM only)."""
+        return await self._call_tx(
+            "registerDesign",
+            bytes32(design_key, "design key"),
+            bytes32(dossier_hash, "dossier hash"),
+        )
+
+    async def set_licence(self, design_key: bytes, licensee: str, quota: int) -> TxOutcome:
+        """Set ``licensee``'s total piece quota of a design (the design's OEM only)."""
+        return await self._call_tx(
+            "setLicence",
+            bytes32(design_key, "design key"),
+            checksum(licensee),
+            uint64(quota, "quota"),
+        )
+
+    # ------------------------------------------------------------------ anchoring
+
+    async def anchor(
+        self, root: bytes, size: int, pieces: Mapping[bytes, int] | None = None
+    ) -> TxOutcome:
+        """Anchor the root of a batch of ``size`` certificates, once (allow-listed issuers only).
+
+        ``pieces`` maps design keys to the pieces of each the batch certifies; they are counted
+        against this account's licences and the call reverts past a quota.
+        """
+        pieces = pieces or {}
+        keys = [bytes32(k, "design key") for k in pieces]
+        counts = [uint64(n, "piece count") for n in pieces.values()]
+        return await self._call_tx(
+            "anchor", bytes32(root, "root"), uint64(size, "batch size"), keys, counts
+        )
+
+    async def mark_revoked(
+        self, leaf_hash: bytes, certificate_root: bytes, record_root: bytes
+    ) -> TxOutcome:
+        """Mark a certificate revoked by a revocation record anchored under ``record_root``."""
+        return await self._call_tx(
+            "markRevoked",
+            bytes32(leaf_hash, "leaf hash"),
+            bytes32(certificate_root, "certificate root"),
+            bytes32(record_root, "record root"),
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    async def anchored_at(self, root: bytes) -> AnchorRecord | None:
+        """The anchor of ``root``, or None when it was never anchored.
+
+        The contract keeps the block number; its timestamp is read from the block.
+        """
+        block, issuer, size = await self._view("anchoredAt", bytes32(root, "root"))
+        if issuer == ZERO_ADDRESS:
+            return None
+        async with self._rpc(f"read block {block}"):
+            timestamp = (await self._w3.eth.get_block(block))["timestamp"]
+        return AnchorRecord(
+            root=bytes(root), size=size, issuer=issuer, block_number=block, timestamp=timestamp
+        )
+
+    async def anchoring_transaction(self, root: bytes) -> TxOutcome | None:
+        """The transaction that anchored ``root`` (found by its Anchored event), or None."""
+        record = await self.anchored_at(root)
+        if record is None:
+            return None
+        topic = self._event_topic("Anchored")
+        async with self._rpc(f"read the Anchored event of 0x{root.hex()}"):
+            logs = await self._w3.eth.get_logs(
+                {
+                    "address": self._ledger().address,
+                    "fromBlock": record.block_number,
+                    "toBlock": record.block_number,
+                    "topics": [HexBytes(topic), HexBytes(bytes32(root, "root"))],
+                }
+            )
+        if not logs:
+            raise ChainError(f"root 0x{root.hex()} is anchored but its event is missing")
+        return await self.transaction(bytes(logs[0]["transactionHash"]))
+
+    async def transaction(self, tx_hash: bytes) -> TxOutcome | None:
+        """A mined, successful transaction with the ledger's events decoded; None otherwise."""
+        try:
+            async with self._rpc(f"read transaction 0x{tx_hash.hex()}"):
+                receipt = await self._w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except ChainError as exc:
+            if isinstance(exc.__cause__, TransactionNotFound):
+                return None
+            raise
+        if receipt["status"] != 1:
+            return None
+        return self._outcome(receipt)
+
+    async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None:
+        """The root of the batch holding ``issuer``'s revocation of a certificate, or None."""
+        value = bytes(
+            await self._view("revocationOf", bytes32(leaf_hash, "leaf hash"), checksum(issuer))
+        )
+        return None if value == bytes(32) else value
+
+    async def is_issuer(self, account: str) -> bool:
+        """Whether ``account`` is on the issuer allow-list."""
+        return bool(await self._view("isIssuer", checksum(account)))
+
+    async def is_oem(self, account: str) -> bool:
+        """Whether ``account`` may register designs."""
+        return bool(await self._view("isOem", checksum(account)))
+
+    async def admin(self) -> str:
+        """The consortium admin's address."""
+        return str(await self._view("admin"))
+
+    async def dossier_hash(self, design_key: bytes) -> bytes | None:
+        """The registered dossier hash of a design revision, or None when unregistered."""
+        value = bytes(await self._view("dossierHash", bytes32(design_key, "design key")))
+        return None if value == bytes(32) else value
+
+    async def licence(self, design_key: bytes, licensee: str) -> LicenceState:
+        """``licensee``'s quota of a design and the pieces counted so far."""
+        quota, used = await self._view(
+            "licence", bytes32(design_key, "design key"), checksum(licensee)
+        )
+        return LicenceState(quota=quota, used=used)
