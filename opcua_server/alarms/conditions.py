@@ -153,6 +153,19 @@ def deactivated(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ClientCall:
+    """A client's Acknowledge or Confirm of a condition, as the state machine takes it."""
+
+    event_id: bytes
+    """The EventId the client answers: it must be the condition's latest."""
+    comment: str
+    user: str | None
+    at: datetime
+    new_event_id: bytes
+    """The EventId of the event the call causes."""
+
+
 def _check_event_id(state: ConditionState, event_id: bytes) -> None:
     if event_id != state.event_id:
         raise ConditionMethodError(
@@ -162,59 +175,37 @@ def _check_event_id(state: ConditionState, event_id: bytes) -> None:
         )
 
 
-def acknowledged(
-    state: ConditionState,
-    event_id: bytes,
-    comment: str,
-    user: str | None,
-    now: datetime,
-    new_id: bytes,
-) -> ConditionState:
+def acknowledged(state: ConditionState, call: ClientCall) -> ConditionState:
     """OPC 10000-9 §5.7.3 Acknowledge: AckedState true, ConfirmedState false, comment kept."""
-    _check_event_id(state, event_id)
+    _check_event_id(state, call.event_id)
     if state.acked:
         raise ConditionMethodError(
             BAD_CONDITION_BRANCH_ALREADY_ACKED,
             f"{state.condition_id.to_string()} is already acknowledged",
         )
-    return replace(
-        state,
-        acked=True,
-        confirmed=False,
-        acked_at=now,
-        comment=comment,
-        client_user=user or "",
-        event_id=new_id,
-        time=now,
-        receive_time=now,
-        last_severity=state.severity,
-    )
+    return _answered(replace(state, acked=True, confirmed=False, acked_at=call.at), call)
 
 
-def confirmed(
-    state: ConditionState,
-    event_id: bytes,
-    comment: str,
-    user: str | None,
-    now: datetime,
-    new_id: bytes,
-) -> ConditionState:
+def confirmed(state: ConditionState, call: ClientCall) -> ConditionState:
     """OPC 10000-9 §5.7.4 Confirm: ConfirmedState true (an unacknowledged alarm is confirmed)."""
-    _check_event_id(state, event_id)
+    _check_event_id(state, call.event_id)
     if state.confirmed:
         raise ConditionMethodError(
             BAD_CONDITION_BRANCH_ALREADY_CONFIRMED,
             f"{state.condition_id.to_string()} is already confirmed (or not yet acknowledged)",
             advice="acknowledge the alarm first, then confirm it",
         )
+    return _answered(replace(state, confirmed=True, confirmed_at=call.at), call)
+
+
+def _answered(state: ConditionState, call: ClientCall) -> ConditionState:
+    """What every client call on a condition changes: its comment and user, a new event."""
     return replace(
         state,
-        confirmed=True,
-        confirmed_at=now,
-        comment=comment,
-        client_user=user or "",
-        event_id=new_id,
-        time=now,
-        receive_time=now,
+        comment=call.comment,
+        client_user=call.user or "",
+        event_id=call.new_event_id,
+        time=call.at,
+        receive_time=call.at,
         last_severity=state.severity,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from asyncua import Server, ua
 from asyncua.common.node import Node
@@ -14,6 +14,7 @@ from models import Clock, SystemClock
 from opcua_server.alarms import calls, nodes
 from opcua_server.alarms.conditions import (
     AlertInfo,
+    ClientCall,
     ConditionMethodError,
     ConditionState,
     acknowledged,
@@ -39,6 +40,15 @@ Authorize = Callable[[str], object]
 
 CurrentUser = Callable[[], str | None]
 Acknowledged = Callable[[str, str, str], Awaitable[object]]
+
+
+class SiteEventOptions(TypedDict, total=False):
+    """How an order or certificate event is emitted, beyond what it is about."""
+
+    severity: int
+    """OPC 10000-5 §6.4.2 Severity; 100 when not given."""
+    source: tuple[ua.NodeId, str] | None
+    """SourceNode and SourceName; the Server object when not given."""
 
 
 class AlarmManager:
@@ -148,32 +158,18 @@ class AlarmManager:
         return await self._change(condition_id, confirmed, event_id, comment, user)
 
     async def emit_order_event(
-        self,
-        order_id: str,
-        state: str,
-        message: str,
-        *,
-        severity: int = 100,
-        source: tuple[ua.NodeId, str] | None = None,
+        self, order_id: str, state: str, message: str, **options: Unpack[SiteEventOptions]
     ) -> bytes:
         """A PrintOrderEventType event (Kind "print_order", Subject = order id); its EventId."""
-        return await self._emit_site_event(
-            nodes.ORDER_EVENTS, "print_order", order_id, state, message, severity, source
-        )
+        about = ("print_order", order_id, state)
+        return await self._emit_site_event(nodes.ORDER_EVENTS, about, message, **options)
 
     async def emit_certificate_event(
-        self,
-        serial: str,
-        state: str,
-        message: str,
-        *,
-        severity: int = 100,
-        source: tuple[ua.NodeId, str] | None = None,
+        self, serial: str, state: str, message: str, **options: Unpack[SiteEventOptions]
     ) -> bytes:
         """A CertificateEventType event (Kind "certificate", Subject = part serial)."""
-        return await self._emit_site_event(
-            nodes.CERTIFICATE_EVENTS, "certificate", serial, state, message, severity, source
-        )
+        about = ("certificate", serial, state)
+        return await self._emit_site_event(nodes.CERTIFICATE_EVENTS, about, message, **options)
 
     async def refresh(self, subscription_id: int, monitored_item: int | None = None) -> None:
         """OPC 10000-9 §5.5.7 ConditionRefresh (§5.5.8 ConditionRefresh2 with a monitored item).
@@ -201,7 +197,7 @@ class AlarmManager:
     async def _change(
         self,
         condition_id: ua.NodeId,
-        transition: Callable[..., ConditionState],
+        transition: Callable[[ConditionState, ClientCall], ConditionState],
         event_id: bytes,
         comment: str,
         user: str | None,
@@ -214,8 +210,8 @@ class AlarmManager:
             )
         async with self._lock:
             state = self._conditions[key]
-            now = self._clock.now()
-            changed = transition(state, event_id, comment, user, now, new_event_id())
+            call = ClientCall(event_id, comment, user, self._clock.now(), new_event_id())
+            changed = transition(state, call)
             await self._commit(changed)
         log.info(
             "%s %s by %s: %s",
@@ -247,18 +243,18 @@ class AlarmManager:
     async def _emit_site_event(
         self,
         type_name: str,
-        kind: str,
-        subject: str,
-        state: str,
+        about: tuple[str, str, str],
         message: str,
-        severity: int,
-        source: tuple[ua.NodeId, str] | None,
+        *,
+        severity: int = 100,
+        source: tuple[ua.NodeId, str] | None = None,
     ) -> bytes:
+        """A TrustfloorEventType subtype's event ``about`` (kind, subject, state); its EventId."""
         event_id = new_event_id()
         fields = site_event_fields(
             self.event_type(type_name),
             event_id,
-            (kind, subject, state),
+            about,
             message,
             severity,
             source,

@@ -111,13 +111,14 @@ class NodeBuilder:
     async def prop(
         self,
         parent: ua.NodeId,
-        node_id: ua.NodeId | str | None,
+        node_id: ua.NodeId | str,
         name: ua.QualifiedName | str,
         value: Any,
         variant_type: ua.VariantType | None = None,
         *,
         writable: bool = False,
     ) -> ua.NodeId:
+        """A property (OPC 10000-3 §4.4.2): a variable of PropertyType under HasProperty."""
         return await self.variable(
             parent,
             node_id,

@@ -13,6 +13,7 @@ from opcua_server.alarms import conditions
 from opcua_server.alarms.conditions import (
     AlarmError,
     AlertInfo,
+    ClientCall,
     ConditionMethodError,
     acknowledged,
     activated,
@@ -46,9 +47,9 @@ def test_retain_follows_active_acked_and_confirmed() -> None:
     cid = ua.NodeId("Alarms/m/c", 2)
     state = activated(None, sample_alert(), cid, T0, b"1")
     assert (state.active, state.acked, state.confirmed, state.retain) == (True, False, True, True)
-    state = acknowledged(state, b"1", "ok", "mes", T0, b"2")
+    state = acknowledged(state, ClientCall(b"1", "ok", "mes", T0, b"2"))
     assert (state.acked, state.confirmed, state.retain) == (True, False, True)
-    state = confirmed(state, b"2", "done", "planner", T0, b"3")
+    state = confirmed(state, ClientCall(b"2", "done", "planner", T0, b"3"))
     assert state.retain, "still active"
     state = deactivated(state, None, T0, b"4")
     assert not state.retain
@@ -65,17 +66,17 @@ def test_retain_follows_active_acked_and_confirmed() -> None:
 def test_transitions_check_the_event_id_and_the_state() -> None:
     state = activated(None, sample_alert(), ua.NodeId("Alarms/m/c", 2), T0, b"1")
     with pytest.raises(ConditionMethodError) as stale:
-        acknowledged(state, b"0", "", None, T0, b"2")
+        acknowledged(state, ClientCall(b"0", "", None, T0, b"2"))
     assert stale.value.status == ua.StatusCodes.BadEventIdUnknown
     with pytest.raises(ConditionMethodError) as unacked:
-        confirmed(state, b"1", "", None, T0, b"2")
+        confirmed(state, ClientCall(b"1", "", None, T0, b"2"))
     assert unacked.value.status == ua.StatusCodes.BadConditionBranchAlreadyConfirmed
 
 
 def test_condition_fields_round_trip_through_the_binary_codec() -> None:
     cid = ua.NodeId("Alarms/m/c", 2)
     state = acknowledged(
-        activated(None, sample_alert(), cid, T0, b"1"), b"1", "ok", "mes", T0, b"2"
+        activated(None, sample_alert(), cid, T0, b"1"), ClientCall(b"1", "ok", "mes", T0, b"2")
     )
     fields = condition_fields(state)
     decoded = decode_fields(encode_fields(fields))
