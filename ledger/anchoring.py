@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from ledger.errors import ChainError, ContractError
 from ledger.issuing import Issuer
 from ledger.signing import same_address
-from ledger.store import BatchRow, BatchState, LedgerStore
+from ledger.store import LedgerStore
+from ledger.tables import BatchRow, BatchState
 from models.parts import AnchorReceipt
 from models.ports import Clock
 

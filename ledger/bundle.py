@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from ledger.canonical import parse_record_leaf
 from ledger.documents import LEAF_TAG
 from ledger.errors import BundleError
-from ledger.store import LeafRow
+from ledger.tables import LeafRow
 from models import JsonTextError, parse_json_text
 from models.parts import (
     AttestedRecord,

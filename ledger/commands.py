@@ -17,8 +17,9 @@ from ledger.bundle import build_bundle, bundle_json, read_bundle
 from ledger.errors import BundleError, LedgerError, TrustedIssuersError
 from ledger.service import LedgerService
 from ledger.sitechain import open_site_chain
-from ledger.store import LeafRow, LedgerStore
+from ledger.store import LedgerStore
 from ledger.stored import checked_part
+from ledger.tables import LeafRow
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
 from models.exits import ExitCode

@@ -11,7 +11,8 @@ from ledger.canonical import JsonObject, canonical_json, design_key
 from ledger.documents import LEAF_TAG, certificate_document
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
-from ledger.store import BatchRow, JobRecord, LedgerStore, NewLeaf
+from ledger.store import LedgerStore
+from ledger.tables import BatchRow, JobRecord, NewLeaf
 from models.parts import (
     DesignRef,
     InspectionResult,

@@ -31,8 +31,9 @@ from ledger.commands import CommandResult, ledger_store
 from ledger.documents import iso
 from ledger.errors import LedgerError, UnknownRecordError
 from ledger.evidence import samples_digest
-from ledger.store import JobState, LeafRow, LedgerStore
+from ledger.store import LedgerStore
 from ledger.stored import checked_part
+from ledger.tables import JobState, LeafRow
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
 from models.exits import ExitCode

@@ -30,8 +30,9 @@ from ledger.errors import (
 from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
 from ledger.signing import SiteKey, same_address
-from ledger.store import JobRecord, JobState, LedgerStore
+from ledger.store import LedgerStore
 from ledger.stored import checked_part
+from ledger.tables import JobRecord, JobState
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from ledger.verify import verify_offline, verify_online
 from models.parts import (

@@ -26,7 +26,8 @@ from ledger.errors import (
 )
 from ledger.merkle import hash_leaf, root_from_inclusion_proof
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
-from ledger.store import LeafRow, LedgerStore
+from ledger.store import LedgerStore
+from ledger.tables import LeafRow
 from models.parts import RecordKind
 
 ALTERED = "the ledger store was altered"

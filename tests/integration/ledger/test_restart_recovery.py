@@ -18,7 +18,7 @@ from ledger.contract import LicenceState
 from ledger.documents import iso
 from ledger.errors import UnknownRecordError
 from ledger.service import INTERRUPTED
-from ledger.store import JobState
+from ledger.tables import JobState
 from maintenance.orders import SqliteOrderBook
 from models import OrderState, PrintOrder
 from models.machines import OpcUaEndpoint, Printer

@@ -30,7 +30,7 @@ from ledger.errors import (
     UnknownRecordError,
 )
 from ledger.service import LedgerCounts, LedgerService
-from ledger.store import BatchState
+from ledger.tables import BatchState
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline, verify_online
 from models.errors import InvalidRequestError, InvalidStateError, NotFoundError

@@ -16,7 +16,8 @@ from ledger.evidence import evaluate
 from ledger.issuing import Issuer
 from ledger.merkle import verify_inclusion
 from ledger.signing import SiteKey
-from ledger.store import BatchState, JobState, LedgerStore
+from ledger.store import LedgerStore
+from ledger.tables import BatchState, JobState
 from models.parts import AnchorReceipt, PrintJob, RecordKind, Sample
 from tests.unit.ledger.ledgerkit import (
     DEV_KEY_0,
