@@ -12,8 +12,9 @@ import pytest
 from numpy.typing import NDArray
 
 from config.settings import ChainSettings, Settings
-from ledger.commands import EXIT_OK, design_register, designs_dir, open_ledger
+from ledger.commands import design_register, designs_dir, open_ledger
 from ledger.report import WINDOW_FILL, certificate_report
+from models import ExitCode
 from models.parts import Sample
 from tests.e2e.report_kit import (
     ReportPage,
@@ -110,7 +111,7 @@ async def test_the_report_renders_and_prints_in_chromium(tmp_path: Path) -> None
     shutil.copytree(released, designs_dir(settings) / "pump-impeller" / "C")
     await print_part(settings, "P-EX", excursion_samples(ManualClock().now()))
     report = tmp_path / "part.html"
-    assert certificate_report(settings, "P-EX", report).exit_code == EXIT_OK
+    assert certificate_report(settings, "P-EX", report).exit_code == ExitCode.OK
     page = ReportPage(report.read_text(encoding="utf-8"))
     assert len(page.tags("img", "plots")) == len(page.body_rows("checks")) == 4
 
