@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from connectors.historian import InfluxSinkStats
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,102 @@ class Metric:
     kind: MetricKind
     value: float
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFigures:
+    """What the site counts at one scrape."""
+
+    readings: int
+    readings_per_s: float
+    stored: int
+    queue_depth: int
+    devices: int
+    devices_up: int
+    opcua_sessions: int
+    rejected_sessions: int
+    alerts_active: int
+    anchors_pending: int
+    influx: InfluxSinkStats | None = None
+    """The InfluxDB sink's counters, when the site writes to InfluxDB."""
+
+
+def site_metrics(f: SiteFigures) -> list[Metric]:
+    """The site's metrics: ingest, devices, sessions, InfluxDB, alerts and anchors."""
+    counter, gauge = MetricKind.COUNTER, MetricKind.GAUGE
+    return [
+        Metric(
+            "trustfloor_readings_total", "readings accepted from connectors", counter, f.readings
+        ),
+        Metric(
+            "trustfloor_readings_per_second",
+            "readings/s since the previous scrape",
+            gauge,
+            f.readings_per_s,
+        ),
+        Metric(
+            "trustfloor_readings_stored_total",
+            "readings delivered to every sink",
+            counter,
+            f.stored,
+        ),
+        Metric(
+            "trustfloor_ingest_queue_depth", "readings waiting for the sinks", gauge, f.queue_depth
+        ),
+        Metric("trustfloor_devices", "configured machines and printers", gauge, f.devices),
+        Metric("trustfloor_devices_up", "devices whose connection is up", gauge, f.devices_up),
+        Metric("trustfloor_opcua_sessions", "activated OPC UA sessions", gauge, f.opcua_sessions),
+        Metric(
+            "trustfloor_opcua_rejected_sessions_total",
+            "refused logins",
+            counter,
+            f.rejected_sessions,
+        ),
+        *(_influx_metrics(f.influx) if f.influx is not None else []),
+        Metric("trustfloor_alerts_active", "active maintenance alerts", gauge, f.alerts_active),
+        Metric(
+            "trustfloor_anchors_pending",
+            "sealed batches not yet anchored",
+            gauge,
+            f.anchors_pending,
+        ),
+    ]
+
+
+def _influx_metrics(stats: InfluxSinkStats) -> list[Metric]:
+    return [
+        Metric(
+            "trustfloor_influx_queued",
+            "readings spooled for InfluxDB",
+            MetricKind.GAUGE,
+            stats.queued,
+        ),
+        Metric(
+            "trustfloor_influx_sent_total",
+            "readings InfluxDB accepted",
+            MetricKind.COUNTER,
+            stats.sent,
+        ),
+        Metric(
+            "trustfloor_influx_refused_total",
+            "readings refused: spool full",
+            MetricKind.COUNTER,
+            stats.refused,
+        ),
+    ]
+
+
+class ReadingRate:
+    """Readings per second between one scrape and the next."""
+
+    def __init__(self, start: datetime) -> None:
+        self._mark = (0, start)
+
+    def since_last(self, readings: int, now: datetime) -> float:
+        """The rate since the previous call (or ``start``); ``readings`` counts from start."""
+        count, then = self._mark
+        self._mark = (readings, now)
+        return (readings - count) / max((now - then).total_seconds(), 1e-9)
 
 
 Family = CounterMetricFamily | GaugeMetricFamily

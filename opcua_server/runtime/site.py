@@ -56,7 +56,13 @@ from opcua_server.demo.actors import (
 from opcua_server.demo.excursions import faulty_printers
 from opcua_server.model.printers import PrinterView
 from opcua_server.runtime.ingest import IngestBus
-from opcua_server.runtime.metrics import Metric, MetricKind, MetricsEndpoint
+from opcua_server.runtime.metrics import (
+    Metric,
+    MetricsEndpoint,
+    ReadingRate,
+    SiteFigures,
+    site_metrics,
+)
 from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.server import ServerPorts, TrustfloorServer
 
@@ -190,7 +196,7 @@ class Site:
         self.ledger: LedgerService | None = None
         self._stack = contextlib.AsyncExitStack()
         self.scheduler: AsyncIOScheduler | None = None
-        self._rate_mark = (0, self.clock.now())
+        self._reading_rate = ReadingRate(self.clock.now())
         self._ingest: asyncio.Task[None] | None = None
         self._pollers: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
@@ -479,83 +485,21 @@ class Site:
     async def collect_metrics(self) -> list[Metric]:
         """Figures for Prometheus: ingest, sessions, devices, alerts and anchors."""
         snap = self.status()
-        now = self.clock.now()
-        elapsed = max((now - self._rate_mark[1]).total_seconds(), 1e-9)
-        rate = (snap.readings - self._rate_mark[0]) / elapsed
-        self._rate_mark = (snap.readings, now)
-        sessions = self.server.diagnostics.current_sessions() if self.server else 0
-        rejected = self.server.counters.rejected if self.server else 0
-        counter, gauge = MetricKind.COUNTER, MetricKind.GAUGE
-        return [
-            Metric(
-                "trustfloor_readings_total",
-                "readings accepted from connectors",
-                counter,
-                snap.readings,
-            ),
-            Metric(
-                "trustfloor_readings_per_second",
-                "readings/s since the previous scrape",
-                gauge,
-                rate,
-            ),
-            Metric(
-                "trustfloor_readings_stored_total",
-                "readings delivered to every sink",
-                counter,
-                snap.stored,
-            ),
-            Metric(
-                "trustfloor_ingest_queue_depth",
-                "readings waiting for the sinks",
-                gauge,
-                snap.pending,
-            ),
-            Metric("trustfloor_devices", "configured machines and printers", gauge, snap.devices),
-            Metric(
-                "trustfloor_devices_up", "devices whose connection is up", gauge, snap.devices_up
-            ),
-            Metric("trustfloor_opcua_sessions", "activated OPC UA sessions", gauge, sessions),
-            Metric("trustfloor_opcua_rejected_sessions_total", "refused logins", counter, rejected),
-            *self._influx_metrics(),
-            Metric(
-                "trustfloor_alerts_active",
-                "active maintenance alerts",
-                gauge,
-                await self.active_alerts(),
-            ),
-            Metric(
-                "trustfloor_anchors_pending",
-                "sealed batches not yet anchored",
-                gauge,
-                await self.pending_anchors(),
-            ),
-        ]
-
-    def _influx_metrics(self) -> list[Metric]:
-        if self.influx is None:
-            return []
-        stats = self.influx.stats
-        return [
-            Metric(
-                "trustfloor_influx_queued",
-                "readings spooled for InfluxDB",
-                MetricKind.GAUGE,
-                stats.queued,
-            ),
-            Metric(
-                "trustfloor_influx_sent_total",
-                "readings InfluxDB accepted",
-                MetricKind.COUNTER,
-                stats.sent,
-            ),
-            Metric(
-                "trustfloor_influx_refused_total",
-                "readings refused: spool full",
-                MetricKind.COUNTER,
-                stats.refused,
-            ),
-        ]
+        return site_metrics(
+            SiteFigures(
+                readings=snap.readings,
+                readings_per_s=self._reading_rate.since_last(snap.readings, self.clock.now()),
+                stored=snap.stored,
+                queue_depth=snap.pending,
+                devices=snap.devices,
+                devices_up=snap.devices_up,
+                opcua_sessions=self.server.diagnostics.current_sessions() if self.server else 0,
+                rejected_sessions=self.server.counters.rejected if self.server else 0,
+                alerts_active=await self.active_alerts(),
+                anchors_pending=await self.pending_anchors(),
+                influx=self.influx.stats if self.influx is not None else None,
+            )
+        )
 
     async def summary(self) -> SiteSummary:
         """Where the loop stands now."""

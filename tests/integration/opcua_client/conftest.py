@@ -1,5 +1,0 @@
-"""Fixtures of the OPC UA client connector tests: the leak guard."""
-
-from tests.leakcheck import no_leaked_tasks
-
-__all__ = ["no_leaked_tasks"]
