@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.image import imread
 from numpy.typing import NDArray
 
-from ledger.report import EXCURSION_COLOUR, LINE_COLOUR
+from ledger.report.plots import EXCURSION_COLOUR, LINE_COLOUR
 from models.parts import Sample
 from tests.unit.ledger.ledgerkit import good_samples
 

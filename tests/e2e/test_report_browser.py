@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 
 from config.settings import ChainSettings, Settings
 from ledger.commands import design_register, designs_dir, open_ledger
-from ledger.report import WINDOW_FILL, certificate_report
+from ledger.report import certificate_report
+from ledger.report.plots import WINDOW_FILL
 from models import ExitCode
 from models.parts import Sample
 from tests.e2e.report_kit import (
