@@ -29,18 +29,24 @@ from pathlib import Path
 
 from coincurve import PrivateKey
 
-from ledger.anvil import LocalAnvil
-from ledger.batcher import BatchPolicy
-from ledger.bundle import build_bundle
-from ledger.canonical import canonical_json, design_key
-from ledger.documents import certificate_document
-from ledger.evidence import evaluate
-from ledger.issuing import Issuer
-from ledger.merkle import inclusion_proof, inclusion_proofs, root_hash, verify_inclusion
-from ledger.signing import SiteKey
-from ledger.store import LedgerStore
-from ledger.trust import IssuerTrust
-from ledger.verify import verify_offline
+from ledger import (
+    BatchPolicy,
+    Issuer,
+    IssuerTrust,
+    LedgerStore,
+    LocalAnvil,
+    SiteKey,
+    build_bundle,
+    canonical_json,
+    certificate_document,
+    design_key,
+    evaluate,
+    inclusion_proof,
+    inclusion_proofs,
+    root_hash,
+    verify_inclusion,
+    verify_offline,
+)
 from models.parts import (
     AnchorReceipt,
     DesignRef,
@@ -223,7 +229,7 @@ def bench_merkle(batch: int) -> None:
 
 async def bench_gas(sizes: Sequence[int]) -> dict[str, dict[str, float]]:
     """Gas of anchoring real batches of each size: root only, and counting one design."""
-    from ledger.chain import ChainClient  # web3 is slow to import; only when asked for
+    from ledger import ChainClient  # web3 is slow to import; only when asked for
 
     key = SiteKey.from_hex(DEV_KEY)
     certs = certificates(max(sizes), key.address)

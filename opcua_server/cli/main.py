@@ -18,7 +18,7 @@ from pathlib import Path
 
 from config import ConfigError, Settings, json_schema, load_demo_settings, load_settings
 from connectors import SqliteHistorian
-from ledger.commands import (
+from ledger import (
     CommandResult,
     certificate_export,
     certificate_show,
@@ -153,7 +153,7 @@ def cmd_certificate_export(args: argparse.Namespace) -> int:
 
 
 def cmd_certificate_report(args: argparse.Namespace) -> int:
-    from ledger.report import certificate_report  # matplotlib loads only for this command
+    from ledger import certificate_report  # matplotlib loads only for this command
 
     return emit(certificate_report(site_settings_of(args), args.serial, args.out))
 

@@ -29,8 +29,7 @@ from config import Settings, SiteSettings
 from config.settings import SparePart
 from connectors.simulated.history import Sampling, run_to_failure
 from connectors.simulated.site import SimulatedSite
-from ledger.commands import designs_dir
-from ledger.service import LedgerService
+from ledger import LedgerService, designs_dir
 from maintenance.alerts import AlertService
 from maintenance.errors import ModelMismatchError
 from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions, train_table

@@ -20,9 +20,7 @@ from connectors import LogOnce, ModbusConnector, SimulatedMachine, SqliteHistori
 from connectors.historian import InfluxSink, SpoolFullError
 from connectors.opcua_client import OpcUaConnector
 from connectors.simulated import SimulatedSite, printer_controls
-from ledger.commands import open_ledger
-from ledger.desk import LedgerDesk
-from ledger.service import LedgerCounts, LedgerService
+from ledger import LedgerCounts, LedgerDesk, LedgerService, open_ledger
 from maintenance import AlertRow, AlertService, AlertStore, alarm_message
 from maintenance.model_store import ModelStore
 from maintenance.notify import WebhookNotifier
