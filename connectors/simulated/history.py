@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from connectors.simulated.machine import SimulatedMachine
-from connectors.simulated.site import ManualClock
 from connectors.simulated.wear import MachineWear, TimeBase
 from models import Machine
+from models.timebase import ManualClock
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_SAMPLES = 200_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from config.settings import SimulationSettings, SiteSettings
 from connectors.errors import ConnectorError
@@ -13,29 +13,6 @@ from connectors.simulated.wear import MachineWear, TimeBase, WearEvent, WearEven
 from models import Clock
 
 log = logging.getLogger(__name__)
-
-
-class ManualClock:
-    """A clock moved by hand: tests, and offline runs that go faster than real time."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
-        if self._now.tzinfo is None:
-            raise ValueError("a clock's time must be timezone-aware")
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> datetime:
-        """Move forward by ``seconds`` (never backwards) and return the new time."""
-        if seconds < 0:
-            raise ValueError("a clock only moves forward")
-        self._now += timedelta(seconds=seconds)
-        return self._now
-
-    def set(self, at: datetime) -> None:
-        """Jump forward to ``at``."""
-        self.advance((at - self._now).total_seconds())
 
 
 class SimulatedSite:

@@ -17,6 +17,7 @@ from ledger.report import certificate_report
 from ledger.report.plots import WINDOW_FILL
 from models import ExitCode
 from models.parts import Sample
+from models.timebase import ManualClock
 from tests.e2e.report_kit import (
     ReportPage,
     decode_png,
@@ -25,7 +26,7 @@ from tests.e2e.report_kit import (
     line_pixels,
     rgb,
 )
-from tests.unit.ledger.ledgerkit import ManualClock, good_samples, write_design
+from tests.unit.ledger.ledgerkit import T0, good_samples, write_design
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -86,7 +87,7 @@ def shaded_bands(pixels: NDArray[np.float32], min_height: int = 50) -> int:
 
 async def print_part(settings: Settings, serial: str, samples: list[Sample] | None) -> None:
     """One part through the site's real ledger and local chain, certified and anchored."""
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with open_ledger(settings, NO_ENV, clock) as ledger:
         job = await ledger.start_job(
             serial=serial,
@@ -110,7 +111,7 @@ async def test_the_report_renders_and_prints_in_chromium(tmp_path: Path) -> None
     released = write_design(tmp_path / "released")
     assert (await design_register(settings, released, quota=3, environ=NO_ENV)).exit_code == 0
     shutil.copytree(released, designs_dir(settings) / "pump-impeller" / "C")
-    await print_part(settings, "P-EX", excursion_samples(ManualClock().now()))
+    await print_part(settings, "P-EX", excursion_samples(ManualClock(T0).now()))
     report = tmp_path / "part.html"
     assert certificate_report(settings, "P-EX", report).exit_code == ExitCode.OK
     page = ReportPage(report.read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import math
 import struct
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -20,14 +20,14 @@ from connectors.modbus import ModbusConnector
 from connectors.modbus.connector import raise_swallowed_cancel
 from connectors.simulated import SimulatedMachine, listening_port
 from models import Cause, Machine, Quality, Reading, SystemClock
-from tests.support import free_port
+from models.timebase import ManualClock
+from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-class FixedClock:
-    def now(self) -> datetime:
-        return datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+"""The time every connector of these tests reads on its clock."""
 
 
 def words(fmt: str, *values: object) -> list[int]:
@@ -107,7 +107,7 @@ def bits(name: str, kind: str, address: int) -> dict[str, object]:
 
 
 async def poll(m: Machine) -> tuple[dict[str, Reading], bool]:
-    connector = ModbusConnector(m, FixedClock())
+    connector = ModbusConnector(m, ManualClock(NOON))
     try:
         readings, connected = await connector.poll_once()
     finally:
@@ -126,7 +126,7 @@ async def test_good_nan_and_out_of_range_values_each_get_their_quality(device: i
     assert connected
     assert readings["temp"].quality is Quality.GOOD
     assert readings["temp"].value == pytest.approx(21.5)
-    assert readings["temp"].source_ts == FixedClock().now()
+    assert readings["temp"].source_ts == NOON
     assert readings["broken"].quality is Quality.BAD
     assert readings["broken"].cause is Cause.INVALID_VALUE
     assert "not a number" in readings["broken"].reason
@@ -172,7 +172,7 @@ async def test_coils_and_discrete_inputs_are_read_as_bools(device: int) -> None:
         bits("d1", "discrete_input", 1),
     ]
     m = machine(device, tags)
-    connector = ModbusConnector(m, FixedClock())
+    connector = ModbusConnector(m, ManualClock(NOON))
     assert [(r.kind, r.address, r.count) for r in connector.plan] == [
         ("coil", 0, 2),
         ("coil", 3, 1),
@@ -221,7 +221,7 @@ async def test_paced_requests_read_the_same_values(device: int) -> None:
     tags = [holding("a", 0, "float32"), holding("b", 7, "int64"), bits("c", "coil", 0)]
     paced, connected = await poll(machine(device, tags, request_pacing_s=0.02))
     assert connected
-    assert len(ModbusConnector(machine(device, tags), FixedClock()).plan) == 3
+    assert len(ModbusConnector(machine(device, tags), ManualClock(NOON)).plan) == 3
     assert [r.quality for r in paced.values()] == [Quality.GOOD] * 3
 
 
@@ -247,7 +247,7 @@ async def test_a_repeated_failure_is_logged_once_and_its_recovery_once(
     device: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     tags = [holding("missing", 100, "uint16"), bits("missing_bit", "coil", 100)]
-    connector = ModbusConnector(machine(device, tags), FixedClock())
+    connector = ModbusConnector(machine(device, tags), ManualClock(NOON))
     caplog.set_level(logging.DEBUG, logger="connectors.modbus.connector")
     try:
         for _ in range(3):
@@ -272,12 +272,6 @@ class CollectingSink:
         return [{r.tag for r in batch} for batch in self.batches]
 
 
-async def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 @contextlib.asynccontextmanager
 async def running(
     connectors: Sequence[ModbusConnector], sink: CollectingSink
@@ -297,11 +291,11 @@ async def test_poll_groups_are_polled_at_their_own_rates_over_one_connection(dev
     default = holding("default", 7, "int64")
     groups = [{"name": "fast", "interval_s": 0.02}, {"name": "slow", "interval_s": 3600}]
     m = machine(device, [fast, slow, default], poll_groups=groups, poll_interval_s=3600)
-    connector = ModbusConnector(m, FixedClock())
+    connector = ModbusConnector(m, ManualClock(NOON))
     assert connector.groups == {"fast": 0.02, "slow": 3600, None: 3600}
     sink = CollectingSink()
     async with running([connector], sink):
-        await wait_for(lambda: sum("fast" in tags for tags in sink.tags_per_batch()) >= 4)
+        await wait_until(lambda: sum("fast" in tags for tags in sink.tags_per_batch()) >= 4)
     first, *rest = sink.tags_per_batch()
     assert first == {"fast", "slow", "default"}, "every group is due at the start"
     assert all(tags == {"fast"} for tags in rest), "then only the fast group comes round"
@@ -333,7 +327,7 @@ async def test_many_simulated_devices_are_polled_concurrently() -> None:
         ]
         sink = CollectingSink()
         async with running(connectors, sink):
-            await wait_for(lambda: len(sink.batches) >= 3 * len(machines))
+            await wait_until(lambda: len(sink.batches) >= 3 * len(machines))
     finally:
         for simulator in simulators:
             await simulator.stop()

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from connectors.modbus import ModbusConnector
 from models import Cause, Machine, Quality, Reading
+from models.timebase import ManualClock
 from tests.support import REPO
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
@@ -39,9 +40,8 @@ DISCRETE_INPUTS = {10: True, 11: False}
 UNMAPPED = 5000
 
 
-class FixedClock:
-    def now(self) -> datetime:
-        return datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+"""The time the connector of these tests reads on its clock."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def machine(port: int, fields: list[Field], **modbus: Any) -> Machine:
 
 
 async def poll(m: Machine) -> tuple[dict[str, Reading], bool]:
-    connector = ModbusConnector(m, FixedClock())
+    connector = ModbusConnector(m, ManualClock(NOON))
     try:
         readings, connected = await connector.poll_once()
     finally:
@@ -229,7 +229,7 @@ async def test_an_unmapped_address_is_bad_with_exception_2(readings: dict[str, R
 
 async def test_a_merged_request_spans_the_whole_register_map(peer_port: int) -> None:
     holding = [f for f in FIELDS if f.tag["name"].startswith("holding_")]
-    connector = ModbusConnector(machine(peer_port, holding), FixedClock())
+    connector = ModbusConnector(machine(peer_port, holding), ManualClock(NOON))
     assert [(r.address, r.count) for r in connector.plan] == [(0, 80)]
     result, _ = await poll(machine(peer_port, holding, request_pacing_s=0.01))
     assert all(r.quality is Quality.GOOD for r in result.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config import ServerSettings
-from connectors.simulated import ManualClock
+from models.timebase import ManualClock
 from opcua_server.security.login_guard import LoginGuard, LoginPolicy
 
 POLICY = LoginPolicy(backoff_s=1.0, max_failures=5, failure_window_s=60.0, lockout_s=300.0)

@@ -22,7 +22,8 @@ from ledger.service import LedgerService
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
 from models.parts import InspectionResult, MachineHealth, Sample
-from tests.unit.ledger.ledgerkit import ManualClock, good_samples, write_design
+from models.timebase import ManualClock
+from tests.unit.ledger.ledgerkit import T0, good_samples, write_design
 
 CHAIN_ID = 4242
 
@@ -122,7 +123,7 @@ class Site:
 
 
 def make_site(folder: Path, chain: ChainClient | None, role: str = "issuer") -> Site:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     designs = folder / "designs"
     service = LedgerService(
         LedgerStore(folder / "ledger.sqlite"),
@@ -147,7 +148,7 @@ def local_settings(folder: Path) -> Settings:
 
 async def print_part(settings: Settings, serial: str, layers_done: int = 412) -> None:
     """Print, certify, seal and anchor one part through the CLI's ledger (``open_ledger``)."""
-    clock = ManualClock()
+    clock = ManualClock(T0)
     async with open_ledger(settings, NO_ENV, clock) as ledger:
         job = await ledger.start_job(
             serial=serial,

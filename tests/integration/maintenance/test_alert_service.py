@@ -17,6 +17,7 @@ from maintenance.alerts import AlertService
 from maintenance.notify import WebhookNotifier
 from maintenance.orders import SqliteOrderBook
 from models import AlertState, HealthState, NotFoundError, OrderState
+from models.timebase import ManualClock
 from tests.integration.maintenance.webhook_kit import SECRET, running_receiver
 from tests.unit.maintenance_alerts.policy_kit import (
     AFTER_ORDER,
@@ -26,7 +27,6 @@ from tests.unit.maintenance_alerts.policy_kit import (
     MILL,
     SETTINGS,
     WEAR,
-    ManualClock,
     at,
     every_minute,
 )

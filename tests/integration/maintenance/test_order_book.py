@@ -20,7 +20,8 @@ from models import (
     OrderState,
     PrintOrder,
 )
-from tests.unit.maintenance_alerts.policy_kit import DESIGN, T0, ManualClock
+from models.timebase import ManualClock
+from tests.unit.maintenance_alerts.policy_kit import DESIGN, T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -28,7 +29,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def book(path: Path, design_exists: Callable[[str], bool] | None = None) -> SqliteOrderBook:
-    return SqliteOrderBook(path / "orders.sqlite", clock=ManualClock(), design_exists=design_exists)
+    return SqliteOrderBook(
+        path / "orders.sqlite", clock=ManualClock(T0), design_exists=design_exists
+    )
 
 
 async def test_orders_get_sequential_ids_and_the_listener_sees_each_change(

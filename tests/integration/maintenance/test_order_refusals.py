@@ -8,7 +8,8 @@ import pytest
 
 from maintenance.orders import SqliteOrderBook
 from models import OrderState, OutOfRangeError
-from tests.unit.maintenance_alerts.policy_kit import DESIGN, ManualClock
+from models.timebase import ManualClock
+from tests.unit.maintenance_alerts.policy_kit import DESIGN, T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -24,7 +25,7 @@ async def licence_of_100(design_id: str, revision: str, quantity: int) -> str | 
 
 def book(folder: Path) -> SqliteOrderBook:
     return SqliteOrderBook(
-        folder / "orders.sqlite", clock=ManualClock(), licence_check=licence_of_100
+        folder / "orders.sqlite", clock=ManualClock(T0), licence_check=licence_of_100
     )
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from config.settings import WebhookSettings
 from maintenance.notify import Notification, WebhookNotifier, WebhookSecretError
+from models.timebase import ManualClock
 from tests.integration.maintenance.webhook_kit import SECRET, running_receiver
 from tests.support import free_port
-from tests.unit.maintenance_alerts.policy_kit import T0, ManualClock
+from tests.unit.maintenance_alerts.policy_kit import T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -32,7 +33,7 @@ def notifier(spool: Path, url: str, clock: ManualClock) -> WebhookNotifier:
 async def test_a_failing_receiver_gets_the_same_signed_post_again_after_each_backoff(
     tmp_path: Path,
 ) -> None:
-    clock = ManualClock()
+    clock = ManualClock(T0)
     with running_receiver(fail_first=2) as receiver:
         hook = notifier(tmp_path / "queue.sqlite", receiver.url, clock)
         assert await hook.enqueue(note("AL-000001"))
@@ -67,7 +68,7 @@ async def test_a_failing_receiver_gets_the_same_signed_post_again_after_each_bac
 async def test_a_pending_notification_is_delivered_by_the_next_notifier_on_the_same_spool(
     tmp_path: Path,
 ) -> None:
-    spool, clock = tmp_path / "queue.sqlite", ManualClock()
+    spool, clock = tmp_path / "queue.sqlite", ManualClock(T0)
     down = notifier(spool, f"http://127.0.0.1:{free_port()}/hooks", clock)  # nothing listens
     await down.enqueue(note("AL-000001"))
     await down.enqueue(note("AL-000001", "alert.ordered"))
@@ -91,7 +92,7 @@ async def test_a_pending_notification_is_delivered_by_the_next_notifier_on_the_s
 
 async def test_a_key_is_queued_once_even_when_enqueued_again(tmp_path: Path) -> None:
     with running_receiver() as receiver:
-        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock())
+        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock(T0))
         assert await hook.enqueue(note("AL-000002"))
         await hook.deliver_due()
         assert not await hook.enqueue(note("AL-000002"))  # a replay after a crash
@@ -103,7 +104,7 @@ async def test_a_key_is_queued_once_even_when_enqueued_again(tmp_path: Path) -> 
 
 async def test_a_refused_notification_is_set_aside_and_the_queue_moves_on(tmp_path: Path) -> None:
     with running_receiver(fail_first=1, fail_status=400) as receiver:
-        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock())
+        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock(T0))
         await hook.enqueue(note("AL-000003"))
         await hook.enqueue(note("AL-000004"))
         report = await hook.deliver_due()
@@ -116,7 +117,7 @@ async def test_a_refused_notification_is_set_aside_and_the_queue_moves_on(tmp_pa
 
 async def test_a_redirect_is_not_followed(tmp_path: Path) -> None:
     with running_receiver(accept_status=302) as receiver:
-        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock())
+        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock(T0))
         await hook.enqueue(note("AL-000005"))
         report = await hook.deliver_due()
         await hook.close()
@@ -126,7 +127,7 @@ async def test_a_redirect_is_not_followed(tmp_path: Path) -> None:
 
 async def test_the_running_notifier_sends_what_is_enqueued(tmp_path: Path) -> None:
     with running_receiver() as receiver:
-        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock())
+        hook = notifier(tmp_path / "queue.sqlite", receiver.url, ManualClock(T0))
         task = asyncio.create_task(hook.run(), name="webhook-notifier")
         await hook.enqueue(note("AL-000006"))
         await receiver.wait_for(1)

@@ -12,6 +12,7 @@ from typing import Any
 
 from asyncua import Client, Server, ua
 
+from models.timebase import ManualClock
 from opcua_server.alarms import AlarmManager
 from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate
@@ -22,19 +23,10 @@ from tests.support import NAMESPACE_URI, free_port, site_settings
 MACHINES = ("mill-1", "pump-1")
 
 
-class TickingClock:
-    """Each reading is one millisecond after the previous one: ordered, repeatable times."""
-
-    def __init__(self, start: datetime = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)) -> None:
-        self._next = start
-
-    def now(self) -> datetime:
-        current = self._next
-        self._next += timedelta(milliseconds=1)
-        return current
-
-    def peek(self) -> datetime:
-        return self._next
+START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+TICK = timedelta(milliseconds=1)
+"""Each reading of the alarm clock is one millisecond after the previous one: ordered,
+repeatable times."""
 
 
 @dataclass
@@ -47,7 +39,7 @@ class AlarmSite:
     alarms: AlarmManager
     store: EventStore
     history: EventHistory
-    clock: TickingClock
+    clock: ManualClock
     machines: dict[str, ua.NodeId] = field(default_factory=dict)
 
 
@@ -97,7 +89,7 @@ async def running_alarm_site(data_dir: Path) -> AsyncIterator[AlarmSite]:
     namespace = await server.register_namespace(NAMESPACE_URI)
     machines = await _add_machines(server, namespace)
     store = EventStore(data_dir / "events.sqlite")
-    clock = TickingClock()
+    clock = ManualClock(START, tick=TICK)
     alarms = AlarmManager(server, namespace, store, clock=clock, authorize=by_role)
     await alarms.start()
     history = EventHistory(store, server)

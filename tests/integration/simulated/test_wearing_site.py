@@ -12,8 +12,9 @@ from asyncua import Client
 
 from config.settings import Settings
 from connectors.modbus import ModbusConnector
-from connectors.simulated import ManualClock, RunState, SimulatedSite, WearEventKind
+from connectors.simulated import RunState, SimulatedSite, WearEventKind
 from models import Machine, Quality
+from models.timebase import ManualClock
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -42,20 +42,6 @@ WINDOW = {
 }
 
 
-class ManualClock:
-    """A clock the test moves by hand (models.ports.Clock), so nothing sleeps."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> datetime:
-        self.current += timedelta(seconds=seconds)
-        return self.current
-
-
 def write_design(
     folder: Path, design_id: str = "pump-impeller", revision: str = "C", *, model: bytes = b"solid"
 ) -> Path:

@@ -33,20 +33,6 @@ SETTINGS = MaintenanceSettings(
 )
 
 
-class ManualClock:
-    """A clock the test moves by hand (models.ports.Clock), so nothing sleeps."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> datetime:
-        self.current += timedelta(seconds=seconds)
-        return self.current
-
-
 def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 

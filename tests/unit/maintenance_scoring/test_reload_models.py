@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from connectors.simulated import ManualClock
 from maintenance.fleet_training import train_table
 from maintenance.model_store import ModelStore
 from maintenance.scoring import ScoringService
 from models import HealthState
+from models.timebase import ManualClock
 from tests.unit.maintenance_scoring.scoring_kit import (
     OPTIONS,
     SETTINGS,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from config.settings import SiteSettings
-from connectors.simulated import ManualClock, SimulatedMachine
+from connectors.simulated import SimulatedMachine
 from connectors.simulated.wear import (
     HOUR_S,
     Degradation,
@@ -27,6 +27,7 @@ from connectors.simulated.wear import (
 )
 from models import Machine
 from models.machines import Component, ComponentKind
+from models.timebase import ManualClock
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 BEARING = Component(name="spindle_bearing", kind=ComponentKind.BEARING, mean_life_h=500)
