@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from config import Settings
 from models import Machine, good
 from opcua_server.fastpath import PATCHES, install_fast_path, quiet_startup, thaw
 from opcua_server.model.namespaces import SITE
-from opcua_server.server import TrustfloorServer
+from opcua_server.server import TrustfloorServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_SERVER = REPO / "tests" / "peers" / "nodeopcua_bench_server.mjs"
@@ -171,12 +170,6 @@ class AsyncuaBench:
 
     async def stop(self) -> None:
         await self.server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def add_bench_variables(server: Server, namespace: int, items: int) -> list[ua.NodeId]:

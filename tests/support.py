@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from config import Settings, load_demo_settings
 from opcua_server.security.passwords import hash_password
+from opcua_server.server import free_port as free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_CLIENT = REPO / "tests" / "peers" / "nodeopcua_client.mjs"
@@ -39,13 +39,6 @@ WAIT_S = 30.0
 """How long a wait lasts before the test fails: a bound, never a measurement."""
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the OS chose it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def wait_for(

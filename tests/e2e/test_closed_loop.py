@@ -27,7 +27,14 @@ from ledger.verify import verify_offline
 from models import AlertState
 from opcua_server.runtime.site import Site
 from tests.integration.opcua.alarm_kit import EventCollector, acknowledge
-from tests.support import call_method, make_client_certificate, secure_client, text
+from tests.support import (
+    call_method,
+    make_client_certificate,
+    secure_client,
+    text,
+    wait_for,
+    wait_until,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -89,10 +96,12 @@ async def node_value(client: Client, node_id: str) -> str:
 
 
 async def wait_for_value(client: Client, node_id: str, wanted: set[str], timeout_s: float) -> str:
-    async with asyncio.timeout(timeout_s):
-        while (value := await node_value(client, node_id)) not in wanted:
-            await asyncio.sleep(0.3)
-    return value
+    return await wait_for(
+        lambda: node_value(client, node_id),
+        lambda value: value in wanted,
+        timeout_s=timeout_s,
+        poll_s=0.3,
+    )
 
 
 async def alarm_filter(client: Client) -> ua.EventFilter:
@@ -118,12 +127,13 @@ async def alarm_with_order(events: EventCollector, timeout_s: float) -> dict[str
 
 
 async def anchored_bundle(client: Client, serial: str, timeout_s: float = 60) -> str:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            bundle = await call_method(client, "Parts", "GetProofBundle", text(serial))
-            if json.loads(bundle)["certificate"].get("anchor"):
-                return str(bundle)
-            await asyncio.sleep(0.5)
+    bundle = await wait_for(
+        lambda: call_method(client, "Parts", "GetProofBundle", text(serial)),
+        lambda bundle: bool(json.loads(bundle)["certificate"].get("anchor")),
+        timeout_s=timeout_s,
+        poll_s=0.5,
+    )
+    return str(bundle)
 
 
 async def test_predicted_failure_alarms_orders_prints_and_fits_the_part_in_time(
@@ -169,9 +179,8 @@ async def assert_fitted_in_time(loop: LoopSite, order_id: str) -> None:
     assert site.alerts is not None
     assert site.order_book is not None
     assert site.technician is not None
-    async with asyncio.timeout(60):
-        while order_id not in site.technician.repairs.fitted_orders:
-            await asyncio.sleep(0.5)
+    repairs = site.technician.repairs
+    await wait_until(lambda: order_id in repairs.fitted_orders, timeout_s=60, poll_s=0.5)
     assert site.technician.repairs.before_failure == 1
     assert site.technician.repairs.unplanned == 0
     alerts = [a for a in site.alerts.store.recent() if a.machine == WORN]

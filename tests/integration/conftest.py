@@ -1,6 +1,5 @@
-"""Fixtures of the integration tests: a running site, a trusted client cert, the leak guard."""
+"""Fixtures of the integration tests: a running site and a trusted client certificate."""
 
 from tests.fixtures import site, trusted_cert
-from tests.leakcheck import no_leaked_tasks
 
-__all__ = ["no_leaked_tasks", "site", "trusted_cert"]
+__all__ = ["site", "trusted_cert"]

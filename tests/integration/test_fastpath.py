@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from tests.support import (
     node_client_trusted,
     secure_client,
     site_settings,
+    wait_until,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -97,13 +98,6 @@ def same(received: ua.DataValue, expected: ua.DataValue) -> bool:
     )
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Wait for something a real server does on its own schedule (a bound, not a measurement)."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
 class Received:
     """The DataValues a subscription delivered, in order (and by node)."""
 
@@ -168,10 +162,10 @@ async def test_an_item_with_queue_size_one_gets_the_latest_value_of_each_publish
         subscription = await client.create_subscription(50, received)
         node = client.get_node(node_of(server, "spindle_temp"))
         await subscription.subscribe_data_change([node], queuesize=1)
-        await until(lambda: len(received.values) == 1)  # the current value
+        await wait_until(lambda: len(received.values) == 1)  # the current value
         for offset in (10, 20, 30):
             await server.publish([good(MACHINE, "spindle_temp", moment(offset), float(offset))])
-        await until(lambda: received.values[-1].Value.Value == 30.0)
+        await wait_until(lambda: received.values[-1].Value.Value == 30.0)
         await subscription.delete()
     latest = received.values[-1]
     assert latest.StatusCode == ua.StatusCode(ua.StatusCodes.Good)
@@ -196,7 +190,7 @@ async def test_a_value_that_changes_back_within_one_publish_is_not_reported_agai
         await subscription.subscribe_data_change(
             [client.get_node(sampled), client.get_node(marker)], queuesize=1
         )
-        await until(lambda: len(received.of(marker)) == 1 and len(received.of(sampled)) == 1)
+        await wait_until(lambda: len(received.of(marker)) == 1 and len(received.of(sampled)) == 1)
         await server.publish(
             [
                 good(MACHINE, "spindle_speed", moment(81), 200.0),
@@ -204,9 +198,9 @@ async def test_a_value_that_changes_back_within_one_publish_is_not_reported_agai
                 good(MACHINE, "vibration_rms", moment(82), 4.25),
             ]
         )
-        await until(lambda: len(received.of(marker)) == 2)  # that publish has been sent
+        await wait_until(lambda: len(received.of(marker)) == 2)  # that publish has been sent
         await server.publish([good(MACHINE, "spindle_speed", moment(83), 300.0)])
-        await until(lambda: len(received.of(sampled)) == 2)
+        await wait_until(lambda: len(received.of(sampled)) == 2)
         await subscription.delete()
     assert [v.Value.Value for v in received.of(sampled)] == [100.0, 300.0]
 
@@ -219,10 +213,10 @@ async def test_an_item_with_a_longer_queue_gets_every_value_in_order(
         subscription = await client.create_subscription(50, received)
         node = client.get_node(node_of(server, "vibration_rms"))
         await subscription.subscribe_data_change([node], queuesize=10)
-        await until(lambda: len(received.values) == 1)
+        await wait_until(lambda: len(received.values) == 1)
         for offset in (10, 20, 30):
             await server.publish([good(MACHINE, "vibration_rms", moment(offset), offset / 10)])
-        await until(lambda: len(received.values) == 4)
+        await wait_until(lambda: len(received.values) == 4)
         await subscription.delete()
     assert [v.Value.Value for v in received.values[1:]] == [1.0, 2.0, 3.0]
     assert [v.SourceTimestamp for v in received.values[1:]] == [moment(10), moment(20), moment(30)]
@@ -237,9 +231,9 @@ async def test_a_lost_device_reaches_subscribers_as_a_bad_status_without_value(
         node = client.get_node(node_of(server, "motor_current"))
         await server.publish([good(MACHINE, "motor_current", moment(40), 7.5)])
         await subscription.subscribe_data_change([node], queuesize=1)
-        await until(lambda: len(received.values) == 1)
+        await wait_until(lambda: len(received.values) == 1)
         await server.publish([bad(MACHINE, "motor_current", moment(50), Cause.COMMUNICATION, "x")])
-        await until(lambda: len(received.values) == 2)
+        await wait_until(lambda: len(received.values) == 2)
         await subscription.delete()
     first, lost = received.values
     assert first.Value.Value == 7.5

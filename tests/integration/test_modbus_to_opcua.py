@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from asyncua.ua.uaerrors import BadUserAccessDenied, UaError
 
 from models import Quality
 from opcua_server.runtime.site import Site
-from tests.support import CLIENT_URI, make_client_certificate, secure_client
+from tests.support import CLIENT_URI, make_client_certificate, secure_client, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,12 +29,13 @@ async def node_id(client: Client, machine: str, tag: str) -> ua.NodeId:
 async def wait_for_value(
     client: Client, nid: ua.NodeId, good: bool = True, timeout_s: float = 20
 ) -> ua.DataValue:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            value = await client.get_node(nid).read_data_value(raise_on_bad_status=False)
-            if value.StatusCode.is_good() == good:
-                return value
-            await asyncio.sleep(0.2)
+    value: ua.DataValue = await wait_for(
+        lambda: client.get_node(nid).read_data_value(raise_on_bad_status=False),
+        lambda value: bool(value.StatusCode.is_good() == good),
+        timeout_s=timeout_s,
+        poll_s=0.2,
+    )
+    return value
 
 
 async def test_secure_client_reads_live_machine_values(
@@ -47,9 +47,12 @@ async def test_secure_client_reads_live_machine_values(
         first = await wait_for_value(client, nid)
         assert 15.0 <= first.Value.Value <= 120.0
         assert first.SourceTimestamp is not None
-        async with asyncio.timeout(10):
-            while (await wait_for_value(client, nid)).SourceTimestamp == first.SourceTimestamp:
-                await asyncio.sleep(0.2)
+        await wait_for(
+            lambda: wait_for_value(client, nid),
+            lambda value: value.SourceTimestamp != first.SourceTimestamp,
+            timeout_s=10,
+            poll_s=0.2,
+        )
         machinery = await client.get_namespace_index("http://opcfoundation.org/UA/Machinery/")
         di = await client.get_namespace_index("http://opcfoundation.org/UA/DI/")
         machines = await client.nodes.objects.get_child([f"{machinery}:Machines"])
@@ -62,18 +65,15 @@ async def test_secure_client_reads_live_machine_values(
 
 
 async def test_readings_reach_the_historian(site: Site) -> None:
-    assert site.historian is not None
+    historian = site.historian
+    assert historian is not None
     end = datetime.now(UTC) + timedelta(seconds=1)
-    async with asyncio.timeout(20):
-        while (
-            len(
-                rows := await site.historian.query(
-                    "pump-1", "shaft_speed", end - timedelta(minutes=5), end
-                )
-            )
-            < 2
-        ):
-            await asyncio.sleep(0.2)
+    rows = await wait_for(
+        lambda: historian.query("pump-1", "shaft_speed", end - timedelta(minutes=5), end),
+        lambda rows: len(rows) >= 2,
+        timeout_s=20,
+        poll_s=0.2,
+    )
     assert all(r.quality is Quality.GOOD for r in rows)
     assert [r.source_ts for r in rows] == sorted(r.source_ts for r in rows)
     assert all(0.0 <= float(r.value or 0) <= 3600.0 for r in rows)

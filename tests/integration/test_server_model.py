@@ -20,7 +20,7 @@ from opcua_server.alarms import AlertInfo
 from opcua_server.model.units import unit_id
 from opcua_server.runtime.site import Site
 from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
-from tests.support import PASSWORDS, call_method, secure_client, text
+from tests.support import PASSWORDS, call_method, secure_client, text, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -90,9 +90,9 @@ async def test_machine_model_follows_machinery_and_di(
         assert values["SerialNumber"] == "VMC850-0001"
         assert values["ProductInstanceUri"].startswith("urn:trustfloor:machine:")
         state = await mill.get_child([f"{machinery}:MachineryItemState", f"{site_ns}:CurrentState"])
-        async with asyncio.timeout(20):
-            while (await state.read_value()).Text != "Executing":
-                await asyncio.sleep(0.2)
+        await wait_for(
+            state.read_value, lambda value: value.Text == "Executing", timeout_s=20, poll_s=0.2
+        )
 
 
 async def test_telemetry_is_analog_items_with_units_and_range(
@@ -331,9 +331,12 @@ async def test_history_raw_reads_come_from_the_historian(
 ) -> None:
     async with session(site, trusted_cert) as client:
         temp = await (await machine_node(client)).get_child([f"{await ns(client)}:spindle_temp"])
-        async with asyncio.timeout(20):
-            while len(values := await temp.read_raw_history(numvalues=0)) < 3:
-                await asyncio.sleep(0.3)
+        values = await wait_for(
+            lambda: temp.read_raw_history(numvalues=0),
+            lambda values: len(values) >= 3,
+            timeout_s=20,
+            poll_s=0.3,
+        )
         stamps = [v.SourceTimestamp for v in values]
         assert stamps == sorted(stamps)
         assert all(15.0 <= v.Value.Value <= 120.0 for v in values if v.StatusCode.is_good())
@@ -353,9 +356,7 @@ async def test_diagnostics_and_metrics_report_sessions_and_ingest(
                 ua.ObjectIds.Server_ServerDiagnostics_ServerDiagnosticsSummary_CurrentSessionCount
             )
         )
-        async with asyncio.timeout(10):
-            while await sessions.read_value() < 1:
-                await asyncio.sleep(0.3)
+        await wait_for(sessions.read_value, lambda count: count >= 1, timeout_s=10, poll_s=0.3)
         url = f"http://127.0.0.1:{site.metrics.port}/metrics"
         body = await asyncio.to_thread(
             lambda: urllib.request.urlopen(url, timeout=5).read().decode()

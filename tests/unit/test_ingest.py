@@ -10,6 +10,7 @@ import pytest
 
 from models import Reading, good
 from opcua_server.runtime.ingest import IngestBus
+from tests.support import wait_until
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -61,9 +62,7 @@ def test_a_partial_batch_is_flushed_by_age() -> None:
         bus = IngestBus([sink], capacity=100, batch_size=1000, flush_interval_s=0.05)
         task = asyncio.create_task(bus.run())
         await bus.put(readings(3))
-        async with asyncio.timeout(5):
-            while not sink.batches:
-                await asyncio.sleep(0.01)
+        await wait_until(lambda: bool(sink.batches))
         assert len(sink.batches[0]) == 3
         await bus.close()
         await task
@@ -80,7 +79,7 @@ def test_a_full_buffer_makes_producers_wait_and_nothing_is_dropped() -> None:
         producer = asyncio.create_task(bus.put(readings(10)))
         await producer
         blocked = asyncio.create_task(bus.put(readings(10, start=10)))
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: bus.stats.waits >= 1 or blocked.done())
         assert not blocked.done(), "put should wait while the buffer is full"
         assert bus.stats.waits >= 1
         gate.set()

@@ -1,4 +1,4 @@
-"""Fixtures of the historian integration tests: real VictoriaMetrics servers, the leak guard."""
+"""Fixtures of the historian integration tests: real VictoriaMetrics servers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import pytest
 import pytest_asyncio
 
 from tests.integration.historian.victoria import StartVictoria, VictoriaMetrics
-from tests.leakcheck import no_leaked_tasks
-
-__all__ = ["machine", "no_leaked_tasks", "start_victoria", "victoria"]
 
 _machines = itertools.count()
 

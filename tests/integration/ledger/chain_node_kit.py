@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support import wait_until
+
 
 async def ipc_rpc(socket_path: str | Path, method: str, *params: Any) -> Any:
     """One JSON-RPC request over a node's IPC socket; its result (test helper, no web3)."""
@@ -60,9 +62,7 @@ def _runs_anvil_in(argv: list[str], folder: Path) -> bool:
 async def wait_until_ended(pid: int, timeout_s: float = 20.0) -> bool:
     """Wait for ``pid`` to end; False when it still runs after ``timeout_s``."""
     try:
-        async with asyncio.timeout(timeout_s):
-            while command_line(pid):
-                await asyncio.sleep(0.05)
+        await wait_until(lambda: not command_line(pid), timeout_s=timeout_s, poll_s=0.05)
     except TimeoutError:
         return False
     return True

@@ -10,9 +10,6 @@ import pytest_asyncio
 from ledger.anvil import LocalAnvil
 from ledger.chain import ChainClient
 from tests.integration.ledger.ledger_chainkit import CHAIN_ID, DEV_KEYS, Ledger
-from tests.leakcheck import no_leaked_tasks
-
-__all__ = ["no_leaked_tasks"]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

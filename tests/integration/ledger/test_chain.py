@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 
 import pytest
 
@@ -14,6 +13,7 @@ from ledger.contract import LicenceState
 from ledger.errors import ChainError, ContractError
 from ledger.merkle import hash_leaf, root_hash
 from tests.integration.ledger.ledger_chainkit import CHAIN_ID, DEV_KEYS, Ledger
+from tests.support import free_port, wait_for
 
 IMPELLER_C = design_key("pump-impeller", "C")
 IMPELLER_D = design_key("pump-impeller", "D")
@@ -59,12 +59,9 @@ async def test_connect_refuses_another_chain_id(anvil_url: str) -> None:
 
 
 async def test_connect_refuses_a_node_that_is_not_there() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with pytest.raises(ChainError, match="cannot reach the chain"):
         await ChainClient.connect(
-            f"http://127.0.0.1:{port}", CHAIN_ID, DEV_KEYS["admin"], retries=1
+            f"http://127.0.0.1:{free_port()}", CHAIN_ID, DEV_KEYS["admin"], retries=1
         )
 
 
@@ -208,8 +205,11 @@ async def test_a_race_lost_on_chain_is_reported_by_its_contract_error(ledger: Le
     await ledger.rpc("evm_setAutomine", False)
     try:
         racers = [asyncio.create_task(c.anchor(root, 4)) for c in (ledger.issuer, ledger.outsider)]
-        while int((await ledger.rpc("txpool_status"))["pending"], 16) < 2:
-            await asyncio.sleep(0.01)
+        await wait_for(
+            lambda: ledger.rpc("txpool_status"),
+            lambda status: int(status["pending"], 16) >= 2,
+            poll_s=0.01,
+        )
         await ledger.rpc("evm_mine")
         results = await asyncio.gather(*racers, return_exceptions=True)
     finally:

@@ -1,17 +1,8 @@
-"""Fixtures of the scoring integration tests: the leak guard, one-thread numeric libraries."""
-
-from collections.abc import Iterator
+"""Fixtures of the scoring integration tests: numeric libraries on one thread."""
 
 import pytest
-from threadpoolctl import threadpool_limits
-
-from tests.leakcheck import no_leaked_tasks
-
-__all__ = ["no_leaked_tasks", "one_thread"]
 
 
 @pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """BLAS and OpenMP on one thread: the machine is shared, and results stay reproducible."""
-    with threadpool_limits(limits=1):
-        yield
+def single_threaded(one_thread: None) -> None:
+    """Every test here runs with BLAS and OpenMP on one thread (the root's ``one_thread``)."""

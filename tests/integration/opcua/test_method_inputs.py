@@ -6,7 +6,6 @@ The server runs in a subprocess (with its chain node), so a call that crashed th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -30,7 +29,7 @@ from tests.e2e.crash_kit import (
     prepare_site,
     read_only,
 )
-from tests.support import PASSWORDS, call_method, secure_client, text
+from tests.support import PASSWORDS, call_method, secure_client, text, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -218,14 +217,12 @@ async def order_value(client: Client, order_id: str, name: str) -> str:
 
 async def wait_for_final_state(client: Client, order_id: str, timeout_s: float = 60) -> str:
     """The order's state once it is final (the print flow looks at open orders every second)."""
-    async with asyncio.timeout(timeout_s):
-        while (state := await order_value(client, order_id, "State")) not in (
-            "certified",
-            "rejected",
-            "cancelled",
-        ):
-            await asyncio.sleep(0.2)
-    return state
+    return await wait_for(
+        lambda: order_value(client, order_id, "State"),
+        lambda state: state in ("certified", "rejected", "cancelled"),
+        timeout_s=timeout_s,
+        poll_s=0.2,
+    )
 
 
 def orders_stored(served: Served) -> dict[str, str]:
