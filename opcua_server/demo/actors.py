@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -34,7 +35,6 @@ from maintenance.alerts import AlertService
 from maintenance.errors import ModelMismatchError
 from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions, train_table
 from maintenance.model_store import ModelStore
-from maintenance.orders import SqliteOrderBook
 from maintenance.rul import RulSettings
 from maintenance.scoring import (
     MachineGroup,
@@ -44,7 +44,7 @@ from maintenance.scoring import (
     scored_machines,
 )
 from maintenance.training import HistoryColumns
-from models import Clock, Machine, OrderState
+from models import Clock, Machine, OrderBook, OrderState, TrustfloorError
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,30 @@ def train_group(
     progress(f"demo: {group.name}'s models trained in {time.perf_counter() - started:.1f} s")
 
 
+async def train_demo_models(
+    site: SiteSettings,
+    settings: Settings,
+    store: ModelStore,
+    scoring: ScoringService,
+    stopping: threading.Event,
+) -> None:
+    """Each simulated machine type in turn, in a worker thread; its scoring switches to the new
+    models at once. Returns early once ``stopping`` is set."""
+
+    def progress(line: str) -> None:
+        log.info("%s", line)
+
+    for group in groups_to_train(site, settings, store):
+        try:
+            await asyncio.to_thread(train_group, group, site, settings, store, progress, stopping)
+        except TrainingStoppedError:
+            return
+        except TrustfloorError as error:
+            log.error("demo: %s's models not trained: %s", group.name, error.diagnostics())
+            continue
+        scoring.reload_models()
+
+
 def _is_simulated(site: SiteSettings, machine: str) -> bool:
     return any(m.id == machine and m.simulated for m in site.machines)
 
@@ -217,7 +241,7 @@ class DemoTechnician:
     def __init__(
         self,
         simulation: SimulatedSite,
-        orders: SqliteOrderBook,
+        orders: OrderBook,
         alerts: AlertService,
         scoring: ScoringService | None,
         catalogue: Mapping[str, SparePart],

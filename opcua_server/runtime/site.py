@@ -8,51 +8,47 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from asyncua import ua
-
 from config import Settings, SiteSettings
-from connectors import LogOnce, ModbusConnector, SimulatedMachine, SqliteHistorian, guarded
-from connectors.historian import InfluxSink, SpoolFullError
+from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
+from connectors.historian import InfluxSink
 from connectors.opcua_client import OpcUaConnector
 from connectors.simulated import SimulatedSite, printer_controls
 from ledger import LedgerCounts, LedgerDesk, LedgerService, open_ledger
-from maintenance import AlertRow, AlertService, AlertStore, alarm_message
+from maintenance import AlertRow, AlertService, AlertStore
 from maintenance.model_store import ModelStore
 from maintenance.notify import WebhookNotifier
 from maintenance.orders import SqliteOrderBook
 from maintenance.scoring import ScoreHistory, ScoringService, scored_machines
 from models import (
-    AggregateHistorian,
-    Alert,
     CertificateDesk,
     Clock,
     Connector,
     OrderBook,
     PrinterControl,
-    Reading,
     ReadingSink,
     SystemClock,
-    TrustfloorError,
     printer_tags,
 )
 from models.machines import OpcUaMachine
 from models.storage import make_private_dir
-from opcua_server.alarms import AlarmManager, AlertInfo
 from opcua_server.demo.actors import (
     DemoTechnician,
     Repairs,
-    TrainingStoppedError,
-    groups_to_train,
     install_demo_designs,
-    train_group,
+    train_demo_models,
 )
 from opcua_server.demo.excursions import faulty_printers
 from opcua_server.model.printers import PrinterView
+from opcua_server.runtime.adapters import (
+    AlarmManagerSink,
+    SpoolRefusalCounted,
+    aggregates_of,
+    ua_machine_node,
+)
 from opcua_server.runtime.ingest import IngestBus
 from opcua_server.runtime.metrics import (
     Metric,
@@ -62,58 +58,10 @@ from opcua_server.runtime.metrics import (
     site_metrics,
 )
 from opcua_server.runtime.printflow import PrintFlow
+from opcua_server.runtime.scheduling import PeriodicJobs
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)
-
-
-def aggregates_of(historian: object) -> AggregateHistorian | None:
-    """The historian as an aggregate source, when it computes aggregates."""
-    return historian if isinstance(historian, AggregateHistorian) else None
-
-
-def ua_machine_node(namespace: int, machine: str) -> ua.NodeId:
-    """The NodeId of a machine's object in the Machines folder."""
-    return ua.NodeId(f"Machines/{machine}", namespace)
-
-
-class AlarmManagerSink:
-    """Puts the alert service's alerts on the server's Alarms & Conditions."""
-
-    def __init__(self, alarms: AlarmManager, machines: Mapping[str, ua.NodeId]) -> None:
-        self._alarms = alarms
-        self._machines = machines
-
-    async def raise_alert(self, alert: Alert) -> None:
-        await self._alarms.raise_alert(
-            AlertInfo(
-                machine=alert.machine,
-                component=alert.component,
-                severity=alert.severity,
-                message=alarm_message(alert),
-                source_node=self._machines[alert.machine],
-                source_name=alert.machine,
-                time=alert.updated_at,
-            )
-        )
-
-    async def clear(self, alert: Alert) -> None:
-        await self._alarms.clear(alert.machine, alert.component, alarm_message(alert))
-
-
-class SpoolRefusalCounted:
-    """The Influx sink, except that a full spool does not hold back the other sinks.
-
-    The sink has already counted and logged the refused readings (and SQLite keeps them), so
-    retrying would only stop ingest for every sink.
-    """
-
-    def __init__(self, sink: InfluxSink) -> None:
-        self._sink = sink
-
-    async def put(self, readings: Sequence[Reading]) -> None:
-        with contextlib.suppress(SpoolFullError):
-            await self._sink.put(readings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +141,11 @@ class Site:
         self.notifier: WebhookNotifier | None = None
         self.ledger: LedgerService | None = None
         self._stack = contextlib.AsyncExitStack()
-        self.scheduler: AsyncIOScheduler | None = None
+        self.jobs = PeriodicJobs()
         self._reading_rate = ReadingRate(self.clock.now())
         self._ingest: asyncio.Task[None] | None = None
         self._pollers: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
-        self._running_jobs: set[asyncio.Task[object]] = set()
-        self._job_failures = LogOnce(log, "scheduled job")
-        self._stopping = False
         self._stopping_event = threading.Event()
         """Set by ``stop``: work in threads (the demo's training) gives up at its next check."""
 
@@ -325,8 +270,10 @@ class Site:
         """The demo's fleet history trains the models meanwhile; its technician fits the parts."""
         if self.scoring is not None:
             store = ModelStore(data_dir / self.settings.maintenance.models_dir)
-            training = asyncio.create_task(self._train_demo_models(site, store), name="training")
-            self._background.append(training)
+            training = train_demo_models(
+                site, self.settings, store, self.scoring, self._stopping_event
+            )
+            self._background.append(asyncio.create_task(training, name="training"))
         if self.simulation and self.order_book and self.alerts:
             self.technician = DemoTechnician(
                 self.simulation,
@@ -336,25 +283,6 @@ class Site:
                 {part.component: part for part in self.settings.maintenance.spare_parts},
                 self.clock,
             )
-
-    async def _train_demo_models(self, site: SiteSettings, store: ModelStore) -> None:
-        """Each machine type in turn; its scoring switches to the new models at once."""
-
-        def progress(line: str) -> None:
-            log.info("%s", line)
-
-        for group in groups_to_train(site, self.settings, store):
-            try:
-                await asyncio.to_thread(
-                    train_group, group, site, self.settings, store, progress, self._stopping_event
-                )
-            except TrainingStoppedError:
-                return
-            except TrustfloorError as error:
-                log.error("demo: %s's models not trained: %s", group.name, error.diagnostics())
-                continue
-            if self.scoring is not None:
-                self.scoring.reload_models()
 
     def _start_scoring(self, site: SiteSettings, data_dir: Path) -> ScoringService | None:
         """Health scores of every machine on a schedule, shown in OPC UA and fed to the alerts."""
@@ -394,57 +322,19 @@ class Site:
 
     def _schedule_housekeeping(self) -> None:
         """Periodic jobs: retention and rollups, anchoring, scoring, printing."""
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        jobs = self.jobs
         if self.ledger is not None:
-            self._every(2.0, self.ledger.tick, "ledger")
+            jobs.every(2.0, self.ledger.tick, "ledger")
         if self.scoring is not None:
-            self._every(self.settings.maintenance.scoring_interval_s, self.scoring.tick, "scoring")
+            jobs.every(self.settings.maintenance.scoring_interval_s, self.scoring.tick, "scoring")
         if self.printflow is not None:
-            self._every(1.0, self.printflow.tick, "printflow")
+            jobs.every(1.0, self.printflow.tick, "printflow")
         if self.technician is not None:
-            self._every(1.0, self.technician.tick, "technician")
-        self._every(
+            jobs.every(1.0, self.technician.tick, "technician")
+        jobs.every(
             self.settings.historian.maintenance_interval_s, self._maintain_historian, "historian"
         )
-        self.scheduler.start()
-
-    def _every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-        """Run ``job`` every ``seconds``; ``stop`` waits for a running one before closing stores.
-
-        A failing job says so once, with advice and without a traceback flood, and runs again on
-        its next turn.
-        """
-        run = guarded(name, job, self._job_failures)
-
-        async def tracked() -> None:
-            if self._stopping:
-                return
-            task = asyncio.current_task()
-            assert task is not None
-            self._running_jobs.add(task)
-            try:
-                await run()
-            finally:
-                self._running_jobs.discard(task)
-
-        assert self.scheduler is not None
-        self.scheduler.add_job(
-            tracked, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
-        )
-
-    async def _finish_running_jobs(self, timeout_s: float = 30.0) -> None:
-        """Let jobs under way end (they are short); cancel, loudly, one that does not."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                await asyncio.gather(*self._running_jobs, return_exceptions=True)
-        except TimeoutError:
-            log.warning(
-                "%d scheduled job(s) still running after %.0f s; cancelled",
-                len(self._running_jobs),
-                timeout_s,
-            )
-            for task in list(self._running_jobs):
-                task.cancel()
+        jobs.start()
 
     async def _maintain_historian(self) -> None:
         if self.historian is not None:
@@ -568,7 +458,7 @@ class Site:
         stats = self.bus.stats if self.bus else None
         return SiteStatus(
             devices=len(self.connectors),
-            devices_up=sum(1 for c in self.connectors if getattr(c, "connected", False)),
+            devices_up=sum(1 for c in self.connectors if c.connected),
             readings=stats.received if stats else 0,
             pending=stats.pending if stats else 0,
             stored=stats.delivered if stats else 0,
@@ -576,11 +466,8 @@ class Site:
 
     async def stop(self) -> None:
         """Finish running jobs, stop polling, store what was accepted, then stop everything."""
-        self._stopping = True
         self._stopping_event.set()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        await self._finish_running_jobs()
+        await self.jobs.stop()
         await _cancel(self._pollers)
         await _cancel(self._background)
         if self.bus is not None:

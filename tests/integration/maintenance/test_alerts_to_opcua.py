@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from maintenance import AlertService, AlertStore
 from maintenance.orders import SqliteOrderBook
-from opcua_server.runtime.site import AlarmManagerSink
+from opcua_server.runtime.adapters import AlarmManagerSink
 from tests.integration.opcua.alarm_kit import AlarmSite, running_alarm_site
 from tests.unit.maintenance_alerts.policy_kit import AFTER_ORDER, BEARING, MILL, SETTINGS, WEAR
 
