@@ -12,12 +12,10 @@ import pytest
 from numpy.typing import NDArray
 
 from config.settings import ChainSettings, Settings
-from ledger.commands import design_register, designs_dir, open_ledger
+from ledger.commands import design_register, designs_dir
 from ledger.report import certificate_report
 from ledger.report.plots import WINDOW_FILL
 from models import ExitCode
-from models.parts import Sample
-from models.timebase import ManualClock
 from tests.e2e.report_kit import (
     ReportPage,
     decode_png,
@@ -26,11 +24,11 @@ from tests.e2e.report_kit import (
     line_pixels,
     rgb,
 )
-from tests.unit.ledger.ledgerkit import T0, good_samples, write_design
+from tests.integration.ledger.ledger_chainkit import NO_ENV, print_part
+from tests.unit.ledger.ledgerkit import T0, write_design
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-NO_ENV: dict[str, str] = {}
 WIDTH, HEIGHT = 1200, 3600
 CHROMIUM_FLAGS = (
     "--headless",
@@ -85,33 +83,12 @@ def shaded_bands(pixels: NDArray[np.float32], min_height: int = 50) -> int:
     return int(np.count_nonzero(heights >= min_height))
 
 
-async def print_part(settings: Settings, serial: str, samples: list[Sample] | None) -> None:
-    """One part through the site's real ledger and local chain, certified and anchored."""
-    clock = ManualClock(T0)
-    async with open_ledger(settings, NO_ENV, clock) as ledger:
-        job = await ledger.start_job(
-            serial=serial,
-            design_id="pump-impeller",
-            revision="C",
-            printer="am-cell-2",
-            order_id="PO-7",
-            material_lot="Ti64-L2291",
-            layers_planned=412,
-        )
-        await ledger.record_samples(job.job_id, samples or good_samples(clock.now(), 30))
-        clock.advance(30)
-        await ledger.finish_job(job.job_id, 412)
-        await ledger.issue_certificate(serial)
-        clock.advance(61)
-        assert (await ledger.tick()).failures == []
-
-
 async def test_the_report_renders_and_prints_in_chromium(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", chain=ChainSettings(chain_id=4345))
     released = write_design(tmp_path / "released")
     assert (await design_register(settings, released, quota=3, environ=NO_ENV)).exit_code == 0
     shutil.copytree(released, designs_dir(settings) / "pump-impeller" / "C")
-    await print_part(settings, "P-EX", excursion_samples(ManualClock(T0).now()))
+    await print_part(settings, "P-EX", samples=excursion_samples(T0), seconds=30)
     report = tmp_path / "part.html"
     assert certificate_report(settings, "P-EX", report).exit_code == ExitCode.OK
     page = ReportPage(report.read_text(encoding="utf-8"))

@@ -8,7 +8,6 @@ import logging
 import math
 import struct
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -20,14 +19,10 @@ from connectors.modbus import ModbusConnector
 from connectors.modbus.connector import raise_swallowed_cancel
 from connectors.simulated import SimulatedMachine, listening_port
 from models import Cause, Machine, Quality, Reading, SystemClock
-from models.timebase import ManualClock
+from tests.integration.modbus_kit import NOON, noon_clock, poll
 from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-"""The time every connector of these tests reads on its clock."""
 
 
 def words(fmt: str, *values: object) -> list[int]:
@@ -106,15 +101,6 @@ def bits(name: str, kind: str, address: int) -> dict[str, object]:
     return {"name": name, "address": {"kind": kind, "address": address, "data_type": "bool"}}
 
 
-async def poll(m: Machine) -> tuple[dict[str, Reading], bool]:
-    connector = ModbusConnector(m, ManualClock(NOON))
-    try:
-        readings, connected = await connector.poll_once()
-    finally:
-        await connector.close()
-    return {r.tag: r for r in readings}, connected
-
-
 async def test_good_nan_and_out_of_range_values_each_get_their_quality(device: int) -> None:
     tags = [
         holding("temp", 0, "float32"),
@@ -172,7 +158,7 @@ async def test_coils_and_discrete_inputs_are_read_as_bools(device: int) -> None:
         bits("d1", "discrete_input", 1),
     ]
     m = machine(device, tags)
-    connector = ModbusConnector(m, ManualClock(NOON))
+    connector = ModbusConnector(m, noon_clock())
     assert [(r.kind, r.address, r.count) for r in connector.plan] == [
         ("coil", 0, 2),
         ("coil", 3, 1),
@@ -221,7 +207,7 @@ async def test_paced_requests_read_the_same_values(device: int) -> None:
     tags = [holding("a", 0, "float32"), holding("b", 7, "int64"), bits("c", "coil", 0)]
     paced, connected = await poll(machine(device, tags, request_pacing_s=0.02))
     assert connected
-    assert len(ModbusConnector(machine(device, tags), ManualClock(NOON)).plan) == 3
+    assert len(ModbusConnector(machine(device, tags), noon_clock()).plan) == 3
     assert [r.quality for r in paced.values()] == [Quality.GOOD] * 3
 
 
@@ -247,7 +233,7 @@ async def test_a_repeated_failure_is_logged_once_and_its_recovery_once(
     device: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     tags = [holding("missing", 100, "uint16"), bits("missing_bit", "coil", 100)]
-    connector = ModbusConnector(machine(device, tags), ManualClock(NOON))
+    connector = ModbusConnector(machine(device, tags), noon_clock())
     caplog.set_level(logging.DEBUG, logger="connectors.modbus.connector")
     try:
         for _ in range(3):
@@ -291,7 +277,7 @@ async def test_poll_groups_are_polled_at_their_own_rates_over_one_connection(dev
     default = holding("default", 7, "int64")
     groups = [{"name": "fast", "interval_s": 0.02}, {"name": "slow", "interval_s": 3600}]
     m = machine(device, [fast, slow, default], poll_groups=groups, poll_interval_s=3600)
-    connector = ModbusConnector(m, ManualClock(NOON))
+    connector = ModbusConnector(m, noon_clock())
     assert connector.groups == {"fast": 0.02, "slow": 3600, None: 3600}
     sink = CollectingSink()
     async with running([connector], sink):

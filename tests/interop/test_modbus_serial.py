@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest_asyncio
 
 from connectors.modbus import ModbusConnector
 from models import Cause, Machine, Quality, Reading
-from models.timebase import ManualClock
+from tests.integration.modbus_kit import noon_clock, poll
 from tests.support import REPO
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
@@ -38,10 +37,6 @@ STATUS_BITS = {0: True, 1: False, 5: True, 15: True}
 COILS = {0: True, 1: False, 2: True}
 DISCRETE_INPUTS = {10: True, 11: False}
 UNMAPPED = 5000
-
-
-NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-"""The time the connector of these tests reads on its clock."""
 
 
 @dataclass(frozen=True)
@@ -190,15 +185,6 @@ def machine(port: int, fields: list[Field], **modbus: Any) -> Machine:
     )
 
 
-async def poll(m: Machine) -> tuple[dict[str, Reading], bool]:
-    connector = ModbusConnector(m, ManualClock(NOON))
-    try:
-        readings, connected = await connector.poll_once()
-    finally:
-        await connector.close()
-    return {r.tag: r for r in readings}, connected
-
-
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def readings(peer_port: int) -> dict[str, Reading]:
     """One poll of every field, as the connector plans it (contiguous tags share requests)."""
@@ -229,7 +215,7 @@ async def test_an_unmapped_address_is_bad_with_exception_2(readings: dict[str, R
 
 async def test_a_merged_request_spans_the_whole_register_map(peer_port: int) -> None:
     holding = [f for f in FIELDS if f.tag["name"].startswith("holding_")]
-    connector = ModbusConnector(machine(peer_port, holding), ManualClock(NOON))
+    connector = ModbusConnector(machine(peer_port, holding), noon_clock())
     assert [(r.address, r.count) for r in connector.plan] == [(0, 80)]
     result, _ = await poll(machine(peer_port, holding, request_pacing_s=0.01))
     assert all(r.quality is Quality.GOOD for r in result.values())

@@ -146,8 +146,16 @@ def local_settings(folder: Path) -> Settings:
     return Settings(data_dir=folder, chain=ChainSettings(chain_id=LOCAL_CHAIN_ID))
 
 
-async def print_part(settings: Settings, serial: str, layers_done: int = 412) -> None:
-    """Print, certify, seal and anchor one part through the CLI's ledger (``open_ledger``)."""
+async def print_part(
+    settings: Settings,
+    serial: str,
+    layers_done: int = 412,
+    *,
+    samples: list[Sample] | None = None,
+    seconds: int = 20,
+) -> None:
+    """Print, certify, seal and anchor one part through the CLI's ledger (``open_ledger``): a
+    job of ``seconds`` with ``samples`` (good ones when none are given)."""
     clock = ManualClock(T0)
     async with open_ledger(settings, NO_ENV, clock) as ledger:
         job = await ledger.start_job(
@@ -159,8 +167,8 @@ async def print_part(settings: Settings, serial: str, layers_done: int = 412) ->
             material_lot="Ti64-L2291",
             layers_planned=412,
         )
-        await ledger.record_samples(job.job_id, good_samples(clock.now(), 20))
-        clock.advance(20)
+        await ledger.record_samples(job.job_id, samples or good_samples(clock.now(), seconds))
+        clock.advance(seconds)
         await ledger.finish_job(job.job_id, layers_done)
         await ledger.issue_certificate(serial)
         clock.advance(61)
