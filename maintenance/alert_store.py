@@ -14,10 +14,11 @@ from typing import Any
 from maintenance.alert_notices import AlertEvent, OutboxEntry
 from maintenance.alert_policy import Decision
 from maintenance.alert_records import alert_id_of, new_alert
-from maintenance.durable import DurableFile, to_micros
+from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
 from maintenance.notify import Notification
 from models import Alert, InvalidStateError, NotFoundError, PrintOrder
+from models.timebase import to_micros
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
