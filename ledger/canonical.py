@@ -22,7 +22,6 @@ from typing import TypeAlias
 import rfc8785
 
 from ledger.errors import CanonicalEncodingError
-from ledger.merkle import hash_leaf
 
 JsonValue: TypeAlias = (
     bool
@@ -81,21 +80,6 @@ def record_leaf(tag: bytes, document: JsonObject) -> bytes:
     if not isinstance(document, dict):
         raise CanonicalEncodingError(f"a record is a JSON object, not {type(document).__name__}")
     return tag + canonical_json(document)
-
-
-def certificate_leaf(document: JsonObject) -> bytes:
-    """The frozen version-1 leaf of a certificate: ``CERT_LEAF_TAG_V1 || JCS(document)``."""
-    return record_leaf(CERT_LEAF_TAG_V1, document)
-
-
-def certificate_leaf_hash(document: JsonObject) -> bytes:
-    """The RFC 6962 §2.1 leaf hash of a certificate's version-1 leaf: what a batch tree holds."""
-    return hash_leaf(certificate_leaf(document))
-
-
-def parse_certificate_leaf(leaf: bytes) -> JsonObject:
-    """The certificate inside a version-1 leaf, refusing any bytes this module would not emit."""
-    return parse_record_leaf(CERT_LEAF_TAG_V1, leaf)
 
 
 def parse_record_leaf(tag: bytes, leaf: bytes) -> JsonObject:

@@ -57,9 +57,6 @@ class IssuerTrust:
 NO_ISSUER_PINNED = IssuerTrust()
 """No trust anchor: offline, every bundle's issuer stays unchecked and the bundle untrusted."""
 
-ANY_ISSUER = IssuerTrust(any_issuer=True)
-"""Any issuer accepted, by the verifier's explicit choice (``--trust-any-issuer``)."""
-
 
 def checksummed(address: str, where: str) -> str:
     """``address`` in its EIP-55 form; TrustedIssuersError saying ``where`` it is wrong."""

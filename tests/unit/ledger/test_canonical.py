@@ -17,13 +17,28 @@ from ledger.canonical import (
     JsonValue,
     canonical_digest,
     canonical_json,
-    certificate_leaf,
-    certificate_leaf_hash,
     design_key,
-    parse_certificate_leaf,
+    parse_record_leaf,
+    record_leaf,
 )
 from ledger.errors import CanonicalEncodingError
 from ledger.merkle import hash_leaf
+
+
+def certificate_leaf(document: JsonObject) -> bytes:
+    """A certificate's version-1 leaf, as issuing and verification build it."""
+    return record_leaf(CERT_LEAF_TAG_V1, document)
+
+
+def certificate_leaf_hash(document: JsonObject) -> bytes:
+    """The RFC 6962 §2.1 leaf hash of a certificate's version-1 leaf: what a batch tree holds."""
+    return hash_leaf(certificate_leaf(document))
+
+
+def parse_certificate_leaf(leaf: bytes) -> JsonObject:
+    """The certificate inside a version-1 leaf, as verification reads it."""
+    return parse_record_leaf(CERT_LEAF_TAG_V1, leaf)
+
 
 # An example certificate. Its bytes and digests below are FROZEN: if a test here fails, the
 # change broke every anchored proof; fix the change, never the expected values.

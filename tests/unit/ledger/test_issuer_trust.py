@@ -13,7 +13,7 @@ from ledger.commands import (
 )
 from ledger.errors import TrustedIssuersError
 from ledger.signing import SiteKey
-from ledger.trust import ANY_ISSUER, NO_ISSUER_PINNED, IssuerTrust, parse_issuers
+from ledger.trust import NO_ISSUER_PINNED, IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_TRUST, issuer_untrusted, verify_offline
 from models import ExitCode
 from models.parts import ProofBundle, VerificationReport
@@ -74,7 +74,7 @@ def test_a_genuine_bundle_verifies_against_its_pinned_issuer(genuine: ProofBundl
 
 
 def test_trusting_any_issuer_is_valid_with_a_warning(forged: ProofBundle) -> None:
-    report = verify_offline(forged, trust=ANY_ISSUER)
+    report = verify_offline(forged, trust=IssuerTrust(any_issuer=True))
     assert report.valid, report.reasons
     assert exit_code(report) == ExitCode.OK
     [warning] = report.warnings
@@ -92,7 +92,9 @@ def test_pinned_issuers_win_over_trusting_any(forged: ProofBundle) -> None:
 def test_a_tampered_forgery_stays_invalid_not_untrusted(forged: ProofBundle) -> None:
     document = forged.certificate.document | {"material_lot": "Ti64-L0000"}
     record = forged.certificate.model_copy(update={"document": document})
-    report = verify_offline(forged.model_copy(update={"certificate": record}), trust=ANY_ISSUER)
+    report = verify_offline(
+        forged.model_copy(update={"certificate": record}), trust=IssuerTrust(any_issuer=True)
+    )
     assert failed(report) == ["certificate content"]
     assert not issuer_untrusted(report)
     assert exit_code(report) == ExitCode.INVALID
