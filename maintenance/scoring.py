@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -589,10 +588,3 @@ class ScoringService:
             await self._alerts.observe(
                 [Observation(score, component) for score, component in made if component]
             )
-
-
-def history_rows_as_json(rows: Sequence[tuple[HealthScore, str]]) -> str:
-    """JSON lines of stored scores, for the CLI."""
-    return "\n".join(
-        json.dumps({"component": c, **json.loads(s.model_dump_json())}) for s, c in rows
-    )
