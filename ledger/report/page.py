@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ledger.documents import iso
 from ledger.evidence import samples_digest
 from ledger.report.html import STYLE, key_values, num, section, table, table_cells, text
-from ledger.report.part import PartRecords, Standing, revocation_record, seconds_since, window_of
+from ledger.report.part import (
+    PartRecords,
+    Standing,
+    revocation_record,
+    sample_counts,
+    seconds_since,
+    window_of,
+)
 from ledger.report.plots import plots_section
 from ledger.tables import LeafRow
-from models.parts import (
-    DesignDossier,
-    ParameterWindow,
-    RecordKind,
-    Sample,
-    Verdict,
-    VerificationReport,
-)
+from models.parts import DesignDossier, ParameterWindow, RecordKind, Verdict, VerificationReport
 
 
 def render_part_report(
@@ -93,7 +92,7 @@ def checks_section(part: PartRecords) -> str:
     """The process-window checks, one row per parameter."""
     doc = part.document
     evidence = doc["evidence"]
-    counts = _sample_counts(part.samples)
+    counts = sample_counts(part.samples)
     reasons = [str(r) for r in doc.get("reasons", [])]
     headers = [
         "Parameter",
@@ -178,13 +177,6 @@ def _digest_note(part: PartRecords) -> str:
         "WARNING: the raw samples kept at this site do not match the certificate's samples "
         "digest: the plots below may not show the certified data."
     )
-
-
-def _sample_counts(samples: Iterable[Sample]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for sample in samples:
-        counts[sample.parameter] += 1
-    return counts
 
 
 def _elapsed(timestamp: str, started: datetime) -> str:

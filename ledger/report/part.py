@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -132,3 +134,11 @@ def window_of(part: PartRecords, name: str) -> ParameterWindow | None:
 def seconds_since(timestamp: str, started: datetime) -> float:
     """Seconds from ``started`` to an ISO 8601 ``timestamp`` of the certificate."""
     return (datetime.fromisoformat(timestamp) - started).total_seconds()
+
+
+def sample_counts(samples: Iterable[Sample]) -> dict[str, int]:
+    """How many samples of each parameter the site kept."""
+    counts: dict[str, int] = defaultdict(int)
+    for sample in samples:
+        counts[sample.parameter] += 1
+    return counts
