@@ -141,20 +141,25 @@ def sealed_store(
     serials = [f"P-{i:04d}" for i in range(count)]
     issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
     issuer.issue_certificates([certificate(s, ref, key.address) for s in serials])
-    batch = store.seal(1000, T0)
+    seal_as_anchored(store, 1000, SYNTHETIC_TX, block_number=7)
+    return store, key, serials
+
+
+def seal_as_anchored(store: LedgerStore, max_size: int, tx_hash: str, block_number: int) -> None:
+    """Seal the waiting leaves into one batch and record its receipt as if it were anchored."""
+    batch = store.seal(max_size, T0)
     assert batch is not None
     store.record_anchor(
         batch.id,
         AnchorReceipt(
             chain_id=31337,
             contract=SYNTHETIC_CONTRACT,
-            tx_hash=SYNTHETIC_TX,
-            block_number=7,
+            tx_hash=tx_hash,
+            block_number=block_number,
             root=batch.root.hex(),
             size=batch.size,
         ),
     )
-    return store, key, serials
 
 
 def exported(store: LedgerStore, serial: str) -> ProofBundle:

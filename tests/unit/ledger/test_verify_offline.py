@@ -24,7 +24,6 @@ from ledger.store import LedgerStore
 from ledger.trust import IssuerTrust
 from ledger.verify import content_leaf_hash, malformed, verify_offline
 from models.parts import (
-    AnchorReceipt,
     InspectionResult,
     ProofBundle,
     RecordKind,
@@ -39,6 +38,7 @@ from tests.unit.ledger.ledgerkit import (
     certificate,
     design_ref,
     exported,
+    seal_as_anchored,
     sealed_store,
 )
 
@@ -256,19 +256,7 @@ def test_later_records_are_verified_and_a_revocation_invalidates(tmp_path: Path)
         revocation_document(SERIAL, cert.leaf_hash.hex(), "porosity", "qe-anna", key.address, T0),
         T0,
     )
-    batch = store.seal(10, T0)
-    assert batch is not None
-    store.record_anchor(
-        batch.id,
-        AnchorReceipt(
-            chain_id=31337,
-            contract=SYNTHETIC_CONTRACT,
-            tx_hash="0x" + "cd" * 32,
-            block_number=9,
-            root=batch.root.hex(),
-            size=batch.size,
-        ),
-    )
+    seal_as_anchored(store, 10, "0x" + "cd" * 32, block_number=9)
     revoked = exported(store, SERIAL)
     report = verify_offline(revoked, trust=SITE)
     assert not report.valid
