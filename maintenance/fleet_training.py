@@ -67,15 +67,36 @@ CUTS_PER_UNIT = 5
 """Evaluation points per held-out unit."""
 
 
+SITE_RUL = RulSettings(
+    cap=300.0,
+    use_age=False,
+    band_coverage=0.95,
+    log_offset=30.0,
+    folds=4,
+    max_iter=200,
+    min_samples_leaf=200,
+    far_stride=4,
+    full_windows_only=True,
+)
+"""RUL settings for a site's machines: a 300-sample horizon (12.5 days of hourly samples, room
+above any part's lead time + margin); a 95 % band, as its low edge decides print orders; errors
+relative to the life left + 30 samples, so the hours around an order point count as much as
+the last ones; large leaves, so that one rough hour of a signal does not swing the prediction;
+no age (scoring counts a machine's age from the service's start, not from the part's install);
+and training only on full windows, as scoring only ever scores full windows."""
+
+
 class TrainingOptions(Frozen):
     """How a table is split, sampled and modelled."""
 
     sample_interval_s: float = Field(3600.0, gt=0, description="seconds between rows")
     held_out_fraction: float = Field(0.2, gt=0, lt=0.9, description="units kept for evaluation")
     seed: int = 0
-    window: int = Field(30, ge=2, le=10_000, description="samples of the short feature window")
-    long_window: int = Field(90, ge=2, le=10_000, description="samples of the trend window")
-    rul: RulSettings = RulSettings()
+    window: int = Field(24, ge=2, le=10_000, description="samples of the short feature window")
+    long_window: int = Field(
+        192, ge=2, le=10_000, description="samples of the longest trend window (the history)"
+    )
+    rul: RulSettings = SITE_RUL
 
     @property
     def windows(self) -> tuple[Window, ...]:
@@ -240,7 +261,7 @@ def evaluate(
     index = features.index.to_frame(index=False)
     truth = remaining_life(index, unit_column=columns.unit, time_column=columns.time)
     rng = np.random.default_rng(options.seed + 1)
-    positions = index.groupby(columns.unit).indices
+    positions = _scored_rows(index.groupby(columns.unit).indices, model)
     chosen = np.concatenate(
         [
             rng.choice(rows, size=min(CUTS_PER_UNIT, len(rows)), replace=False)
@@ -258,6 +279,20 @@ def evaluate(
         coverage=band_coverage(prediction.lower, prediction.upper, capped),
         band_width=mean_band_width(prediction.lower, prediction.upper),
     )
+
+
+def _scored_rows(positions: dict[object, np.ndarray], model: RulModel) -> dict[object, np.ndarray]:
+    """Each unit's rows a cut may fall on: with a full window when the model only learnt those."""
+    if not model.settings.full_windows_only:
+        return positions
+    first = model.pipeline.history - 1
+    scored = {unit: rows[first:] for unit, rows in positions.items() if len(rows) > first}
+    if not scored:
+        raise TrainingDataError(
+            f"no held-out unit has the {model.pipeline.history} samples a full window needs",
+            advice="hold out more units, or train with shorter windows",
+        )
+    return scored
 
 
 class Failure(Frozen):

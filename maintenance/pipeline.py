@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -79,6 +79,10 @@ class FeaturePipeline:
         spec = FeatureSpec(tags=tuple(sensor_tags[int(i)] for i in kept), windows=tuple(windows))
         restricted = normaliser.restricted_to(kept) if normaliser is not None else None
         return cls(tuple(condition_tags), tuple(sensor_tags), restricted, kept, spec)
+
+    def with_windows(self, windows: Sequence[Window]) -> FeaturePipeline:
+        """The same conditions and sensors, with other window statistics."""
+        return replace(self, spec=FeatureSpec(tags=self.spec.tags, windows=tuple(windows)))
 
     def prepare(self, samples: FloatArray) -> FloatArray:
         """Normalised kept sensors of samples of any leading shape ``(..., input tags)``."""

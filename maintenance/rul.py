@@ -2,9 +2,21 @@
 
 # The point model is scikit-learn's ``HistGradientBoostingRegressor`` trained on run-to-failure
 # histories with the target capped (piecewise-linear RUL, Heimes 2008: a healthy machine's RUL is
-# not observable, so every RUL above ``cap`` is taken as ``cap``). The band comes from
-# cross-validated residuals grouped by unit (CV+-style split conformal, Barber et al. 2021),
-# computed per bin of predicted RUL because errors grow with the RUL.
+# not observable, so every RUL above ``cap`` is taken as ``cap``). By default it learns
+# log(RUL + ``log_offset``): errors then count relative to the life left (10 h off matters at
+# 20 h left, not at 250 h), and a remaining life that is a ratio of signals (how far the wear
+# still has to go over how fast it goes) becomes a sum the boosted trees learn from few units.
+#
+# The band comes from cross-validated residuals grouped by unit (CV+-style split conformal,
+# Barber et al. 2021), in the space the model learns, computed per bin of predicted RUL because
+# errors grow with the RUL. The bins split the predictions below ``band_focus`` × cap into equally
+# populated bins, and the predictions above into one more: healthy machines (predicted at the
+# cap) are most rows of a run-to-failure history and would otherwise swallow every bin, leaving
+# the part of the range where orders are decided with the residuals of healthy machines.
+#
+# Rows more than ``FAR_FROM_FAILURE`` × cap before their failure all carry the target ``cap``; with
+# ``far_stride`` > 1 only every ``far_stride``-th of them is kept, so long histories of healthy
+# running do not dominate the training time.
 
 from __future__ import annotations
 
@@ -12,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold
@@ -23,6 +36,8 @@ from models.machines import Frozen
 
 AGE_FEATURE = "age"
 """Name of the feature holding the machine's age (samples since new or since overhaul)."""
+FAR_FROM_FAILURE = 1.5
+"""Rows at least this many caps before their failure are thinned by ``far_stride``."""
 
 
 class RulSettings(Frozen):
@@ -32,6 +47,18 @@ class RulSettings(Frozen):
     use_age: bool = Field(True, description="feed the machine's age as a feature")
     band_coverage: float = Field(0.9, gt=0, lt=1, description="nominal coverage of the band")
     band_bins: int = Field(5, ge=1, le=50, description="bins of predicted RUL for the band")
+    band_focus: float = Field(
+        0.9, gt=0, le=1, description="predictions below this share of the cap get band_bins bins"
+    )
+    log_offset: float | None = Field(
+        10.0, gt=0, description="learn log(RUL + log_offset); None learns the RUL itself"
+    )
+    far_stride: int = Field(
+        1, ge=1, le=1000, description="keep every n-th row more than 1.5 caps before failure"
+    )
+    full_windows_only: bool = Field(
+        False, description="train only on rows whose longest window is full (as live scoring)"
+    )
     folds: int = Field(5, ge=2, le=20, description="unit-grouped folds for band residuals")
     max_iter: int = Field(300, ge=1, le=10_000)
     learning_rate: float = Field(0.05, gt=0, le=1)
@@ -63,33 +90,44 @@ class ResidualBand:
 
     @classmethod
     def fit(
-        cls, predicted: FloatArray, actual: FloatArray, *, coverage: float, bins: int
+        cls,
+        predicted: FloatArray,
+        actual: FloatArray,
+        *,
+        coverage: float,
+        bins: int,
+        focus_below: float | None = None,
     ) -> ResidualBand:
-        """Band offsets from out-of-sample predictions and the values they should have hit."""
+        """Band offsets from out-of-sample predictions and the values they should have hit.
+
+        With ``focus_below``, the ``bins`` equally populated bins split only the predictions
+        below it, and the predictions at or above it form one more bin.
+        """
         residuals = actual - predicted
-        edges = _quantile_edges(predicted, bins)
+        edges = _quantile_edges(predicted, bins, focus_below)
         which = np.searchsorted(edges, predicted, side="right")
         tail = (1.0 - coverage) / 2.0
-        below = np.array([_conformal_quantile(residuals[which == b], tail) for b in range(bins)])
+        count = edges.size + 1
+        below = np.array([_conformal_quantile(residuals[which == b], tail) for b in range(count)])
         above = np.array(
-            [_conformal_quantile(residuals[which == b], 1.0 - tail) for b in range(bins)]
+            [_conformal_quantile(residuals[which == b], 1.0 - tail) for b in range(count)]
         )
         return cls(edges, below, above, coverage)
 
     def interval(self, predicted: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Lower and upper band edges around ``predicted``; never below 0."""
+        """Lower and upper band edges around ``predicted`` (in the space the band was fitted)."""
         which = np.searchsorted(self.edges, predicted, side="right")
-        lower = np.maximum(predicted + self.below[which], 0.0)
-        upper = np.maximum(predicted + self.above[which], 0.0)
-        return lower, upper
+        return predicted + self.below[which], predicted + self.above[which]
 
 
-def _quantile_edges(predicted: FloatArray, bins: int) -> FloatArray:
-    """Inner edges splitting ``predicted`` into ``bins`` equally populated bins."""
-    if bins == 1:
-        return np.empty(0)
+def _quantile_edges(predicted: FloatArray, bins: int, focus_below: float | None) -> FloatArray:
+    """Inner edges splitting ``predicted`` (below ``focus_below``) into equally populated bins."""
     levels = np.linspace(0.0, 1.0, bins + 1)[1:-1]
-    return np.asarray(np.quantile(predicted, levels), dtype=np.float64)
+    if focus_below is None:
+        return np.asarray(np.quantile(predicted, levels), dtype=np.float64)
+    focused = predicted[predicted < focus_below]
+    inner = np.quantile(focused, levels) if focused.size and bins > 1 else np.empty(0)
+    return np.asarray(np.append(inner, focus_below), dtype=np.float64)
 
 
 def _conformal_quantile(residuals: FloatArray, level: float) -> float:
@@ -110,7 +148,8 @@ class RulModel:
     """A fitted RUL regressor with the feature pipeline it was trained on and its band."""
 
     kind: ClassVar[str] = "rul"
-    model_version: ClassVar[int] = 1
+    model_version: ClassVar[int] = 2
+    """2: trend-ladder features (Stat.DELTA), log target, band bins focused below the cap."""
 
     pipeline: FeaturePipeline
     settings: RulSettings
@@ -138,9 +177,37 @@ class RulModel:
             raise FeatureInputError(
                 f"{design.shape[1]} features given, the model needs {len(self.feature_names)}"
             )
-        rul = np.clip(np.asarray(self.estimator.predict(design), dtype=np.float64), 0.0, None)
-        lower, upper = self.band.interval(rul)
-        return RulPrediction(rul, lower, upper)
+        learnt = _Target(self.settings)
+        predicted = learnt.clipped(np.asarray(self.estimator.predict(design), dtype=np.float64))
+        lower, upper = self.band.interval(predicted)
+        return RulPrediction(learnt.rul(predicted), learnt.rul(lower), learnt.rul(upper))
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the estimator learns: the capped RUL, or log(RUL + offset)."""
+
+    settings: RulSettings
+
+    def of(self, rul: FloatArray) -> FloatArray:
+        capped = np.minimum(np.asarray(rul, dtype=np.float64), self.settings.cap)
+        offset = self.settings.log_offset
+        return capped if offset is None else np.log(capped + offset)
+
+    def rul(self, learnt: FloatArray) -> FloatArray:
+        """Back to RUL (samples), never below 0."""
+        offset = self.settings.log_offset
+        values = learnt if offset is None else np.exp(learnt) - offset
+        return np.maximum(np.asarray(values, dtype=np.float64), 0.0)
+
+    def clipped(self, learnt: FloatArray) -> FloatArray:
+        """Predictions kept at or above the target of RUL 0."""
+        return np.maximum(learnt, float(self.of(np.zeros(1))[0]))
+
+    @property
+    def focus(self) -> float:
+        """Where the band's focused bins end, in the learnt space."""
+        return float(self.of(np.array([self.settings.band_focus * self.settings.cap]))[0])
 
 
 def fit_rul_model(
@@ -159,14 +226,30 @@ def fit_rul_model(
     """
     settings = settings or RulSettings()
     design = _design_matrix(features, age, settings.use_age)
-    target = np.minimum(np.asarray(rul, dtype=np.float64), settings.cap)
-    _check_training_rows(design, target, groups, settings.folds)
+    remaining = np.asarray(rul, dtype=np.float64)
+    _check_training_rows(design, remaining, groups, settings.folds)
+    kept = _thinned(remaining, settings)
+    design, remaining, groups = design[kept], remaining[kept], np.asarray(groups)[kept]
+    learnt = _Target(settings)
+    target = learnt.of(remaining)
     out_of_fold = _out_of_fold_predictions(design, target, groups, settings)
     band = ResidualBand.fit(
-        out_of_fold, target, coverage=settings.band_coverage, bins=settings.band_bins
+        out_of_fold,
+        target,
+        coverage=settings.band_coverage,
+        bins=settings.band_bins,
+        focus_below=learnt.focus,
     )
     estimator = _new_estimator(settings).fit(design, target)
-    return RulModel(pipeline, settings, estimator, band, _out_of_fold_metrics(out_of_fold, target))
+    metrics = _out_of_fold_metrics(learnt.rul(out_of_fold), np.minimum(remaining, settings.cap))
+    return RulModel(pipeline, settings, estimator, band, metrics)
+
+
+def _thinned(remaining: FloatArray, settings: RulSettings) -> npt.NDArray[np.bool_]:
+    """Rows to train on: all near failure, every ``far_stride``-th far from it."""
+    far = remaining >= FAR_FROM_FAILURE * settings.cap
+    rank = np.cumsum(far) - 1
+    return np.asarray(~far | (rank % settings.far_stride == 0))
 
 
 def _design_matrix(features: FloatArray, age: FloatArray | None, use_age: bool) -> FloatArray:
@@ -212,9 +295,10 @@ def _out_of_fold_predictions(
     design: FloatArray, target: FloatArray, groups: FloatArray, settings: RulSettings
 ) -> FloatArray:
     predicted = np.empty_like(target)
+    learnt = _Target(settings)
     for train, held_out in GroupKFold(n_splits=settings.folds).split(design, target, groups):
         fold_model = _new_estimator(settings).fit(design[train], target[train])
-        predicted[held_out] = np.clip(fold_model.predict(design[held_out]), 0.0, None)
+        predicted[held_out] = learnt.clipped(fold_model.predict(design[held_out]))
     return predicted
 
 

@@ -42,7 +42,7 @@ from maintenance.alert_policy import Observation
 from maintenance.anomaly import AnomalyResult, AnomalyScorer, fit_anomaly_scorer
 from maintenance.durable import DurableFile, to_micros
 from maintenance.errors import MaintenanceError, ModelMismatchError, TrainingDataError
-from maintenance.features import FloatArray, default_windows, iter_history_features
+from maintenance.features import FloatArray, iter_history_features, level_windows
 from maintenance.model_store import METADATA_FILE, ModelMetadata, ModelStore, dataset_digest
 from maintenance.pipeline import FeaturePipeline
 from maintenance.rul import RulModel
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_INTERVAL_METRIC = "sample_interval_s"
 """Model metric: seconds between the rows the model was trained on."""
-BOOTSTRAP_WINDOWS = default_windows(window=10, long_window=30)
+BOOTSTRAP_WINDOWS = level_windows(window=10, long_window=30)
 """Windows of a bootstrap baseline model: short enough to learn from ``baseline_samples``."""
 TOP_SIGNALS = 3
 
@@ -204,11 +204,19 @@ def stored_metadata(store: ModelStore, name: str) -> ModelMetadata | None:
         raise ModelMismatchError(f"{path} is missing or corrupt: {error}") from error
 
 
-def load_checked(store: ModelStore, name: str, kind: str, tags: Sequence[str]) -> Any | None:
-    """The latest ``name`` if it is a ``kind`` model over exactly ``tags``; None if absent."""
+def load_checked(
+    store: ModelStore, name: str, kind: str, tags: Sequence[str], version: int
+) -> Any | None:
+    """The latest ``name`` if it is a ``kind`` model of ``version`` over ``tags``; or None."""
     metadata = stored_metadata(store, name)
     if metadata is None:
         return None
+    if metadata.kind == kind and metadata.model_version != version:
+        raise ModelMismatchError(
+            f"model {name!r} v{metadata.version} is a {kind} model of format "
+            f"{metadata.model_version}; this trustfloor reads format {version} (other features)",
+            advice="train the models again with `trustfloor train`",
+        )
     model = store.load(name, expected_features=metadata.features, expected_kind=kind).model
     trained_on = tuple(model.pipeline.input_tags)
     if trained_on != tuple(tags):
@@ -227,10 +235,12 @@ def sample_interval_of(store: ModelStore, name: str) -> float | None:
 def load_group_models(store: ModelStore, group: MachineGroup) -> GroupModels | None:
     """The stored models of ``group``; None when it has no anomaly model yet."""
     anomaly_name, rul_name = anomaly_model_name(group.name), rul_model_name(group.name)
-    anomaly = load_checked(store, anomaly_name, AnomalyScorer.kind, group.tags)
+    anomaly = load_checked(
+        store, anomaly_name, AnomalyScorer.kind, group.tags, AnomalyScorer.model_version
+    )
     if anomaly is None:
         return None
-    rul = load_checked(store, rul_name, RulModel.kind, group.tags)
+    rul = load_checked(store, rul_name, RulModel.kind, group.tags, RulModel.model_version)
     interval = sample_interval_of(store, anomaly_name)
     if interval is None:
         raise ModelMismatchError(f"model {anomaly_name!r} does not record {SAMPLE_INTERVAL_METRIC}")

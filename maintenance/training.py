@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from maintenance.anomaly import AnomalyScorer, AnomalySettings, fit_anomaly_scorer
@@ -21,6 +22,7 @@ from maintenance.features import (
     Window,
     default_windows,
     latest_windows,
+    level_windows,
     run_to_failure_features,
 )
 from maintenance.pipeline import FeaturePipeline
@@ -107,14 +109,32 @@ def train_rul_model(
     features = history_features(frame, columns, pipeline)
     ordered = features.index.to_frame(index=False)
     rul = remaining_life(ordered, unit_column=columns.unit, time_column=columns.time)
+    kept = _full_windows(features, pipeline.history) if settings.full_windows_only else slice(None)
     return fit_rul_model(
         pipeline,
-        features.to_numpy(),
-        rul=rul,
-        groups=ordered[columns.unit].to_numpy(),
-        age=ordered[columns.time].to_numpy(dtype=np.float64),
+        features.to_numpy()[kept],
+        rul=rul[kept],
+        groups=ordered[columns.unit].to_numpy()[kept],
+        age=ordered[columns.time].to_numpy(dtype=np.float64)[kept],
         settings=settings,
     )
+
+
+def _full_windows(features: pd.DataFrame, history: int) -> npt.NDArray[np.bool_]:
+    """Rows with at least ``history`` samples of their unit up to them (a full window)."""
+    position = features.groupby(level=0).cumcount().to_numpy() + 1
+    full = position >= history
+    if not full.any():
+        raise TrainingDataError(f"no unit has the {history} samples a full window needs")
+    return np.asarray(full)
+
+
+def anomaly_pipeline(pipeline: FeaturePipeline) -> FeaturePipeline:
+    """``pipeline`` with the level statistics over its shortest and longest window."""
+    shortest = min(window.length for window in pipeline.spec.windows)
+    if shortest >= pipeline.history:
+        return pipeline
+    return pipeline.with_windows(level_windows(shortest, pipeline.history))
 
 
 def train_anomaly_scorer(
@@ -127,15 +147,15 @@ def train_anomaly_scorer(
 ) -> AnomalyScorer:
     """Fit the anomaly scorer on a healthy baseline period of each unit.
 
-    Rows whose window is not yet full (fewer than ``min_history`` samples, the pipeline's
-    history by default) are left out, so partial windows do not widen what counts as normal.
+    The scorer reads the level statistics of ``pipeline`` (:func:`anomaly_pipeline`), not its
+    trend ladder. Rows whose window is not yet full (fewer than ``min_history`` samples, the
+    pipeline's history by default) are left out, so partial windows do not widen what counts as
+    normal.
     """
+    pipeline = anomaly_pipeline(pipeline)
     features = history_features(baseline, columns, pipeline)
-    position = features.groupby(level=0).cumcount().to_numpy() + 1
     needed = pipeline.history if min_history is None else min_history
-    full = position >= needed
-    if not full.any():
-        raise TrainingDataError(f"no unit of the baseline has {needed} samples")
+    full = _full_windows(features, needed)
     return fit_anomaly_scorer(pipeline, features.to_numpy()[full], settings)
 
 

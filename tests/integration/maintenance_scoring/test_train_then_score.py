@@ -36,7 +36,10 @@ async def test_a_model_trained_from_a_csv_scores_replayed_engines(tmp_path: Path
     store = ModelStore(tmp_path / "models")
     lines: list[str] = []
     options = TrainingOptions(
-        sample_interval_s=CYCLE_S, rul=RulSettings(folds=3, max_iter=60, min_samples_leaf=30)
+        sample_interval_s=CYCLE_S,
+        window=30,
+        long_window=90,
+        rul=RulSettings(folds=3, max_iter=60, min_samples_leaf=30),
     )
     # scoring names a group's models after its first machine id: engine-3 here
     report = await train_from_file(

@@ -19,6 +19,7 @@ from maintenance.model_store import (
     library_versions,
 )
 from maintenance.rul import RulModel
+from maintenance.scoring import load_checked
 from maintenance.training import ages_of, unit_windows
 from tests.unit.maintenance.maintenance_kit import COLUMNS, cmapss, small_rul_model
 
@@ -155,3 +156,13 @@ def test_dataset_digest_follows_values_and_column_names() -> None:
     changed.loc[1, "b"] = 4.000001
     assert dataset_digest(changed) != dataset_digest(table)
     assert dataset_digest(table.rename(columns={"b": "c"})) != dataset_digest(table)
+
+
+def test_scoring_refuses_a_rul_model_of_an_older_format(tmp_path: Path) -> None:
+    store, model, _ = saved(tmp_path)
+    tags = model.pipeline.input_tags
+    assert load_checked(store, "pump-rul", "rul", tags, RulModel.model_version) is not None
+    rewrite_metadata(tmp_path, {"model_version": RulModel.model_version - 1})
+    with pytest.raises(ModelMismatchError, match="format") as refused:
+        load_checked(store, "pump-rul", "rul", tags, RulModel.model_version)
+    assert "trustfloor train" in refused.value.advice

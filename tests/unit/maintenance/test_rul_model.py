@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maintenance.errors import FeatureInputError
+from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.evaluation import band_coverage, rmse
+from maintenance.features import Stat, Window
 from maintenance.rul import ResidualBand
-from maintenance.training import ages_of, unit_windows
+from maintenance.training import ages_of, train_rul_model, unit_windows
 from tests.unit.maintenance.maintenance_kit import (
     COLUMNS,
     SMALL_RUL,
     cmapss,
+    first_units,
     small_rul_model,
 )
 
@@ -70,3 +72,48 @@ def test_metrics_and_feature_names_describe_the_model() -> None:
     assert model.feature_names[-1] == "age"
     assert model.feature_names[:-1] == model.pipeline.feature_names
     assert 0 < model.metrics["oof_rmse_capped"] < SMALL_RUL.cap
+
+
+def test_focused_band_bins_the_predictions_below_the_cap_apart_from_healthy_ones() -> None:
+    rng = np.random.default_rng(5)
+    healthy = np.full(9_000, 100.0)  # most rows of a run-to-failure history sit at the cap
+    near_failure = rng.uniform(0, 90, 1_000)
+    predicted = np.concatenate([healthy, near_failure])
+    actual = predicted + rng.normal(0, 1 + predicted / 10)
+    actual[:9_000] = 100.0  # a healthy machine's capped truth is the cap: residual 0
+    band = ResidualBand.fit(predicted, actual, coverage=0.9, bins=3, focus_below=90.0)
+    assert len(band.edges) == 3  # 3 focused bins below 90, then one bin of healthy machines
+    assert band.edges[-1] == 90.0
+    lower, upper = band.interval(np.array([10.0, 80.0]))
+    assert upper[1] - lower[1] > 2 * (upper[0] - lower[0])  # wider where the errors are
+    assert lower[1] < 80.0 - 10  # the healthy rows' zero residuals do not shrink it
+    unfocused = ResidualBand.fit(predicted, actual, coverage=0.9, bins=3)
+    assert (unfocused.edges == 100.0).all()  # every unfocused edge lands on the cap
+
+
+def test_log_target_band_is_relative_and_never_below_zero() -> None:
+    model = small_rul_model()
+    assert model.settings.log_offset is not None
+    test = cmapss("FD001")
+    last = unit_windows(test.test, COLUMNS, model.pipeline)
+    prediction = model.predict(last.windows, ages_of(last))
+    width = prediction.upper - prediction.lower
+    low, high = np.argmin(prediction.rul), np.argmax(prediction.rul)
+    assert width[low] < width[high]  # errors count relative to the life left
+    assert (prediction.lower >= 0).all()
+
+
+def test_far_rows_are_thinned_and_full_window_training_needs_a_full_window() -> None:
+    frame = first_units(cmapss("FD001").train, 12)
+    thinned = train_rul_model(
+        frame, COLUMNS, settings=SMALL_RUL.model_copy(update={"cap": 60.0, "far_stride": 50})
+    )
+    assert 0 < thinned.metrics["oof_rmse_capped"] < 60.0
+    too_long = (Window(length=400, stats=(Stat.MEAN,)),)
+    with pytest.raises(TrainingDataError, match="full window"):
+        train_rul_model(
+            frame,
+            COLUMNS,
+            windows=too_long,
+            settings=SMALL_RUL.model_copy(update={"full_windows_only": True}),
+        )

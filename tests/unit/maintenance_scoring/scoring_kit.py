@@ -35,6 +35,8 @@ SETTINGS = MaintenanceSettings(
 )
 OPTIONS = TrainingOptions(
     sample_interval_s=HOUR_S,
+    window=30,
+    long_window=90,  # short lives: the first full window comes after 90 samples, not 192
     rul=RulSettings(cap=100.0, use_age=False, folds=3, max_iter=60, min_samples_leaf=20),
 )
 
