@@ -5,7 +5,8 @@
 # train_FD002. Three ways to compute one tick, in the same run:
 #
 # - incremental: prepare (condition-normalise) only the newest sample, push it into the
-#   WindowBuffer, numpy window features over the buffer, anomaly and RUL on those features;
+#   WindowBuffer, numpy window features over the buffer, anomaly and RUL on those features (one
+#   extraction: the anomaly scorer's level statistics are columns of the RUL model's features);
 # - stateless: the same from the raw 90-sample windows (normalises every sample every tick);
 # - baseline: pandas groupby-rolling for the same window statistics, then the same models.
 #
@@ -28,8 +29,9 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 
-from maintenance.anomaly import AnomalyScorer
+from maintenance.anomaly import AnomalyResult, AnomalyScorer
 from maintenance.datasets import (
     CMAPSS_CYCLE,
     CMAPSS_SENSORS,
@@ -38,7 +40,7 @@ from maintenance.datasets import (
     read_cmapss,
     remaining_life,
 )
-from maintenance.features import FloatArray, Stat, window_features
+from maintenance.features import FloatArray, IntArray, Stat, window_features
 from maintenance.pipeline import FeaturePipeline
 from maintenance.rul import RulModel, RulSettings
 from maintenance.training import (
@@ -127,8 +129,11 @@ def _pandas_stat(
         squares = frame[names].pow(2).assign(machine=frame["machine"])
         rolled = squares.groupby("machine")[names].rolling(length, min_periods=1).mean()
         return np.sqrt(as_floats(rolled.groupby(level=0).last()))
-    if stat is Stat.SLOPE:
-        return _pandas_slope(frame, names, step, length)
+    if stat in (Stat.SLOPE, Stat.RESIDUAL_STD):
+        slope, residual_std = _pandas_line(frame, names, step, length)
+        return slope if stat is Stat.SLOPE else residual_std
+    if stat is Stat.DELTA:
+        return _pandas_delta(grouped, names, length)
     rolling = grouped[names].rolling(length, min_periods=1)
     method: Callable[[], pd.DataFrame] = {
         Stat.MEAN: rolling.mean,
@@ -144,24 +149,36 @@ def as_floats(frame: pd.DataFrame) -> FloatArray:
     return np.asarray(frame.to_numpy(dtype=np.float64), dtype=np.float64)
 
 
-def _pandas_slope(
+def _pandas_line(
     frame: pd.DataFrame, names: list[str], step: FloatArray, length: int
-) -> FloatArray:
-    """Least-squares slope from rolling means: (E[tx] − E[t]E[x]) / (E[t²] − E[t]²)."""
+) -> tuple[FloatArray, FloatArray]:
+    """Least-squares slope (E[tx] − E[t]E[x]) / (E[t²] − E[t]²) from rolling means, and the
+    standard deviation about the line √(Var x − slope·Cov(t, x))."""
     products = frame[names].mul(step, axis=0).add_suffix("_t")
-    extended = pd.concat([frame, products], axis=1).assign(t=step, t2=step**2)
-    product_names = list(products.columns)
+    squares = frame[names].pow(2).add_suffix("_sq")
+    extended = pd.concat([frame, products, squares], axis=1).assign(t=step, t2=step**2)
+    product_names, square_names = list(products.columns), list(squares.columns)
     rolled = (
-        extended.groupby("machine")[[*names, *product_names, "t", "t2"]]
+        extended.groupby("machine")[[*names, *product_names, *square_names, "t", "t2"]]
         .rolling(length, min_periods=1)
         .mean()
     )
     last = rolled.groupby(level=0).last()
     mean_x = as_floats(last[names])
-    mean_tx = as_floats(last[product_names])
     mean_t = as_floats(last[["t"]])
-    spread = as_floats(last[["t2"]]) - mean_t**2
-    return np.asarray((mean_tx - mean_t * mean_x) / spread, dtype=np.float64)
+    covariance = as_floats(last[product_names]) - mean_t * mean_x
+    slope = covariance / (as_floats(last[["t2"]]) - mean_t**2)
+    variance = as_floats(last[square_names]) - mean_x**2
+    residual_std = np.sqrt(np.maximum(variance - slope * covariance, 0.0))
+    return np.asarray(slope, dtype=np.float64), np.asarray(residual_std, dtype=np.float64)
+
+
+def _pandas_delta(grouped: DataFrameGroupBy, names: list[str], length: int) -> FloatArray:
+    """Rolling mean of the newest quarter minus the same mean ``length − quarter`` rows back."""
+    quarter = max(length // 4, 1)
+    means = grouped[names].rolling(quarter, min_periods=1).mean()
+    oldest = means.groupby(level=0).shift(length - quarter)
+    return as_floats(means.groupby(level=0).last()) - as_floats(oldest.groupby(level=0).last())
 
 
 class Stopwatch:
@@ -189,6 +206,17 @@ class Stopwatch:
         return statistics.median(self.wall[stage]), statistics.median(self.cpu[stage])
 
 
+def shared_columns(scorer: AnomalyScorer, rul_model: RulModel) -> IntArray:
+    """Where the anomaly scorer's features sit among the RUL pipeline's (one extraction)."""
+    names = rul_model.pipeline.feature_names
+    return np.array([names.index(name) for name in scorer.feature_names], dtype=np.intp)
+
+
+def score_shared(scorer: AnomalyScorer, features: FloatArray, columns: IntArray) -> AnomalyResult:
+    """The anomaly score from the RUL pipeline's features (the scorer's columns of them)."""
+    return scorer.score_features(features[:, columns])
+
+
 def push_prepared(buffer: WindowBuffer, pipeline: FeaturePipeline, newest: FloatArray) -> None:
     buffer.push(pipeline.prepare(newest))
 
@@ -213,17 +241,18 @@ def measure_ticks(
     rul_model, scorer = models
     pipeline = rul_model.pipeline
     history = pipeline.history
+    shared = shared_columns(scorer, rul_model)
     for tick in range(ticks):
         now = history + tick
         age = fleet.start_age + now
         newest = fleet.samples[:, now, :]
         watch.run("prepare+push", push_prepared, buffer, pipeline, newest)
         features = watch.run("features", window_features, buffer.window(), pipeline.spec)
-        watch.run("anomaly", scorer.score_features, features)
+        watch.run("anomaly", score_shared, scorer, features, shared)
         watch.run("rul", rul_model.predict_features, features, age)
         raw = fleet.samples[:, now + 1 - history : now + 1, :]
         same = watch.run("stateless features", pipeline.transform, raw)
-        watch.run("anomaly (stateless)", scorer.score_features, same)
+        watch.run("anomaly (stateless)", score_shared, scorer, same, shared)
         watch.run("rul (stateless)", rul_model.predict_features, same, age)
 
 
@@ -237,6 +266,7 @@ def measure_baseline(
     """
     rul_model, scorer = models
     pipeline = rul_model.pipeline
+    shared = shared_columns(scorer, rul_model)
     raw = fleet.samples[:, -pipeline.history :, :]
     age = fleet.start_age + fleet.samples.shape[1] - 1
     reference = pipeline.transform(raw)
@@ -244,7 +274,7 @@ def measure_baseline(
     difference = 0.0
     for _ in range(ticks):
         computed = watch.run("pandas features", pandas_tick_features, pipeline, raw)
-        watch.run("anomaly (baseline)", scorer.score_features, computed)
+        watch.run("anomaly (baseline)", score_shared, scorer, computed, shared)
         watch.run("rul (baseline)", rul_model.predict_features, computed, age)
         gap = np.abs(computed - reference)[:, compared]
         difference = max(difference, float(np.nanmax(gap)))
