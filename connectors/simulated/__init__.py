@@ -1,5 +1,6 @@
 """Simulated devices: wearing machines as Modbus TCP servers, printers as OPC UA servers."""
 
+from connectors.simulated.history import Sampling, run_to_failure
 from connectors.simulated.machine import SimulatedMachine, listening_port
 from connectors.simulated.printer import SimulatedPrinter
 from connectors.simulated.printer_control import SimulatedPrinterControl, printer_controls
@@ -13,6 +14,7 @@ __all__ = [
     "ManualClock",
     "PrinterModel",
     "RunState",
+    "Sampling",
     "SimulatedMachine",
     "SimulatedPrinter",
     "SimulatedPrinterControl",
@@ -22,4 +24,5 @@ __all__ = [
     "WearEventKind",
     "listening_port",
     "printer_controls",
+    "run_to_failure",
 ]

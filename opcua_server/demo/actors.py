@@ -28,8 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from config import Settings, SiteSettings
 from config.settings import SparePart
-from connectors.simulated.history import Sampling, run_to_failure
-from connectors.simulated.site import SimulatedSite
+from connectors.simulated import Sampling, SimulatedSite, run_to_failure
 from ledger import LedgerService, designs_dir
 from maintenance.alerts import AlertService
 from maintenance.errors import ModelMismatchError
@@ -44,7 +43,7 @@ from maintenance.scoring import (
     scored_machines,
 )
 from maintenance.training import HistoryColumns
-from models import Clock, Machine, OrderBook, OrderState, TrustfloorError
+from models import Clock, Machine, OrderBook, OrderState, ProcessParameter, TrustfloorError
 
 log = logging.getLogger(__name__)
 
@@ -178,12 +177,13 @@ def _is_simulated(site: SiteSettings, machine: str) -> bool:
 
 
 DEMO_WINDOW = {
-    "LaserPower": (265.0, 295.0, "W", 0.0),
-    "ChamberOxygen": (0.0, 1000.0, "ppm", 2.0),
-    "BuildPlateTemperature": (170.0, 190.0, "Cel", 0.0),
-    "LayerTime": (30.0, 50.0, "s", 0.0),
+    ProcessParameter.LASER_POWER: (265.0, 295.0, 0.0),
+    ProcessParameter.CHAMBER_OXYGEN: (0.0, 1000.0, 2.0),
+    ProcessParameter.BUILD_PLATE_TEMPERATURE: (170.0, 190.0, 0.0),
+    ProcessParameter.LAYER_TIME: (30.0, 50.0, 0.0),
 }
-"""Process window of the demo designs around the simulated printer's nominal values."""
+"""Process window of the demo designs around the simulated printer's nominal values: each
+parameter's (min, max, tolerance_s), in the unit the printer reports it."""
 
 DEMO_LICENCE_QUOTA = 100
 
@@ -199,9 +199,9 @@ def write_demo_design(folder: Path, design_id: str, revision: str, name: str) ->
     recipe = {"material": "316L", "layer_um": 40, "hatch_mm": 0.11, "scan_speed_mm_s": 900}
     (folder / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
     window = "".join(
-        f'\n[process_window.{param}]\nmin = {low}\nmax = {high}\nunit = "{unit}"\n'
+        f'\n[process_window.{param.value}]\nmin = {low}\nmax = {high}\nunit = "{param.unit}"\n'
         f"tolerance_s = {tolerance}\n"
-        for param, (low, high, unit, tolerance) in DEMO_WINDOW.items()
+        for param, (low, high, tolerance) in DEMO_WINDOW.items()
     )
     manifest = (
         f'id = "{design_id}"\nrevision = "{revision}"\nname = "{name}"\n\n'
