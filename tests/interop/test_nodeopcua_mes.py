@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from models import Reading
 from opcua_server.runtime.site import Site
 from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
-from tests.support import NAMESPACE_URI, PASSWORDS, node_client_trusted
+from tests.support import NAMESPACE_URI, PASSWORDS, node_client_trusted, wait_for
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
 
@@ -124,8 +125,21 @@ async def test_node_method_calls_respect_roles(
         assert result["outputs"][0].startswith("PO-")
 
 
+async def held_readings(site: Site, machine: str, tag: str, count: int) -> None:
+    """Until the site's historian holds ``count`` readings of ``machine/tag`` from the last
+    minute (what the history requests below ask for)."""
+    historian = site.historian
+    assert historian is not None
+
+    async def last_minute() -> list[Reading]:
+        now = datetime.now(UTC)
+        return await historian.query(machine, tag, now - timedelta(minutes=1), now)
+
+    await wait_for(last_minute, lambda rows: len(rows) >= count)
+
+
 async def test_node_reads_raw_and_processed_history(site: Site, node_pki: Path) -> None:
-    await asyncio.sleep(2.5)  # let the historian hold a few seconds of data
+    await held_readings(site, "mill-1", "spindle_temp", 3)
     raw, average, count = await run(
         site,
         node_pki,
