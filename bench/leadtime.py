@@ -40,16 +40,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from config.settings import MaintenanceSettings, SparePart
-from connectors.simulated import MachineWear, ManualClock, SimulatedMachine, TimeBase
-from maintenance import AlertService, AlertStore
-from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions, train_table
-from maintenance.model_store import ModelStore
-from maintenance.orders import SqliteOrderBook
-from maintenance.scoring import ScoredMachine, ScoringService, machine_groups
-from maintenance.training import HistoryColumns
-from models import Machine
-from models.readings import Reading, good
+from config import MaintenanceSettings, SparePart
+from connectors import SimulatedMachine
+from connectors.simulated import MachineWear, TimeBase
+from maintenance import (
+    TIME,
+    UNIT,
+    AlertService,
+    AlertStore,
+    HistoryColumns,
+    ModelStore,
+    RunTable,
+    ScoredMachine,
+    ScoringService,
+    SqliteOrderBook,
+    TrainingOptions,
+    machine_groups,
+    train_table,
+)
+from models import Machine, ManualClock, Reading, good
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 STEP_S = 3600.0

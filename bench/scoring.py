@@ -2,12 +2,12 @@
 
 # The fleet replays C-MAPSS FD002 engines (3 operating settings + the 17 informative sensors =
 # 20 tags per machine). Models are the product's (maintenance.training) trained on part of
-# train_FD002. Three ways to compute one tick, in the same run:
+# train_FD002 and stored the way `trustfloor train` stores them. Two ways to compute one tick, in
+# the same run:
 #
-# - incremental: prepare (condition-normalise) only the newest sample, push it into the
-#   WindowBuffer, numpy window features over the buffer, anomaly and RUL on those features (one
-#   extraction: the anomaly scorer's level statistics are columns of the RUL model's features);
-# - stateless: the same from the raw 90-sample windows (normalises every sample every tick);
+# - service: the product's ``ScoringService.tick`` (one sample of readings per machine put
+#   beforehand, outside the timing): close the sample, anomaly score and RUL with band from each
+#   machine's raw window; its two model calls are also timed on their own on the same windows;
 # - baseline: pandas groupby-rolling for the same window statistics, then the same models.
 #
 #     .venv/bin/python -m bench.scoring --data ../shared/data [--ticks 30] [--json]
@@ -19,11 +19,14 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
+import asyncio
 import json
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +34,15 @@ import numpy as np
 import pandas as pd
 from pandas.api.typing import DataFrameGroupBy
 
+from config import MaintenanceSettings
+from maintenance import (
+    HistoryColumns,
+    ModelStore,
+    RulSettings,
+    ScoredMachine,
+    ScoringService,
+    machine_groups,
+)
 from maintenance.anomaly import AnomalyResult, AnomalyScorer
 from maintenance.datasets import (
     CMAPSS_CYCLE,
@@ -40,22 +52,21 @@ from maintenance.datasets import (
     read_cmapss,
     remaining_life,
 )
-from maintenance.features import FloatArray, IntArray, Stat, window_features
+from maintenance.features import FloatArray, IntArray, Stat
+from maintenance.model_store import dataset_digest
 from maintenance.pipeline import FeaturePipeline
-from maintenance.rul import RulModel, RulSettings
-from maintenance.training import (
-    HistoryColumns,
-    fit_pipeline,
-    train_anomaly_scorer,
-    train_rul_model,
-)
-from maintenance.window_buffer import WindowBuffer
+from maintenance.rul import RulModel
+from maintenance.scoring_groups import SAMPLE_INTERVAL_METRIC, anomaly_model_name, rul_model_name
+from maintenance.training import fit_pipeline, train_anomaly_scorer, train_rul_model
+from models import ManualClock, Reading, good
 
 T = TypeVar("T")
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 MACHINES = 1000
 TRAINING_UNITS = 80
 HEALTHY_RUL = 125
+SAMPLE_INTERVAL = timedelta(minutes=1)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -217,43 +228,89 @@ def score_shared(scorer: AnomalyScorer, features: FloatArray, columns: IntArray)
     return scorer.score_features(features[:, columns])
 
 
-def push_prepared(buffer: WindowBuffer, pipeline: FeaturePipeline, newest: FloatArray) -> None:
-    buffer.push(pipeline.prepare(newest))
-
-
 def pandas_tick_features(pipeline: FeaturePipeline, raw: FloatArray) -> FloatArray:
     return pandas_features(pipeline.prepare(raw), pipeline)
 
 
-INCREMENTAL = ("prepare+push", "features", "anomaly", "rul")
-STATELESS = ("stateless features", "anomaly (stateless)", "rul (stateless)")
+SERVICE = ("tick",)
 BASELINE = ("pandas features", "anomaly (baseline)", "rul (baseline)")
 
 
-def measure_ticks(
-    watch: Stopwatch,
-    fleet: Fleet,
-    buffer: WindowBuffer,
-    models: tuple[RulModel, AnomalyScorer],
-    ticks: int,
+def fleet_machines(columns: HistoryColumns) -> list[ScoredMachine]:
+    """The fleet as the scoring service sees it: one group of machines with the same tags."""
+    return [ScoredMachine(f"m{index:04d}", columns.inputs) for index in range(MACHINES)]
+
+
+def store_models(
+    store: ModelStore, group: str, models: tuple[RulModel, AnomalyScorer], fleet: Fleet
 ) -> None:
-    """Run the incremental and the stateless tick ``ticks`` times each."""
+    """Save both models as ``trustfloor train`` does, sampled every ``SAMPLE_INTERVAL``."""
     rul_model, scorer = models
-    pipeline = rul_model.pipeline
-    history = pipeline.history
-    shared = shared_columns(scorer, rul_model)
+    digest = dataset_digest(fleet.samples.reshape(-1, fleet.samples.shape[2]))
+    metrics = {SAMPLE_INTERVAL_METRIC: SAMPLE_INTERVAL.total_seconds()}
+    store.save(rul_model_name(group), rul_model, training_data_sha256=digest, metrics=metrics)
+    store.save(anomaly_model_name(group), scorer, training_data_sha256=digest, metrics=metrics)
+
+
+def sample_readings(
+    fleet: Fleet, machines: list[ScoredMachine], step: int, at: datetime
+) -> list[Reading]:
+    """One Good reading per machine and tag: the fleet's ``step``-th sample."""
+    values = fleet.samples[:, step, :].tolist()
+    return [
+        good(machine.id, tag, at, value)
+        for machine, row in zip(machines, values, strict=True)
+        for tag, value in zip(machine.tags, row, strict=True)
+    ]
+
+
+def sample_time(step: int) -> datetime:
+    return T0 + step * SAMPLE_INTERVAL
+
+
+class ServiceRun:
+    """A ``ScoringService`` over the fleet, fed one sample per tick on its own event loop."""
+
+    def __init__(self, fleet: Fleet, columns: HistoryColumns, store: ModelStore) -> None:
+        self.fleet = fleet
+        self.machines = fleet_machines(columns)
+        self.service = ScoringService(
+            self.machines, store, MaintenanceSettings(), ManualClock(T0 - SAMPLE_INTERVAL)
+        )
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self.service.tick(T0 - SAMPLE_INTERVAL))  # starts sampling
+
+    def put(self, step: int) -> None:
+        readings = sample_readings(self.fleet, self.machines, step, sample_time(step))
+        self.loop.run_until_complete(self.service.put(readings))
+
+    def tick(self, step: int) -> int:
+        """Run the tick closing sample ``step``; the number of scores it made."""
+        return len(self.loop.run_until_complete(self.service.tick(sample_time(step))))
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def measure_service_ticks(
+    watch: Stopwatch, run: ServiceRun, models: tuple[RulModel, AnomalyScorer], ticks: int
+) -> None:
+    """Fill the service's windows, then time ``ticks`` ticks and each model call on its own."""
+    rul_model, scorer = models
+    history = rul_model.pipeline.history
+    for step in range(history - 1):
+        run.put(step)
+        run.tick(step)
     for tick in range(ticks):
-        now = history + tick
-        age = fleet.start_age + now
-        newest = fleet.samples[:, now, :]
-        watch.run("prepare+push", push_prepared, buffer, pipeline, newest)
-        features = watch.run("features", window_features, buffer.window(), pipeline.spec)
-        watch.run("anomaly", score_shared, scorer, features, shared)
-        watch.run("rul", rul_model.predict_features, features, age)
-        raw = fleet.samples[:, now + 1 - history : now + 1, :]
-        same = watch.run("stateless features", pipeline.transform, raw)
-        watch.run("anomaly (stateless)", score_shared, scorer, same, shared)
-        watch.run("rul (stateless)", rul_model.predict_features, same, age)
+        now = history - 1 + tick
+        run.put(now)
+        scored = watch.run("tick", run.tick, now)
+        if scored != MACHINES:
+            raise RuntimeError(f"tick {tick} scored {scored} machines, not {MACHINES}")
+        raw = run.fleet.samples[:, now + 1 - history : now + 1, :]
+        age = np.full(MACHINES, float(now + 1))
+        watch.run("anomaly", scorer.score, raw)
+        watch.run("rul", rul_model.predict, raw, age)
 
 
 def measure_baseline(
@@ -294,11 +351,16 @@ def main(argv: list[str] | None = None) -> int:
     models = train_models(train, columns)
     pipeline = models[0].pipeline
     fleet = build_fleet(train, columns, pipeline.history + arguments.ticks, seed=0)
-    buffer = WindowBuffer(machines=MACHINES, history=pipeline.history, tags=len(pipeline.spec.tags))
-    for step in range(pipeline.history):
-        buffer.push(pipeline.prepare(fleet.samples[:, step, :]))
     watch = Stopwatch()
-    measure_ticks(watch, fleet, buffer, models, arguments.ticks)
+    with tempfile.TemporaryDirectory() as folder:
+        store = ModelStore(Path(folder))
+        (group,) = machine_groups(fleet_machines(columns))
+        store_models(store, group.name, models, fleet)
+        run = ServiceRun(fleet, columns, store)
+        try:
+            measure_service_ticks(watch, run, models, arguments.ticks)
+        finally:
+            run.close()
     difference = measure_baseline(watch, fleet, models, arguments.baseline_ticks)
     report(watch, arguments, len(columns.inputs), len(pipeline.feature_names), difference)
     return 0
@@ -307,14 +369,12 @@ def main(argv: list[str] | None = None) -> int:
 def report(
     watch: Stopwatch, arguments: argparse.Namespace, tags: int, features: int, difference: float
 ) -> None:
-    tick_wall, tick_cpu = watch.tick_totals(INCREMENTAL)
-    stateless_wall, stateless_cpu = watch.tick_totals(STATELESS)
+    tick_wall, tick_cpu = watch.tick_totals(SERVICE)
     baseline_wall, baseline_cpu = watch.tick_totals(BASELINE)
     if arguments.json:
         figures = {
             "tick_ms": round(tick_wall, 2),
             "tick_cpu_ms": round(tick_cpu, 2),
-            "stateless_tick_ms": round(stateless_wall, 2),
             "baseline_tick_ms": round(baseline_wall, 1),
             "speedup": round(baseline_wall / tick_wall, 1),
             "machines": MACHINES,
@@ -326,17 +386,14 @@ def report(
         f"{MACHINES} machines × {tags} tags, {features} features; medians over "
         f"{arguments.ticks} ticks (baseline {arguments.baseline_ticks}); wall / CPU ms"
     )
-    print(f"  incremental tick (WindowBuffer + numpy)   {tick_wall:8.1f} / {tick_cpu:8.1f}")
+    print(f"  ScoringService.tick                       {tick_wall:8.1f} / {tick_cpu:8.1f}")
     stages = ", ".join(
         f"{stage} {wall:.1f} / {cpu:.1f}"
-        for stage, (wall, cpu) in ((stage, watch.median(stage)) for stage in INCREMENTAL)
+        for stage, (wall, cpu) in ((stage, watch.median(stage)) for stage in ("anomaly", "rul"))
     )
-    print(f"    stages: {stages}")
-    print(
-        f"  stateless tick (raw windows + numpy)      {stateless_wall:8.1f} / {stateless_cpu:8.1f}"
-    )
+    print(f"    its model calls on their own: {stages}")
     print(f"  baseline tick (pandas groupby-rolling)    {baseline_wall:8.1f} / {baseline_cpu:8.1f}")
-    print(f"  baseline / incremental: {baseline_wall / tick_wall:.0f}× (wall)")
+    print(f"  baseline / service tick: {baseline_wall / tick_wall:.0f}× (wall)")
     print(
         f"  largest |pandas − numpy| feature difference {difference:.1e} "
         "(EWM left out: pandas' ewm spans the whole history, ours the window)"

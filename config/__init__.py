@@ -9,15 +9,20 @@ from config.loader import (
     load_settings,
     parse_settings,
 )
-from config.password_hash import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME, password_hash_problem
+from config.password_hash import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME
 from config.settings import (
     HistorianSettings,
+    InfluxSettings,
+    MaintenanceSettings,
     Role,
     SecurityPolicy,
     ServerSettings,
     Settings,
+    SimulationSettings,
     SiteSettings,
+    SparePart,
     User,
+    WebhookSettings,
 )
 
 __all__ = [
@@ -25,17 +30,21 @@ __all__ = [
     "PASSWORD_HASH_SCHEME",
     "ConfigError",
     "HistorianSettings",
+    "InfluxSettings",
+    "MaintenanceSettings",
     "Problem",
     "Role",
     "SecurityPolicy",
     "ServerSettings",
     "Settings",
+    "SimulationSettings",
     "SiteSettings",
+    "SparePart",
     "User",
+    "WebhookSettings",
     "demo_config_text",
     "json_schema",
     "load_demo_settings",
     "load_settings",
     "parse_settings",
-    "password_hash_problem",
 ]

@@ -13,10 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from maintenance.errors import MaintenanceError
-from models.storage import Synchronous, failures_as, open_wal, transaction
-from models.timebase import from_micros, to_micros
-
-__all__ = ["DurableFile", "Params", "from_micros", "to_micros"]
+from models import Synchronous, failures_as, open_wal, transaction
 
 Params = Sequence[object]
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import AwareDatetime, Field
 
-from config.settings import Settings
+from config import Settings
 from maintenance.conditions import count_operating_conditions
 from maintenance.datasets import (
     CMAPSS_CYCLE,
@@ -48,7 +48,7 @@ from maintenance.evaluation import band_coverage, mean_band_width, phm08_score, 
 from maintenance.features import Window, default_windows
 from maintenance.model_store import ModelStore, dataset_digest
 from maintenance.rul import RulModel, RulSettings
-from maintenance.scoring import (
+from maintenance.scoring_groups import (
     SAMPLE_INTERVAL_METRIC,
     ScoredMachine,
     anomaly_model_name,
@@ -58,8 +58,7 @@ from maintenance.scoring import (
 )
 from maintenance.training import HistoryColumns, history_features, train_anomaly_scorer
 from maintenance.training import train_rul_model as fit_rul_on_table
-from models import Frozen, Historian
-from models.readings import Quality
+from models import Frozen, Historian, Quality
 
 Progress = Callable[[str], None]
 UNIT, TIME = "unit", "time"

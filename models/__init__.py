@@ -11,6 +11,10 @@ from models.exits import ExitCode
 from models.health import Alert, AlertState, HealthScore, HealthState
 from models.jsontext import MAX_JSON_LENGTH, JsonLimits, JsonTextError, parse_json_text
 from models.machines import (
+    Asset,
+    Component,
+    ComponentKind,
+    ConfigRecord,
     DataType,
     Endian,
     Frozen,
@@ -18,7 +22,12 @@ from models.machines import (
     Machine,
     ModbusAddress,
     ModbusEndpoint,
+    OpcUaEndpoint,
+    OpcUaMachine,
+    OpcUaTag,
+    Printer,
     RegisterKind,
+    SecurityPolicy,
     Tag,
 )
 from models.parts import (
@@ -39,6 +48,7 @@ from models.parts import (
     PrintJob,
     ProofBundle,
     RecordKind,
+    Revision,
     RevocationStatus,
     Sample,
     Verdict,
@@ -48,6 +58,7 @@ from models.parts import (
 from models.ports import (
     Aggregate,
     AggregateHistorian,
+    AggregateStatus,
     AggregateValue,
     CertificateDesk,
     Clock,
@@ -62,7 +73,15 @@ from models.ports import (
     SystemClock,
     VerificationOutcome,
 )
-from models.printing import PROCESS_TAGS, PrinterTag, ProcessParameter, printer_tags
+from models.printing import (
+    JOB_MANAGEMENT,
+    PRINTER_NAMESPACE,
+    PRINTER_NODE_PATHS,
+    PROCESS_TAGS,
+    PrinterTag,
+    ProcessParameter,
+    printer_tags,
+)
 from models.production import (
     MAX_ORDER_QUANTITY,
     NEXT_STATES,
@@ -75,23 +94,40 @@ from models.production import (
     PrintOrder,
 )
 from models.readings import Cause, Quality, Reading, bad, good, uncertain
+from models.storage import Synchronous, failures_as, make_private_dir, open_wal, transaction
+from models.timebase import (
+    MICROS_PER_SECOND,
+    ManualClock,
+    from_micros,
+    seconds_to_micros,
+    to_micros,
+)
 
 __all__ = [
+    "JOB_MANAGEMENT",
     "MAX_JSON_LENGTH",
     "MAX_ORDER_QUANTITY",
+    "MICROS_PER_SECOND",
     "NEXT_STATES",
+    "PRINTER_NAMESPACE",
+    "PRINTER_NODE_PATHS",
     "PROCESS_TAGS",
     "Aggregate",
     "AggregateHistorian",
+    "AggregateStatus",
     "AggregateValue",
     "Alert",
     "AlertState",
     "AnchorReceipt",
+    "Asset",
     "AttestedRecord",
     "Cause",
     "CertificateDesk",
     "CertificateStatus",
     "Clock",
+    "Component",
+    "ComponentKind",
+    "ConfigRecord",
     "Connector",
     "DataType",
     "Design",
@@ -117,9 +153,13 @@ __all__ = [
     "JsonTextError",
     "Machine",
     "MachineHealth",
+    "ManualClock",
     "ModbusAddress",
     "ModbusEndpoint",
     "NotFoundError",
+    "OpcUaEndpoint",
+    "OpcUaMachine",
+    "OpcUaTag",
     "OrderBook",
     "OrderState",
     "OutOfRangeError",
@@ -130,6 +170,7 @@ __all__ = [
     "PartsDisplay",
     "PrintJob",
     "PrintOrder",
+    "Printer",
     "PrinterControl",
     "PrinterJobState",
     "PrinterStatus",
@@ -142,8 +183,11 @@ __all__ = [
     "ReadingSink",
     "RecordKind",
     "RegisterKind",
+    "Revision",
     "RevocationStatus",
     "Sample",
+    "SecurityPolicy",
+    "Synchronous",
     "SystemClock",
     "Tag",
     "TrustfloorError",
@@ -152,8 +196,15 @@ __all__ = [
     "VerificationOutcome",
     "VerificationReport",
     "bad",
+    "failures_as",
+    "from_micros",
     "good",
+    "make_private_dir",
+    "open_wal",
     "parse_json_text",
     "printer_tags",
+    "seconds_to_micros",
+    "to_micros",
+    "transaction",
     "uncertain",
 ]

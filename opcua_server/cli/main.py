@@ -25,8 +25,7 @@ from ledger import (
     design_register,
     verify_bundle_file,
 )
-from maintenance import AlertRow, AlertStore, active_alert_rows, render_alert_table
-from maintenance.orders import SqliteOrderBook
+from maintenance import AlertRow, AlertStore, SqliteOrderBook, active_alert_rows, render_alert_table
 from models import ExitCode, TrustfloorError
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.runtime.site import Site
@@ -196,7 +195,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from maintenance.fleet_training import FileSource, HistorianSource, train_command
+    from maintenance import FileSource, HistorianSource, train_command
 
     settings = site_settings_of(args)
     data_dir = Path(settings.data_dir)

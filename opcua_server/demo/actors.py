@@ -26,23 +26,26 @@ from pathlib import Path
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from config import Settings, SiteSettings
-from config.settings import SparePart
+from config import Settings, SiteSettings, SparePart
 from connectors.simulated import Sampling, SimulatedSite, run_to_failure
 from ledger import LedgerService, designs_dir
-from maintenance.alerts import AlertService
-from maintenance.errors import ModelMismatchError
-from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions, train_table
-from maintenance.model_store import ModelStore
-from maintenance.rul import RulSettings
-from maintenance.scoring import (
+from maintenance import (
+    TIME,
+    UNIT,
+    AlertService,
+    HistoryColumns,
     MachineGroup,
+    ModelMismatchError,
+    ModelStore,
+    RulSettings,
+    RunTable,
     ScoringService,
+    TrainingOptions,
     load_group_models,
     machine_groups,
     scored_machines,
+    train_table,
 )
-from maintenance.training import HistoryColumns
 from models import Clock, Machine, OrderBook, OrderState, ProcessParameter, TrustfloorError
 
 log = logging.getLogger(__name__)

@@ -13,28 +13,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings, SiteSettings
-from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
-from connectors.historian import InfluxSink
-from connectors.opcua_client import OpcUaConnector
-from connectors.simulated import SimulatedSite, printer_controls
+from connectors import (
+    InfluxSink,
+    ModbusConnector,
+    OpcUaConnector,
+    SimulatedMachine,
+    SimulatedSite,
+    SqliteHistorian,
+    printer_controls,
+)
 from ledger import LedgerCounts, LedgerDesk, LedgerService, open_ledger
-from maintenance import AlertRow, AlertService, AlertStore
-from maintenance.model_store import ModelStore
-from maintenance.notify import WebhookNotifier
-from maintenance.orders import SqliteOrderBook
-from maintenance.scoring import ScoreHistory, ScoringService, scored_machines
+from maintenance import (
+    AlertRow,
+    AlertService,
+    AlertStore,
+    ModelStore,
+    ScoreHistory,
+    ScoringService,
+    SqliteOrderBook,
+    WebhookNotifier,
+    scored_machines,
+)
 from models import (
     CertificateDesk,
     Clock,
     Connector,
+    OpcUaMachine,
     OrderBook,
     PrinterControl,
     ReadingSink,
     SystemClock,
+    make_private_dir,
     printer_tags,
 )
-from models.machines import OpcUaMachine
-from models.storage import make_private_dir
 from opcua_server.demo.actors import (
     DemoTechnician,
     Repairs,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from maintenance import UnknownAlertError
+from maintenance.alert_store import UnknownAlertError
 from models import AlertState
 from tests.integration.maintenance.test_alert_service import service_on
 from tests.unit.maintenance_alerts.policy_kit import AFTER_ORDER, BEARING, MILL, WEAR, at

@@ -14,7 +14,8 @@ from maintenance.datasets import CMAPSS_SENSORS, CMAPSS_SETTINGS, read_cmapss
 from maintenance.fleet_training import TrainingOptions, train_from_file
 from maintenance.model_store import ModelStore
 from maintenance.rul import RulSettings
-from maintenance.scoring import ScoredMachine, ScoringService
+from maintenance.scoring import ScoringService
+from maintenance.scoring_groups import ScoredMachine
 from models.readings import good
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

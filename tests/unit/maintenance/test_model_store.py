@@ -19,7 +19,7 @@ from maintenance.model_store import (
     library_versions,
 )
 from maintenance.rul import RulModel
-from maintenance.scoring import load_checked
+from maintenance.scoring_groups import load_checked
 from maintenance.training import ages_of, unit_windows
 from tests.unit.maintenance.maintenance_kit import COLUMNS, cmapss, small_rul_model
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,9 +13,9 @@ from config.settings import MaintenanceSettings, SparePart
 from maintenance.features import FloatArray
 from maintenance.fleet_training import TIME, UNIT, RunTable, TrainingOptions
 from maintenance.rul import RulSettings
-from maintenance.scoring import ScoredMachine
+from maintenance.scoring_groups import ScoredMachine
 from maintenance.training import HistoryColumns
-from models import Reading
+from models import HealthScore, Reading
 from models.machines import Component, ComponentKind
 from models.readings import good
 
@@ -78,3 +80,13 @@ def readings_at(index: int, samples: dict[str, np.ndarray]) -> list[Reading]:
         for machine_id, series in samples.items()
         for column, tag in enumerate(TAGS)
     ]
+
+
+def stored_scores(path: Path, machine_id: str) -> list[tuple[HealthScore, str]]:
+    """The scores a ScoreHistory file holds for one machine, oldest first, with their component."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT body, component FROM health_scores WHERE machine = ? ORDER BY ts_us",
+            (machine_id,),
+        ).fetchall()
+    return [(HealthScore.model_validate_json(body), component) for body, component in rows]

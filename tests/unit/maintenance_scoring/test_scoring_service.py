@@ -14,7 +14,8 @@ from maintenance.errors import ModelMismatchError
 from maintenance.fleet_training import RunTable, train_table
 from maintenance.model_store import ModelStore
 from maintenance.orders import SqliteOrderBook
-from maintenance.scoring import ScoreHistory, ScoringService
+from maintenance.score_history import ScoreHistory
+from maintenance.scoring import ScoringService
 from maintenance.training import HistoryColumns
 from models import HealthScore, HealthState
 from tests.unit.maintenance_scoring.scoring_kit import (
@@ -25,6 +26,7 @@ from tests.unit.maintenance_scoring.scoring_kit import (
     machine,
     readings_at,
     signals,
+    stored_scores,
     training_table,
 )
 
@@ -74,7 +76,7 @@ async def test_a_degrading_machine_gets_falling_rul_one_alert_and_one_order(
             await service.tick()
         placed = await orders.list_orders()
         raised = alert_store.recent()
-        degrading = history.query("deg-1")
+        degrading = stored_scores(tmp_path / "health.sqlite", "deg-1")
     finally:
         await orders.close()
         alert_store.close()
