@@ -47,7 +47,7 @@ from ledger import (
     verify_inclusion,
     verify_offline,
 )
-from models.parts import (
+from models import (
     AnchorReceipt,
     DesignRef,
     InspectionResult,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maintenance import HistoryColumns, RulSettings
 from maintenance.conditions import count_operating_conditions
 from maintenance.datasets import (
     CMAPSS_CYCLE,
@@ -33,13 +34,8 @@ from maintenance.datasets import (
 )
 from maintenance.evaluation import band_coverage, mean_band_width, phm08_score, rmse
 from maintenance.features import FloatArray
-from maintenance.rul import RulPrediction, RulSettings
-from maintenance.training import (
-    HistoryColumns,
-    ages_of,
-    train_rul_model,
-    unit_windows,
-)
+from maintenance.rul import RulPrediction
+from maintenance.training import ages_of, train_rul_model, unit_windows
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 COLUMNS = HistoryColumns(CMAPSS_UNIT, CMAPSS_CYCLE, CMAPSS_SETTINGS, CMAPSS_SENSORS)

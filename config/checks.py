@@ -6,8 +6,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 from config.settings import Settings
-from models import Machine, ModbusAddress, RegisterKind, Tag
-from models.machines import Asset, OpcUaEndpoint, SecurityPolicy
+from models import Asset, Machine, ModbusAddress, OpcUaEndpoint, RegisterKind, SecurityPolicy, Tag
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
-from models import Identifier, Machine
-from models.machines import ConfigRecord, OpcUaMachine, Printer
-from models.machines import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
-from models.parts import Revision
+from models import ConfigRecord, Identifier, Machine, OpcUaMachine, Printer, Revision
+from models import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
 
 
 def _inside_data_dir(name: str) -> str:

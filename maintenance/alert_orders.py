@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from config.settings import SparePart
+from config import SparePart
 from maintenance.alert_notices import AlertEvent
 from maintenance.alert_records import rul_band
 from maintenance.alert_store import AlertStore

@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from config.settings import MaintenanceSettings, SparePart
+from config import MaintenanceSettings, SparePart
 from maintenance.catalogue import Catalogue
-from models.health import HealthScore, HealthState
+from models import HealthScore, HealthState
 
 Key = tuple[str, str]
 """(machine, component)."""

@@ -17,8 +17,7 @@ from maintenance.alert_records import alert_id_of, new_alert
 from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
 from maintenance.notify import Notification
-from models import Alert, InvalidStateError, NotFoundError, PrintOrder
-from models.timebase import to_micros
+from models import Alert, InvalidStateError, NotFoundError, PrintOrder, to_micros
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from config.settings import MaintenanceSettings
+from config import MaintenanceSettings
 from maintenance.alert_notices import AlertEvent, Notifier, hand_over
 from maintenance.alert_orders import AlertOrders
 from maintenance.alert_policy import Action, AlertPolicy, Decision, Observation, Replacement

@@ -19,7 +19,7 @@ from sklearn.covariance import LedoitWolf
 from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.features import FloatArray
 from maintenance.pipeline import FeaturePipeline
-from models.machines import Frozen
+from models import Frozen
 
 _MAD_TO_SIGMA = 1.4826
 """Scaled median absolute deviation estimates σ for normal data."""

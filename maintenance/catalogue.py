@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.settings import SparePart
+from config import SparePart
 
 
 class Catalogue:

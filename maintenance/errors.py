@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.errors import TrustfloorError
+from models import TrustfloorError
 
 
 class MaintenanceError(TrustfloorError):

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from maintenance.errors import FeatureInputError
-from models.machines import Frozen
+from models import Frozen
 
 FloatArray = npt.NDArray[np.float64]
 """Float64 numpy array; the only float array type the maintenance models exchange."""

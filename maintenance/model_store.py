@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import AwareDatetime, Field, ValidationError
 
 from maintenance.errors import ModelMismatchError, ModelStoreError
-from models.machines import Frozen
+from models import Frozen
 
 FORMAT_VERSION = 1
 """Version of the on-disk layout and metadata schema."""

@@ -32,11 +32,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from config.settings import WebhookSettings
+from config import WebhookSettings
 from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
-from models import Clock, SystemClock
-from models.timebase import from_micros, to_micros
+from models import Clock, SystemClock, from_micros, to_micros
 
 log = logging.getLogger(__name__)
 

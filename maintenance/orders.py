@@ -29,8 +29,9 @@ from models import (
     OutOfRangeError,
     PrintOrder,
     SystemClock,
+    from_micros,
+    to_micros,
 )
-from models.timebase import from_micros, to_micros
 
 log = logging.getLogger(__name__)
 

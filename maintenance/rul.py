@@ -32,7 +32,7 @@ from sklearn.model_selection import GroupKFold
 from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.features import FloatArray
 from maintenance.pipeline import FeaturePipeline
-from models.machines import Frozen
+from models import Frozen
 
 AGE_FEATURE = "age"
 """Name of the feature holding the machine's age (samples since new or since overhaul)."""

@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from connectors.historian.errors import AggregateQueryError
-from models.ports import Aggregate, AggregateStatus, AggregateValue
-from models.timebase import from_micros
+from models import Aggregate, AggregateStatus, AggregateValue, from_micros
 
 MAX_INTERVALS = 100_000
 """Most processing intervals one request may ask for."""

@@ -17,7 +17,7 @@ from influxdb_client.client.write_api_async import WriteApiAsync
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from config.settings import InfluxSettings
+from config import InfluxSettings
 from connectors.errors import HistorianError
 from connectors.historian.errors import InfluxWriteError, SpoolError
 from connectors.historian.lineprotocol import reading_lines

@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from models import Quality, Reading
-from models.timebase import to_micros
+from models import Quality, Reading, to_micros
 
 QUALITY_CODES: dict[Quality, int] = {
     Quality.GOOD: 0x0000_0000,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.historian.errors import SpoolError, SpoolFullError
-from models.storage import Synchronous, open_wal, transaction
+from models import Synchronous, open_wal, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (

@@ -12,14 +12,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from config.settings import HistorianSettings
+from config import HistorianSettings
 from connectors.errors import HistorianError
 from connectors.historian.aggregates import Partial, aggregate_values, interval_count
 from connectors.historian.errors import RollupIntervalChangedError
-from models import Cause, Quality, Reading
-from models.ports import Aggregate, AggregateValue
-from models.storage import Synchronous, open_wal, transaction
-from models.timebase import MICROS_PER_SECOND, from_micros, seconds_to_micros, to_micros
+from models import (
+    MICROS_PER_SECOND,
+    Aggregate,
+    AggregateValue,
+    Cause,
+    Quality,
+    Reading,
+    Synchronous,
+    from_micros,
+    open_wal,
+    seconds_to_micros,
+    to_micros,
+    transaction,
+)
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,18 @@ from connectors.modbus.codec import Payload, Registers, TagCodec, Value
 from connectors.modbus.planner import ReadRequest, plan_reads
 from connectors.modbus.schedule import GroupKey, Pacer, PollSchedule
 from connectors.resilience import Backoff, LogOnce
-from models import Cause, Clock, Machine, Reading, ReadingSink, RegisterKind, Tag, bad, good
-from models.readings import uncertain
+from models import (
+    Cause,
+    Clock,
+    Machine,
+    Reading,
+    ReadingSink,
+    RegisterKind,
+    Tag,
+    bad,
+    good,
+    uncertain,
+)
 
 log = logging.getLogger(__name__)
 

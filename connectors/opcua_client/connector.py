@@ -21,8 +21,7 @@ from asyncua.crypto import security_policies
 from connectors.opcua_client.errors import OpcUaClientError, OpcUaWriteError
 from connectors.opcua_client.quality import Plain, reading_of, status_name
 from connectors.resilience import Backoff, LogOnce
-from models import Cause, Clock, Reading, ReadingSink, bad
-from models.machines import OpcUaMachine, OpcUaTag, SecurityPolicy
+from models import Cause, Clock, OpcUaMachine, OpcUaTag, Reading, ReadingSink, SecurityPolicy, bad
 
 log = logging.getLogger(__name__)
 

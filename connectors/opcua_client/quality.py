@@ -8,8 +8,7 @@ from enum import Enum
 
 from asyncua import ua
 
-from models import Cause, Quality, Reading
-from models.machines import OpcUaTag
+from models import Cause, OpcUaTag, Quality, Reading
 
 Plain = float | int | bool | str
 """The value types a reading carries."""

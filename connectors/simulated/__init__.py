@@ -7,7 +7,7 @@ from connectors.simulated.printer_control import SimulatedPrinterControl, printe
 from connectors.simulated.printer_model import PrinterModel
 from connectors.simulated.site import SimulatedSite
 from connectors.simulated.wear import MachineWear, RunState, TimeBase, WearEvent, WearEventKind
-from models.timebase import ManualClock
+from models import ManualClock
 
 __all__ = [
     "MachineWear",

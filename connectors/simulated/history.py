@@ -10,8 +10,7 @@ import numpy.typing as npt
 
 from connectors.simulated.machine import SimulatedMachine
 from connectors.simulated.wear import MachineWear, TimeBase
-from models import Machine
-from models.timebase import ManualClock
+from models import Machine, ManualClock
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_SAMPLES = 200_000

@@ -23,12 +23,13 @@ from connectors.simulated.printer_model import (
     SimulatedJob,
     process_parameter,
 )
-from models import Clock, PrinterJobState
-from models.machines import Printer
-from models.printing import (
+from models import (
     JOB_MANAGEMENT,
     PRINTER_NAMESPACE,
     PRINTER_NODE_PATHS,
+    Clock,
+    Printer,
+    PrinterJobState,
     PrinterTag,
     ProcessParameter,
 )

@@ -13,9 +13,7 @@ from connectors.simulated.printer_model import (
     SimulatedExcursion,
     process_parameter,
 )
-from models import PrinterJobState, PrinterStatus
-from models.parts import PrintJob, Sample
-from models.printing import ProcessParameter
+from models import PrinterJobState, PrinterStatus, PrintJob, ProcessParameter, Sample
 
 
 class SimulatedPrinterControl:

@@ -9,8 +9,7 @@ from datetime import datetime
 from itertools import accumulate
 
 from connectors.errors import ConnectorError
-from models import PrinterJobState
-from models.printing import ProcessParameter
+from models import PrinterJobState, ProcessParameter
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from config.settings import SimulationSettings, SiteSettings
+from config import SimulationSettings, SiteSettings
 from connectors.errors import ConnectorError
 from connectors.simulated.machine import SimulatedMachine
 from connectors.simulated.printer import SimulatedPrinter

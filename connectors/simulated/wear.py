@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
 from connectors.errors import ConnectorError
-from models import Tag
-from models.machines import Component, ComponentKind
+from models import Component, ComponentKind, Tag
 
 HOUR_S = 3600.0
 

@@ -18,8 +18,7 @@ from asyncua.common.utils import Buffer
 from asyncua.server.monitored_item_service import WhereClauseEvaluator
 from asyncua.ua.ua_binary import Primitives, variant_from_binary, variant_to_binary
 
-from models.storage import Synchronous, failures_as, open_wal
-from models.timebase import to_micros
+from models import Synchronous, failures_as, open_wal, to_micros
 from opcua_server.errors import ServerError
 
 log = logging.getLogger(__name__)

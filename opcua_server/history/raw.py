@@ -13,9 +13,16 @@ from asyncua import ua
 from asyncua.server.history import HistoryManager
 
 from config import ServerSettings
-from models import Aggregate, AggregateHistorian, AggregateValue, Historian, Reading
-from models.ports import AggregateStatus
-from models.timebase import from_micros, to_micros
+from models import (
+    Aggregate,
+    AggregateHistorian,
+    AggregateStatus,
+    AggregateValue,
+    Historian,
+    Reading,
+    from_micros,
+    to_micros,
+)
 from opcua_server.model.address_space import status_of, variant_of
 
 AGGREGATES: dict[ua.NodeId, Aggregate] = {

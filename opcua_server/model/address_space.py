@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 
 from asyncua import Server, ua
 
-from models import Cause, HealthScore, Machine, Quality, Reading, Tag
-from models.machines import OpcUaMachine, OpcUaTag
+from models import Cause, HealthScore, Machine, OpcUaMachine, OpcUaTag, Quality, Reading, Tag
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.nodes import NodeBuilder
 from opcua_server.model.persisted import PersistedValues

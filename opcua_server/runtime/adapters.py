@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from asyncua import ua
 
-from connectors.historian import InfluxSink, SpoolFullError
+from connectors import InfluxSink, SpoolFullError
 from maintenance import alarm_message
 from models import AggregateHistorian, Alert, Reading
 from opcua_server.alarms import AlarmManager, AlertInfo

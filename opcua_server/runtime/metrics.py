@@ -13,7 +13,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from connectors.historian import InfluxSinkStats
+from connectors import InfluxSinkStats
 
 log = logging.getLogger(__name__)
 

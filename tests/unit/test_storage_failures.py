@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors import HistorianError, LogOnce, guarded
+from connectors import LogOnce, guarded
+from connectors.errors import HistorianError
 from connectors.historian import SpoolError
 from connectors.historian.spool import Spool
 from connectors.historian.sqlite import TelemetryStore
