@@ -10,7 +10,7 @@ from ledger.errors import (
     JobRefusedError,
     QuotaExhaustedError,
 )
-from models.parts import DesignDossier
+from models import DesignDossier
 
 
 def dossier_refusal(

@@ -12,8 +12,7 @@ from ledger.issuing import Issuer
 from ledger.signing import same_address
 from ledger.store import LedgerStore
 from ledger.tables import BatchRow, BatchState
-from models.parts import AnchorReceipt
-from models.ports import Clock
+from models import AnchorReceipt, Clock
 
 if TYPE_CHECKING:
     from ledger.chain import ChainClient  # web3 loads only where a chain is used

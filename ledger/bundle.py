@@ -11,13 +11,14 @@ from ledger.canonical import parse_record_leaf
 from ledger.documents import LEAF_TAG
 from ledger.errors import BundleError
 from ledger.tables import LeafRow
-from models import JsonTextError, parse_json_text
-from models.parts import (
+from models import (
     AttestedRecord,
     InclusionProof,
+    JsonTextError,
     ProofBundle,
     RecordKind,
     RevocationStatus,
+    parse_json_text,
 )
 
 

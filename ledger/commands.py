@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from config.settings import Settings
+from config import Settings
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle, bundle_json, read_bundle
 from ledger.errors import BundleError, LedgerError, TrustedIssuersError
@@ -22,9 +22,7 @@ from ledger.stored import checked_part
 from ledger.tables import LeafRow
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
-from models.exits import ExitCode
-from models.parts import RecordKind, Verdict, VerificationReport
-from models.ports import Clock, SystemClock
+from models import Clock, ExitCode, RecordKind, SystemClock, Verdict, VerificationReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ledger.canonical import JsonObject, JsonValue, canonical_digest
 from ledger.errors import DesignError
-from models.parts import DesignDossier, DesignFile, FileRole, ParameterWindow
+from models import DesignDossier, DesignFile, FileRole, ParameterWindow
 
 DOSSIER_SCHEMA = "trustfloor.dossier/1"
 MANIFEST_NAMES = ("design.toml", "design.json")

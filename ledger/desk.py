@@ -13,9 +13,7 @@ from ledger.bundle import bundle_json, read_bundle
 from ledger.canonical import design_key
 from ledger.errors import BundleError, ChainError, InvalidInspectionError
 from ledger.service import LedgerService
-from models import JsonTextError, parse_json_text
-from models.parts import InspectionResult
-from models.ports import VerificationOutcome
+from models import InspectionResult, JsonTextError, VerificationOutcome, parse_json_text
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from ledger.canonical import (
     JsonValue,
 )
 from ledger.errors import CanonicalEncodingError
-from models.parts import (
+from models import (
     EvidenceSummary,
     Excursion,
     InspectionResult,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.errors import InvalidRequestError, InvalidStateError, NotFoundError, TrustfloorError
+from models import InvalidRequestError, InvalidStateError, NotFoundError, TrustfloorError
 
 
 class LedgerError(TrustfloorError):

@@ -15,15 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ledger.canonical import JsonObject, JsonValue, canonical_json
-from models.parts import (
+from models import (
     EvidenceSummary,
     Excursion,
     ParameterStats,
     ParameterWindow,
     Sample,
     Verdict,
+    to_micros,
 )
-from models.timebase import to_micros
 
 SAMPLES_SCHEMA = "trustfloor.samples/1"
 """Schema of the canonical raw-samples document whose SHA-256 a certificate carries."""

@@ -13,15 +13,15 @@ from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
 from ledger.tables import BatchRow, JobRecord, NewLeaf
-from models.parts import (
+from models import (
     DesignRef,
     InspectionResult,
     MachineHealth,
     PartCertificate,
     RecordKind,
     Verdict,
+    from_micros,
 )
-from models.timebase import from_micros
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,8 @@ from ledger.stored import checked_part
 from ledger.tables import JobRecord, JobState
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from ledger.verify import verify_offline, verify_online
-from models.parts import (
+from models import (
+    Clock,
     DesignDossier,
     EvidenceSummary,
     InspectionResult,
@@ -47,7 +48,6 @@ from models.parts import (
     Verdict,
     VerificationReport,
 )
-from models.ports import Clock
 
 if TYPE_CHECKING:
     from ledger.chain import ChainClient  # web3 loads only where a chain is used

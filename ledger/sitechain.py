@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from config.settings import Settings
+from config import Settings
 from ledger.anvil import LocalAnvil
 from ledger.chain import ChainClient
 from ledger.errors import ChainError

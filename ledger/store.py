@@ -32,7 +32,7 @@ from ledger.tables import (
     job_record,
     leaf_row,
 )
-from models.parts import (
+from models import (
     AnchorReceipt,
     DesignDossier,
     EvidenceSummary,
@@ -40,9 +40,13 @@ from models.parts import (
     PrintJob,
     RecordKind,
     Sample,
+    Synchronous,
+    failures_as,
+    from_micros,
+    open_wal,
+    to_micros,
+    transaction,
 )
-from models.storage import Synchronous, failures_as, open_wal, transaction
-from models.timebase import from_micros, to_micros
 
 _UNANCHORED_CERTIFICATES = (
     "SELECT COUNT(*) FROM leaves l LEFT JOIN batches b ON b.id = l.batch_id"

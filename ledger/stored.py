@@ -28,7 +28,7 @@ from ledger.merkle import hash_leaf, root_from_inclusion_proof
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
 from ledger.store import LedgerStore
 from ledger.tables import LeafRow
-from models.parts import RecordKind
+from models import RecordKind
 
 ALTERED = "the ledger store was altered"
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.merkle import HASH_SIZE
-from models.parts import AnchorReceipt, EvidenceSummary, PrintJob, RecordKind
+from models import AnchorReceipt, EvidenceSummary, PrintJob, RecordKind
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS designs (

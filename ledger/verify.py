@@ -30,7 +30,7 @@ from ledger.errors import CanonicalEncodingError, ProofError, SigningError
 from ledger.merkle import hash_leaf, root_from_inclusion_proof
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
-from models.parts import (
+from models import (
     AttestedRecord,
     ProofBundle,
     RecordKind,

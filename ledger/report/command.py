@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from config.settings import Settings
+from config import Settings
 from ledger.commands import CommandResult, ledger_store
 from ledger.errors import LedgerError
 from ledger.report.page import render_part_report
 from ledger.report.part import load_part, part_standing, verify_part
 from ledger.trust import IssuerTrust
-from models.exits import ExitCode
-from models.ports import Clock, SystemClock
+from models import Clock, ExitCode, SystemClock
 
 
 class ReportError(LedgerError):

@@ -20,7 +20,7 @@ from ledger.report.part import (
 )
 from ledger.report.plots import plots_section
 from ledger.tables import LeafRow
-from models.parts import DesignDossier, ParameterWindow, RecordKind, Verdict, VerificationReport
+from models import DesignDossier, ParameterWindow, RecordKind, Verdict, VerificationReport
 
 
 def render_part_report(

@@ -20,14 +20,7 @@ from ledger.stored import checked_part
 from ledger.tables import JobState, LeafRow
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
-from models.parts import (
-    DesignDossier,
-    ParameterWindow,
-    RecordKind,
-    Sample,
-    Verdict,
-    VerificationReport,
-)
+from models import DesignDossier, ParameterWindow, RecordKind, Sample, Verdict, VerificationReport
 
 
 @dataclass(frozen=True, slots=True)

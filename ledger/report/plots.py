@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from ledger.report.html import num, section, text
 from ledger.report.part import PartRecords, seconds_since, window_of
-from models.parts import ParameterWindow, Sample
+from models import ParameterWindow, Sample
 
 LINE_COLOUR = "#1f4e79"
 WINDOW_FILL = "#d3ead8"
