@@ -61,19 +61,23 @@ class Historian(Protocol):
     async def close(self) -> None: ...
 
 
-class OrderBook(Protocol):
-    """Print orders: created by the MES or an alert, cancelled while still open, moved along
-    their life by the print flow.
-
-    Unknown orders raise NotFoundError, changes the order's state does not allow
-    InvalidStateError.
-    """
+class OrderDesk(Protocol):
+    """Print orders as the MES uses them: created, cancelled while still open."""
 
     async def create_order(
         self, design_id: str, quantity: int, reason: str, requested_by: str
     ) -> PrintOrder: ...
 
     async def cancel_order(self, order_id: str, cancelled_by: str) -> PrintOrder: ...
+
+
+class OrderBook(OrderDesk, Protocol):
+    """The site's print orders: created by the MES or an alert, cancelled while still open,
+    moved along their life by the print flow.
+
+    Unknown orders raise NotFoundError, changes the order's state does not allow
+    InvalidStateError.
+    """
 
     async def get_order(self, order_id: str) -> PrintOrder: ...
 

@@ -16,7 +16,7 @@ from models import (
     CertificateDesk,
     Design,
     Historian,
-    OrderBook,
+    OrderDesk,
     Part,
     PrintOrder,
     Reading,
@@ -75,7 +75,7 @@ class ServerPorts:
 
     historian: Historian | None = None
     aggregates: AggregateHistorian | None = None
-    orders: OrderBook | None = None
+    orders: OrderDesk | None = None
     certificates: CertificateDesk | None = None
     announces_orders: bool = False
     """True when the order book tells the server of every change itself (no double events)."""

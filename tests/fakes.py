@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from datetime import UTC, datetime
 
 from models import (
-    NEXT_STATES,
     InvalidStateError,
     NotFoundError,
     OrderState,
@@ -54,40 +52,6 @@ class FakeOrderBook:
         )
         self.orders[order_id] = cancelled
         return cancelled
-
-    async def get_order(self, order_id: str) -> PrintOrder:
-        order = self.orders.get(order_id)
-        if order is None:
-            raise NotFoundError(f"no order {order_id!r}")
-        return order
-
-    async def list_orders(
-        self, states: Collection[OrderState] | None = None, limit: int = 100
-    ) -> list[PrintOrder]:
-        newest = sorted(self.orders.values(), key=lambda o: o.id, reverse=True)
-        return [o for o in newest if states is None or o.state in states][:limit]
-
-    async def update_state(
-        self,
-        order_id: str,
-        state: OrderState,
-        *,
-        actor: str,
-        printer: str | None = None,
-        note: str = "",
-    ) -> PrintOrder:
-        order = await self.get_order(order_id)
-        if state not in NEXT_STATES.get(order.state, frozenset()):
-            raise InvalidStateError(f"order {order_id} is {order.state.value}, not {state.value}")
-        changed = order.model_copy(
-            update={
-                "state": state,
-                "printer": printer or order.printer,
-                "updated_at": datetime.now(UTC),
-            }
-        )
-        self.orders[order_id] = changed
-        return changed
 
 
 class FakeCertificateDesk:

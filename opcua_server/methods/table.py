@@ -21,7 +21,7 @@ from models import (
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
-    OrderBook,
+    OrderDesk,
     OutOfRangeError,
     PrintOrder,
     parse_json_text,
@@ -148,7 +148,7 @@ class MethodHost:
         namespace: int,
         audit: AuditLog,
         *,
-        orders: OrderBook | None = None,
+        orders: OrderDesk | None = None,
         certificates: CertificateDesk | None = None,
         on_order: Callable[[PrintOrder], Awaitable[None]] | None = None,
     ) -> None:
@@ -305,7 +305,7 @@ class MethodHost:
             user=name, role=role, action="call", target=spec.name, detail=detail, result=result
         )
 
-    def _order_book(self) -> OrderBook:
+    def _order_book(self) -> OrderDesk:
         if self.orders is None:
             raise RefusedError(ua.StatusCodes.BadNotSupported, "no order book on this site")
         return self.orders
