@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -31,6 +32,9 @@ LIBRARY_HOMES = {
 THIRD_PARTY_OK_IN_MODELS = {"pydantic"}
 SIMULATOR_HOMES = ("connectors/simulated/", "opcua_server/demo/")
 """Where the simulated printer is named; everything else drives printers by their port."""
+SUBMODULE_EXCEPTIONS = (("opcua_server/demo/", "connectors.simulated"),)
+"""(importer, module): the demo's actors drive the simulated site itself, whose printer is named
+nowhere else, so not even in the connectors package's public names."""
 
 
 def modules() -> list[Path]:
@@ -48,8 +52,28 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute module name ``path`` imports (``import a.b``, ``from a.b import c``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
 def rel(path: Path) -> str:
     return path.relative_to(REPO).as_posix()
+
+
+def submodule_allowed(importer: str, module: str) -> bool:
+    """Whether ``importer`` may name ``module`` although it is another package's submodule."""
+    return any(
+        importer.startswith(home) and (module == allowed or module.startswith(allowed + "."))
+        for home, allowed in SUBMODULE_EXCEPTIONS
+    )
 
 
 @pytest.mark.parametrize("path", modules(), ids=rel)
@@ -60,6 +84,27 @@ def test_packages_import_only_what_the_design_allows(path: Path) -> None:
     project_imports = imported_roots(path) & set(PACKAGES)
     forbidden = project_imports - ALLOWED[package]
     assert not forbidden, f"{rel(path)} imports {sorted(forbidden)}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=rel)
+def test_other_packages_are_reached_through_their_public_api(path: Path) -> None:
+    package = rel(path).split("/")[0]
+    reaching_in = sorted(
+        module
+        for module in imported_modules(path)
+        if module.split(".")[0] in PACKAGES
+        and module.split(".")[0] != package
+        and "." in module
+        and not submodule_allowed(rel(path), module)
+    )
+    assert not reaching_in, f"{rel(path)} imports {reaching_in}: import from the package instead"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_public_name_resolves(package: str) -> None:
+    public = importlib.import_module(package)
+    missing = [name for name in getattr(public, "__all__", ()) if not hasattr(public, name)]
+    assert missing == []
 
 
 @pytest.mark.parametrize("path", modules(), ids=rel)
@@ -100,3 +145,4 @@ def test_every_module_opens_with_a_one_line_docstring(path: Path) -> None:
 def test_the_walker_sees_real_imports() -> None:
     assert "pydantic" in imported_roots(REPO / "models" / "readings.py")
     assert "pymodbus" in imported_roots(REPO / "connectors" / "modbus" / "connector.py")
+    assert "connectors.simulated" in imported_modules(REPO / "opcua_server" / "demo" / "actors.py")
