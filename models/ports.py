@@ -104,8 +104,8 @@ class PrinterControl(Protocol):
     """One printer's job control: ISA-95 job orders (OPC 10031-4), OPC 40540 state.
 
     A job is submitted (Store) and then started (Start), so a printer may hold it until it is
-    free; ``abort`` stops it where it is. Refusals raise TrustfloorError subclasses: a busy
-    printer or a job that is not printing InvalidStateError where the driver can tell.
+    free; ``abort`` stops it where it is. Refusals raise TrustfloorError: InvalidStateError
+    while another job prints, or when the job to abort is not the one printing.
     """
 
     @property

@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import accumulate
 
 from connectors.errors import ConnectorError
-from models import PrinterJobState, ProcessParameter
+from models import InvalidStateError, PrinterJobState, ProcessParameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +38,11 @@ class PrinterError(ConnectorError):
     """The simulated printer refused a request."""
 
 
-class PrinterBusyError(PrinterError):
+class PrinterBusyError(PrinterError, InvalidStateError):
     """A job is printing; a new one can only start once it completed or was aborted."""
 
 
-class NoJobPrintingError(PrinterError):
+class NoJobPrintingError(PrinterError, InvalidStateError):
     """The request needs a job that is printing, and none is."""
 
 

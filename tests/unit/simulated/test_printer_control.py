@@ -8,7 +8,7 @@ import pytest
 
 from connectors.simulated import ManualClock, SimulatedPrinterControl
 from connectors.simulated.printer_model import NoJobPrintingError, PrinterBusyError, PrinterError
-from models import PrinterJobState, ProcessParameter
+from models import InvalidStateError, PrinterJobState, ProcessParameter
 from tests.unit.simulated.printer_kit import T0, job, simulated_printer, started
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -44,8 +44,9 @@ async def test_a_job_not_submitted_or_a_busy_printer_is_refused() -> None:
 
     await started(control, "PO-000001-01")
     await control.submit(job("PO-000001-02"))
-    with pytest.raises(PrinterBusyError):
+    with pytest.raises(PrinterBusyError) as busy:
         await control.start("PO-000001-02")
+    assert isinstance(busy.value, InvalidStateError), "the port's refusal for a busy printer"
     clock.advance(3600.0)
     await control.start("PO-000001-02")  # still submitted, it starts once the printer is free
     assert (await control.status()).order_id == "PO-000001-02"
@@ -57,8 +58,9 @@ async def test_abort_stops_only_the_job_that_prints() -> None:
     await started(control, "PO-000001-01")
     clock.advance(100.0)
 
-    with pytest.raises(NoJobPrintingError):
+    with pytest.raises(NoJobPrintingError) as other:
         await control.abort("PO-000001-02")
+    assert isinstance(other.value, InvalidStateError)
     await control.abort("PO-000001-01")
 
     clock.advance(3600.0)
