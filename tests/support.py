@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import shutil
@@ -39,6 +40,18 @@ WAIT_S = 30.0
 """How long a wait lasts before the test fails: a bound, never a measurement."""
 
 T = TypeVar("T")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute module name a source file imports (``import a.b``, ``from a.b import c``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
 
 
 async def wait_for(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO, imported_modules
+
 PACKAGES = ("models", "config", "connectors", "maintenance", "ledger", "opcua_server")
 ALLOWED: dict[str, set[str]] = {
     "models": {"models"},
@@ -42,26 +43,7 @@ def modules() -> list[Path]:
 
 
 def imported_roots(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    roots: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Every absolute module name ``path`` imports (``import a.b``, ``from a.b import c``)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-    return names
+    return {module.split(".")[0] for module in imported_modules(path)}
 
 
 def rel(path: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ledger
-from tests.support import REPO
+from tests.support import REPO, imported_modules
 
 OUTSIDE_THE_LEDGER = ("models", "config", "connectors", "maintenance", "opcua_server", "bench")
 
@@ -21,14 +20,7 @@ def outside_modules() -> list[Path]:
 
 def ledger_submodules_imported(path: Path) -> set[str]:
     """The ``ledger.*`` modules that ``path`` names in its imports (``from ledger.x import``)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-    return {name for name in names if name.startswith("ledger.")}
+    return {name for name in imported_modules(path) if name.startswith("ledger.")}
 
 
 @pytest.mark.parametrize("path", outside_modules(), ids=lambda p: p.relative_to(REPO).as_posix())
