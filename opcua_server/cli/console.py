@@ -10,7 +10,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from maintenance import render_alert_table
-from opcua_server.runtime.site import Site, SiteSummary
+from opcua_server.runtime.site import Site
+from opcua_server.runtime.summary import SiteSummary
 
 DEMO_PASSWORD_ENV = "TRUSTFLOOR_DEMO_PASSWORD"
 

@@ -8,8 +8,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
 from config import Settings, SiteSettings
@@ -48,7 +47,6 @@ from models import (
 )
 from opcua_server.demo.actors import (
     DemoTechnician,
-    Repairs,
     install_demo_designs,
     train_demo_models,
 )
@@ -70,43 +68,10 @@ from opcua_server.runtime.metrics import (
 )
 from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.runtime.scheduling import PeriodicJobs
+from opcua_server.runtime.summary import SiteStatus, SiteSummary
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SiteStatus:
-    """What the live status line shows."""
-
-    devices: int
-    devices_up: int
-    readings: int
-    pending: int
-    stored: int
-
-
-@dataclass(frozen=True, slots=True)
-class SiteSummary:
-    """The story so far, for the demo's console: machines, alerts, orders, parts, proofs."""
-
-    simulated_h: float
-    """Simulated hours since start (0 for a real site)."""
-    machines: int
-    stopped: tuple[str, ...]
-    health: Mapping[str, int]
-    """Machines per health state of their newest score ("unscored" before the first)."""
-    alerts: Sequence[AlertRow]
-    orders: Mapping[str, int]
-    parts_passed: int
-    parts_failed: int
-    batches_anchored: int
-    batches_pending: int
-    certificates_unanchored: int
-    """Certificates not on chain yet: waiting for a batch, or in a batch not yet anchored."""
-    licences: Mapping[str, tuple[int, int]]
-    """Design id → (pieces counted on chain, licensed quota)."""
-    repairs: Repairs | None
 
 
 class Site:
