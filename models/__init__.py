@@ -94,7 +94,7 @@ from models.production import (
     PrinterStatus,
     PrintOrder,
 )
-from models.readings import Cause, Quality, Reading, bad, good, uncertain
+from models.readings import Cause, Quality, Reading, bad, good, trusted_reading, uncertain
 from models.storage import Synchronous, failures_as, make_private_dir, open_wal, transaction
 from models.timebase import (
     MICROS_PER_SECOND,
@@ -208,5 +208,6 @@ __all__ = [
     "seconds_to_micros",
     "to_micros",
     "transaction",
+    "trusted_reading",
     "uncertain",
 ]

@@ -60,7 +60,7 @@ class Reading(BaseModel):
         return f"{self.machine}/{self.tag}"
 
 
-def _trusted(
+def trusted_reading(
     machine: str,
     tag: str,
     ts: datetime,
@@ -83,16 +83,16 @@ def _trusted(
 
 def good(machine: str, tag: str, ts: datetime, value: float | int | bool | str) -> Reading:
     """A Good reading."""
-    return _trusted(machine, tag, ts, value, Quality.GOOD, Cause.NONE, "")
+    return trusted_reading(machine, tag, ts, value, Quality.GOOD, Cause.NONE, "")
 
 
 def uncertain(
     machine: str, tag: str, ts: datetime, value: float, cause: Cause, reason: str
 ) -> Reading:
     """An Uncertain reading: a value exists but should not be trusted, and ``reason`` says why."""
-    return _trusted(machine, tag, ts, value, Quality.UNCERTAIN, cause, reason)
+    return trusted_reading(machine, tag, ts, value, Quality.UNCERTAIN, cause, reason)
 
 
 def bad(machine: str, tag: str, ts: datetime, cause: Cause, reason: str) -> Reading:
     """A Bad reading: the value could not be obtained, and ``reason`` says why."""
-    return _trusted(machine, tag, ts, None, Quality.BAD, cause, reason)
+    return trusted_reading(machine, tag, ts, None, Quality.BAD, cause, reason)

@@ -8,7 +8,7 @@ from enum import Enum
 
 from asyncua import ua
 
-from models import Cause, OpcUaTag, Quality, Reading
+from models import Cause, OpcUaTag, Quality, Reading, trusted_reading
 
 Plain = float | int | bool | str
 """The value types a reading carries."""
@@ -105,13 +105,19 @@ def reading_of(machine: str, tag: OpcUaTag, data: ua.DataValue, now: datetime) -
     ts = timestamp_of(data, now)
     quality = quality_of(code)
     if quality is Quality.BAD:
-        return _reading(machine, tag, ts, None, quality, cause_of(code), status_name(code))
+        return trusted_reading(
+            machine, tag.name, ts, None, quality, cause_of(code), status_name(code)
+        )
     try:
         value = plain_value(data.Value.Value if data.Value is not None else None)
     except ValueError as error:
-        return _reading(machine, tag, ts, None, Quality.BAD, Cause.INVALID_VALUE, str(error))
+        return trusted_reading(
+            machine, tag.name, ts, None, Quality.BAD, Cause.INVALID_VALUE, str(error)
+        )
     if quality is Quality.UNCERTAIN:
-        return _reading(machine, tag, ts, value, quality, cause_of(code), status_name(code))
+        return trusted_reading(
+            machine, tag.name, ts, value, quality, cause_of(code), status_name(code)
+        )
     return _range_checked(machine, tag, ts, value)
 
 
@@ -119,28 +125,12 @@ def _range_checked(machine: str, tag: OpcUaTag, ts: datetime, value: Plain) -> R
     if isinstance(value, int | float) and not isinstance(value, bool):
         if tag.eu_high is not None and value > tag.eu_high:
             reason = f"{value:g} is above the engineering range (max {tag.eu_high:g})"
-            return _reading(machine, tag, ts, value, Quality.UNCERTAIN, Cause.OUT_OF_RANGE, reason)
+            return trusted_reading(
+                machine, tag.name, ts, value, Quality.UNCERTAIN, Cause.OUT_OF_RANGE, reason
+            )
         if tag.eu_low is not None and value < tag.eu_low:
             reason = f"{value:g} is below the engineering range (min {tag.eu_low:g})"
-            return _reading(machine, tag, ts, value, Quality.UNCERTAIN, Cause.OUT_OF_RANGE, reason)
-    return _reading(machine, tag, ts, value, Quality.GOOD, Cause.NONE, "")
-
-
-def _reading(
-    machine: str,
-    tag: OpcUaTag,
-    ts: datetime,
-    value: Plain | None,
-    quality: Quality,
-    cause: Cause,
-    reason: str,
-) -> Reading:
-    return Reading.model_construct(
-        machine=machine,
-        tag=tag.name,
-        source_ts=ts,
-        value=value,
-        quality=quality,
-        cause=cause,
-        reason=reason,
-    )
+            return trusted_reading(
+                machine, tag.name, ts, value, Quality.UNCERTAIN, Cause.OUT_OF_RANGE, reason
+            )
+    return trusted_reading(machine, tag.name, ts, value, Quality.GOOD, Cause.NONE, "")

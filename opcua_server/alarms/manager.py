@@ -56,7 +56,7 @@ class AlarmManager:
 
     Conditions live under ``Objects/Alarms/<machine>/<component>`` (OffNormalAlarmType with
     ConfirmedState), with a HasCondition reference from the machine's node. Every event is
-    emitted from the Server object and stored in ``store`` before clients see it.
+    emitted from the Server object and stored in the event store before clients see it.
     Call :meth:`start` after ``await server.init()`` and after the namespace is registered.
     """
 
@@ -72,7 +72,7 @@ class AlarmManager:
     ) -> None:
         self._server = server
         self.namespace = namespace
-        self.store = store
+        self.events = store
         self._clock = clock or SystemClock()
         self._authorize = authorize
         self._current_user = current_user
@@ -225,7 +225,7 @@ class AlarmManager:
     async def _commit(self, state: ConditionState) -> None:
         """Store the condition's event, then make it the current state, mirror it and emit it."""
         fields = condition_fields(state)
-        await self.store.append(
+        await self.events.append(
             fields, condition=state.condition_id, machine=state.machine, component=state.component
         )
         self._conditions[(state.machine, state.component)] = state
@@ -261,7 +261,7 @@ class AlarmManager:
             self._clock.now(),
         )
         async with self._lock:
-            await self.store.append(fields)
+            await self.events.append(fields)
             if source is not None:
                 await self._mark_history_source(source[0])
             await self._server.iserver.subscription_service.trigger_event(event_of(fields))
@@ -269,7 +269,7 @@ class AlarmManager:
 
     async def _restore(self) -> None:
         """Bring back the conditions still retained when the process last stopped."""
-        for machine, component, fields in await self.store.latest_conditions():
+        for machine, component, fields in await self.events.latest_conditions():
             if not field_value(fields, "Retain", False):
                 continue
             condition_id = condition_node_id(self.namespace, machine, component)
