@@ -10,10 +10,10 @@
 //                                           when Good, wait for the event it causes
 // Events are subscribed on the Server object without a where clause, so every event arrives.
 import {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, UserTokenType,
-  OPCUACertificateManager, TimestampsToReturn, ClientMonitoredItem, constructEventFilter,
+  AttributeIds, TimestampsToReturn, ClientMonitoredItem, constructEventFilter,
   callConditionRefresh, ObjectTypeIds, resolveNodeId,
 } from "node-opcua";
+import { withSession } from "./nodeopcua_common.mjs";
 
 const request = JSON.parse(process.argv[2]);
 const FIELDS = [
@@ -70,34 +70,6 @@ class EventLog {
   latest(name, back = 0) {
     const mine = this.events.filter((e) => e.conditionName === name);
     return mine[mine.length - 1 - back];
-  }
-}
-
-async function withSession(req, work) {
-  const certificateManager = new OPCUACertificateManager({
-    rootFolder: req.pkiDir, automaticallyAcceptUnknownCertificate: true,
-  });
-  await certificateManager.initialize();
-  const client = OPCUAClient.create({
-    applicationName: "trustfloor-interop-nodeopcua-alarms",
-    clientCertificateManager: certificateManager,
-    endpointMustExist: false,
-    connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
-    securityPolicy: SecurityPolicy[req.policy ?? "Basic256Sha256"],
-    securityMode: MessageSecurityMode[req.mode ?? "SignAndEncrypt"],
-  });
-  await client.connect(req.endpoint);
-  try {
-    const session = await client.createSession(
-      { type: UserTokenType.UserName, userName: req.user, password: req.password },
-    );
-    try {
-      return await work(session);
-    } finally {
-      await session.close();
-    }
-  } finally {
-    await client.disconnect();
   }
 }
 
@@ -164,7 +136,7 @@ async function run(session) {
 }
 
 try {
-  await withSession(request, run);
+  await withSession(request, "trustfloor-interop-nodeopcua-alarms", run);
   const { events, calls, refreshes } = progress;
   console.log(JSON.stringify({ ok: true, events, calls, refreshes }));
   process.exit(0);

@@ -12,6 +12,7 @@ import readline from "node:readline";
 import {
   OPCUAServer, OPCUACertificateManager, MessageSecurityMode, SecurityPolicy, DataType, StatusCodes,
 } from "node-opcua";
+import { stopOnSignals } from "./nodeopcua_common.mjs";
 
 const NAMESPACE_URI = "urn:trustfloor:bench";
 const PER_OBJECT = 100;
@@ -88,19 +89,10 @@ const endpoint = `opc.tcp://127.0.0.1:${server.endpoints[0].port}/bench`;
 console.log(`READY ${JSON.stringify({ endpoint, namespace_uri: NAMESPACE_URI, node_ids: nodeIds() })}`);
 
 let ticker = null;
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  clearInterval(ticker);
-  await server.shutdown(0);
-  process.exit(0);
-}
+const stop = stopOnSignals(server, () => clearInterval(ticker));
 const commands = readline.createInterface({ input: process.stdin });
 commands.on("line", (line) => {
   if (line.trim() === "change" && ticker === null) ticker = startChanging(variables);
   if (line.trim() === "still") { clearInterval(ticker); ticker = null; }
 });
 commands.on("close", stop);
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);

@@ -7,47 +7,12 @@
 //   {op: "historyRaw", node, seconds}, {op: "historyProcessed", node, seconds, intervalMs, aggregate},
 //   {op: "browsePath", path: [[namespaceUri, name], ...]}
 import {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, UserTokenType,
-  OPCUACertificateManager, ClientSubscription, ClientMonitoredItem, TimestampsToReturn,
-  DataType, AggregateFunction, makeBrowsePath,
+  AttributeIds, ClientSubscription, ClientMonitoredItem, TimestampsToReturn, DataType,
+  AggregateFunction, makeBrowsePath,
 } from "node-opcua";
+import { withSession } from "./nodeopcua_common.mjs";
 
 const request = JSON.parse(process.argv[2]);
-
-function securityOf(req) {
-  return {
-    securityPolicy: SecurityPolicy[req.policy ?? "Basic256Sha256"],
-    securityMode: MessageSecurityMode[req.mode ?? "SignAndEncrypt"],
-  };
-}
-
-async function withSession(req, work) {
-  const certificateManager = new OPCUACertificateManager({
-    rootFolder: req.pkiDir, automaticallyAcceptUnknownCertificate: true,
-  });
-  await certificateManager.initialize();
-  const client = OPCUAClient.create({
-    applicationName: "trustfloor-interop-nodeopcua",
-    clientCertificateManager: certificateManager,
-    endpointMustExist: false,
-    connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
-    ...securityOf(req),
-  });
-  await client.connect(req.endpoint);
-  try {
-    const identity = req.user
-      ? { type: UserTokenType.UserName, userName: req.user, password: req.password }
-      : { type: UserTokenType.Anonymous };
-    const session = await client.createSession(identity);
-    try {
-      return await work(session);
-    } finally {
-      await session.close();
-    }
-  } finally {
-    await client.disconnect();
-  }
-}
 
 async function readValues(session, req) {
   const nsArray = await session.readNamespaceArray();
@@ -163,7 +128,7 @@ async function runOps(session, req) {
 }
 
 try {
-  const output = await withSession(request, async (session) => {
+  const output = await withSession(request, "trustfloor-interop-nodeopcua", async (session) => {
     const out = {};
     if (request.browse) Object.assign(out, await browseMachines(session, request));
     if (request.nodes) Object.assign(out, await readValues(session, request));

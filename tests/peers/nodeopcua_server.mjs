@@ -14,6 +14,7 @@ import {
   OPCUAServer, OPCUACertificateManager, MessageSecurityMode, SecurityPolicy, DataType,
   DataValue, Variant, StatusCodes, AttributeIds,
 } from "node-opcua";
+import { stopOnSignals } from "./nodeopcua_common.mjs";
 
 export const NAMESPACE_URI = "urn:trustfloor:tests:nodeopcua-machine";
 const request = JSON.parse(process.argv[2] ?? "{}");
@@ -103,15 +104,6 @@ const ticker = populate(server, request);
 await server.start();
 console.log(`READY ${server.endpoints[0].port}`);
 
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  clearInterval(ticker);
-  await server.shutdown(0);
-  process.exit(0);
-}
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+const stop = stopOnSignals(server, () => clearInterval(ticker));
 process.stdin.on("end", stop);
 process.stdin.resume();
