@@ -15,7 +15,7 @@ from models import Cause, Reading, bad, good
 from models.ports import Aggregate, AggregateStatus
 from tests.integration.historian.rollup_crasher import CHUNK_ROWS, RETENTION, open_store
 from tests.support import REPO
-from tests.unit.historian.reference import reference_aggregate
+from tests.unit.connectors.historian.reference import reference_aggregate
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

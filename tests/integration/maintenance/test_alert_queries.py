@@ -9,7 +9,7 @@ import pytest
 from maintenance.alert_store import UnknownAlertError
 from models import AlertState
 from tests.integration.maintenance.test_alert_service import service_on
-from tests.unit.maintenance_alerts.policy_kit import AFTER_ORDER, BEARING, MILL, WEAR, at
+from tests.unit.maintenance.alerts.policy_kit import AFTER_ORDER, BEARING, MILL, WEAR, at
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

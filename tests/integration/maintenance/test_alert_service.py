@@ -19,7 +19,7 @@ from maintenance.orders import SqliteOrderBook
 from models import AlertState, HealthState, NotFoundError, OrderState
 from models.timebase import ManualClock
 from tests.integration.maintenance.webhook_kit import SECRET, running_receiver
-from tests.unit.maintenance_alerts.policy_kit import (
+from tests.unit.maintenance.alerts.policy_kit import (
     AFTER_ORDER,
     BEARING,
     BEFORE_ORDER,

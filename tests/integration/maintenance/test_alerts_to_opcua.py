@@ -12,7 +12,7 @@ from maintenance import AlertService, AlertStore
 from maintenance.orders import SqliteOrderBook
 from opcua_server.runtime.adapters import AlarmManagerSink
 from tests.integration.opcua.alarm_kit import AlarmSite, running_alarm_site
-from tests.unit.maintenance_alerts.policy_kit import AFTER_ORDER, BEARING, MILL, SETTINGS, WEAR
+from tests.unit.maintenance.alerts.policy_kit import AFTER_ORDER, BEARING, MILL, SETTINGS, WEAR
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

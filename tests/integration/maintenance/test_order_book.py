@@ -21,7 +21,7 @@ from models import (
     PrintOrder,
 )
 from models.timebase import ManualClock
-from tests.unit.maintenance_alerts.policy_kit import DESIGN, T0
+from tests.unit.maintenance.alerts.policy_kit import DESIGN, T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -9,7 +9,7 @@ import pytest
 from maintenance.orders import SqliteOrderBook
 from models import OrderState, OutOfRangeError
 from models.timebase import ManualClock
-from tests.unit.maintenance_alerts.policy_kit import DESIGN, T0
+from tests.unit.maintenance.alerts.policy_kit import DESIGN, T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ from maintenance.notify import Notification, WebhookNotifier, WebhookSecretError
 from models.timebase import ManualClock
 from tests.integration.maintenance.webhook_kit import SECRET, running_receiver
 from tests.support import free_port
-from tests.unit.maintenance_alerts.policy_kit import T0
+from tests.unit.maintenance.alerts.policy_kit import T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

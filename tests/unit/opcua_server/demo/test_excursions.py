@@ -7,7 +7,7 @@ import pytest
 from connectors.simulated import ManualClock
 from models import ProcessParameter
 from opcua_server.demo.excursions import faulty_printers
-from tests.unit.simulated.printer_kit import T0, simulated_printer, started
+from tests.unit.connectors.simulated.printer_kit import T0, simulated_printer, started
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from connectors.historian import Retention, RollupIntervalChangedError, TelemetryStore
 from models import Cause, Reading, bad, good, uncertain
 from models.ports import Aggregate
-from tests.unit.historian.reference import latest_per_timestamp, reference_aggregate
+from tests.unit.connectors.historian.reference import latest_per_timestamp, reference_aggregate
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)  # aligned to every rollup interval used here
 RAW_S = 100.0

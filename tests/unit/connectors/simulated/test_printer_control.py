@@ -9,7 +9,7 @@ import pytest
 from connectors.simulated import ManualClock, SimulatedPrinterControl
 from connectors.simulated.printer_model import NoJobPrintingError, PrinterBusyError, PrinterError
 from models import InvalidStateError, PrinterJobState, ProcessParameter
-from tests.unit.simulated.printer_kit import T0, job, simulated_printer, started
+from tests.unit.connectors.simulated.printer_kit import T0, job, simulated_printer, started
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -12,7 +12,7 @@ from maintenance.model_store import ModelStore
 from maintenance.scoring import ScoringService
 from models import HealthState
 from models.timebase import ManualClock
-from tests.unit.maintenance_scoring.scoring_kit import (
+from tests.unit.maintenance.scoring.scoring_kit import (
     OPTIONS,
     SETTINGS,
     T0,

@@ -18,7 +18,7 @@ from maintenance.alert_policy import Observation
 from maintenance.orders import SqliteOrderBook
 from models import AlertState, HealthScore, HealthState, OrderState
 from opcua_server.demo.actors import DemoTechnician
-from tests.unit.simulated.test_wear import BEARING, mill
+from tests.unit.connectors.simulated.test_wear import BEARING, mill
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -18,7 +18,7 @@ from maintenance.score_history import ScoreHistory
 from maintenance.scoring import ScoringService
 from maintenance.training import HistoryColumns
 from models import HealthScore, HealthState
-from tests.unit.maintenance_scoring.scoring_kit import (
+from tests.unit.maintenance.scoring.scoring_kit import (
     OPTIONS,
     SETTINGS,
     T0,

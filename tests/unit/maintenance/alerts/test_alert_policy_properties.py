@@ -19,7 +19,7 @@ from maintenance.alert_policy import (
     order_point_h,
 )
 from models import HealthScore
-from tests.unit.maintenance_alerts.policy_kit import (
+from tests.unit.maintenance.alerts.policy_kit import (
     BEARING,
     BEARING_PART,
     IMPELLER,

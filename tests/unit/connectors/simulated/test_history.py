@@ -7,7 +7,7 @@ import pytest
 
 from connectors.simulated.history import EPOCH, Sampling, fresh, run_to_failure
 from connectors.simulated.wear import MachineWear, TimeBase
-from tests.unit.simulated.test_wear import BEARING, mill
+from tests.unit.connectors.simulated.test_wear import BEARING, mill
 
 SAMPLING = Sampling(interval_s=2.0, time_compression=3600.0)
 

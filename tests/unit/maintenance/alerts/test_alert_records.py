@@ -21,7 +21,7 @@ from maintenance.notify import (
     verify,
 )
 from models import Alert, OrderState, PrintOrder
-from tests.unit.maintenance_alerts.policy_kit import BEARING_PART, SETTINGS, T0, every_minute
+from tests.unit.maintenance.alerts.policy_kit import BEARING_PART, SETTINGS, T0, every_minute
 
 
 def raised_alert() -> Alert:

@@ -16,7 +16,7 @@ from maintenance.alert_policy import (
 )
 from maintenance.catalogue import Catalogue
 from models import HealthState
-from tests.unit.maintenance_alerts.policy_kit import (
+from tests.unit.maintenance.alerts.policy_kit import (
     BEARING,
     BEARING_PART,
     DESIGN,
