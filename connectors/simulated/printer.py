@@ -127,6 +127,8 @@ class SimulatedPrinter:
         await server.init()
         server.set_server_name(f"trustfloor simulated printer {self.printer.id}")
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        # A lab simulator with no users: anonymous only, so no password could travel in clear.
+        server.set_identity_tokens([ua.AnonymousIdentityToken])
         server.set_endpoint(self.url)
         await self._build(server)
         await server.start()

@@ -41,6 +41,7 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     logging.getLogger("asyncua").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run otherwise
+    logging.getLogger("web3").setLevel(logging.WARNING)  # one line per IPC connect otherwise
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
