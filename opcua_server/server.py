@@ -32,8 +32,10 @@ from opcua_server.fastpath import (
 )
 from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.history.raw import HistoryLimits, SiteHistory
+from opcua_server.methods.job_orders import JobOrderReceiver
 from opcua_server.methods.table import MethodHost
 from opcua_server.model.address_space import MachinesAddressSpace
+from opcua_server.model.companion import import_companion_nodesets
 from opcua_server.model.diagnostics import Diagnostics, SessionCounters
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.persisted import PersistedValues
@@ -116,6 +118,7 @@ class TrustfloorServer:
         self.address_space: MachinesAddressSpace | None = None
         self.production: ProductionAddressSpace | None = None
         self.methods: MethodHost | None = None
+        self.job_orders: JobOrderReceiver | None = None
         self.history: SiteHistory | None = None
         self.events = EventStore(data_dir / "events.sqlite")
         self.alarms: AlarmManager | None = None
@@ -200,13 +203,17 @@ class TrustfloorServer:
         self.counters.security_rejected += 1
 
     async def _build_address_space(self) -> None:
+        await import_companion_nodesets(self._server)
         self.namespaces = await Namespaces.register(self._server)
         persisted = PersistedValues(Path(self.settings.data_dir) / "written_values.json")
         self.address_space = MachinesAddressSpace(self._server, self.namespaces, persisted)
         site = self.settings.site
-        await self.address_space.build([*site.machines, *site.opcua_machines])
+        await self.address_space.build([*site.machines, *site.opcua_machines], site.printers)
         self.production = ProductionAddressSpace(
-            self._server, self.namespaces.site, max_items=self.server_settings.max_items_per_folder
+            self._server,
+            self.namespaces.site,
+            max_items=self.server_settings.max_items_per_folder,
+            on_printer=self.address_space.apply_printer,
         )
         await self.production.build()
         self.alarms = AlarmManager(
@@ -225,6 +232,14 @@ class TrustfloorServer:
             on_order=None if self.ports.announces_orders else self.show_order,
         )
         await self.methods.build()
+        self.job_orders = JobOrderReceiver(
+            self._server,
+            self.namespaces,
+            self.audit,
+            orders=self.ports.orders,
+            on_order=None if self.ports.announces_orders else self.show_order,
+        )
+        await self.job_orders.build()
         self.history = SiteHistory(
             self._server.iserver,
             self.address_space.point_of,
@@ -270,6 +285,8 @@ class TrustfloorServer:
         """An order changed: update its node and tell event subscribers."""
         if self.production is not None:
             await self.production.apply_order(order)
+        if self.job_orders is not None:
+            await self.job_orders.apply_order(order)
         if self.alarms is not None:
             message = (
                 f"print order {order.id}: {order.quantity} x {order.design_id}, {order.state.value}"
@@ -287,6 +304,8 @@ class TrustfloorServer:
     async def show_design(self, design: Design) -> None:
         if self.production is not None:
             await self.production.apply_design(design)
+        if self.job_orders is not None:
+            await self.job_orders.apply_design(design)
 
     async def stop(self) -> None:
         await self._server.stop()

@@ -271,39 +271,14 @@ class MethodHost:
         return call
 
     async def _call(self, spec: MethodSpec, variants: Sequence[ua.Variant]) -> Any:
-        user = CURRENT_USER.get()
-        detail = summarize_arguments(variants)
-        self._record(spec, user, detail, STARTED)
-        try:
-            authorize(spec.name, METHOD_ROLES[spec.name])
-            values = check_arguments(spec.inputs, variants)
-            assert user is not None  # authorize refused anonymous callers
-            outputs = await spec.handler(user, values)
-        except Exception as error:  # a bad call never disturbs the server
-            status = self._refusal_status(spec, user, error)
-            self._record(spec, user, detail, _result(status, str(error)))
-            return ua.StatusCode(status)
-        self._record(spec, user, detail, _result(ua.StatusCodes.Good, ""))
-        return [
-            ua.Variant(value, arg.variant_type)
-            for value, arg in zip(outputs, spec.outputs, strict=True)
-        ]
+        async def checked(user: SiteUser) -> list[ua.Variant]:
+            outputs = await spec.handler(user, check_arguments(spec.inputs, variants))
+            return [
+                ua.Variant(value, arg.variant_type)
+                for value, arg in zip(outputs, spec.outputs, strict=True)
+            ]
 
-    def _refusal_status(self, spec: MethodSpec, user: SiteUser | None, error: Exception) -> int:
-        """The status a failed call answers: one log line for a refusal, a traceback for a fault."""
-        status = _status_of(error)
-        if status is None:
-            log.exception("%s failed unexpectedly", spec.name, exc_info=error)
-            return int(ua.StatusCodes.BadInternalError)
-        name, _ = describe(user)
-        log.info("%s by %s refused: %s: %s", spec.name, name, ua.StatusCode(status).name, error)
-        return status
-
-    def _record(self, spec: MethodSpec, user: SiteUser | None, detail: str, result: str) -> None:
-        name, role = describe(user)
-        self._audit.record(
-            user=name, role=role, action="call", target=spec.name, detail=detail, result=result
-        )
+        return await audited_call(self._audit, spec.name, variants, checked)
 
     def _order_book(self) -> OrderDesk:
         if self.orders is None:
@@ -355,6 +330,60 @@ class MethodHost:
         serial, reason = args
         await self._desk().revoke(serial, reason, str(user.name))
         return []
+
+
+Answer = Callable[[int, Exception], Any]
+"""What a refused call returns to the client, given its status and the refusal."""
+
+
+def status_only(status: int, _error: Exception) -> ua.StatusCode:
+    return ua.StatusCode(status)
+
+
+async def audited_call(
+    audit: AuditLog,
+    target: str,
+    variants: Sequence[ua.Variant],
+    body: Callable[[SiteUser], Awaitable[Any]],
+    answer: Answer = status_only,
+) -> Any:
+    """Run ``body`` for the session's user once METHOD_ROLES[target] allows it, audited twice.
+
+    A refusal (RefusedError, a port's error) answers ``answer(status, error)`` and logs one
+    line; any other failure answers BadInternalError with a traceback. Either way the server
+    goes on.
+    """
+    user = CURRENT_USER.get()
+    detail = summarize_arguments(variants)
+    record_call(audit, target, user, detail, STARTED)
+    try:
+        authorize(target, METHOD_ROLES[target])
+        assert user is not None  # authorize refused anonymous callers
+        outputs = await body(user)
+    except Exception as error:  # a bad call never disturbs the server
+        status = refusal_status(target, user, error)
+        record_call(audit, target, user, detail, _result(status, str(error)))
+        return answer(status, error)
+    record_call(audit, target, user, detail, _result(ua.StatusCodes.Good, ""))
+    return outputs
+
+
+def refusal_status(target: str, user: SiteUser | None, error: Exception) -> int:
+    """The status a failed call answers: one log line for a refusal, a traceback for a fault."""
+    status = _status_of(error)
+    if status is None:
+        log.exception("%s failed unexpectedly", target, exc_info=error)
+        return int(ua.StatusCodes.BadInternalError)
+    name, _ = describe(user)
+    log.info("%s by %s refused: %s: %s", target, name, ua.StatusCode(status).name, error)
+    return status
+
+
+def record_call(
+    audit: AuditLog, target: str, user: SiteUser | None, detail: str, result: str
+) -> None:
+    name, role = describe(user)
+    audit.record(user=name, role=role, action="call", target=target, detail=detail, result=result)
 
 
 def _status_of(error: Exception) -> int | None:

@@ -1,4 +1,4 @@
-"""The Machines folder after OPC 40001-1 Machinery: identification, state, telemetry, health."""
+"""The Machinery Machines folder (OPC 40001-1): identification, state, telemetry, health."""
 
 from __future__ import annotations
 
@@ -8,7 +8,19 @@ from datetime import UTC, datetime
 
 from asyncua import Server, ua
 
-from models import Cause, HealthScore, Machine, OpcUaMachine, OpcUaTag, Quality, Reading, Tag
+from models import (
+    Cause,
+    HealthScore,
+    Machine,
+    OpcUaMachine,
+    OpcUaTag,
+    Printer,
+    PrinterJobState,
+    PrinterStatus,
+    Quality,
+    Reading,
+    Tag,
+)
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.nodes import NodeBuilder
 from opcua_server.model.persisted import PersistedValues
@@ -23,8 +35,18 @@ STATUS_BY_CAUSE: dict[Cause, int] = {
 }
 """OPC 10000-4 §7.39 status codes for each reason a reading is not Good."""
 
-EXECUTING, NOT_AVAILABLE = "Executing", "NotAvailable"
+EXECUTING, NOT_EXECUTING, NOT_AVAILABLE = "Executing", "NotExecuting", "NotAvailable"
 """MachineryItemState states (OPC 40001-1 §12.1) this server reports."""
+
+MACHINES_FOLDER = 1001
+MACHINERY_ITEM_STATE_TYPE = 1002
+MACHINE_IDENTIFICATION_TYPE = 1012
+"""Numeric ids in the Machinery namespace (Opc.Ua.Machinery.NodeSet2.xml)."""
+
+STATE_IDS = {"OutOfService": 5004, "NotAvailable": 5005, "Executing": 5006, "NotExecuting": 5007}
+"""The states of MachineryItemState_StateMachineType, by name: their numeric Machinery ids."""
+
+Asset = Machine | OpcUaMachine | Printer
 
 
 def status_of(reading: Reading) -> ua.StatusCode:
@@ -77,7 +99,7 @@ class HealthNodes:
 
 
 class MachinesAddressSpace:
-    """Builds the Machines folder and applies readings and health scores to it."""
+    """Fills the Machinery Machines folder and applies readings and health scores to it."""
 
     def __init__(
         self, server: Server, namespaces: Namespaces, persisted: PersistedValues | None = None
@@ -89,44 +111,75 @@ class MachinesAddressSpace:
         self._build = NodeBuilder(server, namespaces.site)
         self._variables: dict[tuple[str, str], ua.NodeId] = {}
         self._state: dict[str, ua.NodeId] = {}
+        self._state_id: dict[str, ua.NodeId] = {}
         self._state_now: dict[str, str] = {}
         self._health: dict[str, HealthNodes] = {}
         self.asset_id_nodes: dict[ua.NodeId, str] = {}
 
-    async def build(self, machines: Iterable[Machine | OpcUaMachine]) -> None:
-        folder = await self._build.folder(
-            self._server.nodes.objects.nodeid,
-            "Machines",
-            ua.QualifiedName("Machines", self.ns.machinery),
-        )
-        for machine in machines:
-            await self._add_machine(folder, machine)
+    @property
+    def folder(self) -> ua.NodeId:
+        """The Machinery Machines folder (ns=Machinery;i=1001) the nodeset brings."""
+        return ua.NodeId(MACHINES_FOLDER, self.ns.machinery)
 
-    async def _add_machine(self, folder: ua.NodeId, machine: Machine | OpcUaMachine) -> None:
-        base = f"Machines/{machine.id}"
-        node = await self._build.obj(folder, base, machine.id, display=machine.name or machine.id)
-        await self._add_identification(node, base, machine)
+    def _machinery(self, identifier: int) -> ua.NodeId:
+        return ua.NodeId(identifier, self.ns.machinery)
+
+    async def build(
+        self, machines: Iterable[Machine | OpcUaMachine], printers: Iterable[Printer] = ()
+    ) -> None:
+        """One object per machine and per printer (OPC 40540 registers AM machines there too)."""
+        for machine in machines:
+            node = await self._add_asset(machine)
+            for tag in machine.tags:
+                await self._add_tag(node, machine, tag)
+            self._health[machine.id] = await self._add_health(node, f"Machines/{machine.id}")
+        for printer in printers:
+            await self._add_asset(printer)
+
+    async def _add_asset(self, asset: Asset) -> ua.NodeId:
+        """The machine object with its Identification and MachineryItemState add-ins."""
+        base = f"Machines/{asset.id}"
+        node = await self._build.obj(
+            self.folder, base, asset.id, display=asset.name or asset.id, organizes=True
+        )
+        await self._add_identification(node, base, asset)
+        await self._add_item_state(node, base, asset.id)
+        return node
+
+    async def _add_item_state(self, node: ua.NodeId, base: str, asset_id: str) -> None:
+        """MachineryItemState (OPC 40001-1 §12.1): CurrentState with its Id, NotAvailable first."""
         state = await self._build.obj(
             node,
             f"{base}/MachineryItemState",
             ua.QualifiedName("MachineryItemState", self.ns.machinery),
+            type_definition=self._machinery(MACHINERY_ITEM_STATE_TYPE),
+            reference=ua.ObjectIds.HasAddIn,
         )
-        self._state[machine.id] = await self._build.variable(
+        current = await self._build.variable(
             state,
             f"{base}/MachineryItemState/CurrentState",
-            "CurrentState",
+            ua.QualifiedName("CurrentState", 0),
             ua.LocalizedText(NOT_AVAILABLE),
+            type_definition=ua.ObjectIds.FiniteStateVariableType,
         )
-        for tag in machine.tags:
-            await self._add_tag(node, machine, tag)
-        self._health[machine.id] = await self._add_health(node, base)
+        self._state[asset_id] = current
+        self._state_id[asset_id] = await self._build.prop(
+            current,
+            f"{base}/MachineryItemState/CurrentState/Id",
+            ua.QualifiedName("Id", 0),
+            self._machinery(STATE_IDS[NOT_AVAILABLE]),
+            ua.VariantType.NodeId,
+        )
 
-    async def _add_identification(
-        self, node: ua.NodeId, base: str, machine: Machine | OpcUaMachine
-    ) -> None:
+    async def _add_identification(self, node: ua.NodeId, base: str, machine: Asset) -> None:
+        """Identification as MachineIdentificationType (OPC 40001-1 §8), DI property names."""
         di = self.ns.di
         ident = await self._build.obj(
-            node, f"{base}/Identification", ua.QualifiedName("Identification", di)
+            node,
+            f"{base}/Identification",
+            ua.QualifiedName("Identification", di),
+            type_definition=self._machinery(MACHINE_IDENTIFICATION_TYPE),
+            reference=ua.ObjectIds.HasAddIn,
         )
         maker = machine.manufacturer or "unknown"
         uri = f"urn:trustfloor:machine:{maker}:{machine.serial_number or machine.id}"
@@ -250,6 +303,16 @@ class MachinesAddressSpace:
             await self._server.write_attribute_value(
                 self._state[machine], ua.DataValue(ua.Variant(ua.LocalizedText(state)))
             )
+            state_id = ua.Variant(self._machinery(STATE_IDS[state]), ua.VariantType.NodeId)
+            await self._server.write_attribute_value(
+                self._state_id[machine], ua.DataValue(state_id)
+            )
+
+    async def apply_printer(self, printer: PrinterStatus) -> None:
+        """A printer's MachineryItemState: Executing while a job prints, NotExecuting otherwise."""
+        if printer.id in self._state:
+            printing = printer.job_state is PrinterJobState.PRINTING
+            await self._set_state(printer.id, EXECUTING if printing else NOT_EXECUTING)
 
     async def apply_health(self, score: HealthScore) -> None:
         """Show a machine's latest health score in its Health object."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from asyncua import Server, ua
 
@@ -17,6 +17,14 @@ def _node_id(namespace: int, node_id: ua.NodeId | str) -> ua.NodeId:
 
 def _qualified(namespace: int, name: ua.QualifiedName | str) -> ua.QualifiedName:
     return name if isinstance(name, ua.QualifiedName) else ua.QualifiedName(name, namespace)
+
+
+TypeId: TypeAlias = int | ua.NodeId
+"""A type or reference type: a standard one by its number in namespace 0, or any NodeId."""
+
+
+def _type_node(type_id: TypeId) -> ua.NodeId:
+    return type_id if isinstance(type_id, ua.NodeId) else ua.NodeId(type_id)
 
 
 class NodeBuilder:
@@ -37,8 +45,8 @@ class NodeBuilder:
         node_id: ua.NodeId | str | None,
         name: ua.QualifiedName | str,
         node_class: ua.NodeClass,
-        reference: int,
-        type_definition: int,
+        reference: TypeId,
+        type_definition: TypeId,
     ) -> ua.AddNodesItem:
         item = ua.AddNodesItem()
         if node_id is not None:
@@ -46,8 +54,8 @@ class NodeBuilder:
         item.BrowseName = _qualified(self.namespace, name)
         item.NodeClass = node_class
         item.ParentNodeId = parent
-        item.ReferenceTypeId = ua.NodeId(reference)
-        item.TypeDefinition = ua.NodeId(type_definition)
+        item.ReferenceTypeId = _type_node(reference)
+        item.TypeDefinition = _type_node(type_definition)
         return item
 
     async def folder(
@@ -64,14 +72,18 @@ class NodeBuilder:
         name: ua.QualifiedName | str,
         *,
         display: str | None = None,
-        type_definition: int = ua.ObjectIds.BaseObjectType,
+        type_definition: TypeId = ua.ObjectIds.BaseObjectType,
         organizes: bool = False,
+        reference: TypeId | None = None,
+        event_notifier: int = 0,
     ) -> ua.NodeId:
-        reference = ua.ObjectIds.Organizes if organizes else ua.ObjectIds.HasComponent
+        """An object under ``parent`` by HasComponent (Organizes, or ``reference``, if asked)."""
+        if reference is None:
+            reference = ua.ObjectIds.Organizes if organizes else ua.ObjectIds.HasComponent
         item = self._item(parent, node_id, name, ua.NodeClass.Object, reference, type_definition)
         attrs = ua.ObjectAttributes()
         attrs.DisplayName = ua.LocalizedText(display or item.BrowseName.Name)
-        attrs.EventNotifier = 0
+        attrs.EventNotifier = event_notifier
         item.NodeAttributes = attrs
         return await self._add(item)
 
@@ -85,11 +97,12 @@ class NodeBuilder:
         *,
         writable: bool = False,
         historizing: bool = False,
-        type_definition: int = ua.ObjectIds.BaseDataVariableType,
-        reference: int = ua.ObjectIds.HasComponent,
+        type_definition: TypeId = ua.ObjectIds.BaseDataVariableType,
+        reference: TypeId = ua.ObjectIds.HasComponent,
         description: str = "",
+        data_type: ua.NodeId | None = None,
     ) -> ua.NodeId:
-        """A variable whose DataType follows its initial value's Variant type."""
+        """A variable whose DataType follows its initial value's Variant type unless given."""
         item = self._item(parent, node_id, name, ua.NodeClass.Variable, reference, type_definition)
         variant = ua.Variant(value, variant_type)
         attrs = ua.VariableAttributes()
@@ -97,7 +110,7 @@ class NodeBuilder:
         if description:
             attrs.Description = ua.LocalizedText(description)
         attrs.Value = variant
-        attrs.DataType = ua.NodeId(variant.VariantType.value)
+        attrs.DataType = data_type or ua.NodeId(variant.VariantType.value)
         attrs.ValueRank = 1 if isinstance(value, list) else -1
         if isinstance(value, list):
             attrs.ArrayDimensions = [0]

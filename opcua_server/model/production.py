@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from asyncua import Server, ua
@@ -96,8 +97,16 @@ class ItemFolder:
 class ProductionAddressSpace:
     """The folders an MES uses to follow printing: printers, orders, parts, designs."""
 
-    def __init__(self, server: Server, namespace: int, *, max_items: int = 200) -> None:
+    def __init__(
+        self,
+        server: Server,
+        namespace: int,
+        *,
+        max_items: int = 200,
+        on_printer: Callable[[PrinterStatus], Awaitable[None]] | None = None,
+    ) -> None:
         builder = NodeBuilder(server, namespace)
+        self._on_printer = on_printer
         self.printers = ItemFolder(server, builder, "Printers", max_items)
         self.orders = ItemFolder(server, builder, "PrintOrders", max_items)
         self.parts = ItemFolder(server, builder, "Parts", max_items)
@@ -161,7 +170,10 @@ class ProductionAddressSpace:
         )
 
     async def apply_printer(self, printer: PrinterStatus) -> None:
-        """After OPC 40540 Additive Manufacturing: job state, layers, feedstock lot."""
+        """After OPC 40540 Additive Manufacturing: job state, layers, feedstock lot; the printer's
+        machine object under Machines follows (``on_printer``)."""
+        if self._on_printer is not None:
+            await self._on_printer(printer)
         await self.printers.upsert(
             printer.id,
             [

@@ -24,6 +24,10 @@ EVERYONE = frozenset(Role)
 METHOD_ROLES: dict[str, frozenset[Role]] = {
     "CreatePrintOrder": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
     "CancelPrintOrder": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
+    **dict.fromkeys(
+        ("Store", "StoreAndStart", "Start", "Abort", "Clear"),
+        frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
+    ),
     "GetCertificate": EVERYONE,
     "GetProofBundle": EVERYONE,
     "VerifyCertificate": EVERYONE,

@@ -57,7 +57,7 @@ async def test_secure_client_reads_live_machine_values(
         di = await client.get_namespace_index("http://opcfoundation.org/UA/DI/")
         machines = await client.nodes.objects.get_child([f"{machinery}:Machines"])
         names = sorted([(await n.read_browse_name()).Name for n in await machines.get_children()])
-        assert names == ["mill-1", "pump-1"]
+        assert names == ["am-1", "mill-1", "pump-1"]  # the printer is a machine too (OPC 40540)
         serial = await machines.get_child(
             [f"{nid.NamespaceIndex}:mill-1", f"{di}:Identification", f"{di}:SerialNumber"]
         )

@@ -77,7 +77,7 @@ async def test_machine_model_follows_machinery_and_di(
     site: Site, trusted_cert: tuple[Path, Path]
 ) -> None:
     async with session(site, trusted_cert) as client:
-        di, machinery, site_ns = await ns(client, DI), await ns(client, MACHINERY), await ns(client)
+        di, machinery = await ns(client, DI), await ns(client, MACHINERY)
         mill = await machine_node(client)
         assert (await mill.read_display_name()).Text == "5-axis milling centre 1"
         ident = await mill.get_child([f"{di}:Identification"])
@@ -89,7 +89,7 @@ async def test_machine_model_follows_machinery_and_di(
         assert values["Model"].Text == "VMC-850"
         assert values["SerialNumber"] == "VMC850-0001"
         assert values["ProductInstanceUri"].startswith("urn:trustfloor:machine:")
-        state = await mill.get_child([f"{machinery}:MachineryItemState", f"{site_ns}:CurrentState"])
+        state = await mill.get_child([f"{machinery}:MachineryItemState", "0:CurrentState"])
         await wait_for(
             state.read_value, lambda value: value.Text == "Executing", timeout_s=20, poll_s=0.2
         )

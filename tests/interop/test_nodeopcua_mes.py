@@ -10,7 +10,7 @@ import pytest
 
 from models import Reading
 from opcua_server.runtime.site import Site
-from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
+from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL, FakeOrderBook
 from tests.support import NAMESPACE_URI, PASSWORDS, node_client_trusted, wait_for
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
@@ -87,6 +87,45 @@ async def test_node_browses_the_machinery_model(site: Site, node_pki: Path) -> N
     assert machines["status"] == "Good"
     assert {"mill-1", "pump-1"} <= set(machines["children"])
     assert serial["value"] == "VMC850-0001"
+
+
+async def test_node_finds_every_machine_and_printer_by_type(site: Site, node_pki: Path) -> None:
+    (found,) = await run(site, node_pki, [{"op": "machinesByType"}])
+    settings = site.settings.site
+    assets = [*settings.machines, *settings.opcua_machines, *settings.printers]
+    assert set(found["machines"]) == {asset.id for asset in assets}
+    assert {"Manufacturer", "SerialNumber", "ProductInstanceUri"} <= set(
+        found["identificationProperties"]
+    )
+    mill = found["machines"]["mill-1"]["identification"]
+    assert (mill["Manufacturer"], mill["SerialNumber"]) == ("Demo Machine Works", "VMC850-0001")
+
+
+async def test_node_stores_and_starts_a_job_order_through_the_isa95_receiver(
+    site: Site, node_pki: Path
+) -> None:
+    orders = site.server.ports.orders if site.server is not None else None
+    assert isinstance(orders, FakeOrderBook)
+    before = set(orders.orders)
+    store = {"op": "jobOrder", "method": "Store", "jobOrderId": "NODE-1"}
+    stored, listed, started, unknown, after = await run(
+        site,
+        node_pki,
+        [
+            {**store, "design": KNOWN_DESIGN, "quantity": 2},
+            {"op": "jobOrderList"},
+            {"op": "jobOrder", "method": "Start", "jobOrderId": "NODE-1"},
+            {"op": "jobOrder", "method": "Start", "jobOrderId": "NODE-unknown"},
+            {"op": "jobOrderList"},
+        ],
+    )
+    assert (stored["status"], stored["outputs"]) == ("Good", [1]), stored
+    assert listed["states"]["NODE-1"] == "NotAllowedToStart"
+    assert (started["status"], started["outputs"]) == ("Good", [1]), started
+    assert (unknown["status"], unknown["outputs"]) == ("Uncertain", [2]), unknown
+    assert after["states"]["NODE-1"] == "AllowedToStart"
+    (new,) = set(orders.orders) - before
+    assert (orders.orders[new].design_id, orders.orders[new].quantity) == (KNOWN_DESIGN, 2)
 
 
 async def test_node_subscription_receives_live_changes(site: Site, node_pki: Path) -> None:

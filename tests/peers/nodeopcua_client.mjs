@@ -5,10 +5,17 @@
 // Operations (ids are strings in the site namespace): {op: "subscribe", nodes, durationMs},
 //   {op: "call", objectId, methodId, args: [{type, value}]},
 //   {op: "historyRaw", node, seconds}, {op: "historyProcessed", node, seconds, intervalMs, aggregate},
-//   {op: "browsePath", path: [[namespaceUri, name], ...]}
+//   {op: "browsePath", path: [[namespaceUri, name], ...]},
+//   {op: "machinesByType"}: every machine under the Machinery Machines folder whose
+//     Identification is a MachineIdentificationType, with the type's properties read,
+//   {op: "jobOrder", method: "Store" | "StoreAndStart", jobOrderId, design, quantity}
+//   {op: "jobOrder", method: "Start" | "Abort" | "Clear", jobOrderId}: on the object found by
+//     its type definition, ISA95JobOrderReceiverObjectType (OPC 10031-4),
+//   {op: "jobOrderList"}: the receiver's JobOrderList as {jobOrderId: state}
 import {
   AttributeIds, ClientSubscription, ClientMonitoredItem, TimestampsToReturn, DataType,
-  AggregateFunction, makeBrowsePath,
+  AggregateFunction, makeBrowsePath, BrowseDirection, NodeClassMask, resolveNodeId, Variant,
+  VariantArrayType,
 } from "node-opcua";
 import { withSession } from "./nodeopcua_common.mjs";
 
@@ -32,11 +39,157 @@ async function readValues(session, req) {
   return { namespaceIndex: ns, rounds };
 }
 
-async function browseMachines(session, req) {
-  const nsArray = await session.readNamespaceArray();
-  const ns = nsArray.indexOf(req.namespaceUri);
-  const result = await session.browse(`ns=${ns};s=Machines`);
+const MACHINERY = "http://opcfoundation.org/UA/Machinery/";
+const ISA95 = "http://opcfoundation.org/UA/ISA95-JOBCONTROL_V2/";
+
+async function namespaceIndex(session, uri) {
+  const ns = (await session.readNamespaceArray()).indexOf(uri);
+  if (ns < 0) throw new Error(`namespace ${uri} not offered`);
+  return ns;
+}
+
+async function browseMachines(session) {
+  const machinery = await namespaceIndex(session, MACHINERY);
+  const result = await session.browse(`ns=${machinery};i=1001`);
   return { machines: result.references.map((r) => r.browseName.name) };
+}
+
+// Forward hierarchical references of `nodeId` (HasComponent, HasAddIn, HasProperty, Organizes).
+async function children(session, nodeId) {
+  const result = await session.browse({
+    nodeId, browseDirection: BrowseDirection.Forward, referenceTypeId: "HierarchicalReferences",
+    includeSubtypes: true, nodeClassMask: NodeClassMask.Object | NodeClassMask.Variable,
+    resultMask: 63,
+  });
+  return result.references ?? [];
+}
+
+// The type and its supertypes, most derived first (HasSubtype followed backwards).
+async function typeChain(session, typeId) {
+  const chain = [];
+  let current = typeId;
+  while (current && chain.length < 10) {
+    chain.push(current);
+    const parent = await session.browse({
+      nodeId: current, browseDirection: BrowseDirection.Inverse, referenceTypeId: "HasSubtype",
+      includeSubtypes: false, resultMask: 63,
+    });
+    current = parent.references?.[0]?.nodeId;
+  }
+  return chain;
+}
+
+function isType(chain, wanted) {
+  return chain.some((t) => t.toString() === wanted.toString());
+}
+
+// Properties an instance of `typeId` may carry: the HasProperty targets of the type and its
+// supertypes, and of the interfaces they implement (DI's nameplate interfaces).
+async function typeProperties(session, typeId) {
+  const names = new Map();
+  for (const type of await typeChain(session, typeId)) {
+    const sources = [type];
+    const interfaces = await session.browse({
+      nodeId: type, browseDirection: BrowseDirection.Forward, referenceTypeId: "HasInterface",
+      includeSubtypes: true, resultMask: 63,
+    });
+    for (const ref of interfaces.references ?? []) sources.push(ref.nodeId);
+    for (const source of sources) {
+      for (const ref of await children(session, source)) {
+        if (ref.nodeClass === 2 && ref.browseName.name !== "DefaultInstanceBrowseName") {
+          names.set(ref.browseName.toString(), ref.browseName);
+        }
+      }
+    }
+  }
+  return [...names.values()];
+}
+
+function plain(value) {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "object" && "text" in value) return value.text;
+  if (typeof value === "object" && typeof value.toString === "function") return value.toString();
+  return value;
+}
+
+async function machinesByType(session) {
+  const machinery = await namespaceIndex(session, MACHINERY);
+  const identificationType = resolveNodeId(`ns=${machinery};i=1012`);
+  const properties = await typeProperties(session, identificationType);
+  const machines = {};
+  for (const machine of await children(session, `ns=${machinery};i=1001`)) {
+    const parts = await children(session, machine.nodeId);
+    for (const part of parts) {
+      if (!isType(await typeChain(session, part.typeDefinition), identificationType)) continue;
+      const identification = {};
+      for (const property of properties) {
+        const path = makeBrowsePath(part.nodeId, `/${property.namespaceIndex}:${property.name}`);
+        const target = (await session.translateBrowsePath(path)).targets?.[0]?.targetId;
+        if (!target) continue;
+        const value = await session.read({ nodeId: target, attributeId: AttributeIds.Value });
+        identification[property.name] = plain(value.value.value);
+      }
+      machines[machine.browseName.name] = {
+        nodeId: machine.nodeId.toString(), identificationType: part.typeDefinition.toString(),
+        identification,
+      };
+    }
+  }
+  return { machines, identificationProperties: properties.map((p) => p.name) };
+}
+
+// The object under Objects whose type is ISA95JobOrderReceiverObjectType (or a subtype).
+async function findReceiver(session) {
+  const isa95 = await namespaceIndex(session, ISA95);
+  const receiverType = resolveNodeId(`ns=${isa95};i=1002`);
+  for (const ref of await children(session, "i=85")) {
+    if (ref.nodeClass !== 1) continue;
+    if (isType(await typeChain(session, ref.typeDefinition), receiverType)) {
+      return { nodeId: ref.nodeId, isa95 };
+    }
+  }
+  throw new Error("no ISA95JobOrderReceiverObjectType instance under Objects");
+}
+
+async function jobOrder(session, op) {
+  const { nodeId, isa95 } = await findReceiver(session);
+  const path = makeBrowsePath(nodeId, `/${isa95}:${op.method}`);
+  const methodId = (await session.translateBrowsePath(path)).targets?.[0]?.targetId;
+  if (!methodId) throw new Error(`the receiver has no ${op.method} method`);
+  let first;
+  if (op.method === "Store" || op.method === "StoreAndStart") {
+    const data = await session.constructExtensionObject(resolveNodeId(`ns=${isa95};i=3008`), {
+      jobOrderID: op.jobOrderId,
+      workMasterID: [{ ID: op.design }],
+      jobOrderParameters: [{
+        ID: "Quantity", value: new Variant({ dataType: DataType.UInt32, value: op.quantity }),
+      }],
+    });
+    first = { dataType: DataType.ExtensionObject, value: data };
+  } else {
+    first = { dataType: DataType.String, value: op.jobOrderId };
+  }
+  const comment = {
+    dataType: DataType.LocalizedText, arrayType: VariantArrayType.Array, value: [],
+  };
+  const result = await session.call({ objectId: nodeId, methodId, inputArguments: [first, comment] });
+  return {
+    receiver: nodeId.toString(), status: result.statusCode.name,
+    outputs: (result.outputArguments ?? []).map((v) => (
+      Array.isArray(v.value) ? v.value[0] * 2 ** 32 + v.value[1] : Number(v.value))),
+  };
+}
+
+async function jobOrderList(session) {
+  const { nodeId, isa95 } = await findReceiver(session);
+  const path = makeBrowsePath(nodeId, `/${isa95}:JobOrderList`);
+  const target = (await session.translateBrowsePath(path)).targets?.[0]?.targetId;
+  const value = await session.read({ nodeId: target, attributeId: AttributeIds.Value });
+  const states = {};
+  for (const entry of value.value.value ?? []) {
+    states[entry.jobOrder.jobOrderID] = entry.state?.[0]?.stateText?.text ?? null;
+  }
+  return { states };
 }
 
 async function subscribe(session, ns, op) {
@@ -119,6 +272,9 @@ async function runOps(session, req) {
       else if (op.op === "historyRaw") results.push(await historyRaw(session, ns, op));
       else if (op.op === "historyProcessed") results.push(await historyProcessed(session, ns, op));
       else if (op.op === "browsePath") results.push(await browsePath(session, op));
+      else if (op.op === "machinesByType") results.push(await machinesByType(session));
+      else if (op.op === "jobOrder") results.push(await jobOrder(session, op));
+      else if (op.op === "jobOrderList") results.push(await jobOrderList(session));
       else results.push({ error: `unknown op ${op.op}` });
     } catch (error) {
       results.push({ error: String(error.message ?? error) });
@@ -130,7 +286,7 @@ async function runOps(session, req) {
 try {
   const output = await withSession(request, "trustfloor-interop-nodeopcua", async (session) => {
     const out = {};
-    if (request.browse) Object.assign(out, await browseMachines(session, request));
+    if (request.browse) Object.assign(out, await browseMachines(session));
     if (request.nodes) Object.assign(out, await readValues(session, request));
     if (request.ops) Object.assign(out, await runOps(session, request));
     return out;
