@@ -238,6 +238,7 @@ class TrustfloorServer:
             self.audit,
             orders=self.ports.orders,
             on_order=None if self.ports.announces_orders else self.show_order,
+            persisted=PersistedValues(Path(self.settings.data_dir) / "job_orders.json"),
         )
         await self.job_orders.build()
         self.history = SiteHistory(

@@ -7,17 +7,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from asyncua import Server, ua
+from asyncua.common.utils import Buffer
+from asyncua.ua.ua_binary import extensionobject_from_binary, extensionobject_to_binary
 
 from models import MAX_ORDER_QUANTITY, Design, OrderDesk, PrintOrder, TrustfloorError
 from opcua_server.methods.table import MAX_ID_LENGTH, audited_call, status_only
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.nodes import NodeBuilder
+from opcua_server.model.persisted import PersistedValues
 from opcua_server.security.audit import AuditLog
 from opcua_server.security.roles import RefusedError
 from opcua_server.security.users import SiteUser
@@ -69,6 +74,31 @@ class JobOrder:
     quantity: int
     state: str = "NotAllowedToStart"
     order_id: str = ""
+
+    def to_json(self) -> str:
+        """The record kept on disk: the job order in its OPC UA binary encoding, and the rest."""
+        encoded = extensionobject_to_binary(self.data)
+        return json.dumps(
+            {
+                "data": base64.b64encode(encoded).decode("ascii"),
+                "design_id": self.design_id,
+                "quantity": self.quantity,
+                "state": self.state,
+                "order_id": self.order_id,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> JobOrder:
+        record = json.loads(text)
+        data = extensionobject_from_binary(Buffer(base64.b64decode(record["data"])))
+        return cls(
+            data=data,
+            design_id=str(record["design_id"]),
+            quantity=int(record["quantity"]),
+            state=str(record["state"]),
+            order_id=str(record["order_id"]),
+        )
 
 
 def requested_print(job_order: Any) -> tuple[str, int]:
@@ -155,8 +185,10 @@ class JobOrderReceiver:
         *,
         orders: OrderDesk | None = None,
         on_order: Callable[[PrintOrder], Awaitable[None]] | None = None,
+        persisted: PersistedValues | None = None,
     ) -> None:
         self._server = server
+        self._persisted = persisted
         self._ns = namespaces
         self._audit = audit
         self._orders = orders
@@ -194,6 +226,15 @@ class JobOrderReceiver:
         # asyncua types fields of structures it built from a nodeset as Null; they are structures
         for name in ("JobOrder", "JobState", "JobResponse"):
             self._events.event.data_types[name] = ua.VariantType.ExtensionObject
+        await self._restore()
+
+    async def _restore(self) -> None:
+        """The job orders held before a restart, as they were last kept."""
+        if self._persisted is None:
+            return
+        for job_id, text in self._persisted.items():
+            self._job_orders[job_id] = JobOrder.from_json(text)
+        await self._show_list()
 
     async def _add_variables(self) -> None:
         await self._array(self._list_node, "JobOrderList", JOB_ORDER_AND_STATE_DATA_TYPE)
@@ -312,6 +353,8 @@ class JobOrderReceiver:
                 INVALID_JOB_ORDER_STATUS, f"job order is {job_order.state}, not ended or aborted"
             )
         del self._job_orders[job_order.data.JobOrderID]
+        if self._persisted is not None:
+            self._persisted.delete(job_order.data.JobOrderID)
         await self._show_list()
         return _done()
 
@@ -377,8 +420,11 @@ class JobOrderReceiver:
         )
 
     async def _change(self, job_order: JobOrder) -> None:
-        """Keep the job order, show the list, and send an ISA95JobOrderStatusEventType event."""
+        """Keep the job order (on disk before the call returns), show the list, and send an
+        ISA95JobOrderStatusEventType event."""
         self._job_orders[job_order.data.JobOrderID] = job_order
+        if self._persisted is not None:
+            self._persisted.set(job_order.data.JobOrderID, job_order.to_json())
         await self._show_list()
         await self._emit(job_order)
 

@@ -31,12 +31,23 @@ class PersistedValues:
     def get(self, key: str, default: str = "") -> str:
         return self._values.get(key, default)
 
+    def items(self) -> list[tuple[str, str]]:
+        """Every key and value, in the order they were first set."""
+        return list(self._values.items())
+
     def set(self, key: str, value: str) -> None:
         self._values[key] = value
+        self._write()
+
+    def delete(self, key: str) -> None:
+        if self._values.pop(key, None) is not None:
+            self._write()
+
+    def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as handle:
-            json.dump(self._values, handle, indent=2, sort_keys=True)
+            json.dump(self._values, handle, indent=2)
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(self.path)

@@ -28,8 +28,10 @@ from models import AlertState
 from opcua_server.runtime.site import Site
 from tests.integration.opcua.alarm_kit import EventCollector, acknowledge
 from tests.support import (
+    NAMESPACE_URI,
     call_method,
     make_client_certificate,
+    node_client_trusted,
     secure_client,
     text,
     wait_for,
@@ -223,3 +225,35 @@ async def test_a_failed_piece_is_scrapped_with_its_reasons_and_printed_again(
         assert valid is True, "a failing verdict is still a genuine certificate"
         assert "verdict fail" in reason
         assert await wait_for_value(client, f"Designs/{DESIGN}/PartsProduced", {"3"}, 30) == "3"
+
+
+async def test_an_isa95_job_order_from_a_node_opcua_mes_prints_certified_parts(
+    loop: LoopSite, tmp_path: Path
+) -> None:
+    """node-opcua finds the ISA95JobOrderReceiverObjectType by its type and StoreAndStarts a job
+    order; the print flow prints and certifies it, and the job order ends."""
+    site = loop.site
+    assert site.server is not None
+    assert site.server.job_orders is not None
+    job_order = {"op": "jobOrder", "method": "StoreAndStart", "jobOrderId": "MES-E2E-1"}
+    request = {
+        "endpoint": site.server.endpoint,
+        "user": "mes",
+        "password": PASSWORD,
+        "pkiDir": str(tmp_path / "node-pki"),
+        "namespaceUri": NAMESPACE_URI,
+        "ops": [{**job_order, "design": DESIGN, "quantity": 1}],
+    }
+    answer = await node_client_trusted(request, site.server.pki.root)
+    assert answer["ok"] is True, answer
+    assert answer["results"][0]["outputs"] == [1], answer
+    (held,) = [j for j in site.server.job_orders.job_orders() if j.data.JobOrderID == "MES-E2E-1"]
+    async with await mes_client(site, tmp_path / "mes") as client:
+        state = await wait_for_value(
+            client, f"PrintOrders/{held.order_id}/State", {"certified", "rejected"}, 120
+        )
+    assert state == "certified"
+    listed = await node_client_trusted(
+        {**request, "ops": [{"op": "jobOrderList"}]}, site.server.pki.root
+    )
+    assert listed["results"][0]["states"]["MES-E2E-1"] == "Ended"
