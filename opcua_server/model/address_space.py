@@ -112,6 +112,8 @@ class MachinesAddressSpace:
         self._variables: dict[tuple[str, str], ua.NodeId] = {}
         self._state: dict[str, ua.NodeId] = {}
         self._state_id: dict[str, ua.NodeId] = {}
+        self._printing: dict[str, bool] = {}
+        """Whether each printer is printing now (printers only)."""
         self._state_now: dict[str, str] = {}
         self._health: dict[str, HealthNodes] = {}
         self.asset_id_nodes: dict[ua.NodeId, str] = {}
@@ -135,6 +137,7 @@ class MachinesAddressSpace:
             self._health[machine.id] = await self._add_health(node, f"Machines/{machine.id}")
         for printer in printers:
             await self._add_asset(printer)
+            self._printing[printer.id] = False
 
     async def _add_asset(self, asset: Asset) -> ua.NodeId:
         """The machine object with its Identification and MachineryItemState add-ins."""
@@ -280,6 +283,9 @@ class MachinesAddressSpace:
         now = datetime.now(UTC)
         reachable: dict[str, bool] = {}
         for reading in readings:
+            lost = reading.cause is Cause.COMMUNICATION
+            if reading.machine in self._printing:
+                reachable[reading.machine] = reachable.get(reading.machine, False) or not lost
             node_id = self._variables.get((reading.machine, reading.tag))
             if node_id is None:
                 continue
@@ -290,12 +296,16 @@ class MachinesAddressSpace:
                 ServerTimestamp=now,
             )
             await self._server.write_attribute_value(node_id, value)
-            lost = reading.cause is Cause.COMMUNICATION
             reachable[reading.machine] = reachable.get(reading.machine, False) or not lost
             written += 1
         for machine, up in reachable.items():
-            await self._set_state(machine, EXECUTING if up else NOT_AVAILABLE)
+            await self._set_state(machine, self._working_state(machine) if up else NOT_AVAILABLE)
         return written
+
+    def _working_state(self, machine: str) -> str:
+        """The state of a machine that answers: a printer executes only while it prints."""
+        printing = self._printing.get(machine)
+        return EXECUTING if printing is None or printing else NOT_EXECUTING
 
     async def _set_state(self, machine: str, state: str) -> None:
         if self._state_now.get(machine) != state:
@@ -310,9 +320,9 @@ class MachinesAddressSpace:
 
     async def apply_printer(self, printer: PrinterStatus) -> None:
         """A printer's MachineryItemState: Executing while a job prints, NotExecuting otherwise."""
-        if printer.id in self._state:
-            printing = printer.job_state is PrinterJobState.PRINTING
-            await self._set_state(printer.id, EXECUTING if printing else NOT_EXECUTING)
+        if printer.id in self._printing:
+            self._printing[printer.id] = printer.job_state is PrinterJobState.PRINTING
+            await self._set_state(printer.id, self._working_state(printer.id))
 
     async def apply_health(self, score: HealthScore) -> None:
         """Show a machine's latest health score in its Health object."""

@@ -9,7 +9,7 @@ from asyncua import Client, ua
 from asyncua.common.node import Node
 
 from opcua_server.runtime.site import Site
-from tests.support import secure_client
+from tests.support import secure_client, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -67,8 +67,12 @@ async def test_identification_and_state_carry_their_types_and_mandatory_properti
         printer_state = await (await _machines_by_identification(client))[printer].get_child(
             [f"{machinery}:MachineryItemState", "0:CurrentState"]
         )
-        assert (await printer_state.read_value()).Text in {
-            "NotAvailable",
-            "NotExecuting",
-            "Executing",
-        }
+        answering = await wait_for(
+            printer_state.read_value,
+            lambda value: value.Text != "NotAvailable",
+            timeout_s=20,
+            poll_s=0.2,
+        )
+        assert answering.Text in {"NotExecuting", "Executing"}, (
+            "a printer that answers is available"
+        )
