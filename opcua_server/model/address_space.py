@@ -240,7 +240,9 @@ class MachinesAddressSpace:
         self._variables[(machine.id, tag.name)] = node_id
 
     async def _add_health(self, node: ua.NodeId, base: str) -> HealthNodes:
-        health = await self._build.obj(node, f"{base}/Health", "Health")
+        health = await self._build.obj(
+            node, f"{base}/Health", "Health", reference=ua.ObjectIds.HasAddIn
+        )
 
         async def var(name: str, value: object, vtype: ua.VariantType) -> ua.NodeId:
             return await self._build.variable(health, f"{base}/Health/{name}", name, value, vtype)

@@ -76,3 +76,16 @@ async def test_identification_and_state_carry_their_types_and_mandatory_properti
         assert answering.Text in {"NotExecuting", "Executing"}, (
             "a printer that answers is available"
         )
+
+
+async def test_identification_state_and_health_are_add_ins_of_the_machine(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    assert site.server is not None
+    async with await secure_client(site.server.endpoint, trusted_cert, "mes") as client:
+        mill = (await _machines_by_identification(client))["mill-1"]
+        add_ins = await mill.get_referenced_nodes(
+            refs=ua.ObjectIds.HasAddIn, direction=ua.BrowseDirection.Forward, includesubtypes=False
+        )
+        names = {(await node.read_browse_name()).Name for node in add_ins}
+        assert names == {"Identification", "MachineryItemState", "Health"}
