@@ -11,7 +11,6 @@ DI = "http://opcfoundation.org/UA/DI/"
 IA = "http://opcfoundation.org/UA/IA/"
 MACHINERY = "http://opcfoundation.org/UA/Machinery/"
 ISA95_JOB_CONTROL = "http://opcfoundation.org/UA/ISA95-JOBCONTROL_V2/"
-ADDITIVE_MANUFACTURING = "http://opcfoundation.org/UA/AdditiveManufacturing/"
 UNECE_UNITS = "http://www.opcfoundation.org/UA/units/un/cefact"
 
 
@@ -23,7 +22,6 @@ class Namespaces:
     di: int
     machinery: int
     isa95: int
-    additive: int
 
     @classmethod
     async def register(cls, server: Server) -> Namespaces:
@@ -31,6 +29,5 @@ class Namespaces:
         di = await server.register_namespace(DI)
         machinery = await server.register_namespace(MACHINERY)
         isa95 = await server.register_namespace(ISA95_JOB_CONTROL)
-        additive = await server.register_namespace(ADDITIVE_MANUFACTURING)
         site = await server.register_namespace(SITE)
-        return cls(site=site, di=di, machinery=machinery, isa95=isa95, additive=additive)
+        return cls(site=site, di=di, machinery=machinery, isa95=isa95)
