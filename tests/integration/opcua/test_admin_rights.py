@@ -136,7 +136,7 @@ async def test_no_client_adds_or_deletes_nodes_and_each_refusal_is_audited(
                 await machine.add_reference(cancel.nodeid, ua.ObjectIds.Organizes)
             with pytest.raises(BadUserAccessDenied):
                 await machine.delete_reference(
-                    await site_node(client, f"{MACHINE}/Health"), ua.ObjectIds.HasComponent
+                    await site_node(client, f"{MACHINE}/Health"), ua.ObjectIds.HasAddIn
                 )
         for service in ("DeleteNodes", "AddNodes", "AddReferences", "DeleteReferences"):
             refusals = audited(server, "node_management", service)
