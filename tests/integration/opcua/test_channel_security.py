@@ -138,16 +138,29 @@ async def test_a_session_cannot_be_taken_over_by_a_none_channel(
         assert await owner.nodes.server_state.read_value() == ua.ServerState.Running
 
 
-async def test_a_sign_only_channel_is_answered_with_security_mode_rejected(
-    guarded: TrustfloorServer, client_cert: tuple[Path, Path]
-) -> None:
+async def client_asking_for(
+    guarded: TrustfloorServer,
+    client_cert: tuple[Path, Path],
+    policy: type[SecurityPolicyBasic256Sha256 | SecurityPolicyAes256Sha256RsaPss],
+    mode: ua.MessageSecurityMode,
+) -> Client:
+    """A client whose channel asks for ``policy`` with ``mode``, whatever the server offers."""
     client = Client(guarded.endpoint, timeout=30)
     await client.set_security(
-        SecurityPolicyBasic256Sha256,
+        policy,
         certificate=str(client_cert[0]),
         private_key=str(client_cert[1]),
         server_certificate=guarded.pki.own_certificate.read_bytes(),
-        mode=ua.MessageSecurityMode.Sign,
+        mode=mode,
+    )
+    return client
+
+
+async def test_a_sign_only_channel_is_answered_with_security_mode_rejected(
+    guarded: TrustfloorServer, client_cert: tuple[Path, Path]
+) -> None:
+    client = await client_asking_for(
+        guarded, client_cert, SecurityPolicyBasic256Sha256, ua.MessageSecurityMode.Sign
     )
     with pytest.raises(BadSecurityModeRejected):
         await client.connect()
@@ -156,13 +169,11 @@ async def test_a_sign_only_channel_is_answered_with_security_mode_rejected(
 async def test_a_policy_the_server_does_not_offer_is_answered_with_policy_rejected(
     guarded: TrustfloorServer, client_cert: tuple[Path, Path]
 ) -> None:
-    client = Client(guarded.endpoint, timeout=30)
-    await client.set_security(
+    client = await client_asking_for(
+        guarded,
+        client_cert,
         SecurityPolicyAes256Sha256RsaPss,
-        certificate=str(client_cert[0]),
-        private_key=str(client_cert[1]),
-        server_certificate=guarded.pki.own_certificate.read_bytes(),
-        mode=ua.MessageSecurityMode.SignAndEncrypt,
+        ua.MessageSecurityMode.SignAndEncrypt,
     )
     with pytest.raises(BadSecurityPolicyRejected):
         await client.connect()
