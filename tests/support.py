@@ -120,6 +120,13 @@ def make_client_certificate(folder: Path, uri: str = CLIENT_URI) -> tuple[Path, 
     return cert_path, key_path
 
 
+def trusted_client_certificate(trusted: Path, folder: Path, name: str) -> tuple[Path, Path]:
+    """A client certificate made in ``folder`` and put in a server's trusted folder as ``name``."""
+    cert, key = make_client_certificate(folder)
+    (trusted / f"{name}.der").write_bytes(cert.read_bytes())
+    return cert, key
+
+
 async def secure_client(
     endpoint: str,
     cert: tuple[Path, Path],

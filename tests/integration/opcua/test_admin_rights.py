@@ -14,10 +14,10 @@ from opcua_server.server import TrustfloorServer
 from tests.support import (
     NAMESPACE_URI,
     call_method,
-    make_client_certificate,
     secure_client,
     site_settings,
     text,
+    trusted_client_certificate,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -42,9 +42,9 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Trus
 def client_cert(
     server: TrustfloorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path]:
-    cert, key = make_client_certificate(tmp_path_factory.mktemp("client"))
-    (server.pki.trusted / "admin-test-client.der").write_bytes(cert.read_bytes())
-    return cert, key
+    return trusted_client_certificate(
+        server.pki.trusted, tmp_path_factory.mktemp("client"), "admin-test-client"
+    )
 
 
 async def site_node(client: Client, identifier: str) -> ua.NodeId:

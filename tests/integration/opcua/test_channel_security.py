@@ -19,7 +19,7 @@ from asyncua.ua.uaerrors import (
 )
 
 from opcua_server.server import TrustfloorServer
-from tests.support import PASSWORDS, make_client_certificate, secure_client, site_settings
+from tests.support import PASSWORDS, secure_client, site_settings, trusted_client_certificate
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,9 +50,9 @@ async def guarded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Tru
 def client_cert(
     guarded: TrustfloorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path]:
-    cert, key = make_client_certificate(tmp_path_factory.mktemp("client"))
-    (guarded.pki.trusted / "channel-test-client.der").write_bytes(cert.read_bytes())
-    return cert, key
+    return trusted_client_certificate(
+        guarded.pki.trusted, tmp_path_factory.mktemp("client"), "channel-test-client"
+    )
 
 
 def any_endpoint(

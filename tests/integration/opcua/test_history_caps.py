@@ -14,7 +14,7 @@ from asyncua import Client, ua
 from connectors.historian import SqliteHistorian
 from models import Reading, good
 from opcua_server.server import ServerPorts, TrustfloorServer
-from tests.support import make_client_certificate, secure_client, site_settings
+from tests.support import secure_client, site_settings, trusted_client_certificate
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -55,9 +55,9 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Trus
 
 @pytest.fixture(scope="module")
 def cert(server: TrustfloorServer, tmp_path_factory: pytest.TempPathFactory) -> Cert:
-    client_cert, key = make_client_certificate(tmp_path_factory.mktemp("client"))
-    (server.pki.trusted / "history-test-client.der").write_bytes(client_cert.read_bytes())
-    return client_cert, key
+    return trusted_client_certificate(
+        server.pki.trusted, tmp_path_factory.mktemp("client"), "history-test-client"
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")

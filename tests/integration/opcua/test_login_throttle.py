@@ -15,7 +15,7 @@ from opcua_server.security.audit import AuditEntry
 from opcua_server.security.passwords import PasswordChecker
 from opcua_server.security.users import ConfigUserManager
 from opcua_server.server import TrustfloorServer
-from tests.support import PASSWORDS, make_client_certificate, secure_client, site_settings
+from tests.support import PASSWORDS, secure_client, site_settings, trusted_client_certificate
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -41,9 +41,9 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Trus
 
 @pytest.fixture(scope="module")
 def cert(server: TrustfloorServer, tmp_path_factory: pytest.TempPathFactory) -> Cert:
-    client_cert, key = make_client_certificate(tmp_path_factory.mktemp("client"))
-    (server.pki.trusted / "login-test-client.der").write_bytes(client_cert.read_bytes())
-    return client_cert, key
+    return trusted_client_certificate(
+        server.pki.trusted, tmp_path_factory.mktemp("client"), "login-test-client"
+    )
 
 
 def user_manager(server: TrustfloorServer) -> ConfigUserManager:
