@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from config import ConfigError, Settings, json_schema, load_demo_settings, load_settings
+from config import ConfigError, json_schema, load_demo_settings, load_settings
 from connectors import SqliteHistorian
 from ledger import (
-    CommandResult,
     certificate_export,
     certificate_show,
     design_register,
@@ -28,6 +27,7 @@ from ledger import (
 from maintenance import AlertRow, AlertStore, SqliteOrderBook, active_alert_rows, render_alert_table
 from models import ExitCode, TrustfloorError
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
+from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
 from opcua_server.runtime.site import Site
 from opcua_server.security.passwords import hash_password
 
@@ -120,19 +120,6 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"{reading.source_ts.isoformat()}\t{value}\t{reading.quality}{reason}")
     print(f"{len(readings)} reading(s)", file=sys.stderr)
     return ExitCode.OK
-
-
-def site_settings_of(args: argparse.Namespace) -> Settings:
-    """``--config FILE``, or the bundled demo site in ``--data-dir`` (default var)."""
-    if args.config is not None:
-        return load_settings(args.config, check_secrets=False)
-    return load_demo_settings(args.data_dir, check_secrets=False)
-
-
-def emit(result: CommandResult) -> int:
-    """Print a ledger command's output and return its exit code."""
-    sys.stdout.write(result.output)
-    return result.exit_code
 
 
 def cmd_design_register(args: argparse.Namespace) -> int:
@@ -234,12 +221,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     return asyncio.run(train())
 
 
-def add_site_options(parser: argparse.ArgumentParser) -> None:
-    """The site a command works on: a config file, or the demo site's data directory."""
-    parser.add_argument("--config", type=Path, help="site config (default: the demo site)")
-    parser.add_argument("--data-dir", type=Path, default=Path("var"), help="demo data directory")
-
-
 def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     design = sub.add_parser("design", help="design dossiers (OEM)").add_subparsers(
         dest="design_command", required=True
@@ -308,6 +289,10 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     train.set_defaults(func=cmd_train)
 
 
+# Each feature area registers its subcommands here (one module per area under cli/).
+COMMAND_GROUPS: tuple[CommandGroup, ...] = (add_ledger_commands,)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trustfloor", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -352,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--since", type=float, default=3600.0, help="seconds back from now")
     history.add_argument("--limit", type=int, default=1000)
     history.set_defaults(func=cmd_history)
-    add_ledger_commands(sub)
+    for add_commands in COMMAND_GROUPS:
+        add_commands(sub)
     return parser
 
 
