@@ -129,3 +129,11 @@ class PrinterStatus(Frozen):
     layers_planned: int = 0
     material_lot: str = ""
     order_id: str = ""
+    job_id: str = ""
+    """The job the printer says it holds or prints ("" when none)."""
+    dossier_sha256: str = ""
+    """The dossier the printer says it builds, as it reports it ("" when it does not say)."""
+    alarms: tuple[str, ...] = ()
+    """The printer's active alarms, in its own words."""
+    reason: str = ""
+    """Why the last job stopped or was refused, in the printer's words."""
