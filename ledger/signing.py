@@ -58,6 +58,12 @@ class SiteKey:
         """The EIP-55 checksummed Ethereum address of this key."""
         return self._address
 
+    @property
+    def public_key(self) -> bytes:
+        """The 33-byte compressed SEC1 public key (what did:key and JWKs are made from)."""
+        compressed: bytes = self._key.public_key.format(compressed=True)
+        return compressed
+
     def secret_hex(self) -> str:
         """The key as 0x-prefixed hex, for the file of a generated development key only."""
         return "0x" + self._key.secret.hex()
