@@ -194,3 +194,8 @@ class TrustedIssuersError(LedgerError, InvalidRequestError):
         "one per line, # starting a comment, or a JSON array of them, or a JSON object "
         '{"issuers": [...]}.'
     )
+
+
+class ExportError(LedgerError):
+    """A certificate could not be exported in the format asked (AASX, VC, EN 10204), or an
+    exported credential does not verify."""
