@@ -24,6 +24,7 @@ from config.settings import (
     User,
     WebhookSettings,
 )
+from config.web import WebSettings
 
 __all__ = [
     "PASSWORD_HASH_FORMAT",
@@ -41,6 +42,7 @@ __all__ = [
     "SiteSettings",
     "SparePart",
     "User",
+    "WebSettings",
     "WebhookSettings",
     "demo_config_text",
     "json_schema",

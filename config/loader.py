@@ -182,7 +182,7 @@ def parse_settings(
 
 
 def _relative_to(settings: Settings, base_dir: Path) -> Settings:
-    """Paths in the file are relative to its folder: data_dir and user certificates."""
+    """Paths in the file are relative to its folder: data_dir, user and web certificates."""
     users = tuple(
         user.model_copy(update={"certificate_file": base_dir / user.certificate_file})
         if user.certificate_file is not None and not user.certificate_file.is_absolute()
@@ -193,7 +193,8 @@ def _relative_to(settings: Settings, base_dir: Path) -> Settings:
     data_dir = (
         settings.data_dir if settings.data_dir.is_absolute() else base_dir / settings.data_dir
     )
-    return settings.model_copy(update={"data_dir": data_dir, "server": server})
+    web = settings.web.relative_to(base_dir)
+    return settings.model_copy(update={"data_dir": data_dir, "server": server, "web": web})
 
 
 def read_toml(path: Path) -> dict[str, Any]:
