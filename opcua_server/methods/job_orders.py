@@ -55,6 +55,14 @@ MAX_JOB_ORDERS = 100
 """MaxDownloadableJobOrders: job orders the receiver keeps at once (Clear makes room)."""
 
 CLEARABLE = frozenset({"Ended", "Aborted"})
+NOT_RUNNING = frozenset({"NotAllowedToStart", "AllowedToStart"})
+
+UNSUPPORTED = {
+    "Stop": "a printer cannot stop a build part-way and end it well; Abort it instead",
+    "Pause": "a printer cannot pause a build (an interrupted layer spoils the part)",
+    "Resume": "a printer cannot pause a build, so there is nothing to resume",
+}
+"""Optional receiver methods the printers cannot do: they answer Bad_NotSupported, audited."""
 
 
 class JobOrderRefusedError(RefusedError):
@@ -286,6 +294,10 @@ class JobOrderReceiver:
             "Start": (job_order_id, self._start),
             "Abort": (job_order_id, self._abort),
             "Clear": (job_order_id, self._clear),
+            "Update": (job_order, self._update),
+            "Cancel": (job_order_id, self._cancel),
+            "RevokeStart": (job_order_id, self._revoke_start),
+            **{name: (job_order_id, self._not_supported(name)) for name in UNSUPPORTED},
         }
         parent = self._server.get_node(self.node_id)
         for name, (first, handler) in methods.items():
@@ -335,16 +347,66 @@ class JobOrderReceiver:
         job_order = self._known(_job_order_id(variants))
         if job_order.state in CLEARABLE:
             raise JobOrderRefusedError(INVALID_JOB_ORDER_STATUS, f"job order is {job_order.state}")
+        await self._end(job_order, user)
+        return _done()
+
+    async def _cancel(self, user: SiteUser, variants: Sequence[ua.Variant]) -> list[ua.Variant]:
+        """Cancel (OPC 10031-4 §7.2.1.12): a job order not running yet ends as Aborted."""
+        job_order = self._in_state(_job_order_id(variants), NOT_RUNNING)
+        await self._end(job_order, user)
+        return _done()
+
+    async def _end(self, job_order: JobOrder, user: SiteUser) -> None:
+        """Abort ``job_order``: its print order, if it raised one, is cancelled on the book."""
         if not job_order.order_id:
             await self._change(replace(job_order, state="Aborted"))
-            return _done()
+            return
+        order = await self._cancel_print_order(job_order, user)
+        await self.apply_order(order)
+
+    async def _cancel_print_order(self, job_order: JobOrder, user: SiteUser) -> PrintOrder:
         try:
             order = await self._desk().cancel_order(job_order.order_id, str(user.name))
         except TrustfloorError as error:
             raise JobOrderRefusedError(INVALID_JOB_ORDER_STATUS, str(error)) from error
         await self._announce(order)
-        await self.apply_order(order)
+        return order
+
+    async def _revoke_start(
+        self, user: SiteUser, variants: Sequence[ua.Variant]
+    ) -> list[ua.Variant]:
+        """RevokeStart (OPC 10031-4): a started job order not printing yet is stored again; the
+        print order it raised is cancelled."""
+        job_order = self._in_state(_job_order_id(variants), frozenset({"AllowedToStart"}))
+        stored = replace(job_order, state="NotAllowedToStart", order_id="")
+        job_id = job_order.data.JobOrderID
+        self._job_orders[job_id] = stored  # the cancelled print order no longer moves it
+        try:
+            await self._cancel_print_order(job_order, user)
+        except JobOrderRefusedError:
+            self._job_orders[job_id] = job_order
+            raise
+        await self._change(stored)
         return _done()
+
+    async def _update(self, _user: SiteUser, variants: Sequence[ua.Variant]) -> list[ua.Variant]:
+        """Update (OPC 10031-4): a stored job order not started yet takes the new definition."""
+        data = _job_order_argument(variants)
+        self._in_state(data.JobOrderID, frozenset({"NotAllowedToStart"}))
+        design, quantity = requested_print(data)
+        await self._change(JobOrder(data=data, design_id=design, quantity=quantity))
+        return _done()
+
+    def _not_supported(
+        self, name: str
+    ) -> Callable[[SiteUser, Sequence[ua.Variant]], Awaitable[list[ua.Variant]]]:
+        async def refuse(_user: SiteUser, variants: Sequence[ua.Variant]) -> list[ua.Variant]:
+            job_id = _job_order_id(variants)
+            raise RefusedError(
+                ua.StatusCodes.BadNotSupported, f"{name} {job_id}: {UNSUPPORTED[name]}"
+            )
+
+        return refuse
 
     async def _clear(self, _user: SiteUser, variants: Sequence[ua.Variant]) -> list[ua.Variant]:
         job_order = self._known(_job_order_id(variants))
@@ -389,6 +451,16 @@ class JobOrderReceiver:
         job_order = self._job_orders.get(job_id)
         if job_order is None:
             raise JobOrderRefusedError(UNKNOWN_JOB_ORDER_ID, f"no job order {job_id}")
+        return job_order
+
+    def _in_state(self, job_id: str, states: frozenset[str]) -> JobOrder:
+        """The job order ``job_id`` when it is in one of ``states``; refused otherwise."""
+        job_order = self._known(job_id)
+        if job_order.state not in states:
+            raise JobOrderRefusedError(
+                INVALID_JOB_ORDER_STATUS,
+                f"job order {job_id} is {job_order.state}, not {' or '.join(sorted(states))}",
+            )
         return job_order
 
     def _desk(self) -> OrderDesk:

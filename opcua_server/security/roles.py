@@ -25,7 +25,10 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     "CreatePrintOrder": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
     "CancelPrintOrder": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
     **dict.fromkeys(
-        ("Store", "StoreAndStart", "Start", "Abort", "Clear"),
+        (
+            *("Store", "StoreAndStart", "Start", "Abort", "Clear", "Update", "Cancel"),
+            *("RevokeStart", "Stop", "Pause", "Resume"),
+        ),
         frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
     ),
     "GetCertificate": EVERYONE,

@@ -169,3 +169,50 @@ async def test_each_change_sends_a_job_order_status_event(
         assert event.JobOrder.JobOrderID == "MES-5"
         assert event.JobState[0].StateText.Text == "NotAllowedToStart"
         await subscription.delete()
+
+
+async def test_cancel_ends_a_job_order_not_yet_running_and_its_print_order(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    assert site.server is not None
+    async with await secure_client(site.server.endpoint, trusted_cert, "mes") as client:
+        await call(client, "Store", job_order("MES-6"))
+        assert (await call(client, "Cancel", text("MES-6"))).OutputArguments[0] == NO_ERROR
+        await call(client, "StoreAndStart", job_order("MES-7"))
+        assert (await call(client, "Cancel", text("MES-7"))).OutputArguments[0] == NO_ERROR
+        held = await states(client)
+        assert (held["MES-6"], held["MES-7"]) == ("Aborted", "Aborted")
+        cancelled = [o for o in orders_of(site).orders.values() if "MES-7" in o.reason]
+        assert [o.state.isa95 for o in cancelled] == ["Aborted"]
+        again = await call(client, "Cancel", text("MES-7"))
+        assert again.OutputArguments[0] == INVALID_JOB_ORDER_STATUS
+
+
+async def test_revoke_start_stores_the_job_order_again_and_update_changes_it(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    assert site.server is not None
+    async with await secure_client(site.server.endpoint, trusted_cert, "planner") as client:
+        await call(client, "StoreAndStart", job_order("MES-8", quantity=2))
+        assert (await call(client, "RevokeStart", text("MES-8"))).OutputArguments[0] == NO_ERROR
+        assert (await states(client))["MES-8"] == "NotAllowedToStart"
+        revoked = [o for o in orders_of(site).orders.values() if "MES-8" in o.reason]
+        assert [o.state.isa95 for o in revoked] == ["Aborted"]
+        updated = await call(client, "Update", job_order("MES-8", quantity=5))
+        assert updated.OutputArguments[0] == NO_ERROR
+        before = set(orders_of(site).orders)
+        await call(client, "Start", text("MES-8"))
+        (new,) = set(orders_of(site).orders) - before
+        assert orders_of(site).orders[new].quantity == 5
+        late = await call(client, "Update", job_order("MES-8", quantity=6))
+        assert late.OutputArguments[0] == INVALID_JOB_ORDER_STATUS
+
+
+@pytest.mark.parametrize("method", ["Stop", "Pause", "Resume"])
+async def test_what_a_printer_cannot_do_answers_not_supported(
+    site: Site, trusted_cert: tuple[Path, Path], method: str
+) -> None:
+    assert site.server is not None
+    async with await secure_client(site.server.endpoint, trusted_cert, "mes") as client:
+        with pytest.raises(ua.uaerrors.BadNotSupported):
+            await call(client, method, text("MES-1"))
