@@ -10,6 +10,17 @@ from config.loader import (
     parse_settings,
 )
 from config.password_hash import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME
+from config.printers import (
+    COMPANION_PROFILE,
+    ArgumentSource,
+    ArgumentType,
+    NodeRef,
+    PrinterLinkSettings,
+    PrinterMapping,
+    PrinterMethod,
+    ProcessValue,
+    companion_mapping,
+)
 from config.settings import (
     HistorianSettings,
     InfluxSettings,
@@ -27,13 +38,21 @@ from config.settings import (
 from config.web import WebSettings
 
 __all__ = [
+    "COMPANION_PROFILE",
     "PASSWORD_HASH_FORMAT",
     "PASSWORD_HASH_SCHEME",
+    "ArgumentSource",
+    "ArgumentType",
     "ConfigError",
     "HistorianSettings",
     "InfluxSettings",
     "MaintenanceSettings",
+    "NodeRef",
+    "PrinterLinkSettings",
+    "PrinterMapping",
+    "PrinterMethod",
     "Problem",
+    "ProcessValue",
     "Role",
     "SecurityPolicy",
     "ServerSettings",
@@ -44,6 +63,7 @@ __all__ = [
     "User",
     "WebSettings",
     "WebhookSettings",
+    "companion_mapping",
     "demo_config_text",
     "json_schema",
     "load_demo_settings",

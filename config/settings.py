@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
+from config.printers import PrinterLinkSettings
 from config.web import WebSettings
 from models import ConfigRecord, Identifier, Machine, OpcUaMachine, Printer, Revision
 from models import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
@@ -415,6 +416,7 @@ class Settings(ConfigRecord):
     ledger: LedgerSettings = LedgerSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
     web: WebSettings = WebSettings()
+    printer_links: PrinterLinkSettings = PrinterLinkSettings()
     queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         10_000, description="readings buffered between connectors and sinks before back-pressure"
     )

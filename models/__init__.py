@@ -11,6 +11,7 @@ from models.exits import ExitCode
 from models.health import Alert, AlertState, HealthScore, HealthState
 from models.jsontext import MAX_JSON_LENGTH, JsonLimits, JsonTextError, parse_json_text
 from models.machines import (
+    NODE_ID_PATTERN,
     Asset,
     Component,
     ComponentKind,
@@ -110,6 +111,7 @@ __all__ = [
     "MAX_ORDER_QUANTITY",
     "MICROS_PER_SECOND",
     "NEXT_STATES",
+    "NODE_ID_PATTERN",
     "PRINTER_NAMESPACE",
     "PRINTER_NODE_PATHS",
     "PROCESS_TAGS",
