@@ -129,8 +129,53 @@ class DesignDossier(Frozen):
         return DesignRef(id=self.id, revision=self.revision, dossier_sha256=self.dossier_sha256)
 
 
+class MaterialLotSource(StrEnum):
+    """Where a part's material lot comes from; never invented."""
+
+    PRINTER = "printer"
+    """The printer's feedstock at job start."""
+    ORDER = "order"
+    """The print order, as the MES gave it."""
+    UNKNOWN = "unknown"
+    """Neither the printer nor the order named one."""
+
+
+UNKNOWN_LOT = "unknown"
+"""What a certificate states as the material lot when neither the printer nor the order gave one."""
+
+
+class PrinterHealth(Frozen):
+    """The printer's own health at one moment of a job, as it reported it."""
+
+    at: AwareDatetime
+    state: str = Field(max_length=64, description="the printer's job or machine state")
+    alarms: tuple[str, ...] = Field((), description="its active alarms, in its own words")
+    anomaly_score: float | None = Field(None, allow_inf_nan=False)
+    """A model's anomaly score of the printer's telemetry, where a model scores it."""
+    model_version: str = Field("", max_length=64)
+    hours_since_maintenance: float | None = Field(None, ge=0, allow_inf_nan=False)
+
+
+class EvidenceGap(Frozen):
+    """A stretch of a job during which no process data could be recorded, and why."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    cause: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EvidenceGap:
+        if self.end < self.start:
+            raise ValueError("a gap ends after it starts")
+        return self
+
+
 class PrintJob(Frozen):
-    """One run on one printer for one order, making the part ``serial``."""
+    """One run on one printer for one order, making the part ``serial``.
+
+    What the printer said at the job's start and end (its health, its feedstock lot) and the
+    gaps in its evidence are added to the job as they become known.
+    """
 
     job_id: Serial
     serial: Serial
@@ -140,6 +185,10 @@ class PrintJob(Frozen):
     material_lot: str = Field(max_length=64)
     layers_planned: int = Field(ge=1)
     started_at: AwareDatetime
+    material_lot_source: MaterialLotSource = MaterialLotSource.UNKNOWN
+    health_at_start: PrinterHealth | None = None
+    health_at_end: PrinterHealth | None = None
+    gaps: tuple[EvidenceGap, ...] = ()
 
 
 class Sample(NamedTuple):
@@ -221,6 +270,14 @@ class PartCertificate(Frozen):
     reasons: tuple[str, ...] = ()
     issuer: Address
     issued_at: AwareDatetime
+    material_lot_source: MaterialLotSource = MaterialLotSource.UNKNOWN
+    health_at_start: PrinterHealth | None = None
+    health_at_end: PrinterHealth | None = None
+    gaps: tuple[EvidenceGap, ...] = ()
+    notes: tuple[str, ...] = ()
+    """What a reader must know that does not fail the part (an unknown lot, evidence gaps)."""
+    verify_url: str = Field("", max_length=512)
+    """Where anyone can verify the certificate online; empty until a base URL is configured."""
 
 
 class InclusionProof(Frozen):

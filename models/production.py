@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from models.machines import Frozen, Identifier
-from models.parts import Verdict
+from models.parts import MaterialLotSource, Verdict
 
 MAX_ORDER_QUANTITY = 10_000
 """Most pieces one print order may ask for; the order book, its file and the server use this."""
@@ -77,15 +77,23 @@ class PrintOrder(Frozen):
     alert_id: str = ""
     state_reason: str = ""
     """Why a rejected or cancelled order ended so: the printer agent's refusal, failed pieces."""
+    material_lot: str = ""
+    """The feedstock lot the MES asks the pieces to be printed from ("" when it names none)."""
 
 
 class CertificateStatus(StrEnum):
     """Where a part's certificate stands."""
 
-    PENDING = "pending"
+    NONE = "none"
+    """Not issued yet: the part is printing or waits for its certificate."""
     ISSUED = "issued"
+    """Signed, waiting for its batch to be anchored."""
     ANCHORED = "anchored"
+    SUSPENDED = "suspended"
+    """Held while a question about the part is open (a recall); it may be reinstated."""
     REVOKED = "revoked"
+    REFUSED = "refused"
+    """Never issued: the printer reported another job or dossier than the one dispatched."""
 
 
 class Part(Frozen):
@@ -97,7 +105,11 @@ class Part(Frozen):
     printer: str
     verdict: Verdict | None = None
     """What the part's evidence decided; None while it is printing."""
-    certificate: CertificateStatus = CertificateStatus.PENDING
+    certificate: CertificateStatus = CertificateStatus.NONE
+    material_lot: str = ""
+    material_lot_source: MaterialLotSource = MaterialLotSource.UNKNOWN
+    reason: str = ""
+    """Why the part was refused or scrapped, when it was."""
 
 
 class Design(Frozen):
@@ -137,3 +149,5 @@ class PrinterStatus(Frozen):
     """The printer's active alarms, in its own words."""
     reason: str = ""
     """Why the last job stopped or was refused, in the printer's words."""
+    hours_since_maintenance: float | None = Field(None, ge=0, allow_inf_nan=False)
+    """Operating hours since the printer's last maintenance, when it reports them."""
