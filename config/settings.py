@@ -309,6 +309,12 @@ class LedgerSettings(ConfigRecord):
         "they are the trust anchor; online they narrow the contract's allow-list) unless "
         "--issuers FILE is given; the site's ledger trusts its own address besides them",
     )
+    public_base_url: Annotated[str, Field(pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")] = Field(
+        "",
+        description="the site's public address (e.g. https://parts.example.com): certificates "
+        "and credentials point to <url>/verify/<serial> and <url>/status/<purpose>; empty: "
+        "urn: identifiers that nobody can look up",
+    )
 
 
 class SparePart(ConfigRecord):
