@@ -298,6 +298,17 @@ class LedgerStore:
         """The inspection and revocation records issued about part ``serial``, oldest first."""
         return self._leaves("l.serial = ? AND l.kind != ?", (serial, RecordKind.CERTIFICATE.value))
 
+    def revoked_positions(self) -> list[int]:
+        """The leaf ``seq`` of every certificate whose part has a revocation record: the
+        status-list bits to set."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT c.seq FROM leaves c JOIN leaves r"
+                " ON r.serial = c.serial AND r.kind = ? WHERE c.kind = ? ORDER BY c.seq",
+                (RecordKind.REVOCATION.value, RecordKind.CERTIFICATE.value),
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
     def _leaves(self, condition: str, args: tuple[object, ...]) -> list[LeafRow]:
         with self._read() as cur:
             rows = cur.execute(
