@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ledger.report.command import ReportError, certificate_report
+from ledger.report.command import ReportError, certificate_report, part_report_html
 
-__all__ = ["ReportError", "certificate_report"]
+__all__ = ["ReportError", "certificate_report", "part_report_html"]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 from config import Settings
 from ledger.commands import CommandResult, ledger_store
 from ledger.errors import LedgerError
 from ledger.report.page import render_part_report
-from ledger.report.part import load_part, part_standing, verify_part
+from ledger.report.part import PartRecords, Standing, load_part, part_standing, verify_part
 from ledger.trust import IssuerTrust
-from models import Clock, ExitCode, SystemClock
+from models import Clock, ExitCode, SystemClock, VerificationReport
 
 
 class ReportError(LedgerError):
@@ -24,22 +25,34 @@ def certificate_report(
     settings: Settings, serial: str, out: Path, clock: Clock | None = None
 ) -> CommandResult:
     """``trustfloor certificate report SERIAL --out part.html``: write the part's HTML report."""
-    store = ledger_store(settings)
-    try:
-        part = load_part(store, serial)
-    finally:
-        store.close()
     now = (clock or SystemClock()).now()
-    trust = IssuerTrust.pinning(
-        settings.ledger.trusted_issuers, any_issuer=True, source="ledger.trusted_issuers"
-    )
-    report = verify_part(part, now, trust)
-    standing = part_standing(part, report)
+    part, report, standing = _checked_part(settings, serial, now)
     write_atomically(out, render_part_report(part, report, standing, now))
     plots = len(part.document["evidence"]["parameters"])
     return CommandResult(
         ExitCode.OK, f"wrote {out}: part {serial}, {standing.word}, {plots} parameter plot(s)\n"
     )
+
+
+def part_report_html(settings: Settings, serial: str, now: datetime) -> str:
+    """The part's report as HTML text (what exports hand over beside the certificate)."""
+    part, report, standing = _checked_part(settings, serial, now)
+    return render_part_report(part, report, standing, now)
+
+
+def _checked_part(
+    settings: Settings, serial: str, now: datetime
+) -> tuple[PartRecords, VerificationReport, Standing]:
+    store = ledger_store(settings)
+    try:
+        part = load_part(store, serial)
+    finally:
+        store.close()
+    trust = IssuerTrust.pinning(
+        settings.ledger.trusted_issuers, any_issuer=True, source="ledger.trusted_issuers"
+    )
+    report = verify_part(part, now, trust)
+    return part, report, part_standing(part, report)
 
 
 def write_atomically(out: Path, text: str) -> None:
