@@ -255,7 +255,9 @@ async def bench_gas(sizes: Sequence[int]) -> dict[str, dict[str, float]]:
         deployed = await client.deploy()
         await client.add_issuer(client.address)
         await client.add_oem(client.address)
-        await client.register_design(dk, bytes.fromhex(DESIGN.dossier_sha256))
+        await client.register_design(
+            DESIGN.id, DESIGN.revision, bytes.fromhex(DESIGN.dossier_sha256)
+        )
         await client.set_licence(dk, client.address, 10**9)
         await client.anchor(hashlib.sha256(b"warm the licence slot").digest(), 1, {dk: 1})
         for size in sizes:

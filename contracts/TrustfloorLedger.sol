@@ -5,9 +5,11 @@ pragma solidity ^0.8.20;
 ///        per-licensee piece counts for a consortium of OEMs and printing sites.
 /// @notice The consortium admin keeps two allow-lists: issuers (printing sites that anchor
 ///         certificate batches) and OEMs (owners of designs). An OEM registers the dossier hash
-///         of each design revision once and grants licences (a piece quota per licensee).
-///         An issuer anchors the RFC 6962 root of a batch once; the call counts the pieces of
-///         each design the batch certifies against the issuer's licence. An issuer revokes a
+///         of each design revision once (the first OEM to register a design id owns every
+///         revision of it) and grants each licensee a licence with terms (a piece quota, an
+///         overdraft, a validity period), changes or revokes it. An issuer anchors the RFC 6962
+///         root of a batch once; the call counts the pieces of each design the batch certifies
+///         against the issuer's own licence, within its terms. An issuer revokes a
 ///         certificate by anchoring a signed revocation record and marking the certificate's
 ///         leaf hash revoked, so online verifiers find it.
 /// @dev Regenerate ledger/contract_artifact.json with `node contracts/compile.mjs` after any
@@ -26,16 +28,27 @@ contract TrustfloorLedger {
         bytes32 dossierHash;
     }
 
+    /// @dev One storage slot (64 + 64 + 32 + 40 + 40 + 8 bits): counting pieces reads and
+    ///      writes a single slot. A licence never granted has validUntil 0.
     struct Licence {
         uint64 quota;
         uint64 used;
+        uint32 overdraft;
+        uint40 validFrom;
+        uint40 validUntil;
+        bool revoked;
     }
+
+    /// @dev Domain tag of a design revision's key (ledger/canonical.py DESIGN_KEY_TAG_V1).
+    bytes private constant DESIGN_KEY_TAG = "trustfloor-design-v1\x00";
 
     address public admin;
     mapping(address => bool) private issuers;
     mapping(address => bool) private oems;
     mapping(bytes32 => Anchor) private anchors;
     mapping(bytes32 => Design) private designs;
+    /// @dev keccak256 of a design id's JSON string => the OEM that owns every revision of it.
+    mapping(bytes32 => address) private designLines;
     mapping(bytes32 => mapping(address => Licence)) private licences;
     /// @dev keccak256(abi.encode(leafHash, issuer)) => root of the batch holding the revocation.
     mapping(bytes32 => bytes32) private revocations;
@@ -45,8 +58,18 @@ contract TrustfloorLedger {
     event IssuerRemoved(address indexed issuer);
     event OemAdded(address indexed oem);
     event OemRemoved(address indexed oem);
-    event DesignRegistered(bytes32 indexed designKey, address indexed oem, bytes32 dossierHash);
-    event LicenceSet(bytes32 indexed designKey, address indexed licensee, uint64 quota);
+    event DesignRegistered(
+        bytes32 indexed designKey, address indexed oem, bytes32 dossierHash, bytes32 lineKey
+    );
+    event LicenceSet(
+        bytes32 indexed designKey,
+        address indexed licensee,
+        uint64 quota,
+        uint32 overdraft,
+        uint40 validFrom,
+        uint40 validUntil
+    );
+    event LicenceRevoked(bytes32 indexed designKey, address indexed licensee, uint64 used);
     /// @dev The batch size is in storage (anchoredAt); leaving it out of the event saves gas.
     event Anchored(bytes32 indexed root, address indexed issuer);
     event PiecesCounted(
@@ -60,6 +83,13 @@ contract TrustfloorLedger {
     error NotIssuer(address caller);
     error NotOem(address caller);
     error NotDesignOem(bytes32 designKey, address caller);
+    error DesignLineOwned(bytes32 lineKey, address oem);
+    error NotJsonString();
+    error BadPeriod(uint40 validFrom, uint40 validUntil);
+    error NoLicence(bytes32 designKey, address licensee);
+    error RevokedLicence(bytes32 designKey, address licensee);
+    error LicenceNotYetValid(bytes32 designKey, address licensee, uint40 validFrom);
+    error LicenceExpired(bytes32 designKey, address licensee, uint40 validUntil);
     error ZeroAddress();
     error ZeroValue();
     error EmptyBatch();
@@ -72,7 +102,12 @@ contract TrustfloorLedger {
     error NotAnchoredBy(bytes32 root, address caller);
     error AlreadyRevoked(bytes32 leafHash, bytes32 recordRoot);
     error QuotaExceeded(
-        bytes32 designKey, address licensee, uint64 quota, uint64 used, uint64 requested
+        bytes32 designKey,
+        address licensee,
+        uint64 quota,
+        uint32 overdraft,
+        uint64 used,
+        uint64 requested
     );
 
     modifier onlyAdmin() {
@@ -136,25 +171,80 @@ contract TrustfloorLedger {
 
     // ------------------------------------------------------------------- designs and licences
 
-    /// @notice Register the dossier hash of one design revision, once.
-    /// @param designKey SHA-256 of the design id and revision (ledger/canonical.py design_key).
+    /// @notice Register the dossier hash of one design revision, once. The first OEM to
+    ///         register a design id owns its line: only it registers further revisions.
+    /// @param idJson The design id as an RFC 8785 JSON string (quotes included).
+    /// @param revisionJson The revision as an RFC 8785 JSON string (quotes included).
     /// @param dossier SHA-256 of the dossier's canonical content.
-    function registerDesign(bytes32 designKey, bytes32 dossier) external onlyOem {
-        if (designKey == bytes32(0) || dossier == bytes32(0)) revert ZeroValue();
+    /// @return designKey SHA-256(tag || {"id":ID,"revision":REV}), as ledger/canonical.py
+    ///         design_key computes it. A JSON string holds no unescaped quote, so the split of
+    ///         that document into id and revision is unique and the key binds the id's line.
+    function registerDesign(bytes calldata idJson, bytes calldata revisionJson, bytes32 dossier)
+        external
+        onlyOem
+        returns (bytes32 designKey)
+    {
+        if (dossier == bytes32(0)) revert ZeroValue();
+        if (!_jsonString(idJson) || !_jsonString(revisionJson)) revert NotJsonString();
+        bytes32 lineKey = keccak256(idJson);
+        address owner = designLines[lineKey];
+        if (owner == address(0)) {
+            designLines[lineKey] = msg.sender;
+        } else if (owner != msg.sender) {
+            revert DesignLineOwned(lineKey, owner);
+        }
+        designKey = sha256(
+            abi.encodePacked(DESIGN_KEY_TAG, '{"id":', idJson, ',"revision":', revisionJson, "}")
+        );
         if (designs[designKey].oem != address(0)) revert DesignAlreadyRegistered(designKey);
         designs[designKey] = Design(msg.sender, dossier);
-        emit DesignRegistered(designKey, msg.sender, dossier);
+        emit DesignRegistered(designKey, msg.sender, dossier, lineKey);
     }
 
-    /// @notice Set how many pieces of a design `licensee` may print in total. A quota below
-    ///         the pieces already used stops further printing without erasing the count.
-    function setLicence(bytes32 designKey, address licensee, uint64 quota) external onlyOem {
+    /// @notice Grant `licensee` a licence of a design, or change its terms: `quota` pieces in
+    ///         total, `overdraft` more past it (billed as overage), counted only from
+    ///         `validFrom` until before `validUntil` (Unix seconds). Pieces already counted
+    ///         stay counted; a quota below them stops further printing. Lifts a revocation.
+    function setLicence(
+        bytes32 designKey,
+        address licensee,
+        uint64 quota,
+        uint32 overdraft,
+        uint40 validFrom,
+        uint40 validUntil
+    ) external onlyOem {
         if (licensee == address(0)) revert ZeroAddress();
+        if (validFrom >= validUntil) revert BadPeriod(validFrom, validUntil);
+        _requireDesignOem(designKey);
+        Licence storage licence_ = licences[designKey][licensee];
+        licence_.quota = quota;
+        licence_.overdraft = overdraft;
+        licence_.validFrom = validFrom;
+        licence_.validUntil = validUntil;
+        licence_.revoked = false;
+        emit LicenceSet(designKey, licensee, quota, overdraft, validFrom, validUntil);
+    }
+
+    /// @notice Revoke `licensee`'s licence of a design: no more pieces are counted against
+    ///         it. Its count stays. Idempotent.
+    function revokeLicence(bytes32 designKey, address licensee) external onlyOem {
+        _requireDesignOem(designKey);
+        Licence storage licence_ = licences[designKey][licensee];
+        if (licence_.validUntil == 0) revert NoLicence(designKey, licensee);
+        if (licence_.revoked) return;
+        licence_.revoked = true;
+        emit LicenceRevoked(designKey, licensee, licence_.used);
+    }
+
+    function _requireDesignOem(bytes32 designKey) private view {
         address oem = designs[designKey].oem;
         if (oem == address(0)) revert UnknownDesign(designKey);
         if (oem != msg.sender) revert NotDesignOem(designKey, msg.sender);
-        licences[designKey][licensee].quota = quota;
-        emit LicenceSet(designKey, licensee, quota);
+    }
+
+    /// @dev Starts and ends with a double quote, at least two bytes: a JSON string's shape.
+    function _jsonString(bytes calldata value) private pure returns (bool) {
+        return value.length >= 2 && value[0] == '"' && value[value.length - 1] == '"';
     }
 
     // ---------------------------------------------------------------------------- anchoring
@@ -184,14 +274,26 @@ contract TrustfloorLedger {
         emit Anchored(root, msg.sender);
     }
 
-    /// @dev A licence exists only for a registered design (setLicence checks), so the design
-    ///      is looked up only to explain a refusal: the common path reads one slot.
+    /// @dev Counts against the caller's own licence, within its terms. A licence exists only
+    ///      for a registered design (setLicence checks), so the design is looked up only to
+    ///      explain a refusal: the common path reads and writes one slot.
     function _count(bytes32 designKey, uint64 pieces) private {
         Licence storage licence_ = licences[designKey][msg.sender];
-        uint64 used = licence_.used;
-        if (uint256(used) + pieces > licence_.quota) {
+        Licence memory terms = licence_;
+        if (terms.validUntil == 0) {
             if (designs[designKey].oem == address(0)) revert UnknownDesign(designKey);
-            revert QuotaExceeded(designKey, msg.sender, licence_.quota, used, pieces);
+            revert NoLicence(designKey, msg.sender);
+        }
+        if (terms.revoked) revert RevokedLicence(designKey, msg.sender);
+        if (block.timestamp < terms.validFrom) {
+            revert LicenceNotYetValid(designKey, msg.sender, terms.validFrom);
+        }
+        if (block.timestamp >= terms.validUntil) {
+            revert LicenceExpired(designKey, msg.sender, terms.validUntil);
+        }
+        uint64 used = terms.used;
+        if (uint256(used) + pieces > uint256(terms.quota) + terms.overdraft) {
+            revert QuotaExceeded(designKey, msg.sender, terms.quota, terms.overdraft, used, pieces);
         }
         used += pieces;
         licence_.used = used;
@@ -255,13 +357,26 @@ contract TrustfloorLedger {
         return designs[designKey].oem;
     }
 
-    /// @notice A licensee's quota of a design and the pieces already counted against it.
+    /// @notice The OEM that owns every revision of a design id (keccak256 of its JSON string).
+    function designLineOem(bytes32 lineKey) external view returns (address) {
+        return designLines[lineKey];
+    }
+
+    /// @notice A licensee's licence of a design: its terms and the pieces counted against it.
+    ///         All zero when never granted.
     function licence(bytes32 designKey, address licensee)
         external
         view
-        returns (uint64 quota, uint64 used)
+        returns (
+            uint64 quota,
+            uint64 used,
+            uint32 overdraft,
+            uint40 validFrom,
+            uint40 validUntil,
+            bool revoked
+        )
     {
         Licence storage l = licences[designKey][licensee];
-        return (l.quota, l.used);
+        return (l.quota, l.used, l.overdraft, l.validFrom, l.validUntil, l.revoked);
     }
 }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ledger.contract import LicenceState
 from ledger.designs import changed_files
 from ledger.errors import (
     DesignNotRegisteredError,
     DossierMismatchError,
     JobRefusedError,
+    LicenceNotValidError,
     QuotaExhaustedError,
 )
 from models import DesignDossier
@@ -37,16 +40,26 @@ def dossier_refusal(
 
 
 def quota_refusal(
-    label: str, licence: LicenceState, unanchored: int, requested: int = 1
-) -> QuotaExhaustedError | None:
-    """Why ``requested`` more pieces exceed the licence, or None when they fit.
+    label: str,
+    licence: LicenceState,
+    unanchored: int,
+    requested: int = 1,
+    *,
+    at: datetime | None = None,
+) -> JobRefusedError | None:
+    """Why ``requested`` more pieces do not fit the licence, or None when they fit.
 
     ``unanchored`` counts pieces printed or printing that no anchor has counted yet: the chain
-    counts a piece only when its certificate's batch is anchored.
+    counts a piece only when its certificate's batch is anchored. The overdraft counts as room.
+    With ``at``, a licence never granted, revoked, or not valid at that time is refused too.
     """
-    if licence.quota - licence.used - unanchored >= requested:
+    if at is not None and (why := licence.refusal(int(at.timestamp()))) is not None:
+        return LicenceNotValidError(f"{label}: {why}")
+    if licence.room - unanchored >= requested:
         return None
+    overdraft = f" and {licence.overdraft} more as overdraft" if licence.overdraft else ""
     return QuotaExhaustedError(
-        f"the licence for {label} allows {licence.quota} pieces: {licence.used} anchored and "
-        f"{unanchored} printed but not yet anchored leave no room for {requested} more"
+        f"the licence for {label} allows {licence.quota} pieces{overdraft}: {licence.used} "
+        f"anchored and {unanchored} printed but not yet anchored leave no room for "
+        f"{requested} more"
     )

@@ -97,17 +97,62 @@ class AnchorRecord:
         return datetime.fromtimestamp(self.timestamp, UTC)
 
 
+OPEN_END = 2**40 - 1
+"""``validUntil`` of a licence granted with no end (the largest uint40 timestamp)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LicenceState:
-    """A licensee's quota of one design and the pieces already counted against it."""
+    """A licensee's licence of one design: its terms and the pieces counted against it.
+
+    Pieces are counted from ``valid_from`` until before ``valid_until`` (Unix seconds), up to
+    ``quota`` plus ``overdraft`` (the pieces past the quota are overage). ``valid_until`` 0:
+    never granted.
+    """
 
     quota: int
     used: int
+    overdraft: int = 0
+    valid_from: int = 0
+    valid_until: int = OPEN_END
+    revoked: bool = False
+
+    @property
+    def granted(self) -> bool:
+        """Whether the design's OEM ever granted this licence."""
+        return self.valid_until != 0
 
     @property
     def remaining(self) -> int:
-        """Pieces that may still be anchored; 0 when a lowered quota sits below ``used``."""
+        """Pieces that may still be anchored within the quota; 0 when a lowered quota sits
+        below ``used``."""
         return max(self.quota - self.used, 0)
+
+    @property
+    def overage(self) -> int:
+        """Pieces counted past the quota (within the overdraft)."""
+        return max(self.used - self.quota, 0)
+
+    @property
+    def room(self) -> int:
+        """Pieces that may still be anchored, overdraft included."""
+        return max(self.quota + self.overdraft - self.used, 0)
+
+    def refusal(self, at: int) -> str | None:
+        """Why no piece may be counted at Unix time ``at`` whatever the count, or None."""
+        if not self.granted:
+            return "no licence was granted"
+        if self.revoked:
+            return "the licence is revoked"
+        if at < self.valid_from:
+            return f"the licence is valid only from {_iso(self.valid_from)}"
+        if at >= self.valid_until:
+            return f"the licence expired at {_iso(self.valid_until)}"
+        return None
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

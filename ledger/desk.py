@@ -88,7 +88,7 @@ class LedgerDesk:
             return None
         unanchored = await asyncio.to_thread(self.service.store.unanchored_pieces, key)
         label = f"design {design_id} revision {revision}"
-        refusal = quota_refusal(label, licence, unanchored, quantity)
+        refusal = quota_refusal(label, licence, unanchored, quantity, at=self.service.clock.now())
         return None if refusal is None else str(refusal)
 
 

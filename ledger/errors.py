@@ -119,7 +119,7 @@ class JobRefusedError(LedgerError):
 class DesignNotRegisteredError(JobRefusedError):
     """The job's design revision is not registered on chain."""
 
-    advice = "Ask the OEM to register this design revision (`trustfloor design register DIR`)."
+    advice = "Ask the OEM to register this design revision (`trustfloor oem design register DIR`)."
 
 
 class DossierMismatchError(JobRefusedError):
@@ -135,6 +135,16 @@ class QuotaExhaustedError(JobRefusedError):
     """The licence has no piece left once the pieces printed but not yet anchored are counted."""
 
     advice = "Ask the OEM to raise this site's licence quota for the design."
+
+
+class LicenceNotValidError(JobRefusedError):
+    """The site holds no licence of the design now: never granted, revoked, not yet valid or
+    expired."""
+
+    advice = (
+        "Ask the design's OEM for a licence valid now (`trustfloor oem licence grant DESIGN "
+        "SITE ...`)."
+    )
 
 
 class EvidenceError(LedgerError):

@@ -187,7 +187,9 @@ class LedgerService:
         registered = await chain.dossier_hash(key)
         tx_hash = None
         if registered is None:
-            outcome = await chain.register_design(key, bytes.fromhex(dossier.dossier_sha256))
+            outcome = await chain.register_design(
+                dossier.id, dossier.revision, bytes.fromhex(dossier.dossier_sha256)
+            )
             tx_hash = "0x" + outcome.tx_hash.hex()
         elif registered.hex() != dossier.dossier_sha256:
             raise DesignError(
@@ -259,7 +261,9 @@ class LedgerService:
         )
         if refusal is None:
             licence = await chain.licence(key, self.address)
-            refusal = quota_refusal(label, licence, await self.unanchored_pieces(key))
+            refusal = quota_refusal(
+                label, licence, await self.unanchored_pieces(key), at=self.clock.now()
+            )
         return refusal
 
     async def _record_refusal(self, serial: str, label: str, reason: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ledger.chain.encoding import ZERO_ADDRESS, bytes32, checksum, uint64
+from ledger.canonical import canonical_json
+from ledger.chain.encoding import ZERO_ADDRESS, bytes32, checksum, uint32, uint40, uint64
 from ledger.chain.session import ContractSession
-from ledger.contract import AnchorRecord, LicenceState, TxOutcome
+from ledger.contract import OPEN_END, AnchorRecord, LicenceState, TxOutcome
 from ledger.errors import ChainError
 from ledger.recursion import kept_recursion_limit
 
@@ -77,21 +78,46 @@ class ChainClient(ContractSession):
 
     # ------------------------------------------------------------------ designs and licences
 
-    async def register_design(self, design_key: bytes, dossier_hash: bytes) -> TxOutcome:
-        """Register a design revision's dossier hash, once (OEM only)."""
+    async def register_design(
+        self, design_id: str, revision: str, dossier_hash: bytes
+    ) -> TxOutcome:
+        """Register a design revision's dossier hash, once (OEM only; the first OEM to register
+        ``design_id`` owns its revisions). The contract derives the design key from the id and
+        revision as ``ledger.canonical.design_key`` does."""
         return await self._call_tx(
             "registerDesign",
-            bytes32(design_key, "design key"),
+            canonical_json(design_id),
+            canonical_json(revision),
             bytes32(dossier_hash, "dossier hash"),
         )
 
-    async def set_licence(self, design_key: bytes, licensee: str, quota: int) -> TxOutcome:
-        """Set ``licensee``'s total piece quota of a design (the design's OEM only)."""
+    async def set_licence(
+        self,
+        design_key: bytes,
+        licensee: str,
+        quota: int,
+        *,
+        overdraft: int = 0,
+        valid_from: int = 0,
+        valid_until: int = OPEN_END,
+    ) -> TxOutcome:
+        """Grant ``licensee`` a licence of a design or change its terms (the design's OEM only):
+        ``quota`` pieces, ``overdraft`` more past it, counted from ``valid_from`` until before
+        ``valid_until`` (Unix seconds). Lifts a revocation; pieces counted stay counted."""
         return await self._call_tx(
             "setLicence",
             bytes32(design_key, "design key"),
             checksum(licensee),
             uint64(quota, "quota"),
+            uint32(overdraft, "overdraft"),
+            uint40(valid_from, "licence start"),
+            uint40(valid_until, "licence end"),
+        )
+
+    async def revoke_licence(self, design_key: bytes, licensee: str) -> TxOutcome:
+        """Revoke ``licensee``'s licence of a design (the design's OEM only; idempotent)."""
+        return await self._call_tx(
+            "revokeLicence", bytes32(design_key, "design key"), checksum(licensee)
         )
 
     # ------------------------------------------------------------------ anchoring
@@ -194,9 +220,20 @@ class ChainClient(ContractSession):
         value = bytes(await self._view("dossierHash", bytes32(design_key, "design key")))
         return None if value == bytes(32) else value
 
+    async def design_oem(self, design_key: bytes) -> str | None:
+        """The OEM that registered a design revision, or None when unregistered."""
+        value = str(await self._view("designOem", bytes32(design_key, "design key")))
+        return None if value == ZERO_ADDRESS else value
+
+    async def design_line_oem(self, design_id: str) -> str | None:
+        """The OEM that owns every revision of ``design_id``, or None when none registered it."""
+        line = bytes(self._w3.keccak(canonical_json(design_id)))
+        value = str(await self._view("designLineOem", line))
+        return None if value == ZERO_ADDRESS else value
+
     async def licence(self, design_key: bytes, licensee: str) -> LicenceState:
-        """``licensee``'s quota of a design and the pieces counted so far."""
-        quota, used = await self._view(
+        """``licensee``'s licence of a design: its terms and the pieces counted so far."""
+        quota, used, overdraft, valid_from, valid_until, revoked = await self._view(
             "licence", bytes32(design_key, "design key"), checksum(licensee)
         )
-        return LicenceState(quota=quota, used=used)
+        return LicenceState(quota, used, overdraft, valid_from, valid_until, bool(revoked))

@@ -57,6 +57,20 @@ def uint64(value: int, what: str) -> int:
     return value
 
 
+def uint32(value: int, what: str) -> int:
+    """``value`` as a ``uint32`` argument; ChainError naming ``what`` when it does not fit."""
+    if not 0 <= value < 2**32:
+        raise ChainError(f"{what} must fit in 32 unsigned bits, got {value}")
+    return value
+
+
+def uint40(value: int, what: str) -> int:
+    """``value`` as a ``uint40`` argument (a Unix time); ChainError when it does not fit."""
+    if not 0 <= value < 2**40:
+        raise ChainError(f"{what} must fit in 40 unsigned bits, got {value}")
+    return value
+
+
 def plain(value: object) -> object:
     """bytes-like values as bytes; everything else (ints, address strings) unchanged."""
     return bytes(value) if isinstance(value, bytes | bytearray) else value

@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 
 import pytest
+from eth_utils import keccak
 
 from ledger.canonical import design_key
 from ledger.chain import ChainClient
-from ledger.contract import LicenceState
+from ledger.contract import OPEN_END, LicenceState
 from ledger.errors import ChainError, ContractError
 from ledger.merkle import hash_leaf, root_hash
 from tests.integration.ledger.ledger_chainkit import CHAIN_ID, DEV_KEYS, Ledger
@@ -19,6 +20,7 @@ IMPELLER_C = design_key("pump-impeller", "C")
 IMPELLER_D = design_key("pump-impeller", "D")
 DOSSIER_C = hashlib.sha256(b"impeller dossier, revision C").digest()
 DOSSIER_D = hashlib.sha256(b"impeller dossier, revision D").digest()
+IMPELLER_LINE = keccak(b'"pump-impeller"')
 
 
 def batch_root(label: str, size: int = 4) -> bytes:
@@ -29,7 +31,7 @@ async def licensed(ledger: Ledger, quota: int) -> None:
     """Make the issuer an issuer, the OEM an OEM with design C, and licence C to the issuer."""
     await ledger.admin.add_issuer(ledger.issuer.address)
     await ledger.admin.add_oem(ledger.oem.address)
-    await ledger.oem.register_design(IMPELLER_C, DOSSIER_C)
+    await ledger.oem.register_design("pump-impeller", "C", DOSSIER_C)
     await ledger.oem.set_licence(IMPELLER_C, ledger.issuer.address, quota)
 
 
@@ -245,23 +247,28 @@ async def test_outcome_waits_for_the_requested_confirmations(
 
 async def test_only_oems_register_designs_once_per_revision(ledger: Ledger) -> None:
     with pytest.raises(ContractError) as caught:
-        await ledger.oem.register_design(IMPELLER_C, DOSSIER_C)
+        await ledger.oem.register_design("pump-impeller", "C", DOSSIER_C)
     assert (caught.value.name, caught.value.arguments) == ("NotOem", (ledger.oem.address,))
 
     added = await ledger.admin.add_oem(ledger.oem.address)
     assert [e.args for e in added.events_named("OemAdded")] == [{"oem": ledger.oem.address}]
-    registered = await ledger.oem.register_design(IMPELLER_C, DOSSIER_C)
+    registered = await ledger.oem.register_design("pump-impeller", "C", DOSSIER_C)
     assert [e.args for e in registered.events_named("DesignRegistered")] == [
-        {"designKey": IMPELLER_C, "oem": ledger.oem.address, "dossierHash": DOSSIER_C}
+        {
+            "designKey": IMPELLER_C,
+            "oem": ledger.oem.address,
+            "dossierHash": DOSSIER_C,
+            "lineKey": IMPELLER_LINE,
+        }
     ]
     assert await ledger.outsider.dossier_hash(IMPELLER_C) == DOSSIER_C
 
     with pytest.raises(ContractError) as again:
-        await ledger.oem.register_design(IMPELLER_C, DOSSIER_D)
+        await ledger.oem.register_design("pump-impeller", "C", DOSSIER_D)
     assert (again.value.name, again.value.arguments) == ("DesignAlreadyRegistered", (IMPELLER_C,))
     assert await ledger.outsider.dossier_hash(IMPELLER_C) == DOSSIER_C
 
-    await ledger.oem.register_design(IMPELLER_D, DOSSIER_D)  # a new revision is a new key
+    await ledger.oem.register_design("pump-impeller", "D", DOSSIER_D)  # a new revision, a new key
     assert await ledger.outsider.dossier_hash(IMPELLER_D) == DOSSIER_D
     assert await ledger.outsider.dossier_hash(design_key("pump-impeller", "E")) is None
 
@@ -272,7 +279,7 @@ async def test_a_removed_oem_cannot_register(ledger: Ledger) -> None:
     assert removed.events_named("OemRemoved")
     assert not await ledger.admin.is_oem(ledger.oem.address)
     with pytest.raises(ContractError, match="NotOem"):
-        await ledger.oem.register_design(IMPELLER_C, DOSSIER_C)
+        await ledger.oem.register_design("pump-impeller", "C", DOSSIER_C)
 
 
 # --- licences ---
@@ -308,7 +315,7 @@ async def test_anchoring_counts_pieces_until_the_quota(ledger: Ledger) -> None:
     with pytest.raises(ContractError) as caught:
         await ledger.issuer.anchor(over, 4, {IMPELLER_C: 3})
     assert caught.value.name == "QuotaExceeded"
-    assert caught.value.arguments == (IMPELLER_C, ledger.issuer.address, 5, 3, 3)
+    assert caught.value.arguments == (IMPELLER_C, ledger.issuer.address, 5, 0, 3, 3)
     assert await ledger.outsider.anchored_at(over) is None  # the whole call reverted
 
     await ledger.issuer.anchor(batch_root("pieces 3"), 2, {IMPELLER_C: 2})
@@ -321,11 +328,18 @@ async def test_anchoring_counts_pieces_until_the_quota(ledger: Ledger) -> None:
 async def test_licences_are_per_licensee_and_can_be_raised(ledger: Ledger) -> None:
     await licensed(ledger, quota=1)
     await ledger.admin.add_issuer(ledger.outsider.address)
-    with pytest.raises(ContractError, match="QuotaExceeded"):  # no licence of its own
+    with pytest.raises(ContractError, match="NoLicence"):  # no licence of its own
         await ledger.outsider.anchor(batch_root("unlicensed"), 1, {IMPELLER_C: 1})
     raised = await ledger.oem.set_licence(IMPELLER_C, ledger.issuer.address, 3)
     assert [e.args for e in raised.events_named("LicenceSet")] == [
-        {"designKey": IMPELLER_C, "licensee": ledger.issuer.address, "quota": 3}
+        {
+            "designKey": IMPELLER_C,
+            "licensee": ledger.issuer.address,
+            "quota": 3,
+            "overdraft": 0,
+            "validFrom": 0,
+            "validUntil": OPEN_END,
+        }
     ]
     await ledger.issuer.anchor(batch_root("raised"), 3, {IMPELLER_C: 3})
     assert await ledger.outsider.licence(IMPELLER_C, ledger.issuer.address) == LicenceState(3, 3)

@@ -1,0 +1,145 @@
+"""The ledger contract's parties on a real anvil: who may register and licence, and the terms."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ledger.canonical import design_key
+from ledger.contract import LicenceState
+from ledger.errors import ContractError
+from ledger.merkle import hash_leaf, root_hash
+from tests.integration.ledger.ledger_chainkit import Ledger
+
+IMPELLER_C = design_key("pump-impeller", "C")
+DOSSIER = hashlib.sha256(b"impeller dossier").digest()
+
+
+def batch_root(label: str) -> bytes:
+    return root_hash([hash_leaf(f"{label}/{i}".encode()) for i in range(4)])
+
+
+async def now_on_chain(ledger: Ledger) -> int:
+    """The latest block's timestamp: what the next transaction's block starts from."""
+    block = await ledger.rpc("eth_getBlockByNumber", "latest", False)
+    return int(block["timestamp"], 16)
+
+
+async def parties(ledger: Ledger) -> None:
+    """The consortium admin allow-lists one OEM and one site; the OEM registers design C."""
+    await ledger.admin.add_oem(ledger.oem.address)
+    await ledger.admin.add_issuer(ledger.issuer.address)
+    await ledger.oem.register_design("pump-impeller", "C", DOSSIER)
+
+
+async def test_a_site_key_cannot_register_designs_or_change_any_licence(ledger: Ledger) -> None:
+    await parties(ledger)
+    site = ledger.issuer
+    with pytest.raises(ContractError) as registering:
+        await site.register_design("bracket", "A", DOSSIER)
+    assert (registering.value.name, registering.value.arguments) == ("NotOem", (site.address,))
+    for change in (
+        site.set_licence(IMPELLER_C, site.address, 1000),
+        site.revoke_licence(IMPELLER_C, site.address),
+    ):
+        with pytest.raises(ContractError) as changing:
+            await change
+        assert (changing.value.name, changing.value.arguments) == ("NotOem", (site.address,))
+    assert not (await site.licence(IMPELLER_C, site.address)).granted
+
+
+async def test_only_the_designs_oem_registers_revisions_and_changes_licences(
+    ledger: Ledger,
+) -> None:
+    await parties(ledger)
+    await ledger.admin.add_oem(ledger.other_oem.address)
+    other = ledger.other_oem
+    with pytest.raises(ContractError) as revising:
+        await other.register_design("pump-impeller", "D", DOSSIER)
+    assert revising.value.name == "DesignLineOwned"
+    assert revising.value.arguments[1] == ledger.oem.address
+    assert await other.design_line_oem("pump-impeller") == ledger.oem.address
+    await ledger.oem.set_licence(IMPELLER_C, ledger.issuer.address, 5)
+    with pytest.raises(ContractError, match="NotDesignOem"):
+        await other.set_licence(IMPELLER_C, ledger.issuer.address, 500)
+    with pytest.raises(ContractError, match="NotDesignOem"):
+        await other.revoke_licence(IMPELLER_C, ledger.issuer.address)
+    await ledger.oem.register_design("pump-impeller", "D", DOSSIER)  # its own next revision
+    assert await other.design_oem(design_key("pump-impeller", "D")) == ledger.oem.address
+
+
+async def test_a_design_id_must_come_as_a_json_string(ledger: Ledger) -> None:
+    await parties(ledger)
+    with pytest.raises(ContractError, match="NotJsonString"):
+        await ledger.oem._call_tx("registerDesign", b"bracket", b'"A"', DOSSIER)
+
+
+async def test_pieces_are_counted_only_within_the_licence_period(ledger: Ledger) -> None:
+    await parties(ledger)
+    now = await now_on_chain(ledger)
+    site = ledger.issuer
+    await ledger.oem.set_licence(
+        IMPELLER_C, site.address, 5, valid_from=now + 86_400, valid_until=now + 2 * 86_400
+    )
+    with pytest.raises(ContractError) as early:
+        await site.anchor(batch_root("early"), 1, {IMPELLER_C: 1})
+    assert (early.value.name, early.value.arguments[2]) == ("LicenceNotYetValid", now + 86_400)
+
+    expired = await ledger.oem.set_licence(
+        IMPELLER_C, site.address, 5, valid_from=0, valid_until=now - 1
+    )
+    assert expired.events_named("LicenceSet")[0].args["validUntil"] == now - 1
+    with pytest.raises(ContractError) as late:
+        await site.anchor(batch_root("late"), 1, {IMPELLER_C: 1})
+    assert (late.value.name, late.value.arguments[2]) == ("LicenceExpired", now - 1)
+    assert await site.anchored_at(batch_root("late")) is None
+    with pytest.raises(ContractError, match="BadPeriod"):
+        await ledger.oem.set_licence(IMPELLER_C, site.address, 5, valid_from=now, valid_until=now)
+
+
+async def test_the_overdraft_is_counted_past_the_quota_and_no_further(ledger: Ledger) -> None:
+    await parties(ledger)
+    site = ledger.issuer
+    await ledger.oem.set_licence(IMPELLER_C, site.address, 2, overdraft=1)
+    await site.anchor(batch_root("within"), 3, {IMPELLER_C: 3})
+    state = await site.licence(IMPELLER_C, site.address)
+    assert (state.used, state.remaining, state.overage, state.room) == (3, 0, 1, 0)
+    with pytest.raises(ContractError) as over:
+        await site.anchor(batch_root("over"), 1, {IMPELLER_C: 1})
+    assert over.value.name == "QuotaExceeded"
+    assert over.value.arguments == (IMPELLER_C, site.address, 2, 1, 3, 1)
+
+
+async def test_a_revoked_licence_counts_nothing_until_granted_again(ledger: Ledger) -> None:
+    await parties(ledger)
+    site = ledger.issuer
+    await ledger.oem.set_licence(IMPELLER_C, site.address, 5)
+    await site.anchor(batch_root("before"), 2, {IMPELLER_C: 2})
+    revoked = await ledger.oem.revoke_licence(IMPELLER_C, site.address)
+    assert [e.args for e in revoked.events_named("LicenceRevoked")] == [
+        {"designKey": IMPELLER_C, "licensee": site.address, "used": 2}
+    ]
+    assert (await ledger.oem.revoke_licence(IMPELLER_C, site.address)).events == ()
+    with pytest.raises(ContractError) as refused:
+        await site.anchor(batch_root("revoked"), 1, {IMPELLER_C: 1})
+    assert (refused.value.name, refused.value.arguments) == (
+        "RevokedLicence",
+        (IMPELLER_C, site.address),
+    )
+    await ledger.oem.set_licence(IMPELLER_C, site.address, 6)
+    await site.anchor(batch_root("again"), 1, {IMPELLER_C: 1})
+    assert await site.licence(IMPELLER_C, site.address) == LicenceState(6, 3)
+
+
+async def test_a_site_counts_only_against_its_own_licence(ledger: Ledger) -> None:
+    await parties(ledger)
+    await ledger.admin.add_issuer(ledger.outsider.address)
+    await ledger.oem.set_licence(IMPELLER_C, ledger.issuer.address, 5)
+    with pytest.raises(ContractError) as refused:
+        await ledger.outsider.anchor(batch_root("not mine"), 1, {IMPELLER_C: 1})
+    assert (refused.value.name, refused.value.arguments) == (
+        "NoLicence",
+        (IMPELLER_C, ledger.outsider.address),
+    )
+    assert await ledger.outsider.licence(IMPELLER_C, ledger.issuer.address) == LicenceState(5, 0)
