@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 
 import pytest
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger.canonical import design_key
 from ledger.chain import ChainClient
