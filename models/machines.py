@@ -361,9 +361,18 @@ class Printer(Asset):
     simulated: bool = Field(
         False, description="trustfloor serves a simulated printer at opcua.url (port 0: any)"
     )
+    am_technology: str = Field(
+        "",
+        max_length=32,
+        description="OPC 40540 AMTechnologyIdentifier: its ISO/ASTM 52900 process, e.g. PBF-LB/M",
+    )
 
     @model_validator(mode="after")
-    def _simulator_serves_no_security(self) -> Printer:
-        if self.simulated and self.opcua.security_policy is not SecurityPolicy.NONE:
-            raise ValueError("a simulated printer serves security None: say so in its opcua")
+    def _secured_simulator_has_a_user(self) -> Printer:
+        secured = self.opcua.security_policy is not SecurityPolicy.NONE
+        if self.simulated and secured and self.opcua.username is None:
+            raise ValueError(
+                "a secured simulated printer serves one user: give its opcua a username and"
+                " password_env (or security None in a lab test)"
+            )
         return self

@@ -21,6 +21,7 @@ from models import (
     Reading,
     Tag,
 )
+from opcua_server.model.additive import AdditiveNodes
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.nodes import NodeBuilder
 from opcua_server.model.persisted import PersistedValues
@@ -117,6 +118,7 @@ class MachinesAddressSpace:
         self._state_now: dict[str, str] = {}
         self._health: dict[str, HealthNodes] = {}
         self.asset_id_nodes: dict[ua.NodeId, str] = {}
+        self.additive = AdditiveNodes(server, namespaces, persisted)
 
     @property
     def folder(self) -> ua.NodeId:
@@ -136,7 +138,8 @@ class MachinesAddressSpace:
                 await self._add_tag(node, machine, tag)
             self._health[machine.id] = await self._add_health(node, f"Machines/{machine.id}")
         for printer in printers:
-            await self._add_asset(printer)
+            node = await self._add_asset(printer)
+            await self.additive.add(node, f"Machines/{printer.id}", printer)
             self._printing[printer.id] = False
 
     async def _add_asset(self, asset: Asset) -> ua.NodeId:
@@ -321,7 +324,9 @@ class MachinesAddressSpace:
             )
 
     async def apply_printer(self, printer: PrinterStatus) -> None:
-        """A printer's MachineryItemState: Executing while a job prints, NotExecuting otherwise."""
+        """A printer's MachineryItemState: Executing while a job prints, NotExecuting otherwise;
+        its OPC 40540 nodes and counters."""
+        await self.additive.apply(printer)
         if printer.id in self._printing:
             self._printing[printer.id] = printer.job_state is PrinterJobState.PRINTING
             await self._set_state(printer.id, self._working_state(printer.id))

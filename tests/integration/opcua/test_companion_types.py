@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asyncua import Client, ua
 from asyncua.common.node import Node
 
+from models import PrinterJobState, PrinterStatus
 from opcua_server.runtime.site import Site
 from tests.support import secure_client, wait_for
 
@@ -89,3 +92,60 @@ async def test_identification_state_and_health_are_add_ins_of_the_machine(
         )
         names = {(await node.read_browse_name()).Name for node in add_ins}
         assert names == {"Identification", "MachineryItemState", "Health"}
+
+
+AM = "http://opcfoundation.org/UA/AdditiveManufacturing/"
+MACHINE_TOOL = "http://opcfoundation.org/UA/MachineTool/"
+MACHINERY_OPERATION_COUNTER_TYPE = 1009
+
+
+async def _read(node: Node, *path: str) -> Any:
+    return await (await node.get_child(list(path))).read_value()
+
+
+async def test_a_printer_shows_its_build_feedstock_and_counters_after_opc_40540(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    assert site.server is not None
+    assert site.server.address_space is not None
+    assert site.server.namespaces is not None
+    printer = site.settings.site.printers[0]
+    before = site.server.address_space.additive.count(printer.id).cycles
+    for status in (
+        PrinterStatus(id=printer.id, material_lot="LOT-7", job_id="J-1", layers_planned=40),
+        PrinterStatus(
+            id=printer.id,
+            job_state=PrinterJobState.PRINTING,
+            current_layer=12,
+            layers_planned=40,
+            material_lot="LOT-7",
+            job_id="J-1",
+        ),
+    ):
+        await site.server.address_space.apply_printer(status)
+    async with await secure_client(site.server.endpoint, trusted_cert, "mes") as client:
+        am = await client.get_namespace_index(AM)
+        machinery = await client.get_namespace_index(MACHINERY)
+        di = await client.get_namespace_index(DI)
+        tool = await client.get_namespace_index(MACHINE_TOOL)
+        node = (await _machines_by_identification(client))[printer.id]
+        assert await _read(node, f"{di}:Identification", f"{am}:AMTechnologyIdentifier") == (
+            printer.am_technology
+        )
+        feedstock = [f"{tool}:Equipment", f"{am}:Feedstock", f"{site.server.namespaces.site}:Main"]
+        assert await _read(node, *feedstock, f"{am}:Identifier") == "LOT-7"
+        assert await _read(node, *feedstock, f"{am}:ReadyForProduction") is True
+        run = [f"{am}:RunInfo"]
+        assert await _read(node, *run, f"{am}:CurrentLayer") == 12
+        assert await _read(node, *run, f"{am}:State") == "Running"
+        assert await _read(node, *run, f"{am}:Identifier") == "J-1"
+        counters = await node.get_child([f"{di}:OperationCounters"])
+        assert await counters.read_type_definition() == ua.NodeId(
+            MACHINERY_OPERATION_COUNTER_TYPE, machinery
+        )
+        assert await _read(counters, f"{di}:OperationCycleCounter") == before + 1
+    await site.server.address_space.apply_printer(
+        PrinterStatus(id=printer.id, job_state=PrinterJobState.COMPLETED, job_id="J-1")
+    )
+    kept = json.loads((Path(site.settings.data_dir) / "written_values.json").read_text())
+    assert kept[f"{printer.id}/OperationCounters"].split()[0] == str(before + 1)
