@@ -9,6 +9,7 @@ from config.loader import (
     load_settings,
     parse_settings,
 )
+from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME
 from config.printers import (
     COMPANION_PROFILE,
@@ -48,6 +49,7 @@ __all__ = [
     "InfluxSettings",
     "MaintenanceSettings",
     "NodeRef",
+    "PartiesSettings",
     "PrinterLinkSettings",
     "PrinterMapping",
     "PrinterMethod",

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
 from config.printers import PrinterLinkSettings
 from config.web import WebSettings
@@ -423,6 +424,7 @@ class Settings(ConfigRecord):
     maintenance: MaintenanceSettings = MaintenanceSettings()
     web: WebSettings = WebSettings()
     printer_links: PrinterLinkSettings = PrinterLinkSettings()
+    parties: PartiesSettings = PartiesSettings()
     queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         10_000, description="readings buffered between connectors and sinks before back-pressure"
     )
