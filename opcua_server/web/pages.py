@@ -1,0 +1,162 @@
+"""Server-rendered pages: the planner's board, orders, parts and certificates, the public page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from models import OrderState
+from opcua_server.web.actions import Console, may
+from opcua_server.web.app import render, signed_in, web_state
+from opcua_server.web.errors import TooManyRequestsError
+
+router = APIRouter(include_in_schema=False)
+
+OPEN_ORDER_STATES = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING)
+
+
+def console(request: Request) -> Console:
+    return web_state(request).console
+
+
+async def board_context(request: Request) -> dict[str, Any]:
+    """What the board's live panels show (also what each server-sent update renders)."""
+    c = console(request)
+    floor = c.services.floor
+    orders = await c.orders(limit=50)
+    role = signed_in(request).role
+    return {
+        "alerts": await c.alerts(),
+        "orders": [o for o in orders if o.state in OPEN_ORDER_STATES] or orders[:10],
+        "printers": floor.printers() if floor is not None else [],
+        "health": floor.health() if floor is not None else [],
+        "may_ack": may(role, "Acknowledge"),
+        "may_confirm": may(role, "Confirm"),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+async def board(request: Request) -> Response:
+    return render(request, "board.html", **await board_context(request))
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge(request: Request, alert_id: str) -> Response:
+    comment = str((await request.form()).get("comment", ""))
+    await console(request).acknowledge(signed_in(request), alert_id, comment)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/confirm")
+async def confirm(request: Request, alert_id: str) -> Response:
+    comment = str((await request.form()).get("comment", ""))
+    await console(request).confirm(signed_in(request), alert_id, comment)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+async def orders(request: Request, state: str = "", design: str = "") -> Response:
+    chosen = OrderState(state) if state in OrderState.__members__.values() else None
+    found = await console(request).orders(chosen, design)
+    return render(
+        request,
+        "orders.html",
+        orders=found,
+        states=list(OrderState),
+        state=state,
+        design=design,
+        may_order=may(signed_in(request).role, "CreatePrintOrder"),
+        message=request.query_params.get("message", ""),
+    )
+
+
+@router.post("/orders")
+async def create_order(request: Request) -> Response:
+    form = await request.form()
+    quantity = _int(str(form.get("quantity", "1")))
+    order = await console(request).create_order(
+        signed_in(request),
+        str(form.get("design_id", "")),
+        quantity,
+        str(form.get("reason", "")),
+    )
+    return RedirectResponse(f"/orders?message=order+{order.id}+created", status_code=303)
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel_order(request: Request, order_id: str) -> Response:
+    await console(request).cancel_order(signed_in(request), order_id)
+    return RedirectResponse(f"/orders?message=order+{order_id}+cancelled", status_code=303)
+
+
+@router.get("/parts", response_class=HTMLResponse)
+async def parts(request: Request, q: str = "") -> Response:
+    found = await console(request).parts(q)
+    return render(request, "parts.html", parts=found, q=q, outcome=None)
+
+
+@router.post("/parts/verify", response_class=HTMLResponse)
+async def verify_upload(request: Request) -> Response:
+    upload = (await request.form()).get("bundle")
+    data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    outcome = await console(request).verify(signed_in(request), data)
+    return render(request, "parts.html", parts=[], q="", outcome=outcome)
+
+
+@router.get("/parts/{serial}", response_class=HTMLResponse)
+async def part(request: Request, serial: str) -> Response:
+    c = console(request)
+    summary = await c.part(serial)
+    evidence = await c.evidence(serial)
+    charts = {
+        name: {
+            "t": [p.ts.timestamp() for p in points],
+            "v": [p.value for p in points],
+            "low": w.low if (w := evidence.windows.get(name)) else None,
+            "high": w.high if w else None,
+            "unit": w.unit if w else "",
+        }
+        for name, points in evidence.series.items()
+    }
+    return render(
+        request,
+        "part.html",
+        part=summary,
+        charts_json=json.dumps(charts).replace("<", "\\u003c"),
+        charts=sorted(charts),
+        may_revoke=may(signed_in(request).role, "RevokeCertificate"),
+        certificate_json=json.dumps(summary.certificate, indent=2, sort_keys=True),
+    )
+
+
+@router.post("/parts/{serial}/revoke")
+async def revoke(request: Request, serial: str) -> Response:
+    reason = str((await request.form()).get("reason", ""))
+    await console(request).revoke(signed_in(request), serial, reason)
+    return RedirectResponse(f"/parts/{serial}", status_code=303)
+
+
+@router.get("/verify/{serial}", response_class=HTMLResponse)
+async def public_verification(request: Request, serial: str) -> Response:
+    """What a part's QR code opens: genuine or not, and nothing confidential."""
+    web = web_state(request)
+    address = request.client.host if request.client else "unknown"
+    if not web.public_limit.allow(address):
+        raise TooManyRequestsError(
+            "too many verification requests from this address", advice="wait a minute"
+        )
+    summary, genuine = await web.console.public_check(serial)
+    status = 200 if summary is not None else 404
+    return render(
+        request, "verify.html", status_code=status, serial=serial, part=summary, genuine=genuine
+    )
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
