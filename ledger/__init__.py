@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         open_ledger,
         verify_bundle_file,
     )
+    from ledger.exports import ExportFormat, export_certificate, revocation_status_list
     from ledger.report import certificate_report
 
 _LOADED_ON_USE = {
@@ -44,14 +45,19 @@ _LOADED_ON_USE = {
     "open_ledger": "ledger.commands",
     "verify_bundle_file": "ledger.commands",
     "certificate_report": "ledger.report",
+    "ExportFormat": "ledger.exports",
+    "export_certificate": "ledger.exports",
+    "revocation_status_list": "ledger.exports",
 }
-"""Names whose modules load web3 (the chain client) or matplotlib (the report), so that
-importing the ledger stays quick: each module is imported when one of its names is first used."""
+"""Names whose modules load web3 (the chain client), matplotlib (the report) or the BaSyx SDK
+(exports), so that importing the ledger stays quick: each module is imported when one of its
+names is first used."""
 
 __all__ = [
     "BatchPolicy",
     "ChainClient",
     "CommandResult",
+    "ExportFormat",
     "Issuer",
     "IssuerTrust",
     "LedgerCounts",
@@ -71,9 +77,11 @@ __all__ = [
     "design_register",
     "designs_dir",
     "evaluate",
+    "export_certificate",
     "inclusion_proof",
     "inclusion_proofs",
     "open_ledger",
+    "revocation_status_list",
     "root_hash",
     "verify_bundle_file",
     "verify_inclusion",

@@ -19,7 +19,6 @@ from pathlib import Path
 from config import ConfigError, json_schema, load_demo_settings, load_settings
 from connectors import SqliteHistorian
 from ledger import (
-    certificate_export,
     certificate_show,
     design_register,
     verify_bundle_file,
@@ -27,6 +26,7 @@ from ledger import (
 from maintenance import AlertRow, AlertStore, SqliteOrderBook, active_alert_rows, render_alert_table
 from models import ExitCode, TrustfloorError
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
+from opcua_server.cli.exports import add_export_arguments, add_status_list_command
 from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
 from opcua_server.runtime.site import Site
 from opcua_server.security.passwords import hash_password
@@ -63,7 +63,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     simulation = settings.simulation.model_copy(
         update={"seed": args.seed, "time_compression": speed}
     )
-    settings = settings.model_copy(update={"server": server, "simulation": simulation})
+    web = settings.web.model_copy(
+        update={"enabled": True, "port": 0 if args.port == 0 else settings.web.port}
+    )
+    settings = settings.model_copy(update={"server": server, "simulation": simulation, "web": web})
     configure_logging(args.verbose)
     site = Site(settings, demo_designs=True, excursion_every=3, demo_loop=True)
     banner = functools.partial(print_demo_banner, password=password)
@@ -133,10 +136,6 @@ def cmd_design_register(args: argparse.Namespace) -> int:
 
 def cmd_certificate_show(args: argparse.Namespace) -> int:
     return emit(certificate_show(site_settings_of(args), args.serial))
-
-
-def cmd_certificate_export(args: argparse.Namespace) -> int:
-    return emit(certificate_export(site_settings_of(args), args.serial))
 
 
 def cmd_certificate_report(args: argparse.Namespace) -> int:
@@ -238,10 +237,13 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     show.add_argument("serial")
     add_site_options(show)
     show.set_defaults(func=cmd_certificate_show)
-    export = certificate.add_parser("export", help="a part's proof bundle (JSON) on stdout")
+    export = certificate.add_parser(
+        "export", help="a part's proof bundle (JSON) or another format, on stdout"
+    )
     export.add_argument("serial")
     add_site_options(export)
-    export.set_defaults(func=cmd_certificate_export)
+    add_export_arguments(export)
+    add_status_list_command(certificate)
     report = certificate.add_parser("report", help="a printable HTML report of a part")
     report.add_argument("serial")
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")

@@ -29,6 +29,8 @@ LIBRARY_HOMES = {
     "asyncua": ("opcua_server/", "connectors/opcua_client/", "connectors/simulated/"),
     "apscheduler": ("opcua_server/runtime/",),
     "prometheus_client": ("opcua_server/runtime/metrics.py",),
+    "basyx": ("ledger/exports/",),
+    "joserfc": ("ledger/exports/",),
 }
 THIRD_PARTY_OK_IN_MODELS = {"pydantic"}
 SIMULATOR_HOMES = ("connectors/simulated/", "opcua_server/demo/")

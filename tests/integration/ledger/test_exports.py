@@ -1,0 +1,188 @@
+"""Certificate exports (AASX, VC, EN 10204, status list) of a part printed on a real local chain,
+checked by independent tools: aas-test-engines and BaSyx for AASX, joserfc for the JWS."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import base58
+import coincurve
+import pytest
+from aas_test_engines import file as aas_checks
+from basyx.aas import model
+from basyx.aas.adapter import aasx
+from joserfc import jws
+from joserfc.errors import BadSignatureError
+from joserfc.jwk import ECKey
+
+from config.settings import Settings
+from ledger import ExportFormat, export_certificate, revocation_status_list
+from ledger.commands import open_ledger
+from models import ManualClock
+from opcua_server.cli.main import main
+from tests.integration.ledger.ledger_chainkit import NO_ENV, licensed_site, print_part
+from tests.unit.ledger.ledgerkit import T0
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SERIALS = ("P-1", "P-2")
+
+
+@pytest.fixture(scope="module")
+async def printed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A site on its local chain with two anchored parts, the second one revoked."""
+    folder = tmp_path_factory.mktemp("exports")
+    settings = await licensed_site(folder)
+    settings = settings.model_copy(
+        update={
+            "ledger": settings.ledger.model_copy(
+                update={"public_base_url": "https://parts.example.com"}
+            )
+        }
+    )
+    for serial in SERIALS:
+        await print_part(settings, serial)
+    async with open_ledger(settings, NO_ENV, ManualClock(T0)) as ledger:
+        await ledger.revoke("P-2", "cracked in inspection", "quality")
+    return settings
+
+
+def jwk_of_did_key(did: str) -> ECKey:
+    """Resolve a secp256k1 did:key with base58 and coincurve only (not the product's code)."""
+    raw = base58.b58decode(did.removeprefix("did:key:z"))
+    assert raw[:2] == b"\xe7\x01"
+    point = coincurve.PublicKey(raw[2:]).format(compressed=False)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return ECKey.import_key(
+        {"kty": "EC", "crv": "secp256k1", "x": b64(point[1:33]), "y": b64(point[33:])}
+    )
+
+
+def decoded(token: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and credential of a compact JWS, verified by joserfc under the issuer's did:key."""
+    text = token.decode().strip()
+    payload = json.loads(base64.urlsafe_b64decode(text.split(".")[1] + "=="))
+    verified = jws.deserialize_compact(
+        text, jwk_of_did_key(payload["issuer"]), algorithms=["ES256K"]
+    )
+    return verified.headers(), json.loads(verified.payload)
+
+
+async def test_vc_verifies_with_an_independent_jose_library(printed: Settings) -> None:
+    header, credential = decoded(
+        export_certificate(printed, "P-1", ExportFormat.VC, environ=NO_ENV)
+    )
+    assert header["alg"] == "ES256K"
+    assert header["typ"] == "vc+jwt"
+    assert header["kid"] == f"{credential['issuer']}#{str(credential['issuer'])[8:]}"
+    assert credential["@context"] == ["https://www.w3.org/ns/credentials/v2"]
+    assert "VerifiableCredential" in credential["type"]
+    subject = credential["credentialSubject"]
+    assert isinstance(subject, dict)
+    assert subject["id"] == "https://parts.example.com/verify/P-1"
+    assert subject["certificate"]["serial"] == "P-1"
+    evidence = credential["evidence"][0]
+    assert evidence["anchor"]["tx_hash"].startswith("0x")
+    assert evidence["inclusionProof"]["root"] == evidence["anchor"]["root"]
+
+
+async def test_a_tampered_vc_fails_the_independent_check(printed: Settings) -> None:
+    token = export_certificate(printed, "P-1", ExportFormat.VC, environ=NO_ENV).decode().strip()
+    head, body, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=="))
+    claims["credentialSubject"]["certificate"]["verdict"] = "fail"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(BadSignatureError):
+        decoded(f"{head}.{forged}.{signature}".encode())
+
+
+async def test_status_list_sets_the_bit_of_the_revoked_part_only(printed: Settings) -> None:
+    _, status_list = decoded(revocation_status_list(printed, environ=NO_ENV))
+    subject = status_list["credentialSubject"]
+    assert isinstance(subject, dict)
+    assert subject["statusPurpose"] == "revocation"
+    bits = gzip.decompress(base64.urlsafe_b64decode(subject["encodedList"][1:] + "=="))
+    assert len(bits) * 8 >= 131_072
+
+    def revoked(serial: str) -> bool:
+        _, credential = decoded(
+            export_certificate(printed, serial, ExportFormat.VC, environ=NO_ENV)
+        )
+        entry = credential["credentialStatus"]
+        assert isinstance(entry, dict)
+        assert entry["statusListCredential"] == status_list["id"]
+        index = int(entry["statusListIndex"])
+        return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+    assert [revoked(s) for s in SERIALS] == [False, True]
+
+
+async def test_aasx_passes_the_official_test_engine_and_reads_back(printed: Settings) -> None:
+    package = export_certificate(printed, "P-1", ExportFormat.AASX, environ=NO_ENV)
+    result = aas_checks.check_aasx_data(zipfile.ZipFile(io.BytesIO(package)))
+    assert result.ok()
+    objects: model.DictIdentifiableStore[model.Identifiable] = model.DictIdentifiableStore()
+    files = aasx.DictSupplementaryFileContainer()  # type: ignore[no-untyped-call]
+    with aasx.AASXReader(io.BytesIO(package)) as reader:
+        reader.read_into(objects, files)
+    submodels = {o.id_short: o for o in objects if isinstance(o, model.Submodel)}
+    assert set(submodels) >= {
+        "Nameplate",
+        "HandoverDocumentation",
+        "DigitalQualityDocuments",
+        "ProcessParametersInstance",
+        "DigitalProductPassportMetadata",
+    }
+    serial = submodels["Nameplate"].get_referable("SerialNumber")
+    assert isinstance(serial, model.Property)
+    assert serial.value == "P-1"
+    handed = {name for name in files}
+    assert handed == {
+        "/aasx/documents/certificate.json",
+        "/aasx/documents/proof-bundle.json",
+        "/aasx/documents/report.html",
+    }
+
+
+async def test_en10204_states_compliance_only_for_a_passing_part(printed: Settings) -> None:
+    document = json.loads(export_certificate(printed, "P-1", ExportFormat.EN10204))
+    assert document["document_type"] == "EN 10204:2004 3.1"
+    assert document["product"]["serial"] == "P-1"
+    assert document["product"]["identification_link"] == "https://parts.example.com/verify/P-1"
+    assert document["validation"]["compliant"] is True
+    assert document["validation"]["statement_of_compliance"].startswith("We confirm")
+
+
+async def test_cli_writes_each_format_to_a_file(
+    printed: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        f'data_dir = "{printed.data_dir}"\n[chain]\nchain_id = {printed.chain.chain_id}\n'
+    )
+    out = tmp_path / "part.aasx"
+    code = main(
+        [
+            "certificate",
+            "export",
+            "P-1",
+            "--config",
+            str(config),
+            "--format",
+            "aasx",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert zipfile.is_zipfile(out)
+    assert main(["certificate", "export", "P-404", "--config", str(config), "--format", "vc"]) == 1
