@@ -128,6 +128,11 @@ class TrustfloorServer:
         return self.server_settings.endpoint
 
     @property
+    def users(self) -> ConfigUserManager:
+        """The site's one user store: the web console signs in against it too."""
+        return self._user_manager
+
+    @property
     def ua_server(self) -> Server:
         """The asyncua server, for the composition root and tests."""
         return self._server

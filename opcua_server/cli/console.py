@@ -114,9 +114,11 @@ def print_demo_banner(site: Site, password: str) -> None:
     policies = ", ".join(p.value for p in server.security_policies)
     user = server.users[0].name
     issuer = site.ledger.address if site.ledger is not None else "none (no ledger)"
+    web = f"  web        {site.web.url}\n" if site.web is not None else ""
     print(
         "trustfloor demo site\n"
         f"  endpoint   {server.endpoint}\n"
+        f"{web}"
         f"  security   {policies} (SignAndEncrypt)\n"
         f"  login      user '{user}', password '{password}'"
         f" (set {DEMO_PASSWORD_ENV} to choose it)\n"

@@ -69,7 +69,9 @@ from opcua_server.runtime.metrics import (
 from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.runtime.scheduling import PeriodicJobs
 from opcua_server.runtime.summary import SiteStatus, SiteSummary
+from opcua_server.runtime.web_services import console_services
 from opcua_server.server import ServerPorts, TrustfloorServer
+from opcua_server.web import WebConsole
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,7 @@ class Site:
         self.alerts: AlertService | None = None
         self.notifier: WebhookNotifier | None = None
         self.ledger: LedgerService | None = None
+        self.web: WebConsole | None = None
         self._stack = contextlib.AsyncExitStack()
         self.jobs = PeriodicJobs()
         self._reading_rate = ReadingRate(self.clock.now())
@@ -176,6 +179,26 @@ class Site:
         self.connectors = self._connectors(site, data_dir / "pki" / "client")
         for connector in self.connectors:
             self._pollers.append(asyncio.create_task(connector.run(self.bus), name=connector.name))
+        await self._start_web()
+
+    async def _start_web(self) -> None:
+        """The web console on the same loop and services, when the config enables it."""
+        if not self.settings.web.enabled or self.server is None:
+            return
+        services = console_services(
+            self.settings,
+            self.server,
+            clock=self.clock,
+            orders=self.order_book,
+            certificates=self._certificates or self._ledger_desk(),
+            ledger=self.ledger,
+            alerts=self.alerts,
+            health=self.scoring.latest if self.scoring is not None else {},
+            historian=self.historian,
+            printers=self.printers,
+        )
+        self.web = WebConsole(self.settings.web, services, self.clock)
+        await self.web.start()
 
     def _connectors(self, site: SiteSettings, client_pki: Path) -> list[Connector]:
         """One connector per device: Modbus machines, OPC UA machines, printers."""
@@ -443,6 +466,8 @@ class Site:
     async def stop(self) -> None:
         """Finish running jobs, stop polling, store what was accepted, then stop everything."""
         self._stopping_event.set()
+        if self.web is not None:
+            await self.web.stop()
         await self.jobs.stop()
         await _cancel(self._pollers)
         await _cancel(self._background)
