@@ -210,3 +210,57 @@ async def test_node_reads_raw_and_processed_history(site: Site, node_pki: Path) 
     assert good_averages
     assert all(15.0 <= v <= 120.0 for v in good_averages)
     assert sum(v["value"] for v in count["values"]) >= 3
+
+
+AM = "http://opcfoundation.org/UA/AdditiveManufacturing/"
+MACHINE_TOOL = "http://opcfoundation.org/UA/MachineTool/"
+
+
+async def test_node_reads_a_printer_the_opc_40540_way(site: Site, node_pki: Path) -> None:
+    printer = site.settings.site.printers[0]
+    machine = [[MACHINERY, "Machines"], [NAMESPACE_URI, printer.id]]
+    technology, feedstock, run_info, counters = await run(
+        site,
+        node_pki,
+        [
+            {
+                "op": "browsePath",
+                "path": [*machine, [DI, "Identification"], [AM, "AMTechnologyIdentifier"]],
+            },
+            {
+                "op": "browsePath",
+                "path": [*machine, [MACHINE_TOOL, "Equipment"], [AM, "Feedstock"]],
+            },
+            {"op": "browsePath", "path": [*machine, [AM, "RunInfo"]]},
+            {"op": "browsePath", "path": [*machine, [DI, "OperationCounters"]]},
+        ],
+    )
+    assert technology["value"] == printer.am_technology == "PBF-LB/M"
+    assert feedstock["children"] == ["Main"]
+    assert {"Identifier", "State", "CurrentLayer", "LayersPlanned"} <= set(run_info["children"])
+    assert counters["typeDefinition"].endswith(";i=1009"), counters
+    assert {"OperationCycleCounter", "OperationDuration"} <= set(counters["children"])
+
+
+async def test_node_cancels_a_job_order_and_is_told_what_a_printer_cannot_do(
+    site: Site, node_pki: Path
+) -> None:
+    stored, cancelled, paused, listed = await run(
+        site,
+        node_pki,
+        [
+            {
+                "op": "jobOrder",
+                "method": "Store",
+                "jobOrderId": "NODE-2",
+                "design": KNOWN_DESIGN,
+                "quantity": 1,
+            },
+            {"op": "jobOrder", "method": "Cancel", "jobOrderId": "NODE-2"},
+            {"op": "jobOrder", "method": "Pause", "jobOrderId": "NODE-2"},
+            {"op": "jobOrderList"},
+        ],
+    )
+    assert (stored["status"], cancelled["status"], cancelled["outputs"]) == ("Good", "Good", [1])
+    assert paused["status"] == "BadNotSupported", paused
+    assert listed["states"]["NODE-2"] == "Aborted"

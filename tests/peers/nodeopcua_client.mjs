@@ -5,12 +5,13 @@
 // Operations (ids are strings in the site namespace): {op: "subscribe", nodes, durationMs},
 //   {op: "call", objectId, methodId, args: [{type, value}]},
 //   {op: "historyRaw", node, seconds}, {op: "historyProcessed", node, seconds, intervalMs, aggregate},
-//   {op: "browsePath", path: [[namespaceUri, name], ...]},
+//   {op: "browsePath", path: [[namespaceUri, name], ...]}: the node's value, type definition and
+//     children,
 //   {op: "machinesByType"}: every machine under the Machinery Machines folder whose
 //     Identification is a MachineIdentificationType, with the type's properties read,
 //   {op: "jobOrder", method: "Store" | "StoreAndStart", jobOrderId, design, quantity}
-//   {op: "jobOrder", method: "Start" | "Abort" | "Clear", jobOrderId}: on the object found by
-//     its type definition, ISA95JobOrderReceiverObjectType (OPC 10031-4),
+//   {op: "jobOrder", method: "Start" | "Abort" | "Clear" | "Cancel" | ..., jobOrderId}: on the
+//     object found by its type definition, ISA95JobOrderReceiverObjectType (OPC 10031-4),
 //   {op: "jobOrderList"}: the receiver's JobOrderList as {jobOrderId: state}
 import {
   AttributeIds, ClientSubscription, ClientMonitoredItem, TimestampsToReturn, DataType,
@@ -252,11 +253,16 @@ async function browsePath(session, op) {
   const target = result.targets?.[0]?.targetId;
   if (!target) return { status: result.statusCode.name };
   const children = await session.browse(target);
-  const typeDef = await session.read({ nodeId: target, attributeId: AttributeIds.Value });
+  const value = await session.read({ nodeId: target, attributeId: AttributeIds.Value });
+  const typeDefinition = await session.browse({
+    nodeId: target, browseDirection: BrowseDirection.Forward, referenceTypeId: "HasTypeDefinition",
+    includeSubtypes: false, resultMask: 63,
+  });
   return {
     status: result.statusCode.name,
     nodeId: target.toString(),
-    value: typeDef.value.value,
+    value: plain(value.value.value),
+    typeDefinition: typeDefinition.references?.[0]?.nodeId.toString() ?? null,
     children: children.references.map((r) => r.browseName.name),
   };
 }
