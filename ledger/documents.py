@@ -20,19 +20,27 @@ from ledger.canonical import (
 )
 from ledger.errors import CanonicalEncodingError
 from models import (
+    UNKNOWN_LOT,
+    EvidenceGap,
     EvidenceSummary,
     Excursion,
     InspectionResult,
     ParameterStats,
     PartCertificate,
+    PrinterHealth,
     RecordKind,
 )
 
-CERTIFICATE_SCHEMA = "trustfloor.certificate/1"
+CERTIFICATE_SCHEMA_V1 = "trustfloor.certificate/1"
+"""The first certificates: no printer health, no lot source, no verify URL."""
+CERTIFICATE_SCHEMA = "trustfloor.certificate/2"
+"""Certificates issued now: v1 plus the printer's health at build, the material lot's source,
+evidence gaps, notes and a verify URL."""
 INSPECTION_SCHEMA = "trustfloor.inspection/1"
 REVOCATION_SCHEMA = "trustfloor.revocation/1"
 
 SCHEMAS: Mapping[str, RecordKind] = {
+    CERTIFICATE_SCHEMA_V1: RecordKind.CERTIFICATE,
     CERTIFICATE_SCHEMA: RecordKind.CERTIFICATE,
     INSPECTION_SCHEMA: RecordKind.INSPECTION,
     REVOCATION_SCHEMA: RecordKind.REVOCATION,
@@ -61,9 +69,11 @@ def kind_of(document: Mapping[str, JsonValue]) -> RecordKind:
 
 
 def certificate_document(cert: PartCertificate) -> JsonObject:
-    """The certificate of one part as the JSON object that is signed and anchored.
+    """The certificate of one part as the JSON object that is signed and anchored (schema 2).
 
-    Optional facts (machine health, reasons) are left out when absent rather than null.
+    Optional facts (a model's machine health, reasons, notes, the printer's health at a moment
+    it did not answer) are left out when absent rather than null. A lot nobody named is
+    stated as "unknown".
     """
     document: JsonObject = {
         "schema": CERTIFICATE_SCHEMA,
@@ -76,12 +86,16 @@ def certificate_document(cert: PartCertificate) -> JsonObject:
         "printer": cert.printer,
         "order": cert.order_id,
         "job": cert.job_id,
-        "material_lot": cert.material_lot,
+        "material_lot": cert.material_lot or UNKNOWN_LOT,
+        "material_lot_source": cert.material_lot_source.value,
+        "health_at_build": _health_at_build(cert.health_at_start, cert.health_at_end),
         "evidence": evidence_document(cert.evidence),
+        "evidence_gaps": [gap_entry(g) for g in cert.gaps],
         "inspections": [inspection_entry(i) for i in cert.inspections],
         "verdict": cert.verdict.value,
         "issuer": cert.issuer,
         "issued_at": iso(cert.issued_at),
+        "verify_url": cert.verify_url,
     }
     if cert.health is not None:
         document["health"] = {
@@ -90,7 +104,38 @@ def certificate_document(cert: PartCertificate) -> JsonObject:
         }
     if cert.reasons:
         document["reasons"] = list(cert.reasons)
+    if cert.notes:
+        document["notes"] = list(cert.notes)
     return document
+
+
+def _health_at_build(start: PrinterHealth | None, end: PrinterHealth | None) -> JsonObject:
+    moments: JsonObject = {}
+    if start is not None:
+        moments["start"] = printer_health_entry(start)
+    if end is not None:
+        moments["end"] = printer_health_entry(end)
+    return moments
+
+
+def printer_health_entry(health: PrinterHealth) -> JsonObject:
+    """The printer's own health at one moment of the job, as the certificate states it."""
+    entry: JsonObject = {
+        "at": iso(health.at),
+        "state": health.state,
+        "alarms": list(health.alarms),
+    }
+    if health.anomaly_score is not None:
+        entry["anomaly_score"] = health.anomaly_score
+        entry["model_version"] = health.model_version
+    if health.hours_since_maintenance is not None:
+        entry["hours_since_maintenance"] = health.hours_since_maintenance
+    return entry
+
+
+def gap_entry(gap: EvidenceGap) -> JsonObject:
+    """A stretch of the job without process data, and why."""
+    return {"start": iso(gap.start), "end": iso(gap.end), "cause": gap.cause}
 
 
 def evidence_document(evidence: EvidenceSummary) -> JsonObject:

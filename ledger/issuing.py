@@ -8,16 +8,20 @@ from datetime import datetime
 
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
-from ledger.documents import LEAF_TAG, certificate_document
+from ledger.documents import LEAF_TAG, certificate_document, iso
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
 from ledger.tables import BatchRow, JobRecord, NewLeaf
 from models import (
+    UNKNOWN_LOT,
     DesignRef,
+    EvidenceGap,
     InspectionResult,
     MachineHealth,
+    MaterialLotSource,
     PartCertificate,
+    PrintJob,
     RecordKind,
     Verdict,
     from_micros,
@@ -49,26 +53,59 @@ def build_certificate(
     issuer: str,
     issued_at: datetime,
 ) -> PartCertificate:
-    """A finished job's certificate: it passes when its evidence and every inspection pass."""
+    """A finished job's certificate: it passes when its evidence and every inspection pass.
+
+    It states the printer's health at the job's start and end, the material lot with where it
+    came from, and the gaps in the evidence; an unknown lot and each gap are noted, and fail
+    nothing by themselves.
+    """
     if record.evidence is None:
         raise ValueError(f"job {record.job.job_id} has no evidence yet")
     reasons = [*record.evidence.reasons]
     reasons += [f"inspection {i.check}: fail" for i in inspections if i.result is Verdict.FAIL]
     job = record.job
+    known_lot = job.material_lot_source is not MaterialLotSource.UNKNOWN and job.material_lot
     return PartCertificate(
         serial=job.serial,
         design=job.design,
         printer=job.printer,
         order_id=job.order_id,
         job_id=job.job_id,
-        material_lot=job.material_lot,
+        material_lot=job.material_lot if known_lot else UNKNOWN_LOT,
+        material_lot_source=job.material_lot_source if known_lot else MaterialLotSource.UNKNOWN,
         evidence=record.evidence,
         inspections=tuple(inspections),
         health=health,
+        health_at_start=job.health_at_start,
+        health_at_end=job.health_at_end,
+        gaps=job.gaps,
+        notes=certificate_notes(job, bool(known_lot)),
         verdict=Verdict.FAIL if reasons else Verdict.PASS,
         reasons=tuple(reasons),
         issuer=issuer,
         issued_at=issued_at,
+    )
+
+
+UNKNOWN_LOT_NOTE = (
+    "material lot unknown: the printer reported no feedstock lot at job start and the order "
+    "named none"
+)
+
+
+def certificate_notes(job: PrintJob, known_lot: bool) -> tuple[str, ...]:
+    """What a reader of the certificate must know that fails nothing: an unknown lot, gaps."""
+    notes = [] if known_lot else [UNKNOWN_LOT_NOTE]
+    notes += [gap_note(gap) for gap in job.gaps]
+    return tuple(notes)
+
+
+def gap_note(gap: EvidenceGap) -> str:
+    """An evidence gap as a sentence: when, how long, why."""
+    seconds = (gap.end - gap.start).total_seconds()
+    return (
+        f"evidence gap from {iso(gap.start)} to {iso(gap.end)} ({seconds:.0f} s): {gap.cause}; "
+        "no process data was recorded then"
     )
 
 

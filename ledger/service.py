@@ -29,18 +29,22 @@ from ledger.errors import (
 )
 from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
+from ledger.recipes import planned_layers
 from ledger.signing import SiteKey, same_address
 from ledger.store import LedgerStore
 from ledger.stored import checked_part
-from ledger.tables import JobRecord, JobState
+from ledger.tables import JobRecord, JobState, PartRow
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from ledger.verify import verify_offline, verify_online
 from models import (
     Clock,
     DesignDossier,
+    EvidenceGap,
     EvidenceSummary,
     InspectionResult,
     MachineHealth,
+    MaterialLotSource,
+    PrinterHealth,
     PrintJob,
     ProofBundle,
     RecordKind,
@@ -109,13 +113,25 @@ class DesignStanding:
         return self.counted + self.uncounted
 
 
+MAX_LOT = 64
+"""Characters of a material lot a job keeps."""
+
 INTERRUPTED = "interrupted: the site stopped while the part was printing; no layer is confirmed"
 
 
 def interrupted(evidence: EvidenceSummary) -> EvidenceSummary:
     """The evidence of a job that never reported its end: it fails, saying why."""
+    return failed(evidence, INTERRUPTED)
+
+
+def _lot_source(material_lot: str) -> MaterialLotSource:
+    return MaterialLotSource.ORDER if material_lot else MaterialLotSource.UNKNOWN
+
+
+def failed(evidence: EvidenceSummary, reason: str) -> EvidenceSummary:
+    """The evidence of a job that stopped before its end: it fails for ``reason``."""
     return evidence.model_copy(
-        update={"verdict": Verdict.FAIL, "reasons": (*evidence.reasons, INTERRUPTED)}
+        update={"verdict": Verdict.FAIL, "reasons": (*evidence.reasons, reason)}
     )
 
 
@@ -216,21 +232,26 @@ class LedgerService:
         printer: str,
         order_id: str,
         material_lot: str,
-        layers_planned: int,
+        layers_planned: int | None = None,
         job_id: str | None = None,
+        material_lot_source: MaterialLotSource | None = None,
     ) -> PrintJob:
         """Check the local dossier against the chain and the licence's quota, then record the
         job as printing. A refusal is recorded with its reason and raised (JobRefusedError);
-        a dossier or chain that cannot be checked refuses the job too."""
+        a dossier or chain that cannot be checked refuses the job too. Without
+        ``layers_planned`` the job prints the layers the dossier's recipe plans (a recipe that
+        states none refuses the job). ``material_lot`` comes from the order unless
+        ``material_lot_source`` says otherwise; "" is a lot nobody named."""
         label = f"design {design_id} revision {revision}"
         async with self._job_lock:
             now = self.clock.now()
             key = design_key(design_id, revision)
+            folder = design_folder(self.designs_dir, design_id, revision)
             try:
-                local = await self._run(
-                    load_design, design_folder(self.designs_dir, design_id, revision)
-                )
+                local = await self._run(load_design, folder)
                 refusal = await self._refusal(local, key, label)
+                if refusal is None and layers_planned is None:
+                    layers_planned = await self._run(planned_layers, folder, local)
             except (DesignError, ChainError) as exc:
                 await self._record_refusal(serial, label, f"cannot check the dossier: {exc}")
                 raise
@@ -244,7 +265,8 @@ class LedgerService:
                 printer=printer,
                 order_id=order_id,
                 material_lot=material_lot,
-                layers_planned=layers_planned,
+                material_lot_source=material_lot_source or _lot_source(material_lot),
+                layers_planned=layers_planned or 1,
                 started_at=now,
             )
             await self._run(self.store.save_design, key, local, None, now)
@@ -280,13 +302,89 @@ class LedgerService:
                 )
         return await self._run(self.store.add_samples, job_id, samples)
 
-    async def finish_job(self, job_id: str, layers_done: int) -> EvidenceSummary:
+    async def finish_job(
+        self,
+        job_id: str,
+        layers_done: int,
+        *,
+        health: PrinterHealth | None = None,
+        stopped: str = "",
+    ) -> EvidenceSummary:
         """End a job: check its samples against the dossier's process window and keep the
-        evidence. The part's certificate can be issued from then on."""
+        evidence, with the printer's ``health`` at the end. A job the printer ``stopped``
+        (its reason) fails for it. The part's certificate can be issued from then on."""
         record = await self._run(self.store.job, job_id)
         evidence = await self._evidence(record, layers_done, self.clock.now())
-        await self._run(self.store.finish_job, job_id, evidence)
+        if stopped:
+            evidence = failed(evidence, f"stopped by the printer: {stopped}")
+        job = record.job.model_copy(update={"health_at_end": health})
+        await self._run(self.store.finish_job, job_id, evidence, job)
         return evidence
+
+    async def job_started(
+        self, job_id: str, health: PrinterHealth, material_lot: str = ""
+    ) -> PrintJob:
+        """Keep what the printer said as the job started: its health, and the feedstock lot
+        it prints from when it names one (which then is the part's lot)."""
+        record = await self._run(self.store.job, job_id)
+        job = record.job.model_copy(update={"health_at_start": health})
+        if material_lot:
+            job = job.model_copy(
+                update={
+                    "material_lot": material_lot[:MAX_LOT],
+                    "material_lot_source": MaterialLotSource.PRINTER,
+                }
+            )
+        await self._run(self.store.update_job, job)
+        return job
+
+    async def record_gap(self, job_id: str, gap: EvidenceGap) -> PrintJob:
+        """Keep a stretch of a printing job during which no process data could be recorded."""
+        record = await self._run(self.store.job, job_id)
+        job = record.job.model_copy(update={"gaps": (*record.job.gaps, gap)})
+        await self._run(self.store.update_job, job)
+        return job
+
+    async def reattach_job(self, job_id: str, cause: str) -> PrintJob:
+        """Take up a job the printer kept printing while this site was away: the gap from its
+        last sample (or its start) until now is kept with ``cause``."""
+        record = await self._run(self.store.job, job_id)
+        last = await self._run(self.store.last_sample_at, job_id)
+        gap = EvidenceGap(start=last or record.job.started_at, end=self.clock.now(), cause=cause)
+        return await self.record_gap(job_id, gap)
+
+    async def refuse_job(
+        self, job_id: str, reason: str, layers_done: int, health: PrinterHealth | None = None
+    ) -> EvidenceSummary:
+        """End a job whose part gets no certificate (the printer ran another job or dossier
+        than the one dispatched); its evidence and the reason are kept."""
+        record = await self._run(self.store.job, job_id)
+        evidence = failed(
+            await self._evidence(record, layers_done, self.clock.now()), f"refused: {reason}"
+        )
+        if health is not None:
+            job = record.job.model_copy(update={"health_at_end": health})
+            await self._run(self.store.update_job, job)
+        log.warning("part %s gets no certificate: %s", record.job.serial, reason)
+        await self._run(self.store.refuse_job, job_id, evidence, reason, self.clock.now())
+        return evidence
+
+    async def drop_job(self, job_id: str, reason: str) -> None:
+        """Forget a job the printer did not start (busy, refused): no piece was made; the
+        reason is kept with the printer agent's refusals."""
+        record = await self._run(self.store.job, job_id)
+        await self._run(self.store.drop_job, job_id)
+        design = f"design {record.job.design.id} revision {record.job.design.revision}"
+        await self._run(
+            self.store.record_refusal, self.clock.now(), record.job.serial, design, reason
+        )
+
+    async def printing_jobs(self, printers: Collection[str]) -> list[PrintJob]:
+        """Jobs on ``printers`` still printing as far as the ledger knows, oldest first."""
+        records = await self._run(self.store.uncertified_jobs)
+        return [
+            r.job for r in records if r.state is JobState.PRINTING and r.job.printer in printers
+        ]
 
     async def _evidence(
         self, record: JobRecord, layers_done: int, ended_at: datetime | None
@@ -310,19 +408,21 @@ class LedgerService:
             layers_planned=record.job.layers_planned,
         )
 
-    async def close_interrupted_jobs(self, printers: Collection[str]) -> list[SignedRecord]:
+    async def close_interrupted_jobs(
+        self, printers: Collection[str], keep: Collection[str] = ()
+    ) -> list[SignedRecord]:
         """After a restart: certify each part the last process left unfinished on ``printers``.
 
-        A job on those printers runs only while the process that started it drives it (like a
-        build at a power loss, it stops with that process): one still printing ended when the
-        process died. It is finished on the evidence recorded until then, with no layer
-        confirmed, and fails as interrupted (scrap). A finished job gets the certificate it was
-        waiting for. Each step is durable on return, so a crash in here is picked up by the next
-        call and nothing is issued twice. Returns the certificates issued.
+        Jobs in ``keep`` are left as they are: their printer still runs them, and the flow has
+        taken them up again. Any other job still printing is one its printer no longer runs:
+        it is finished on the evidence recorded until then, with no layer confirmed, and fails
+        as interrupted (scrap). A finished job gets the certificate it was waiting for. Each
+        step is durable on return, so a crash in here is picked up by the next call and
+        nothing is issued twice. Returns the certificates issued.
         """
         issued = []
         for record in await self._run(self.store.uncertified_jobs):
-            if record.job.printer not in printers:
+            if record.job.printer not in printers or record.job.job_id in keep:
                 continue
             if record.state is JobState.PRINTING:
                 evidence = interrupted(await self._evidence(record, 0, None))
@@ -359,10 +459,24 @@ class LedgerService:
         verdicts: list[Verdict | None] = []
         for serial in serials:
             if self.store.leaf(serial, RecordKind.CERTIFICATE) is None:
+                if self._refused(serial):
+                    verdicts.append(Verdict.FAIL)  # decided: it will never be certified
+                    continue
                 break
             evidence = self.store.job_by_serial(serial).evidence
             verdicts.append(evidence.verdict if evidence is not None else None)
         return verdicts
+
+    def _refused(self, serial: str) -> bool:
+        try:
+            job_id = self.store.job_by_serial(serial).job.job_id
+        except UnknownRecordError:
+            return False
+        return self.store.refusal_of(job_id) is not None
+
+    async def parts(self) -> list[PartRow]:
+        """Every part this site printed or is printing, by serial."""
+        return await self._run(self.store.parts)
 
     async def counts(self) -> LedgerCounts:
         """Batches anchored and waiting for their anchor, certificates not on chain yet."""

@@ -26,6 +26,7 @@ from ledger.tables import (
     JobState,
     LeafRow,
     NewLeaf,
+    PartRow,
     PendingRevocationMark,
     Refusal,
     batch_row,
@@ -41,6 +42,7 @@ from models import (
     RecordKind,
     Sample,
     Synchronous,
+    Verdict,
     failures_as,
     from_micros,
     open_wal,
@@ -53,6 +55,19 @@ _UNANCHORED_CERTIFICATES = (
     " WHERE l.kind = 'certificate' AND (b.id IS NULL OR b.state != 'anchored')"
 )
 """Certificates issued but not yet anchored: waiting for a batch, or in one not yet on chain."""
+
+_NOT_REFUSED = "job_id NOT IN (SELECT job_id FROM refused_jobs)"
+"""Jobs whose part was not refused a certificate (the printer ran the job dispatched)."""
+
+_PARTS = (
+    "SELECT j.job, j.state, j.evidence, r.reason, json_extract(CAST(c.body AS TEXT),"
+    " '$.verdict'), c.seq IS NOT NULL, b.state, EXISTS (SELECT 1 FROM leaves v"
+    " WHERE v.serial = j.serial AND v.kind = 'revocation')"
+    " FROM jobs j LEFT JOIN refused_jobs r ON r.job_id = j.job_id"
+    " LEFT JOIN leaves c ON c.serial = j.serial AND c.kind = 'certificate'"
+    " LEFT JOIN batches b ON b.id = c.batch_id ORDER BY j.serial"
+)
+"""Every part with its certificate's verdict and batch, its revocation and its refusal."""
 
 
 class LedgerStore:
@@ -148,12 +163,63 @@ class LedgerStore:
             raise UnknownRecordError(missing)
         return job_record(row)
 
+    def update_job(self, job: PrintJob) -> None:
+        """Keep what became known about a printing job (the printer's lot, health, gaps)."""
+        with self._tx() as cur:
+            self._require_state(cur, job.job_id, JobState.PRINTING)
+            cur.execute(
+                "UPDATE jobs SET job = ? WHERE job_id = ?", (job.model_dump_json(), job.job_id)
+            )
+
+    def drop_job(self, job_id: str) -> None:
+        """Forget a printing job the printer never started, with its samples: no piece."""
+        with self._tx() as cur:
+            self._require_state(cur, job_id, JobState.PRINTING)
+            cur.execute("DELETE FROM samples WHERE job_id = ?", (job_id,))
+            cur.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+
+    def refuse_job(self, job_id: str, evidence: EvidenceSummary, reason: str, at: datetime) -> None:
+        """End a printing job whose part gets no certificate, keeping its evidence and why."""
+        with self._tx() as cur:
+            self._require_state(cur, job_id, JobState.PRINTING)
+            cur.execute(
+                "UPDATE jobs SET state = ?, evidence = ? WHERE job_id = ?",
+                (JobState.FINISHED, evidence.model_dump_json(), job_id),
+            )
+            cur.execute(
+                "INSERT INTO refused_jobs (job_id, reason, at_us) VALUES (?, ?, ?)",
+                (job_id, reason, to_micros(at)),
+            )
+
+    def refusal_of(self, job_id: str) -> str | None:
+        """Why the part of ``job_id`` was refused a certificate; None when it was not."""
+        with self._read() as cur:
+            row = cur.execute(
+                "SELECT reason FROM refused_jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def last_sample_at(self, job_id: str) -> datetime | None:
+        """When the job's latest sample was taken; None before its first."""
+        with self._read() as cur:
+            latest = cur.execute(
+                "SELECT MAX(ts_us) FROM samples WHERE job_id = ?", (job_id,)
+            ).fetchone()[0]
+        return None if latest is None else from_micros(latest)
+
+    def parts(self) -> list[PartRow]:
+        """Every part this site printed or is printing, by serial."""
+        with self._read() as cur:
+            rows = cur.execute(_PARTS).fetchall()
+        return [_part_row(row) for row in rows]
+
     def uncertified_jobs(self) -> list[JobRecord]:
-        """Jobs still printing or finished without a certificate, in the order they started."""
+        """Jobs still printing or finished without a certificate, in the order they started;
+        parts refused a certificate are not among them."""
         with self._read() as cur:
             rows = cur.execute(
                 "SELECT job, design_key, state, evidence FROM jobs WHERE state IN (?, ?)"
-                " ORDER BY rowid",
+                f" AND {_NOT_REFUSED} ORDER BY rowid",
                 (JobState.PRINTING, JobState.FINISHED),
             ).fetchall()
         return [job_record(row) for row in rows]
@@ -184,14 +250,21 @@ class LedgerStore:
             ).fetchall()
         return [Sample(p, from_micros(t), v) for p, t, v in rows]
 
-    def finish_job(self, job_id: str, evidence: EvidenceSummary) -> None:
-        """Mark a printing job finished with its checked evidence."""
+    def finish_job(
+        self, job_id: str, evidence: EvidenceSummary, job: PrintJob | None = None
+    ) -> None:
+        """Mark a printing job finished with its checked evidence (and, given ``job``, what
+        became known about it at its end)."""
         with self._tx() as cur:
             self._require_state(cur, job_id, JobState.PRINTING)
             cur.execute(
                 "UPDATE jobs SET state = ?, evidence = ? WHERE job_id = ?",
                 (JobState.FINISHED, evidence.model_dump_json(), job_id),
             )
+            if job is not None:
+                cur.execute(
+                    "UPDATE jobs SET job = ? WHERE job_id = ?", (job.model_dump_json(), job_id)
+                )
 
     def _require_state(self, cur: sqlite3.Cursor, job_id: str, state: JobState) -> None:
         row = cur.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
@@ -221,7 +294,8 @@ class LedgerStore:
         """Pieces of a design this site printed or is printing that no anchor has counted yet."""
         with self._read() as cur:
             jobs = cur.execute(
-                "SELECT COUNT(*) FROM jobs WHERE design_key = ? AND state IN (?, ?)",
+                "SELECT COUNT(*) FROM jobs WHERE design_key = ? AND state IN (?, ?)"
+                f" AND {_NOT_REFUSED}",
                 (design_key, JobState.PRINTING, JobState.FINISHED),
             ).fetchone()[0]
             leaves = cur.execute(
@@ -440,3 +514,18 @@ class LedgerStore:
             **{f"batches_{s.value}": int(batches.get(s.value, 0)) for s in BatchState},
             **{f"jobs_{s.value}": int(jobs.get(s.value, 0)) for s in JobState},
         }
+
+
+def _part_row(row: sqlite3.Row | tuple[object, ...]) -> PartRow:
+    job, state, evidence, refusal, verdict, certified, batch, revoked = row
+    if verdict is None and evidence is not None:
+        verdict = EvidenceSummary.model_validate_json(str(evidence)).verdict
+    return PartRow(
+        job=PrintJob.model_validate_json(str(job)),
+        state=JobState(str(state)),
+        verdict=None if verdict is None else Verdict(str(verdict)),
+        certified=bool(certified),
+        anchored=batch == BatchState.ANCHORED,
+        revoked=bool(revoked),
+        refusal="" if refusal is None else str(refusal),
+    )

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.merkle import HASH_SIZE
-from models import AnchorReceipt, EvidenceSummary, PrintJob, RecordKind
+from models import AnchorReceipt, EvidenceSummary, PrintJob, RecordKind, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS designs (
@@ -76,6 +76,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_revocation_per_serial
 CREATE TABLE IF NOT EXISTS revocation_marks (
     serial TEXT PRIMARY KEY,
     tx_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refused_jobs (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (job_id),
+    reason TEXT NOT NULL,
+    at_us INTEGER NOT NULL
 );
 """
 
@@ -146,6 +151,20 @@ class JobRecord:
     design_key: bytes
     state: JobState
     evidence: EvidenceSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartRow:
+    """One part as the ledger knows it: its job, where its certificate stands, and why it was
+    refused when it was. ``verdict`` is the certificate's, or the evidence's before it."""
+
+    job: PrintJob
+    state: JobState
+    verdict: Verdict | None
+    certified: bool
+    anchored: bool
+    revoked: bool
+    refusal: str
 
 
 @dataclass(frozen=True, slots=True)

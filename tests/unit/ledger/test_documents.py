@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,27 +17,52 @@ from ledger.documents import (
     revocation_document,
 )
 from ledger.errors import CanonicalEncodingError
-from models.parts import InspectionResult, RecordKind, Verdict
+from models.parts import (
+    EvidenceGap,
+    InspectionResult,
+    MaterialLotSource,
+    PrinterHealth,
+    RecordKind,
+    Verdict,
+)
 from tests.unit.ledger.ledgerkit import DEV_ADDRESS_0, T0, certificate, design_ref
 
 
 def test_a_certificate_document_holds_every_fact_and_is_pinned(tmp_path: Path) -> None:
     _, ref = design_ref(tmp_path)
-    document = certificate_document(certificate("P-2026-000417", ref, DEV_ADDRESS_0))
+    cert = certificate("P-2026-000417", ref, DEV_ADDRESS_0).model_copy(
+        update={
+            "material_lot_source": MaterialLotSource.PRINTER,
+            "health_at_start": PrinterHealth(at=T0, state="Printing", hours_since_maintenance=12.5),
+            "health_at_end": PrinterHealth(
+                at=T0 + timedelta(seconds=30),
+                state="Completed",
+                alarms=("filter clogged",),
+                anomaly_score=0.25,
+                model_version="printer-if-1",
+            ),
+            "gaps": (EvidenceGap(start=T0, end=T0 + timedelta(seconds=4), cause="link lost"),),
+        }
+    )
+    document = certificate_document(cert)
     assert sorted(document) == [
         "design",
         "evidence",
+        "evidence_gaps",
         "health",
+        "health_at_build",
         "inspections",
         "issued_at",
         "issuer",
         "job",
         "material_lot",
+        "material_lot_source",
         "order",
         "printer",
         "schema",
         "serial",
         "verdict",
+        "verify_url",
     ]
     evidence = document["evidence"]
     assert isinstance(evidence, dict)
@@ -49,11 +75,45 @@ def test_a_certificate_document_holds_every_fact_and_is_pinned(tmp_path: Path) -
         "started_at",
         "verdict",
     ]
+    assert document["schema"] == "trustfloor.certificate/2"
+    assert (document["material_lot"], document["material_lot_source"]) == ("Ti64-L2291", "printer")
+    assert document["health_at_build"] == {
+        "start": {
+            "at": "2026-11-03T09:00:00Z",
+            "state": "Printing",
+            "alarms": [],
+            "hours_since_maintenance": 12.5,
+        },
+        "end": {
+            "at": "2026-11-03T09:00:30Z",
+            "state": "Completed",
+            "alarms": ["filter clogged"],
+            "anomaly_score": 0.25,
+            "model_version": "printer-if-1",
+        },
+    }
+    assert document["evidence_gaps"] == [
+        {"start": "2026-11-03T09:00:00Z", "end": "2026-11-03T09:00:04Z", "cause": "link lost"}
+    ]
+    assert document["verify_url"] == ""
     assert document["issued_at"] == "2026-11-03T09:00:30Z"
-    # FROZEN for schema trustfloor.certificate/1: a new layout is a new schema version.
+    # FROZEN for schema trustfloor.certificate/2: a new layout is a new schema version.
     assert canonical_digest(document).hex() == (
-        "5020c9c754d7e047d6d0a62ba5de914447b9a299a1b634d72f1124882cc56d1e"
+        "7d85ac8699437154138e4012918a78a055057d6890ecbe17ecd042ecd2b74eaf"
     )
+
+
+def test_a_lot_nobody_named_is_stated_unknown(tmp_path: Path) -> None:
+    _, ref = design_ref(tmp_path)
+    cert = certificate("P-1", ref, DEV_ADDRESS_0).model_copy(update={"material_lot": ""})
+    document = certificate_document(cert)
+    assert (document["material_lot"], document["material_lot_source"]) == ("unknown", "unknown")
+    assert document["health_at_build"] == {}
+
+
+def test_every_certificate_schema_ever_issued_is_a_certificate() -> None:
+    assert kind_of({"schema": "trustfloor.certificate/1"}) is RecordKind.CERTIFICATE
+    assert kind_of({"schema": "trustfloor.certificate/2"}) is RecordKind.CERTIFICATE
 
 
 def test_a_failed_part_lists_its_reasons(tmp_path: Path) -> None:
