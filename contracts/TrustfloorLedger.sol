@@ -67,7 +67,9 @@ contract TrustfloorLedger {
         uint64 quota,
         uint32 overdraft,
         uint40 validFrom,
-        uint40 validUntil
+        uint40 validUntil,
+        uint64 priceMicros,
+        bytes3 currency
     );
     event LicenceRevoked(bytes32 indexed designKey, address indexed licensee, uint64 used);
     /// @dev The batch size is in storage (anchoredAt); leaving it out of the event saves gas.
@@ -205,13 +207,17 @@ contract TrustfloorLedger {
     ///         total, `overdraft` more past it (billed as overage), counted only from
     ///         `validFrom` until before `validUntil` (Unix seconds). Pieces already counted
     ///         stay counted; a quota below them stops further printing. Lifts a revocation.
+    ///         The price per piece (millionths of `currency`, an ISO 4217 code; zero: none)
+    ///         is recorded in the event only, for statements: counting never reads it.
     function setLicence(
         bytes32 designKey,
         address licensee,
         uint64 quota,
         uint32 overdraft,
         uint40 validFrom,
-        uint40 validUntil
+        uint40 validUntil,
+        uint64 priceMicros,
+        bytes3 currency
     ) external onlyOem {
         if (licensee == address(0)) revert ZeroAddress();
         if (validFrom >= validUntil) revert BadPeriod(validFrom, validUntil);
@@ -222,7 +228,9 @@ contract TrustfloorLedger {
         licence_.validFrom = validFrom;
         licence_.validUntil = validUntil;
         licence_.revoked = false;
-        emit LicenceSet(designKey, licensee, quota, overdraft, validFrom, validUntil);
+        emit LicenceSet(
+            designKey, licensee, quota, overdraft, validFrom, validUntil, priceMicros, currency
+        );
     }
 
     /// @notice Revoke `licensee`'s licence of a design: no more pieces are counted against

@@ -151,6 +151,21 @@ class LicenceState:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class LicenceGrant:
+    """One grant or change of a licence, as its LicenceSet event recorded it."""
+
+    design_key: bytes
+    licensee: str
+    terms: LicenceState
+    """The terms set (``used`` 0: the event does not carry the count)."""
+    price_micros: int
+    """Price per piece in millionths of ``currency``; 0 when none was set."""
+    currency: str
+    block_number: int
+    tx_hash: bytes
+
+
 def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 

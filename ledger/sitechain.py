@@ -10,12 +10,14 @@
 # unprivileged user namespaces (else on a random 127.0.0.1 port, and a warning says so). The
 # node dies with the process that started it; anvil.pid names it, so that a start after a
 # crash stops a node left running on the same state before it starts its own. On first start
-# the contract is deployed and the site allow-lists itself as issuer and OEM; the site's
-# account is funded by a transfer from the node's funded development account, as a PoA
-# genesis account funds new members.
+# the consortium admin (its key from parties.consortium_key_env, else consortium.key, mode
+# 0600) deploys the contract and allow-lists the site as issuer, and as OEM of designs of its
+# own; the admin's and the site's accounts are funded by transfers from the node's funded
+# development account, as a PoA genesis account funds new members. Other parties (an OEM)
+# connect with their own key; the admin funds them when it allow-lists them.
 #
 # Production (chain.url set): the node is the consortium's (Besu QBFT/IBFT 2.0, any Ethereum
-# JSON-RPC), the contract its deployed ledger (chain.contract_address), the key comes only
+# JSON-RPC), the contract its deployed ledger (chain.contract_address), the keys come only
 # from the environment; the consortium admin allow-lists the site.
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from config import Settings
 from ledger.anvil import LocalAnvil
 from ledger.chain import ChainClient
 from ledger.errors import ChainError
-from ledger.signing import SiteKey
+from ledger.signing import SiteKey, same_address
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ CHAIN_DIR = "chain"
 STATE_FILE = "anvil-state.json"
 DEPLOYMENT_FILE = "deployment.json"
 KEY_FILE = "site.key"
+CONSORTIUM_KEY_FILE = "consortium.key"
 NODE_FILE = "node.json"
 LOCK_FILE = "node.lock"
 IPC_FILE = "anvil.ipc"
@@ -50,6 +53,10 @@ STATE_INTERVAL_S = 5
 SITE_FUNDS_WEI = 1000 * 10**18
 """What the site's account is topped up to on the local chain (when below half of it): gas
 for millions of anchors."""
+ADMIN_FUNDS_WEI = 2000 * 10**18
+"""What the consortium admin's account gets on the local chain, to fund the parties it admits."""
+PARTY_FUNDS_WEI = 100 * 10**18
+"""What the admin gives a party it allow-lists on the local chain (an OEM's gas)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,43 @@ def site_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
     return _generated_key(chain_dir(settings) / KEY_FILE)
 
 
+def consortium_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
+    """The consortium admin's key from ``parties.consortium_key_env``; on the local chain, the
+    admin key kept in the chain folder (generated on first use), or the site's key where an
+    earlier local deployment made the site its admin."""
+    if value := environ.get(settings.parties.consortium_key_env):
+        return SiteKey.from_hex(value)
+    variable = settings.parties.consortium_key_env
+    if settings.chain.url is not None:
+        raise ChainError(
+            f"environment variable {variable} holds no consortium admin key",
+            advice=f"Set {variable} to the hex secp256k1 key of the ledger's admin account.",
+        )
+    folder = chain_dir(settings)
+    if not (folder / CONSORTIUM_KEY_FILE).exists() and (folder / DEPLOYMENT_FILE).exists():
+        admin = _read_record(folder / DEPLOYMENT_FILE).get("admin")
+        site = site_key(settings, environ)
+        if isinstance(admin, str) and same_address(admin, site.address):
+            return site
+    return key_file(folder / CONSORTIUM_KEY_FILE, create=True)
+
+
+def key_file(path: Path, *, create: bool = False) -> SiteKey:
+    """The key kept in ``path``, which only its owner may read; created (mode 0600, in a
+    folder only the owner enters) when ``create`` and missing."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ChainError(
+                f"{path} may be read by other users (mode {mode:o})",
+                advice=f"Let only its owner read it: chmod 600 {path}.",
+            )
+        return SiteKey.from_hex(path.read_text("ascii"))
+    if not create:
+        raise ChainError(f"no key in {path}")
+    return _generated_key(path)
+
+
 def _generated_key(path: Path) -> SiteKey:
     """The development key kept in ``path``, created (mode 0600) on first use."""
     if path.exists():
@@ -88,7 +132,7 @@ def _generated_key(path: Path) -> SiteKey:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(key.secret_hex() + "\n")
-    log.info("generated the local chain's site key %s in %s", key.address, path)
+    log.info("generated the key of %s in %s", key.address, path)
     return key
 
 
@@ -102,6 +146,17 @@ async def open_site_chain(
     """
     env = os.environ if environ is None else environ
     key = None if read_only else site_key(settings, env)
+    async with open_chain_as(settings, key, env) as client:
+        yield SiteChain(client, key, local=settings.chain.url is None)
+
+
+@asynccontextmanager
+async def open_chain_as(
+    settings: Settings, key: SiteKey | None, environ: Mapping[str, str]
+) -> AsyncIterator[ChainClient]:
+    """Connect to the configured chain and ledger as ``key``'s account (None: a throwaway key
+    that only reads). On the local chain the node is started if no process runs it, the
+    account topped up when this process runs it, and the ledger deployed if there is none."""
     secret = (key or SiteKey.generate()).secret_hex()
     chain = settings.chain
     if chain.url is not None:
@@ -114,7 +169,7 @@ async def open_site_chain(
             timeout_s=chain.timeout_s,
         )
         try:
-            yield SiteChain(client, key, local=False)
+            yield client
         finally:
             await client.close()
         return
@@ -125,13 +180,13 @@ async def open_site_chain(
             node.endpoint, chain.chain_id, secret, confirmations=1, timeout_s=chain.timeout_s
         )
         try:
-            if read_only:
+            if key is None:
                 await client.use_contract(_deployed_contract(folder / DEPLOYMENT_FILE))
             else:
                 if node.funding_key is not None:
-                    await _fund(client, node.endpoint, node.funding_key)
-                await _use_or_deploy(client, folder / DEPLOYMENT_FILE)
-            yield SiteChain(client, key, local=True)
+                    await _fund(client, node.endpoint, node.funding_key, SITE_FUNDS_WEI)
+                await _use_or_deploy(client, folder, node, settings, environ)
+            yield client
         finally:
             await client.close()
 
@@ -180,14 +235,24 @@ async def _local_node(folder: Path, chain_id: int) -> AsyncIterator[_NodeAccess]
             await node.stop()
 
 
-async def _fund(site: ChainClient, endpoint: str, funding_key: str) -> None:
-    """Top the site's account up by a transfer from the node's funded development account."""
-    if await site.balance(site.address) >= SITE_FUNDS_WEI // 2:
+async def _fund(account: ChainClient, endpoint: str, funding_key: str, wei: int) -> None:
+    """Top an account up to ``wei`` by a transfer from the node's funded development account,
+    when it holds less than half of that."""
+    if await account.balance(account.address) >= wei // 2:
         return
-    funder = await ChainClient.connect(endpoint, site.chain_id, funding_key, confirmations=1)
+    funder = await ChainClient.connect(endpoint, account.chain_id, funding_key, confirmations=1)
     async with funder:
-        await funder.transfer(site.address, SITE_FUNDS_WEI)
-    log.info("funded the site's account %s on the local chain", site.address)
+        await funder.transfer(account.address, wei)
+    log.info("funded the account %s on the local chain", account.address)
+
+
+async def fund_party(admin: ChainClient, party: str) -> bool:
+    """On the local chain, the admin gives a party it admits gas money (when it holds less
+    than half of PARTY_FUNDS_WEI); True when it did."""
+    if await admin.balance(party) >= PARTY_FUNDS_WEI // 2:
+        return False
+    await admin.transfer(party, PARTY_FUNDS_WEI)
+    return True
 
 
 @contextmanager
@@ -247,8 +312,24 @@ def _deployed_contract(path: Path) -> str:
         ) from None
 
 
-async def _use_or_deploy(client: ChainClient, record: Path) -> None:
-    """Use the ledger the deployment record names, or deploy one and allow-list the site."""
+def _read_record(path: Path) -> dict[str, object]:
+    try:
+        value = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def _use_or_deploy(
+    client: ChainClient,
+    folder: Path,
+    node: _NodeAccess,
+    settings: Settings,
+    environ: Mapping[str, str],
+) -> None:
+    """Use the ledger the deployment record names, or have the consortium admin deploy one
+    and allow-list the site as issuer (and as OEM of designs of its own)."""
+    record = folder / DEPLOYMENT_FILE
     if _exists(record):
         address = _deployed_contract(record)
         try:
@@ -256,16 +337,29 @@ async def _use_or_deploy(client: ChainClient, record: Path) -> None:
             return
         except ChainError as exc:
             log.warning("the local chain lost the ledger at %s (%s): deploying anew", address, exc)
-    outcome = await client.deploy()
-    await client.add_issuer(client.address)
-    await client.add_oem(client.address)
-    _write_json(
-        record,
-        {
-            "chain_id": client.chain_id,
-            "contract": client.contract_address,
-            "block": outcome.block_number,
-            "admin": client.address,
-        },
+    if node.funding_key is None:
+        raise ChainError(
+            "no ledger is deployed on the local chain, and another process runs its node",
+            advice="Start the site first: it deploys the ledger on the local chain.",
+        )
+    admin_key = consortium_key(settings, environ)
+    site = site_key(settings, environ)
+    admin = await ChainClient.connect(
+        node.endpoint, client.chain_id, admin_key.secret_hex(), confirmations=1
     )
+    async with admin:
+        await _fund(admin, node.endpoint, node.funding_key, ADMIN_FUNDS_WEI)
+        outcome = await admin.deploy()
+        await admin.add_issuer(site.address)
+        await admin.add_oem(site.address)
+        _write_json(
+            record,
+            {
+                "chain_id": admin.chain_id,
+                "contract": admin.contract_address,
+                "block": outcome.block_number,
+                "admin": admin.address,
+            },
+        )
+    await client.use_contract(_deployed_contract(record))
     log.info("deployed the ledger at %s on the local chain", client.contract_address)

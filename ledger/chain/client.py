@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ledger.canonical import canonical_json
-from ledger.chain.encoding import ZERO_ADDRESS, bytes32, checksum, uint32, uint40, uint64
+from ledger.chain.encoding import (
+    ZERO_ADDRESS,
+    bytes32,
+    checksum,
+    currency_code,
+    uint32,
+    uint40,
+    uint64,
+)
 from ledger.chain.session import ContractSession
-from ledger.contract import OPEN_END, AnchorRecord, LicenceState, TxOutcome
+from ledger.contract import OPEN_END, AnchorRecord, LicenceGrant, LicenceState, TxOutcome
 from ledger.errors import ChainError
 from ledger.recursion import kept_recursion_limit
 
@@ -100,10 +109,13 @@ class ChainClient(ContractSession):
         overdraft: int = 0,
         valid_from: int = 0,
         valid_until: int = OPEN_END,
+        price_micros: int = 0,
+        currency: str = "",
     ) -> TxOutcome:
         """Grant ``licensee`` a licence of a design or change its terms (the design's OEM only):
         ``quota`` pieces, ``overdraft`` more past it, counted from ``valid_from`` until before
-        ``valid_until`` (Unix seconds). Lifts a revocation; pieces counted stay counted."""
+        ``valid_until`` (Unix seconds), at ``price_micros`` millionths of ``currency`` (ISO
+        4217) per piece. Lifts a revocation; pieces counted stay counted."""
         return await self._call_tx(
             "setLicence",
             bytes32(design_key, "design key"),
@@ -112,6 +124,8 @@ class ChainClient(ContractSession):
             uint32(overdraft, "overdraft"),
             uint40(valid_from, "licence start"),
             uint40(valid_until, "licence end"),
+            uint64(price_micros, "price"),
+            currency_code(currency),
         )
 
     async def revoke_licence(self, design_key: bytes, licensee: str) -> TxOutcome:
@@ -237,3 +251,108 @@ class ChainClient(ContractSession):
             "licence", bytes32(design_key, "design key"), checksum(licensee)
         )
         return LicenceState(quota, used, overdraft, valid_from, valid_until, bool(revoked))
+
+    # ------------------------------------------------------------------ history
+
+    async def licence_grants(
+        self, design_key: bytes, licensee: str | None = None
+    ) -> list[LicenceGrant]:
+        """Every grant or change of the licences of a design (of one licensee when given), in
+        chain order, read from the LicenceSet events."""
+        topics: list[bytes | None] = [bytes32(design_key, "design key")]
+        if licensee is not None:
+            topics.append(_address_topic(licensee))
+        grants = []
+        for log, args in await self._read_events("LicenceSet", topics):
+            terms = LicenceState(
+                int(args["quota"]),
+                0,
+                int(args["overdraft"]),
+                int(args["validFrom"]),
+                int(args["validUntil"]),
+            )
+            currency = bytes(args["currency"]).rstrip(b"\0").decode("ascii", "replace")
+            grants.append(
+                LicenceGrant(
+                    design_key=bytes(design_key),
+                    licensee=str(args["licensee"]),
+                    terms=terms,
+                    price_micros=int(args["priceMicros"]),
+                    currency=currency,
+                    block_number=int(log["blockNumber"]),
+                    tx_hash=bytes(log["transactionHash"]),
+                )
+            )
+        return grants
+
+    async def revocations_of_licence(self, design_key: bytes, licensee: str) -> list[int]:
+        """The block numbers where the design's OEM revoked ``licensee``'s licence."""
+        topics = [
+            bytes32(design_key, "design key"),
+            bytes(12) + bytes.fromhex(checksum(licensee)[2:]),
+        ]
+        return [
+            int(log["blockNumber"]) for log, _ in await self._read_events("LicenceRevoked", topics)
+        ]
+
+    async def head(self) -> tuple[int, int]:
+        """The latest block's number and timestamp."""
+        async with self._rpc("read the chain head"):
+            block = await self._w3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
+    async def block_time(self, number: int) -> int:
+        """The timestamp of block ``number``."""
+        async with self._rpc(f"read block {number}"):
+            return int((await self._w3.eth.get_block(number))["timestamp"])
+
+    async def last_block_before(self, timestamp: int) -> int | None:
+        """The last block whose time is before ``timestamp`` (binary search); None when the
+        chain starts later."""
+        low, high = 0, (await self.head())[0]
+        if await self.block_time(low) >= timestamp:
+            return None
+        while low < high:  # invariant: block ``low`` is before ``timestamp``
+            middle = (low + high + 1) // 2
+            if await self.block_time(middle) < timestamp:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    async def licence_at(self, design_key: bytes, licensee: str, block: int) -> LicenceState:
+        """``licensee``'s licence of a design as it stood at the end of block ``block``."""
+        function = self._ledger().get_function_by_name("licence")(
+            bytes32(design_key, "design key"), checksum(licensee)
+        )
+        async with self._rpc(f"read the licence at block {block}"):
+            values = await function.call({"from": self.address}, block_identifier=block)
+        quota, used, overdraft, valid_from, valid_until, revoked = values
+        return LicenceState(quota, used, overdraft, valid_from, valid_until, bool(revoked))
+
+    async def _read_events(
+        self, name: str, topics: Sequence[bytes | None]
+    ) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        """The ledger's ``name`` events matching the indexed ``topics``, raw and decoded."""
+        contract = self._ledger()
+        filter_topics: list[HexBytes | None] = [HexBytes(self._event_topic(name))]
+        filter_topics += [HexBytes(t) if t is not None else None for t in topics]
+        async with self._rpc(f"read the {name} events"):
+            logs = await self._w3.eth.get_logs(
+                {
+                    "address": contract.address,
+                    "fromBlock": 0,
+                    "toBlock": "latest",
+                    "topics": filter_topics,
+                }
+            )
+        decoded: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+        for log in logs:
+            event = contract.events[name]().process_log(log)
+            decoded.append((dict(log), dict(event["args"])))
+        return decoded
+
+
+def _address_topic(address: str) -> bytes:
+    """An indexed address argument as its 32-byte log topic."""
+    return bytes(12) + bytes.fromhex(checksum(address)[2:])

@@ -71,6 +71,15 @@ def uint40(value: int, what: str) -> int:
     return value
 
 
+def currency_code(code: str) -> bytes:
+    """An ISO 4217 code (three capital letters) as ``bytes3``; empty: three zero bytes."""
+    if code == "":
+        return bytes(3)
+    if len(code) != 3 or not code.isascii() or not code.isalpha() or not code.isupper():
+        raise ChainError(f"currency must be an ISO 4217 code such as EUR, got {code!r}")
+    return code.encode("ascii")
+
+
 def plain(value: object) -> object:
     """bytes-like values as bytes; everything else (ints, address strings) unchanged."""
     return bytes(value) if isinstance(value, bytes | bytearray) else value

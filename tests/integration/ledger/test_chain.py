@@ -339,6 +339,8 @@ async def test_licences_are_per_licensee_and_can_be_raised(ledger: Ledger) -> No
             "overdraft": 0,
             "validFrom": 0,
             "validUntil": OPEN_END,
+            "priceMicros": 0,
+            "currency": bytes(3),
         }
     ]
     await ledger.issuer.anchor(batch_root("raised"), 3, {IMPELLER_C: 3})

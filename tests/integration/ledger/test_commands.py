@@ -41,9 +41,13 @@ async def test_the_site_runs_its_own_chain_and_keeps_it(tmp_path: Path) -> None:
             assert second.key.address == first.key.address
     record = json.loads((tmp_path / "chain" / "deployment.json").read_text())
     assert record["contract"] == address
+    admin_key = tmp_path / "chain" / "consortium.key"
+    assert stat.S_IMODE(admin_key.stat().st_mode) == 0o600
     async with open_site_chain(settings, NO_ENV) as restarted:  # from the dumped state
         assert restarted.client.contract_address == address
-        assert await restarted.client.is_issuer(record["admin"])
+        assert await restarted.client.admin() == record["admin"]
+        assert record["admin"] != first.key.address  # the consortium admin is its own party
+        assert await restarted.client.is_issuer(first.key.address)
 
 
 async def test_a_key_from_the_environment_wins_and_a_remote_chain_needs_one(

@@ -143,3 +143,28 @@ async def test_a_site_counts_only_against_its_own_licence(ledger: Ledger) -> Non
         (IMPELLER_C, ledger.outsider.address),
     )
     assert await ledger.outsider.licence(IMPELLER_C, ledger.issuer.address) == LicenceState(5, 0)
+
+
+async def test_grants_with_their_price_and_the_count_at_a_past_block_are_read_back(
+    ledger: Ledger,
+) -> None:
+    await parties(ledger)
+    site = ledger.issuer
+    first = await ledger.oem.set_licence(
+        IMPELLER_C, site.address, 5, price_micros=12_500_000, currency="EUR"
+    )
+    counted = await site.anchor(batch_root("history"), 2, {IMPELLER_C: 2})
+    await ledger.oem.set_licence(IMPELLER_C, site.address, 8, overdraft=2)
+    grants = await ledger.outsider.licence_grants(IMPELLER_C, site.address)
+    assert [(g.terms.quota, g.price_micros, g.currency) for g in grants] == [
+        (5, 12_500_000, "EUR"),
+        (8, 0, ""),
+    ]
+    assert grants[0].block_number == first.block_number
+    assert (await site.licence_at(IMPELLER_C, site.address, counted.block_number - 1)).used == 0
+    assert (await site.licence_at(IMPELLER_C, site.address, counted.block_number)).used == 2
+    when = await site.block_time(counted.block_number)
+    before = await site.last_block_before(when + 1)
+    assert before is not None
+    assert before >= counted.block_number
+    assert await site.last_block_before(0) is None
