@@ -147,6 +147,19 @@ class LicenceNotValidError(JobRefusedError):
     )
 
 
+class PartyError(LedgerError):
+    """A party's command cannot do what was asked: its key, its records or the chain's roles."""
+
+
+class LicenceTermsError(PartyError):
+    """A licence's terms as written cannot be granted (dates, price, quota)."""
+
+    advice = (
+        "Write dates as 2026-12-31 (or ISO 8601 times), the price as AMOUNT CURRENCY "
+        "(12.50 EUR), the pieces as a whole number."
+    )
+
+
 class EvidenceError(LedgerError):
     """Process samples or a job's end cannot be recorded as given."""
 

@@ -1,0 +1,76 @@
+"""What an OEM reads of its licences: terms, pieces counted on chain, what is left, overage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.chain import ChainClient
+from ledger.contract import LicenceState
+from ledger.parties.terms import day_text, price_text
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceUsage:
+    """One licensee's licence of one design revision, as the chain holds it now."""
+
+    design: str
+    """``ID@REVISION``."""
+    design_key: bytes
+    site: str
+    licence: LicenceState
+    price_micros: int
+    currency: str
+
+    def as_json(self) -> dict[str, object]:
+        """The row as ``oem usage --json`` prints it."""
+        state = self.licence
+        return {
+            "design": self.design,
+            "design_key": "0x" + self.design_key.hex(),
+            "site": self.site,
+            "quota": state.quota,
+            "overdraft": state.overdraft,
+            "valid_from": day_text(state.valid_from),
+            "valid_until": day_text(state.valid_until),
+            "revoked": state.revoked,
+            "price": price_text(self.price_micros, self.currency),
+            "counted": state.used,
+            "remaining": state.remaining,
+            "overage": state.overage,
+        }
+
+
+async def licence_usage(chain: ChainClient, key: bytes, label: str) -> list[LicenceUsage]:
+    """Every licensee of design ``key`` (from the grants on chain) with its licence now."""
+    grants = await chain.licence_grants(key)
+    latest = {grant.licensee: grant for grant in grants}  # chain order: the last one wins
+    rows = []
+    for site, grant in latest.items():
+        state = await chain.licence(key, site)
+        rows.append(LicenceUsage(label, key, site, state, grant.price_micros, grant.currency))
+    return rows
+
+
+def render_usage(rows: Sequence[LicenceUsage], *, as_json: bool) -> str:
+    """``oem usage``: a table per licence, or a JSON array of rows."""
+    if as_json:
+        return json.dumps([row.as_json() for row in rows], indent=2) + "\n"
+    if not rows:
+        return "no licence granted yet\n"
+    header = (
+        f"{'design':<24} {'site':<42} {'counted':>7} {'quota':>6} {'overdraft':>9} "
+        f"{'remaining':>9} {'overage':>7}  period, price, state"
+    )
+    lines = [header]
+    for row in rows:
+        state = row.licence
+        period = f"{day_text(state.valid_from)} .. {day_text(state.valid_until)}"
+        standing = "REVOKED" if state.revoked else "active"
+        lines.append(
+            f"{row.design:<24} {row.site:<42} {state.used:>7} {state.quota:>6} "
+            f"{state.overdraft:>9} {state.remaining:>9} {state.overage:>7}  {period}, "
+            f"{price_text(row.price_micros, row.currency)}, {standing}"
+        )
+    return "\n".join(lines) + "\n"
