@@ -15,6 +15,7 @@ from ledger.errors import LedgerError
 from ledger.evidence import evaluate
 from ledger.issuing import Issuer
 from ledger.merkle import inclusion_proof, inclusion_proofs, root_hash, verify_inclusion
+from ledger.recall import TraceCriteria, TracedPart, traced_parts
 from ledger.service import LedgerCounts, LedgerService
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
@@ -33,6 +34,22 @@ if TYPE_CHECKING:
         verify_bundle_file,
     )
     from ledger.exports import ExportFormat, export_certificate, revocation_status_list
+    from ledger.parties import (
+        LicenceTerms,
+        allow_parties,
+        find_design,
+        grant_licence,
+        init_oem,
+        licence_period,
+        oem_address,
+        oem_dir,
+        oem_usage,
+        parse_price,
+        recorded_admin,
+        register_oem_design,
+        render_usage,
+        revoke_licence,
+    )
     from ledger.report import certificate_report
 
 _LOADED_ON_USE = {
@@ -48,8 +65,22 @@ _LOADED_ON_USE = {
     "ExportFormat": "ledger.exports",
     "export_certificate": "ledger.exports",
     "revocation_status_list": "ledger.exports",
+    "LicenceTerms": "ledger.parties",
+    "allow_parties": "ledger.parties",
+    "find_design": "ledger.parties",
+    "grant_licence": "ledger.parties",
+    "init_oem": "ledger.parties",
+    "licence_period": "ledger.parties",
+    "oem_address": "ledger.parties",
+    "oem_dir": "ledger.parties",
+    "oem_usage": "ledger.parties",
+    "parse_price": "ledger.parties",
+    "recorded_admin": "ledger.parties",
+    "register_oem_design": "ledger.parties",
+    "render_usage": "ledger.parties",
+    "revoke_licence": "ledger.parties",
 }
-"""Names whose modules load web3 (the chain client), matplotlib (the report) or the BaSyx SDK
+"""Names whose modules load web3 (the chain client and the parties), matplotlib (the report) or the BaSyx SDK
 (exports), so that importing the ledger stays quick: each module is imported when one of its
 names is first used."""
 
@@ -65,8 +96,12 @@ __all__ = [
     "LedgerError",
     "LedgerService",
     "LedgerStore",
+    "LicenceTerms",
     "LocalAnvil",
     "SiteKey",
+    "TraceCriteria",
+    "TracedPart",
+    "allow_parties",
     "build_bundle",
     "canonical_json",
     "certificate_document",
@@ -78,11 +113,24 @@ __all__ = [
     "designs_dir",
     "evaluate",
     "export_certificate",
+    "find_design",
+    "grant_licence",
     "inclusion_proof",
     "inclusion_proofs",
+    "init_oem",
+    "licence_period",
+    "oem_address",
+    "oem_dir",
+    "oem_usage",
     "open_ledger",
+    "parse_price",
+    "recorded_admin",
+    "register_oem_design",
+    "render_usage",
     "revocation_status_list",
+    "revoke_licence",
     "root_hash",
+    "traced_parts",
     "verify_bundle_file",
     "verify_inclusion",
     "verify_offline",

@@ -46,7 +46,19 @@ INSPECTION_LEAF_TAG_V1 = b"trustfloor-inspection-v1\x00"
 REVOCATION_LEAF_TAG_V1 = b"trustfloor-revocation-v1\x00"
 """Domain tag of a version-1 revocation record. Frozen."""
 
-LEAF_TAGS = (CERT_LEAF_TAG_V1, INSPECTION_LEAF_TAG_V1, REVOCATION_LEAF_TAG_V1)
+SUSPENSION_LEAF_TAG_V1 = b"trustfloor-suspension-v1\x00"
+"""Domain tag of a version-1 suspension record (a recall holds the certificate). Frozen."""
+
+REINSTATEMENT_LEAF_TAG_V1 = b"trustfloor-reinstatement-v1\x00"
+"""Domain tag of a version-1 reinstatement record (a suspension lifted). Frozen."""
+
+LEAF_TAGS = (
+    CERT_LEAF_TAG_V1,
+    INSPECTION_LEAF_TAG_V1,
+    REVOCATION_LEAF_TAG_V1,
+    SUSPENSION_LEAF_TAG_V1,
+    REINSTATEMENT_LEAF_TAG_V1,
+)
 """Every released leaf tag; each stays readable forever."""
 
 DESIGN_KEY_TAG_V1 = b"trustfloor-design-v1\x00"

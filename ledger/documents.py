@@ -1,4 +1,4 @@
-"""The JSON documents the ledger signs: certificates, later inspections and revocations."""
+"""The JSON documents the ledger signs: certificates and the later records about a part."""
 
 # =================================================================================================
 # Once issued, a document is kept and handed out as the exact bytes that were signed: these
@@ -9,12 +9,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ledger.canonical import (
     CERT_LEAF_TAG_V1,
     INSPECTION_LEAF_TAG_V1,
+    REINSTATEMENT_LEAF_TAG_V1,
     REVOCATION_LEAF_TAG_V1,
+    SUSPENSION_LEAF_TAG_V1,
     JsonObject,
     JsonValue,
 )
@@ -38,12 +41,18 @@ CERTIFICATE_SCHEMA = "trustfloor.certificate/2"
 evidence gaps, notes and a verify URL."""
 INSPECTION_SCHEMA = "trustfloor.inspection/1"
 REVOCATION_SCHEMA = "trustfloor.revocation/1"
+SUSPENSION_SCHEMA = "trustfloor.suspension/1"
+"""A recall campaign holds a certificate: the campaign, its frozen list's digest, why."""
+REINSTATEMENT_SCHEMA = "trustfloor.reinstatement/1"
+"""A suspension lifted: the campaign, who cleared the part and why."""
 
 SCHEMAS: Mapping[str, RecordKind] = {
     CERTIFICATE_SCHEMA_V1: RecordKind.CERTIFICATE,
     CERTIFICATE_SCHEMA: RecordKind.CERTIFICATE,
     INSPECTION_SCHEMA: RecordKind.INSPECTION,
     REVOCATION_SCHEMA: RecordKind.REVOCATION,
+    SUSPENSION_SCHEMA: RecordKind.SUSPENSION,
+    REINSTATEMENT_SCHEMA: RecordKind.REINSTATEMENT,
 }
 """Every schema ever issued and the kind of record it is."""
 
@@ -51,6 +60,8 @@ LEAF_TAG: Mapping[RecordKind, bytes] = {
     RecordKind.CERTIFICATE: CERT_LEAF_TAG_V1,
     RecordKind.INSPECTION: INSPECTION_LEAF_TAG_V1,
     RecordKind.REVOCATION: REVOCATION_LEAF_TAG_V1,
+    RecordKind.SUSPENSION: SUSPENSION_LEAF_TAG_V1,
+    RecordKind.REINSTATEMENT: REINSTATEMENT_LEAF_TAG_V1,
 }
 """The frozen leaf tag that opens each kind of record's leaf."""
 
@@ -213,3 +224,57 @@ def revocation_document(
         "issuer": issuer,
         "issued_at": iso(at),
     }
+
+
+def suspension_document(
+    serial: str, certificate_leaf_hash: str, campaign: CampaignRef, issuer: str, at: datetime
+) -> JsonObject:
+    """A signed record that holds a part's certificate for recall ``campaign``."""
+    return {
+        "schema": SUSPENSION_SCHEMA,
+        "serial": serial,
+        "certificate": certificate_leaf_hash,
+        "campaign": campaign.id,
+        "affected_sha256": campaign.affected_sha256,
+        "affected": campaign.affected,
+        "reason": campaign.reason,
+        "disposition": campaign.disposition,
+        "suspended_by": campaign.opened_by,
+        "issuer": issuer,
+        "issued_at": iso(at),
+    }
+
+
+def reinstatement_document(
+    serial: str,
+    certificate_leaf_hash: str,
+    campaign: str,
+    reason: str,
+    reinstated_by: str,
+    issuer: str,
+    at: datetime,
+) -> JsonObject:
+    """A signed record that lifts the suspension of a part's certificate, with who and why."""
+    return {
+        "schema": REINSTATEMENT_SCHEMA,
+        "serial": serial,
+        "certificate": certificate_leaf_hash,
+        "campaign": campaign,
+        "reason": reason,
+        "reinstated_by": reinstated_by,
+        "issuer": issuer,
+        "issued_at": iso(at),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRef:
+    """What each suspension record states of its recall campaign."""
+
+    id: str
+    affected_sha256: str
+    """SHA-256 of the campaign's frozen list of affected parts (canonical JSON)."""
+    affected: int
+    reason: str
+    disposition: str
+    opened_by: str

@@ -69,6 +69,13 @@ _PARTS = (
 )
 """Every part with its certificate's verdict and batch, its revocation and its refusal."""
 
+_SUSPENDED_CERTIFICATES = (
+    "SELECT c.seq FROM leaves c WHERE c.kind = 'certificate' AND (SELECT s.kind FROM leaves s"
+    " WHERE s.serial = c.serial AND s.kind IN ('suspension', 'reinstatement')"
+    " ORDER BY s.seq DESC LIMIT 1) = 'suspension' ORDER BY c.seq"
+)
+"""Certificates whose part's latest suspension or reinstatement record is a suspension."""
+
 
 class LedgerStore:
     """One SQLite file (WAL, synchronous=FULL) holding everything the site's ledger issued."""
@@ -382,6 +389,21 @@ class LedgerStore:
                 (RecordKind.REVOCATION.value, RecordKind.CERTIFICATE.value),
             ).fetchall()
         return [int(row[0]) for row in rows]
+
+    def suspended_positions(self) -> list[int]:
+        """The leaf ``seq`` of every certificate a recall holds now (its part's latest
+        suspension or reinstatement record is a suspension): the suspension status-list bits."""
+        with self._read() as cur:
+            rows = cur.execute(_SUSPENDED_CERTIFICATES).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def suspended_serials(self) -> set[str]:
+        """The parts whose certificate a recall holds now."""
+        with self._read() as cur:
+            rows = cur.execute(
+                f"SELECT serial FROM leaves WHERE seq IN ({_SUSPENDED_CERTIFICATES})"
+            ).fetchall()
+        return {str(row[0]) for row in rows}
 
     def _leaves(self, condition: str, args: tuple[object, ...]) -> list[LeafRow]:
         with self._read() as cur:

@@ -122,6 +122,8 @@ def offline_checks(bundle: ProofBundle) -> list[VerificationCheck]:
         checks += record_checks(label, record)
         checks.append(_refers_to_certificate(label, record, main.leaf_hash))
     checks.append(_revocation_check(bundle))
+    if (suspension := suspension_check(bundle)) is not None:
+        checks.append(suspension)
     return checks
 
 
@@ -288,6 +290,33 @@ def _revocation_check(bundle: ProofBundle) -> VerificationCheck:
         return _check(name, False, detail)
     detail = "not revoked as far as the issuing site knew at export"
     return _check(name, True, detail)
+
+
+SUSPENSION = "suspension"
+"""The check of a recall's hold on the certificate: the latest suspension or reinstatement."""
+
+
+def suspension_check(bundle: ProofBundle) -> VerificationCheck | None:
+    """Whether a recall holds the certificate now (its latest suspension is not lifted); None
+    when no recall ever touched it."""
+    latest = None
+    for record in bundle.records:
+        if record.kind in (RecordKind.SUSPENSION, RecordKind.REINSTATEMENT):
+            latest = record
+    if latest is None:
+        return None
+    doc = latest.document
+    if latest.kind is RecordKind.SUSPENSION:
+        detail = (
+            f"suspended by recall campaign {doc.get('campaign')} at {doc.get('issued_at')}: "
+            f"{doc.get('reason')} (disposition {doc.get('disposition')})"
+        )
+        return _check(SUSPENSION, False, detail)
+    detail = (
+        f"suspension by recall campaign {doc.get('campaign')} lifted at {doc.get('issued_at')} "
+        f"by {doc.get('reinstated_by')}: {doc.get('reason')}"
+    )
+    return _check(SUSPENSION, True, detail)
 
 
 async def online_checks(

@@ -306,6 +306,10 @@ class RecordKind(StrEnum):
     CERTIFICATE = "certificate"
     INSPECTION = "inspection"
     REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+    """A certificate held by a recall campaign until the part is cleared or withdrawn."""
+    REINSTATEMENT = "reinstatement"
+    """A suspension lifted: the part was inspected and found fine."""
 
 
 class AttestedRecord(Frozen):

@@ -151,6 +151,8 @@ def test_each_kind_has_its_own_frozen_leaf_tag() -> None:
         RecordKind.CERTIFICATE: b"trustfloor-cert-v1\x00",
         RecordKind.INSPECTION: b"trustfloor-inspection-v1\x00",
         RecordKind.REVOCATION: b"trustfloor-revocation-v1\x00",
+        RecordKind.SUSPENSION: b"trustfloor-suspension-v1\x00",
+        RecordKind.REINSTATEMENT: b"trustfloor-reinstatement-v1\x00",
     }
 
 

@@ -1,0 +1,138 @@
+"""Trace and recall across the ledger and maintenance: parts, where they went, open orders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import Settings
+from ledger import LedgerStore, TraceCriteria, TracedPart, traced_parts
+from maintenance import AlertStore, SqliteOrderBook
+from models import Alert, NotFoundError, OrderBook, OrderState, PrintOrder
+
+OPEN_STATES = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING)
+"""Orders whose pieces are not all made yet."""
+
+MAX_ORDERS = 10_000
+"""Most open orders a trace reads."""
+
+AlertLookup = Callable[[str], Alert | None]
+"""The alert of an id, or None when there is none (blocking: the alert store is SQLite)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLine:
+    """One part with what maintenance knows of it: its order and where it is to be fitted."""
+
+    part: TracedPart
+    order: PrintOrder | None
+    alert: Alert | None
+
+    def document(self) -> dict[str, object]:
+        entry: dict[str, object] = dict(self.part.document())
+        entry["order_state"] = None if self.order is None else self.order.state.value
+        entry["fitted"] = _fitted(self.alert)
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class TraceReport:
+    """What a trace found: the parts and the orders still open for the same criteria."""
+
+    criteria: TraceCriteria
+    lines: tuple[TraceLine, ...]
+    open_orders: tuple[PrintOrder, ...]
+
+    def document(self) -> dict[str, object]:
+        return {
+            "criteria": self.criteria.document(),
+            "parts": [line.document() for line in self.lines],
+            "open_orders": [_order_entry(o) for o in self.open_orders],
+        }
+
+
+def _fitted(alert: Alert | None) -> dict[str, str] | None:
+    """Where the part goes: the machine and component its order's alert was raised for."""
+    if alert is None:
+        return None
+    return {"machine": alert.machine, "component": alert.component, "alert": alert.id}
+
+
+def _order_entry(order: PrintOrder) -> dict[str, object]:
+    return {
+        "id": order.id,
+        "design": order.design_id,
+        "revision": order.design_revision,
+        "quantity": order.quantity,
+        "state": order.state.value,
+        "printer": order.printer,
+        "material_lot": order.material_lot,
+        "alert": order.alert_id,
+    }
+
+
+def order_matches(criteria: TraceCriteria, order: PrintOrder) -> bool:
+    """Whether an open order will make parts ``criteria`` names (what an order can say)."""
+    if criteria.serial or criteria.dossier:
+        return False
+    checks = (
+        (criteria.lot, order.material_lot),
+        (criteria.printer, order.printer),
+        (criteria.design, order.design_id),
+        (criteria.revision, order.design_revision),
+        (criteria.order, order.id),
+    )
+    return all(not wanted or wanted == actual for wanted, actual in checks)
+
+
+class Aftersales:
+    """Answers trace queries from the ledger store, the order book and the alerts."""
+
+    def __init__(self, ledger: LedgerStore, orders: OrderBook, alert_of: AlertLookup) -> None:
+        self.ledger = ledger
+        self.orders = orders
+        self.alert_of = alert_of
+
+    async def trace(self, criteria: TraceCriteria, *, upstream: bool = False) -> TraceReport:
+        """The parts ``criteria`` names with their orders and fitting, and the open orders."""
+        parts = await asyncio.to_thread(traced_parts, self.ledger, criteria, upstream=upstream)
+        lines = [await self._line(part) for part in parts]
+        return TraceReport(criteria, tuple(lines), tuple(await self.open_orders(criteria)))
+
+    async def open_orders(self, criteria: TraceCriteria) -> list[PrintOrder]:
+        """Orders not yet fully made whose parts ``criteria`` would name."""
+        orders = await self.orders.list_orders(OPEN_STATES, limit=MAX_ORDERS)
+        return [o for o in orders if order_matches(criteria, o)]
+
+    async def _line(self, part: TracedPart) -> TraceLine:
+        try:
+            order = await self.orders.get_order(part.job.order_id)
+        except NotFoundError:
+            return TraceLine(part, None, None)
+        alert = await asyncio.to_thread(self.alert_of, order.alert_id) if order.alert_id else None
+        return TraceLine(part, order, alert)
+
+
+@asynccontextmanager
+async def open_aftersales(settings: Settings) -> AsyncIterator[Aftersales]:
+    """The site's ledger store, order book and alerts from its data directory, closed on exit."""
+    data_dir = Path(settings.data_dir)
+    ledger = LedgerStore(data_dir / settings.ledger.sqlite_file)
+    alerts = AlertStore(data_dir / settings.maintenance.alerts_file)
+    orders = SqliteOrderBook(data_dir / settings.maintenance.orders_file)
+
+    def alert_of(alert_id: str) -> Alert | None:
+        try:
+            return alerts.get(alert_id)
+        except NotFoundError:
+            return None
+
+    try:
+        yield Aftersales(ledger, orders, alert_of)
+    finally:
+        await orders.close()
+        alerts.close()
+        ledger.close()
