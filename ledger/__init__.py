@@ -80,9 +80,9 @@ _LOADED_ON_USE = {
     "render_usage": "ledger.parties",
     "revoke_licence": "ledger.parties",
 }
-"""Names whose modules load web3 (the chain client and the parties), matplotlib (the report) or the BaSyx SDK
-(exports), so that importing the ledger stays quick: each module is imported when one of its
-names is first used."""
+"""Names whose modules load web3 (the chain client and the parties), matplotlib (the report) or
+the BaSyx SDK (exports), so that importing the ledger stays quick: each module is imported when
+one of its names is first used."""
 
 __all__ = [
     "BatchPolicy",

@@ -107,6 +107,12 @@ def consortium_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
     return key_file(folder / CONSORTIUM_KEY_FILE, create=True)
 
 
+def recorded_admin(settings: Settings) -> str | None:
+    """The consortium admin's address the local deployment record names, if there is one."""
+    admin = _read_record(chain_dir(settings) / DEPLOYMENT_FILE).get("admin")
+    return admin if isinstance(admin, str) else None
+
+
 def key_file(path: Path, *, create: bool = False) -> SiteKey:
     """The key kept in ``path``, which only its owner may read; created (mode 0600, in a
     folder only the owner enters) when ``create`` and missing."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from ledger.parties.consortium import allow_parties
 from ledger.parties.oem import (
+    OemDesign,
+    find_design,
     grant_licence,
     init_oem,
+    oem_address,
     oem_dir,
     oem_key,
     oem_usage,
@@ -13,17 +16,24 @@ from ledger.parties.oem import (
     revoke_licence,
 )
 from ledger.parties.terms import LicenceTerms, licence_period, parse_price
+from ledger.parties.usage import render_usage
+from ledger.sitechain import recorded_admin
 
 __all__ = [
     "LicenceTerms",
+    "OemDesign",
     "allow_parties",
+    "find_design",
     "grant_licence",
     "init_oem",
     "licence_period",
+    "oem_address",
     "oem_dir",
     "oem_key",
     "oem_usage",
     "parse_price",
+    "recorded_admin",
     "register_oem_design",
+    "render_usage",
     "revoke_licence",
 ]

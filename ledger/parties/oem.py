@@ -48,6 +48,14 @@ def oem_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
     return key_file(path)
 
 
+def oem_address(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """The OEM's address when its key is at hand (variable or key file), else None."""
+    try:
+        return oem_key(settings, environ).address
+    except PartyError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class OemIdentity:
     """Who the OEM is on chain, and where its key is kept."""

@@ -6,8 +6,7 @@ import argparse
 import asyncio
 import os
 
-from ledger import CommandResult
-from ledger.parties import allow_parties
+from ledger import CommandResult, allow_parties
 from models import ExitCode
 from opcua_server.cli.options import Subcommands, add_site_options, emit, site_settings_of
 

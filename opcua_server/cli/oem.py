@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 from config import Settings
-from ledger import CommandResult
-from ledger.parties import (
+from ledger import (
+    CommandResult,
     LicenceTerms,
     grant_licence,
     init_oem,
@@ -17,9 +17,9 @@ from ledger.parties import (
     oem_usage,
     parse_price,
     register_oem_design,
+    render_usage,
     revoke_licence,
 )
-from ledger.parties.usage import render_usage
 from models import ExitCode
 from opcua_server.cli.options import Subcommands, add_site_options, emit, site_settings_of
 
