@@ -12,9 +12,11 @@ from config.loader import (
 from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, PASSWORD_HASH_SCHEME
 from config.printers import (
+    COMPANION_NAMESPACES,
     COMPANION_PROFILE,
     ArgumentSource,
     ArgumentType,
+    MethodArgument,
     NodeRef,
     PrinterLinkSettings,
     PrinterMapping,
@@ -39,6 +41,7 @@ from config.settings import (
 from config.web import WebSettings
 
 __all__ = [
+    "COMPANION_NAMESPACES",
     "COMPANION_PROFILE",
     "PASSWORD_HASH_FORMAT",
     "PASSWORD_HASH_SCHEME",
@@ -48,6 +51,7 @@ __all__ = [
     "HistorianSettings",
     "InfluxSettings",
     "MaintenanceSettings",
+    "MethodArgument",
     "NodeRef",
     "PartiesSettings",
     "PrinterLinkSettings",

@@ -4,8 +4,14 @@ from connectors.errors import ConnectorError
 from connectors.historian import InfluxSink, InfluxSinkStats, SpoolFullError, SqliteHistorian
 from connectors.modbus import ModbusConnector
 from connectors.opcua_client import OpcUaConnector
+from connectors.opcua_client.printer import OpcUaPrinterControl
 from connectors.resilience import LogOnce, guarded
-from connectors.simulated import SimulatedMachine, SimulatedSite, printer_controls
+from connectors.simulated import (
+    SimulatedMachine,
+    SimulatedSite,
+    printer_controls,
+    with_simulator_passwords,
+)
 
 __all__ = [
     "ConnectorError",
@@ -14,10 +20,12 @@ __all__ = [
     "LogOnce",
     "ModbusConnector",
     "OpcUaConnector",
+    "OpcUaPrinterControl",
     "SimulatedMachine",
     "SimulatedSite",
     "SpoolFullError",
     "SqliteHistorian",
     "guarded",
     "printer_controls",
+    "with_simulator_passwords",
 ]

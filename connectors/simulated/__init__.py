@@ -5,7 +5,7 @@ from connectors.simulated.machine import SimulatedMachine, listening_port
 from connectors.simulated.printer import SimulatedPrinter
 from connectors.simulated.printer_control import SimulatedPrinterControl, printer_controls
 from connectors.simulated.printer_model import PrinterModel
-from connectors.simulated.site import SimulatedSite
+from connectors.simulated.site import SimulatedSite, with_simulator_passwords
 from connectors.simulated.wear import MachineWear, RunState, TimeBase, WearEvent, WearEventKind
 from models import ManualClock
 
@@ -25,4 +25,5 @@ __all__ = [
     "listening_port",
     "printer_controls",
     "run_to_failure",
+    "with_simulator_passwords",
 ]

@@ -1,16 +1,24 @@
-"""Simulated additive-manufacturing printer: a real OPC UA server after OPC 40540."""
+"""Simulated additive-manufacturing printer: a real, secured OPC UA server after OPC 40540."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+import os
+import socket
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import cast
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from asyncua import Node, Server, ua
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.crypto.permission_rules import User, UserRole
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from config import COMPANION_NAMESPACES
 from connectors.simulated.printer_model import (
     NOMINAL,
     NoJobPrintingError,
@@ -24,55 +32,139 @@ from connectors.simulated.printer_model import (
     process_parameter,
 )
 from models import (
-    JOB_MANAGEMENT,
     PRINTER_NAMESPACE,
-    PRINTER_NODE_PATHS,
     Clock,
+    MessageSecurityMode,
     Printer,
     PrinterJobState,
-    PrinterTag,
     ProcessParameter,
+    SecurityPolicy,
 )
 
 log = logging.getLogger(__name__)
 
 UNECE_UNITS = "http://www.opcfoundation.org/UA/units/un/cefact"
+NAMESPACES = {**COMPANION_NAMESPACES, "sim": PRINTER_NAMESPACE}
+"""Namespace aliases of the simulator's BrowseNames; ``sim`` is its own (simulator-only) one."""
 
-MethodHandler = Callable[..., Awaitable[list[ua.Variant] | ua.StatusCode]]
+MethodHandler = Callable[..., Awaitable[list[ua.Variant]]]
+
+ACCEPTED = 0
+"""ReturnStatus of an accepted call; any other value is a refusal with its reason."""
+REFUSED_BUSY = 1
+REFUSED_UNKNOWN_JOB = 2
+REFUSED_NOT_READY = 3
+REFUSED_BAD_ARGUMENT = 4
+
+JOB_STATE_NAMES = {
+    PrinterJobState.PRINTING: "Running",
+    PrinterJobState.COMPLETED: "Ended",
+    PrinterJobState.ABORTED: "Aborted",
+}
+"""ISA-95 job order state names (OPC 10031-4) the simulator shows; idle is Idle, or
+AllowedToStart while a stored job waits."""
+
+_RUN = "am:RunInfo"
+_FEEDSTOCK = "am:Equipment/am:Feedstock"
+JOB_CONTROL = "machinery:MachineryBuildingBlocks/jobs:JobManagement/jobs:JobOrderControl"
+SIMULATION = "sim:Simulation"
 
 
 @dataclass(frozen=True, slots=True)
 class _Variable:
+    path: str
     vtype: ua.VariantType
     initial: object
+    array: bool = False
 
 
-_JOB_VARIABLES = {
-    PrinterTag.STATE: _Variable(ua.VariantType.String, PrinterJobState.IDLE.value),
-    PrinterTag.JOB_ID: _Variable(ua.VariantType.String, ""),
-    PrinterTag.DESIGN_ID: _Variable(ua.VariantType.String, ""),
-    PrinterTag.LAYERS_PLANNED: _Variable(ua.VariantType.UInt32, 0),
-    PrinterTag.CURRENT_LAYER: _Variable(ua.VariantType.UInt32, 0),
-    PrinterTag.REMAINING_TIME: _Variable(ua.VariantType.Double, 0.0),
-    PrinterTag.JOBS_COMPLETED: _Variable(ua.VariantType.UInt32, 0),
-    PrinterTag.MATERIAL_LOT: _Variable(ua.VariantType.String, ""),
-}
 _VARIABLES: dict[str, _Variable] = {
-    **{tag.value: variable for tag, variable in _JOB_VARIABLES.items()},
-    **{p.value: _Variable(ua.VariantType.Double, n.idle) for p, n in NOMINAL.items()},
+    "state": _Variable(f"{_RUN}/am:JobState", ua.VariantType.String, "Idle"),
+    "job_id": _Variable(f"{_RUN}/am:JobOrderID", ua.VariantType.String, ""),
+    "design_id": _Variable(f"{_RUN}/am:DesignId", ua.VariantType.String, ""),
+    "revision": _Variable(f"{_RUN}/am:DesignRevision", ua.VariantType.String, ""),
+    "dossier_sha256": _Variable(f"{_RUN}/am:DossierHash", ua.VariantType.String, ""),
+    "layers_planned": _Variable(f"{_RUN}/am:LayersPlanned", ua.VariantType.UInt32, 0),
+    "current_layer": _Variable(f"{_RUN}/am:CurrentLayer", ua.VariantType.UInt32, 0),
+    "remaining_time": _Variable(f"{_RUN}/am:RemainingTime", ua.VariantType.Double, 0.0),
+    "jobs_completed": _Variable(f"{_RUN}/am:JobsCompleted", ua.VariantType.UInt32, 0),
+    "reason": _Variable(f"{_RUN}/am:StopReason", ua.VariantType.String, ""),
+    "material": _Variable(f"{_FEEDSTOCK}/am:Material", ua.VariantType.String, ""),
+    "material_lot": _Variable(f"{_FEEDSTOCK}/am:LotIdentifier", ua.VariantType.String, ""),
+    "alarms": _Variable("am:Notification/am:ActiveAlarms", ua.VariantType.String, [], True),
+    **{
+        p.value: _Variable(
+            f"am:Monitoring/am:ProcessValues/am:{p.value}", ua.VariantType.Double, n.idle
+        )
+        for p, n in NOMINAL.items()
+    },
 }
-"""Variables of a printer by tag name; each lives at its ``PRINTER_NODE_PATHS`` path."""
+"""The printer's variables by key, each at its browse path under ``Machines/<printer id>``."""
+
+_POLICY_TYPES = {
+    (policy, mode): getattr(ua.SecurityPolicyType, f"{policy.value}_{mode.value}")
+    for policy in SecurityPolicy
+    if policy is not SecurityPolicy.NONE
+    for mode in (MessageSecurityMode.SIGN, MessageSecurityMode.SIGN_AND_ENCRYPT)
+}
 
 
-def _values(snapshot: PrinterSnapshot) -> Iterator[tuple[str, object]]:
-    yield PrinterTag.STATE, snapshot.state.value
-    yield PrinterTag.JOB_ID, snapshot.job_id
-    yield PrinterTag.DESIGN_ID, snapshot.design_id
-    yield PrinterTag.LAYERS_PLANNED, snapshot.layers_planned
-    yield PrinterTag.CURRENT_LAYER, snapshot.current_layer
-    yield PrinterTag.REMAINING_TIME, snapshot.remaining_s
-    yield PrinterTag.JOBS_COMPLETED, snapshot.jobs_completed
-    yield PrinterTag.MATERIAL_LOT, snapshot.material_lot
+@dataclass(frozen=True, slots=True)
+class StoredJob:
+    """A job order the printer holds until it is started (ISA-95 Store)."""
+
+    job_id: str
+    design_id: str
+    revision: str
+    dossier_sha256: str
+    layers: int
+
+
+@dataclass(frozen=True, slots=True)
+class Feedstock:
+    """The powder loaded in the printer (OPC 40540 feedstock): material and lot identifier."""
+
+    material: str
+    lot: str
+
+
+class _OneUser:
+    """asyncua user manager: the endpoint's one user, with the password from the environment."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password.encode()
+
+    def get_user(
+        self,
+        iserver: Any,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
+        if username != self._username or password is None:
+            return None
+        if not hmac.compare_digest(password.encode(), self._password):
+            return None
+        return User(role=UserRole.User, name=username)
+
+
+def _values(
+    snapshot: PrinterSnapshot, state: str, feedstock: Feedstock, alarms: tuple[str, ...]
+) -> Iterator[tuple[str, object]]:
+    yield "state", state
+    yield "job_id", snapshot.job_id
+    yield "design_id", snapshot.design_id
+    yield "revision", snapshot.revision
+    yield "dossier_sha256", snapshot.dossier_sha256
+    yield "layers_planned", snapshot.layers_planned
+    yield "current_layer", snapshot.current_layer
+    yield "remaining_time", snapshot.remaining_s
+    yield "jobs_completed", snapshot.jobs_completed
+    yield "reason", snapshot.stop_reason
+    yield "material", feedstock.material
+    yield "material_lot", feedstock.lot
+    yield "alarms", list(alarms)
     for parameter, value in snapshot.process.items():
         yield parameter.value, value
 
@@ -86,16 +178,44 @@ def _argument(name: str, vtype: ua.VariantType, description: str) -> ua.Argument
     return argument
 
 
-class SimulatedPrinter:
-    """Serves a PrinterModel over OPC UA (asyncua) on 127.0.0.1, security None.
+_STRING, _UINT32, _UINT64, _DOUBLE = (
+    ua.VariantType.String,
+    ua.VariantType.UInt32,
+    ua.VariantType.UInt64,
+    ua.VariantType.Double,
+)
+_JOB_ORDER_ARGUMENTS = [
+    _argument("JobOrderID", _STRING, "unique id of this job order"),
+    _argument("DesignId", _STRING, "design (dossier) to print"),
+    _argument("DesignRevision", _STRING, "revision of the design"),
+    _argument("DossierHash", _STRING, "SHA-256 of the dossier's canonical content (hex)"),
+    _argument("LayersPlanned", _UINT32, "layers of the build"),
+]
+_BY_JOB_ID = [_argument("JobOrderID", _STRING, "the job order")]
+_RESULTS = [
+    _argument("ReturnStatus", _UINT64, "0: accepted; otherwise refused (see Message)"),
+    _argument("Message", _STRING, "why the printer refused, in its words"),
+]
 
-    Address space, after OPC 40540 and OPC 40001-1: ``Objects/Machines/<id>/`` with
-    ``Identification`` (Manufacturer, Model, SerialNumber), ``JobManagement`` (State, JobId,
-    DesignId, LayersPlanned, CurrentLayer, RemainingTime, JobsCompleted and the methods
-    StartJob, AbortJob, InjectExcursion), ``Equipment/Feedstock/MaterialLot`` and
-    ``Monitoring/ProcessValues`` (LaserPower W, ChamberOxygen ppm, BuildPlateTemperature °C,
-    LayerTime s, each with EngineeringUnits). A device simulator for a lab: it offers no
-    security and no login.
+
+class SimulatedPrinter:
+    """Serves a PrinterModel over OPC UA (asyncua) on 127.0.0.1, as its endpoint says.
+
+    Address space after OPC 40001-1 and OPC 40540 (equivalent nodes with those namespaces'
+    BrowseNames): ``Objects/Machines/<id>/`` with ``Identification`` (Manufacturer, Model,
+    SerialNumber, AMTechnology), ``MachineryBuildingBlocks/JobManagement/JobOrderControl`` with
+    the ISA-95 job order methods Store, Start, StoreAndStart, Abort and Clear (OPC 10031-4 §6.3,
+    scalar arguments; outputs ReturnStatus and Message), ``RunInfo`` (JobState as ISA-95 state
+    names, JobOrderID, DesignId, DesignRevision, DossierHash, LayersPlanned, CurrentLayer,
+    RemainingTime, JobsCompleted, StopReason), ``Equipment/Feedstock`` (Material,
+    LotIdentifier), ``Notification/ActiveAlarms`` and ``Monitoring/ProcessValues`` (LaserPower W,
+    ChamberOxygen ppm, BuildPlateTemperature °C, LayerTime s, with EngineeringUnits); and the
+    simulator-only ``Simulation/InjectExcursion``.
+
+    With a security policy it serves only that policy and mode, and only its endpoint's user,
+    whose password it reads from the environment variable the endpoint names (as the site's
+    own server does); its application certificate lives in ``pki_dir``. Security None is for
+    lab tests only.
     """
 
     def __init__(
@@ -106,11 +226,20 @@ class SimulatedPrinter:
         seed: int = 0,
         time_compression: float = 1.0,
         update_interval_s: float = 0.1,
+        pki_dir: Path | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.printer = printer
         self.model = PrinterModel(printer.id, seed=seed, time_compression=time_compression)
         self.clock = clock
+        self.feedstock = Feedstock("316L", f"P316L-{printer.serial_number or printer.id}-A")
+        self.alarms: tuple[str, ...] = ()
+        self.refusing = ""
+        """When not empty, the printer refuses new jobs with this reason (door open, ...)."""
+        self._stored: dict[str, StoredJob] = {}
         self._update_interval_s = update_interval_s
+        self._pki_dir = pki_dir
+        self._environ = os.environ if environ is None else environ
         self._server: Server | None = None
         self._nodes: dict[str, Node] = {}
         self._shown: dict[str, object] = {}
@@ -123,16 +252,14 @@ class SimulatedPrinter:
             raise PrinterError(f"simulated printer {self.printer.id} is already running")
         self._nodes.clear()
         self._shown.clear()
-        server = Server()
+        self.url = self._with_port(self.url)
+        server = Server(user_manager=self._user_manager())
         await server.init()
         server.set_server_name(f"trustfloor simulated printer {self.printer.id}")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-        # A lab simulator with no users: anonymous only, so no password could travel in clear.
-        server.set_identity_tokens([ua.AnonymousIdentityToken])
         server.set_endpoint(self.url)
+        await self._secure(server)
         await self._build(server)
         await server.start()
-        self.url = await self._rebind_to_actual_port(server)
         self._server = server
         await self.update()
         self._updater = asyncio.create_task(
@@ -149,15 +276,81 @@ class SimulatedPrinter:
             self._updater = None
         if self._server is not None:
             await self._server.stop()
+            await _close_sessions(self._server)
             self._server = None
 
-    def start_job(
-        self, job_id: str, design_id: str, layers: int, material_lot: str
-    ) -> SimulatedJob:
-        return self.model.start_job(job_id, design_id, layers, material_lot, self.clock.now())
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
 
-    def abort(self) -> None:
-        self.model.abort(self.clock.now())
+    def store(self, job: StoredJob) -> None:
+        """Hold a job order until it is started (ISA-95 Store)."""
+        self._refuse_if_not_ready()
+        if job.layers < 1 or not job.job_id:
+            raise PrinterError(
+                f"a job needs an id and at least one layer (got {job.job_id!r}, {job.layers})",
+                advice="pass a job id and a positive layer count",
+            )
+        self._stored[job.job_id] = job
+
+    def start_stored(self, job_id: str) -> SimulatedJob:
+        """Start the stored job ``job_id`` with the feedstock loaded (ISA-95 Start)."""
+        self._refuse_if_not_ready()
+        job = self._stored.get(job_id)
+        if job is None:
+            raise UnknownJobError(
+                f"printer {self.printer.id} holds no job order {job_id!r}",
+                advice="store the job order first",
+            )
+        started = self.model.start_job(
+            job.job_id,
+            job.design_id,
+            job.layers,
+            self.feedstock.lot,
+            self.clock.now(),
+            revision=job.revision,
+            dossier_sha256=job.dossier_sha256,
+        )
+        del self._stored[job_id]
+        self.alarms = ()
+        return started
+
+    def start_job(
+        self, job_id: str, design_id: str, layers: int, material_lot: str = ""
+    ) -> SimulatedJob:
+        """Store and start a job at once (tests of the model drive it so)."""
+        if material_lot:
+            self.feedstock = Feedstock(self.feedstock.material, material_lot)
+        self.store(StoredJob(job_id, design_id, "", "", layers))
+        return self.start_stored(job_id)
+
+    def abort(self, job_id: str | None = None, reason: str = "aborted on request") -> None:
+        """Stop the printing job (``job_id`` when given must be it) for ``reason``."""
+        now = self.clock.now()
+        snapshot = self.model.snapshot(now)
+        if job_id is not None and snapshot.job_id != job_id:
+            raise UnknownJobError(
+                f"printer {self.printer.id} is not printing job order {job_id!r}",
+                advice="abort the job the printer shows",
+            )
+        self.model.abort(now, reason)
+
+    def fault(self, reason: str) -> None:
+        """The printer stops its build by itself (a recoater crash, say) and raises an alarm."""
+        self.model.abort(self.clock.now(), reason)
+        self.alarms = (*self.alarms, reason)
+
+    def clear(self, job_id: str) -> None:
+        """Drop a stored job order, or the ended job the printer shows (ISA-95 Clear)."""
+        if self._stored.pop(job_id, None) is not None:
+            return
+        if self.model.snapshot(self.clock.now()).job_id != job_id:
+            raise UnknownJobError(
+                f"printer {self.printer.id} holds no job order {job_id!r}",
+                advice="clear a job order the printer holds",
+            )
+        self.model.clear(self.clock.now())
+        self.alarms = ()
 
     def inject_excursion(
         self, parameter: ProcessParameter | str, magnitude: float, duration_layers: int
@@ -172,66 +365,126 @@ class SimulatedPrinter:
         if self._server is None:
             return
         now = self.clock.now()
-        for name, value in _values(self.model.snapshot(now)):
-            if self._shown.get(name) != value:
-                variant = ua.Variant(value, _VARIABLES[name].vtype)
+        snapshot = self.model.snapshot(now)
+        for key, value in _values(
+            snapshot, self._state_name(snapshot), self.feedstock, self.alarms
+        ):
+            if self._shown.get(key) != value:
+                variant = ua.Variant(value, _VARIABLES[key].vtype)
                 data = ua.DataValue(variant, SourceTimestamp=now, ServerTimestamp=now)
-                await self._server.write_attribute_value(self._nodes[name].nodeid, data)
-                self._shown[name] = value
+                await self._server.write_attribute_value(self._nodes[key].nodeid, data)
+                self._shown[key] = value
+
+    def _state_name(self, snapshot: PrinterSnapshot) -> str:
+        if snapshot.state is PrinterJobState.IDLE:
+            return "AllowedToStart" if self._stored else "Idle"
+        return JOB_STATE_NAMES[snapshot.state]
+
+    def _refuse_if_not_ready(self) -> None:
+        if self.refusing:
+            raise NotReadyError(
+                f"printer {self.printer.id} refuses jobs: {self.refusing}",
+                advice="clear the printer's condition, then dispatch again",
+            )
 
     async def _keep_updating(self) -> None:
         while True:
             await asyncio.sleep(self._update_interval_s)
             await self.update()
 
-    async def _rebind_to_actual_port(self, server: Server) -> str:
-        """After listening on port 0, restart on the port obtained so endpoints carry it."""
-        parsed = urlparse(self.url)
+    def _with_port(self, url: str) -> str:
+        """Port 0 in the URL: pick a free port now, so that endpoints carry the real one."""
+        parsed = urlparse(url)
         if parsed.port not in (None, 0):
-            return self.url
-        listener = cast(asyncio.Server, server.bserver._server)  # asyncua keeps it private
-        port = int(listener.sockets[0].getsockname()[1])
-        url = parsed._replace(netloc=f"{parsed.hostname}:{port}").geturl()
-        await server.stop()
-        server.set_endpoint(url)
-        await server.start()
-        return url
+            return url
+        host = parsed.hostname or "127.0.0.1"
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        return parsed._replace(netloc=f"{host}:{port}").geturl()
+
+    def _user_manager(self) -> _OneUser | None:
+        endpoint = self.printer.opcua
+        if endpoint.username is None or endpoint.password_env is None:
+            return None
+        password = self._environ.get(endpoint.password_env)
+        if not password:
+            raise PrinterError(
+                f"simulated printer {self.printer.id}: environment variable "
+                f"{endpoint.password_env} (its user's password) is not set",
+                advice=f"export {endpoint.password_env} before starting",
+            )
+        return _OneUser(endpoint.username, password)
+
+    async def _secure(self, server: Server) -> None:
+        """The endpoint's policy and mode only, with its user; None only in a lab test."""
+        endpoint = self.printer.opcua
+        if endpoint.security_policy is SecurityPolicy.NONE:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+            server.set_identity_tokens([ua.AnonymousIdentityToken])
+            return
+        if self._pki_dir is None:
+            raise PrinterError(
+                f"simulated printer {self.printer.id} serves {endpoint.security_policy} and "
+                "has no folder for its certificate",
+                advice="pass pki_dir (the site passes <data_dir>/pki/printers)",
+            )
+        uri = f"urn:trustfloor:sim:printer:{self.printer.id}"
+        key, cert = (
+            self._pki_dir / f"{self.printer.id}.pem",
+            self._pki_dir / f"{self.printer.id}.der",
+        )
+        self._pki_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        await setup_self_signed_certificate(
+            key,
+            cert,
+            uri,
+            urlparse(self.url).hostname or "127.0.0.1",
+            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+            {"commonName": f"trustfloor simulated printer {self.printer.id}"},
+        )
+        key.chmod(0o600)
+        await server.set_application_uri(uri)
+        await server.load_certificate(str(cert))
+        await server.load_private_key(str(key))
+        server.set_security_policy(
+            [_POLICY_TYPES[(endpoint.security_policy, endpoint.security_mode)]]
+        )
+        server.set_identity_tokens([ua.UserNameIdentityToken])
 
     async def _build(self, server: Server) -> None:
-        ns = await server.register_namespace(PRINTER_NAMESPACE)
+        indexes = {alias: await server.register_namespace(uri) for alias, uri in NAMESPACES.items()}
+        sim = indexes["sim"]
         base = f"Machines/{self.printer.id}"
-        machines = await server.nodes.objects.add_folder(ua.NodeId("Machines", ns), "Machines")
-        printer = await machines.add_object(ua.NodeId(base, ns), self.printer.id)
-        folders: dict[str, Node] = {"": printer}
-        await self._identification(printer, ns, base)
-        for name, variable in _VARIABLES.items():
-            path = PRINTER_NODE_PATHS[name]
-            parent = await self._folder(folders, ns, base, path.rpartition("/")[0])
-            node_id = ua.NodeId(f"{base}/{path}", ns)
-            self._nodes[name] = await parent.add_variable(
-                node_id, name, ua.Variant(variable.initial, variable.vtype)
-            )
+        machines = await server.nodes.objects.add_folder(
+            ua.NodeId("Machines", sim), ua.QualifiedName("Machines", indexes["machinery"])
+        )
+        printer = await machines.add_object(
+            ua.NodeId(base, sim), ua.QualifiedName(self.printer.id, sim)
+        )
+        tree = _Tree(printer, base, sim, indexes)
+        await self._identification(tree)
+        for key, variable in _VARIABLES.items():
+            parent, name, node_id = await tree.place(variable.path)
+            value = ua.Variant(variable.initial, variable.vtype, is_array=variable.array)
+            self._nodes[key] = await parent.add_variable(node_id, name, value)
         for parameter, nominal in NOMINAL.items():
-            await self._engineering_units(self._nodes[parameter.value], ns, parameter, nominal)
-        await self._methods(folders[JOB_MANAGEMENT], ns, base)
+            await self._engineering_units(self._nodes[parameter.value], sim, parameter, nominal)
+        await self._job_methods(tree)
+        await self._simulation_methods(tree)
 
-    async def _folder(self, folders: dict[str, Node], ns: int, base: str, path: str) -> Node:
-        if path not in folders:
-            parent_path, _, name = path.rpartition("/")
-            parent = await self._folder(folders, ns, base, parent_path)
-            folders[path] = await parent.add_object(ua.NodeId(f"{base}/{path}", ns), name)
-        return folders[path]
-
-    async def _identification(self, printer: Node, ns: int, base: str) -> None:
-        """OPC 40001-1 §8.2 MachineIdentificationType, mandatory properties only."""
-        ident = await printer.add_object(ua.NodeId(f"{base}/Identification", ns), "Identification")
+    async def _identification(self, tree: _Tree) -> None:
+        """OPC 40001-1 §8.2 MachineIdentificationType (mandatory properties) + OPC 40540's
+        AMTechnology (ISO/ASTM 52900 process category)."""
         properties = {
-            "Manufacturer": self.printer.manufacturer,
-            "Model": self.printer.model,
-            "SerialNumber": self.printer.serial_number,
+            "di:Manufacturer": self.printer.manufacturer,
+            "di:Model": self.printer.model,
+            "di:SerialNumber": self.printer.serial_number,
+            "am:AMTechnology": "Powder bed fusion (PBF-LB/M)",
         }
-        for name, value in properties.items():
-            await ident.add_property(ua.NodeId(f"{base}/Identification/{name}", ns), name, value)
+        for path, value in properties.items():
+            parent, name, node_id = await tree.place(f"di:Identification/{path}")
+            await parent.add_property(node_id, name, value)
 
     async def _engineering_units(
         self, node: Node, ns: int, parameter: ProcessParameter, nominal: Nominal
@@ -248,61 +501,128 @@ class SimulatedPrinter:
             info,
         )
 
-    async def _methods(self, job: Node, ns: int, base: str) -> None:
-        string, uint32, double = ua.VariantType.String, ua.VariantType.UInt32, ua.VariantType.Double
-        await job.add_method(
-            ua.NodeId(f"{base}/{JOB_MANAGEMENT}/StartJob", ns),
-            "StartJob",
-            self._method(
-                lambda job, design, layers, lot: self.start_job(
-                    str(job), str(design), int(layers), str(lot)
-                )
+    async def _job_methods(self, tree: _Tree) -> None:
+        """ISA-95 job order receiver methods (OPC 10031-4 §6.3), with scalar arguments."""
+
+        def store(job: str, design: str, revision: str, dossier: str, layers: int) -> None:
+            self.store(StoredJob(str(job), str(design), str(revision), str(dossier), int(layers)))
+
+        def store_and_start(
+            job: str, design: str, revision: str, dossier: str, layers: int
+        ) -> None:
+            store(job, design, revision, dossier, layers)
+            self.start_stored(str(job))
+
+        methods: dict[str, tuple[Callable[..., object], list[ua.Argument]]] = {
+            "Store": (store, _JOB_ORDER_ARGUMENTS),
+            "Start": (lambda job: self.start_stored(str(job)), _BY_JOB_ID),
+            "StoreAndStart": (store_and_start, _JOB_ORDER_ARGUMENTS),
+            "Abort": (
+                lambda job: self.abort(str(job), "aborted by the job order client"),
+                _BY_JOB_ID,
             ),
-            [
-                _argument("JobId", string, "unique id of this job run"),
-                _argument("DesignId", string, "design (dossier) to print"),
-                _argument("Layers", uint32, "layers planned"),
-                _argument("MaterialLot", string, "feedstock lot loaded"),
-            ],
-            [],
-        )
-        abort = self._method(self.abort)
-        await job.add_method(ua.NodeId(f"{base}/{JOB_MANAGEMENT}/AbortJob", ns), "AbortJob", abort)
-        await job.add_method(
-            ua.NodeId(f"{base}/{JOB_MANAGEMENT}/InjectExcursion", ns),
-            "InjectExcursion",
+            "Clear": (lambda job: self.clear(str(job)), _BY_JOB_ID),
+        }
+        for name, (action, arguments) in methods.items():
+            parent, browse_name, node_id = await tree.place(f"{JOB_CONTROL}/isa95:{name}")
+            await parent.add_method(node_id, browse_name, self._method(action), arguments, _RESULTS)
+
+    async def _simulation_methods(self, tree: _Tree) -> None:
+        parent, name, node_id = await tree.place(f"{SIMULATION}/sim:InjectExcursion")
+        await parent.add_method(
+            node_id,
+            name,
             self._method(
                 lambda parameter, magnitude, layers: self.inject_excursion(
                     str(parameter), float(magnitude), int(layers)
                 )
             ),
             [
-                _argument("Parameter", string, "LaserPower, ChamberOxygen, ... (a process value)"),
-                _argument("Magnitude", double, "added to the value, in its engineering unit"),
-                _argument("DurationLayers", uint32, "layers affected from the current one"),
+                _argument("Parameter", _STRING, "LaserPower, ChamberOxygen, ... (a process value)"),
+                _argument("Magnitude", _DOUBLE, "added to the value, in its engineering unit"),
+                _argument("DurationLayers", _UINT32, "layers affected from the current one"),
             ],
-            [],
+            _RESULTS,
         )
 
     def _method(self, action: Callable[..., object]) -> MethodHandler:
         """An OPC UA method handler running ``action`` on the arguments' values.
 
-        A refusal becomes the call's status (OPC 10000-4 §5.11.2): BadInvalidState while the
-        printer is busy or idle, BadInvalidArgument for arguments it cannot use.
+        Outputs ReturnStatus (0 accepted; 1 busy, 2 unknown job order, 3 not ready, 4 bad
+        arguments) and the printer's Message, as ISA-95 job order methods do (OPC 10031-4).
         """
 
-        async def handle(
-            _parent: ua.NodeId, *arguments: ua.Variant
-        ) -> list[ua.Variant] | ua.StatusCode:
+        async def handle(_parent: ua.NodeId, *arguments: ua.Variant) -> list[ua.Variant]:
+            status, message = ACCEPTED, ""
             try:
                 action(*(argument.Value for argument in arguments))
-            except (PrinterBusyError, NoJobPrintingError) as error:
+            except PrinterError as error:
+                status, message = _refusal_status(error), str(error)
                 log.info("refused: %s", error)
-                return ua.StatusCode(ua.StatusCodes.BadInvalidState)
-            except (PrinterError, TypeError, ValueError) as error:
-                log.info("refused: %s", error)
-                return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
+            except (TypeError, ValueError) as error:
+                status, message = REFUSED_BAD_ARGUMENT, f"bad arguments: {error}"
             await self.update()
-            return []
+            return [ua.Variant(status, _UINT64), ua.Variant(message, _STRING)]
 
         return handle
+
+
+async def _close_sessions(server: Server) -> None:
+    """A printer switched off keeps no session: asyncua keeps those with subscriptions open
+    after their transport is gone (for session transfer, OPC 10000-4 §5.6.3), each with its
+    own timer tasks, until they time out."""
+    sessions = server.iserver._external_sessions  # asyncua's session registry
+    for session in list(sessions.values()):
+        await session.close_session()
+    sessions.clear()
+
+
+class UnknownJobError(PrinterError):
+    """The printer holds no such job order."""
+
+
+class NotReadyError(PrinterError):
+    """The printer refuses new jobs for a condition of its own."""
+
+
+def _refusal_status(error: PrinterError) -> int:
+    if isinstance(error, PrinterBusyError):
+        return REFUSED_BUSY
+    if isinstance(error, UnknownJobError):
+        return REFUSED_UNKNOWN_JOB
+    if isinstance(error, NotReadyError):
+        return REFUSED_NOT_READY
+    if isinstance(error, NoJobPrintingError):
+        return REFUSED_UNKNOWN_JOB
+    return REFUSED_BAD_ARGUMENT
+
+
+class _Tree:
+    """Objects created along browse paths under the printer, once each."""
+
+    def __init__(self, root: Node, base: str, sim: int, indexes: Mapping[str, int]) -> None:
+        self._folders: dict[str, Node] = {"": root}
+        self._base = base
+        self._sim = sim
+        self._indexes = indexes
+
+    async def place(self, path: str) -> tuple[Node, ua.QualifiedName, ua.NodeId]:
+        """The parent of ``path`` (created if needed), its last BrowseName and its NodeId."""
+        parent_path, _, last = path.rpartition("/")
+        parent = await self._folder(parent_path)
+        return parent, self._name(last), self._node_id(path)
+
+    async def _folder(self, path: str) -> Node:
+        if path not in self._folders:
+            parent_path, _, last = path.rpartition("/")
+            parent = await self._folder(parent_path)
+            self._folders[path] = await parent.add_object(self._node_id(path), self._name(last))
+        return self._folders[path]
+
+    def _name(self, segment: str) -> ua.QualifiedName:
+        alias, _, name = segment.partition(":")
+        return ua.QualifiedName(name, self._indexes[alias])
+
+    def _node_id(self, path: str) -> ua.NodeId:
+        plain = "/".join(segment.partition(":")[2] for segment in path.split("/"))
+        return ua.NodeId(f"{self._base}/{plain}", self._sim)

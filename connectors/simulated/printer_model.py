@@ -71,6 +71,10 @@ class SimulatedJob:
     ends: list[float] = field(default_factory=list)
     """Simulated seconds from start at which each layer is complete."""
     aborted: bool = False
+    revision: str = ""
+    dossier_sha256: str = ""
+    stop_reason: str = ""
+    """Why the job stopped before its last layer ("" while it prints or once it completed)."""
 
     def __post_init__(self) -> None:
         self.retime()
@@ -96,6 +100,9 @@ class PrinterSnapshot:
     remaining_s: float
     jobs_completed: int
     process: dict[ProcessParameter, float]
+    revision: str = ""
+    dossier_sha256: str = ""
+    stop_reason: str = ""
 
 
 class PrinterModel:
@@ -117,7 +124,15 @@ class PrinterModel:
         self.excursions: list[SimulatedExcursion] = []
 
     def start_job(
-        self, job_id: str, design_id: str, layers: int, material_lot: str, now: datetime
+        self,
+        job_id: str,
+        design_id: str,
+        layers: int,
+        material_lot: str,
+        now: datetime,
+        *,
+        revision: str = "",
+        dossier_sha256: str = "",
     ) -> SimulatedJob:
         """Start printing ``layers`` layers; refused while another job prints."""
         if self.state(now) is PrinterJobState.PRINTING:
@@ -132,15 +147,33 @@ class PrinterModel:
                 advice="pass a job id and a positive layer count",
             )
         self._job = SimulatedJob(
-            job_id, design_id, layers, material_lot, now, self._draw(job_id, layers)
+            job_id,
+            design_id,
+            layers,
+            material_lot,
+            now,
+            self._draw(job_id, layers),
+            revision=revision,
+            dossier_sha256=dossier_sha256,
         )
         return self._job
 
-    def abort(self, now: datetime) -> None:
-        """Stop the printing job where it is."""
+    def abort(self, now: datetime, reason: str = "aborted on request") -> None:
+        """Stop the printing job where it is, for ``reason``."""
         job = self._printing(now)
         job.aborted = True
+        job.stop_reason = reason
         job.ends = job.ends[: job.completed_layers(self._elapsed(job, now))]
+
+    def clear(self, now: datetime) -> None:
+        """Forget the job that ended, so that the printer shows Idle; refused while it prints."""
+        if self.state(now) is PrinterJobState.PRINTING:
+            assert self._job is not None
+            raise PrinterBusyError(
+                f"printer {self.printer_id} is printing job {self._job.job_id}",
+                advice="abort it before clearing it",
+            )
+        self._job = None
 
     def inject_excursion(
         self, parameter: ProcessParameter, magnitude: float, duration_layers: int, now: datetime
@@ -197,6 +230,9 @@ class PrinterModel:
             remaining_s=remaining,
             jobs_completed=self._jobs_completed,
             process=process,
+            revision=job.revision,
+            dossier_sha256=job.dossier_sha256,
+            stop_reason=job.stop_reason,
         )
 
     def _draw(self, job_id: str, layers: int) -> dict[ProcessParameter, list[float]]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 
 from config import SimulationSettings, SiteSettings
 from connectors.errors import ConnectorError
@@ -15,12 +19,27 @@ from models import Clock
 log = logging.getLogger(__name__)
 
 
+def with_simulator_passwords(
+    site: SiteSettings, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``environ`` (default: the process environment) plus a password made up for this run
+    for each simulated printer whose user's variable is unset: the simulator and the driver
+    share it, and it never leaves the process."""
+    merged = dict(os.environ if environ is None else environ)
+    for printer in site.printers:
+        variable = printer.opcua.password_env
+        if printer.simulated and variable is not None and not merged.get(variable):
+            merged[variable] = secrets.token_urlsafe(16)
+    return merged
+
+
 class SimulatedSite:
     """Every simulated machine and printer of a site, and the truth about their wear.
 
     Machines are Modbus TCP servers whose telemetry follows their components' wear; printers
-    are OPC UA servers. Time runs ``simulation.time_compression`` times faster than ``clock``
-    from the moment the site is created, and ``simulation.seed`` fixes every random draw.
+    are OPC UA servers, secured as their endpoints say. Time runs
+    ``simulation.time_compression`` times faster than ``clock`` from the moment the site is
+    created, and ``simulation.seed`` fixes every random draw.
     """
 
     def __init__(
@@ -30,7 +49,11 @@ class SimulatedSite:
         clock: Clock,
         *,
         host: str = "127.0.0.1",
+        pki_dir: Path | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """``pki_dir`` keeps the secured printers' certificates; ``environ`` their users'
+        passwords (default: the process environment)."""
         self._clock = clock
         self.timebase = TimeBase(clock.now(), simulation.time_compression)
         seed = simulation.seed
@@ -46,7 +69,12 @@ class SimulatedSite:
         }
         self.printers: dict[str, SimulatedPrinter] = {
             p.id: SimulatedPrinter(
-                p, clock, seed=seed, time_compression=simulation.time_compression
+                p,
+                clock,
+                seed=seed,
+                time_compression=simulation.time_compression,
+                pki_dir=pki_dir,
+                environ=environ,
             )
             for p in site.printers
             if p.simulated

@@ -1,17 +1,20 @@
-"""The demo's faulty jobs: a laser power excursion injected into every n-th print job."""
+"""The demo's faulty jobs: a laser power excursion injected, over OPC UA, into every n-th job."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
-from connectors.simulated import SimulatedPrinter, SimulatedPrinterControl
-from models import PrinterControl, ProcessParameter
+from config import ArgumentType
+from connectors import OpcUaPrinterControl
+from models import PrinterControl, PrinterStatus, PrintJob, ProcessParameter, Sample
 
 EXCURSION_PARAMETER = ProcessParameter.LASER_POWER
 EXCURSION_MAGNITUDE_W = 45.0
 """Added to the nominal 280 W: above the demo designs' laser power window (265–295 W)."""
 EXCURSION_SHARE = 5
 """The excursion lasts the first fifth of the job's layers."""
+INJECT_EXCURSION = "Simulation/InjectExcursion"
+"""The simulated printer's own method (no companion spec has one), under the printer."""
 
 
 class ExcursionSchedule:
@@ -27,24 +30,48 @@ class ExcursionSchedule:
         return self._every > 0 and self._started % self._every == 0
 
 
-class PrinterWithExcursions(SimulatedPrinterControl):
-    """A simulated printer whose jobs get the schedule's excursions as they start."""
+class PrinterWithExcursions:
+    """A printer driven over OPC UA whose jobs get the schedule's excursions as they start,
+    through the simulated printer's InjectExcursion method."""
 
-    def __init__(self, printer: SimulatedPrinter, schedule: ExcursionSchedule) -> None:
-        super().__init__(printer)
+    def __init__(self, control: OpcUaPrinterControl, schedule: ExcursionSchedule) -> None:
+        self._control = control
         self._schedule = schedule
 
+    @property
+    def printer_id(self) -> str:
+        return self._control.printer_id
+
+    async def submit(self, job: PrintJob) -> None:
+        await self._control.submit(job)
+
     async def start(self, job_id: str) -> None:
-        await super().start(job_id)
+        await self._control.start(job_id)
         if self._schedule.next_is_faulty():
-            layers = (await self.status()).layers_planned // EXCURSION_SHARE
-            await self.inject_excursion(EXCURSION_PARAMETER, EXCURSION_MAGNITUDE_W, layers)
+            layers = (await self._control.status()).layers_planned // EXCURSION_SHARE
+            await self._control.call(
+                INJECT_EXCURSION,
+                [
+                    (EXCURSION_PARAMETER.value, ArgumentType.STRING),
+                    (EXCURSION_MAGNITUDE_W, ArgumentType.DOUBLE),
+                    (max(layers, 1), ArgumentType.UINT32),
+                ],
+            )
+
+    async def abort(self, job_id: str) -> None:
+        await self._control.abort(job_id)
+
+    async def status(self) -> PrinterStatus:
+        return await self._control.status()
+
+    def process_samples(self) -> AsyncIterator[Sample]:
+        return self._control.process_samples()
 
 
 def faulty_printers(
-    printers: Mapping[str, SimulatedPrinter], every: int
+    printers: Mapping[str, OpcUaPrinterControl], every: int
 ) -> Mapping[str, PrinterControl]:
-    """Each simulated printer behind its control; every ``every``-th job started on any of them
-    gets an excursion, so its certificate fails."""
+    """Each printer behind its driver; every ``every``-th job started on any of them gets an
+    excursion, so its certificate fails."""
     schedule = ExcursionSchedule(every)
-    return {name: PrinterWithExcursions(printer, schedule) for name, printer in printers.items()}
+    return {name: PrinterWithExcursions(control, schedule) for name, control in printers.items()}

@@ -16,10 +16,11 @@ from connectors import (
     InfluxSink,
     ModbusConnector,
     OpcUaConnector,
+    OpcUaPrinterControl,
     SimulatedMachine,
     SimulatedSite,
     SqliteHistorian,
-    printer_controls,
+    with_simulator_passwords,
 )
 from ledger import LedgerCounts, LedgerDesk, LedgerService, open_ledger
 from maintenance import (
@@ -37,13 +38,11 @@ from models import (
     CertificateDesk,
     Clock,
     Connector,
-    OpcUaMachine,
     OrderDesk,
     PrinterControl,
     ReadingSink,
     SystemClock,
     make_private_dir,
-    printer_tags,
 )
 from opcua_server.demo.actors import (
     DemoTechnician,
@@ -108,6 +107,9 @@ class Site:
         self.score_history: ScoreHistory | None = None
         self.simulation: SimulatedSite | None = None
         self.printers: PrinterView | None = None
+        self.printer_links: dict[str, OpcUaPrinterControl] = {}
+        self._printer_environ: Mapping[str, str] = {}
+        """Every printer's OPC UA driver (the simulated ones too), by printer id."""
         self.connectors: list[Connector] = []
         self.historian: SqliteHistorian | None = None
         self.server: TrustfloorServer | None = None
@@ -133,7 +135,14 @@ class Site:
         data_dir = Path(self.settings.data_dir)
         if make_private_dir(data_dir):
             log.warning("data directory %s was open to other users; now 0700", data_dir)
-        self.simulation = SimulatedSite(self.settings.site, self.settings.simulation, self.clock)
+        self._printer_environ = with_simulator_passwords(self.settings.site, self._environ)
+        self.simulation = SimulatedSite(
+            self.settings.site,
+            self.settings.simulation,
+            self.clock,
+            pki_dir=data_dir / "pki" / "printers",
+            environ=self._printer_environ,
+        )
         site = await self.simulation.start()
         self.settings = self.settings.model_copy(update={"site": site})
         hist = self.settings.historian
@@ -160,6 +169,7 @@ class Site:
         self.printers = PrinterView(
             [p.id for p in site.printers], self.server.production.apply_printer
         )
+        self.printer_links = self._printer_links(site, data_dir / "pki" / "client")
         self.printflow = await self._start_printflow(data_dir)
         if self.printflow is not None:
             sinks.append(self.printflow)
@@ -201,17 +211,31 @@ class Site:
         await self.web.start()
 
     def _connectors(self, site: SiteSettings, client_pki: Path) -> list[Connector]:
-        """One connector per device: Modbus machines, OPC UA machines, printers."""
+        """One connector per device: Modbus machines, OPC UA machines, printers (whose drivers
+        publish their job state and process values)."""
         connectors: list[Connector] = [ModbusConnector(m, self.clock) for m in site.machines]
-        printers = [
-            OpcUaMachine(id=p.id, name=p.name, opcua=p.opcua, tags=printer_tags(p.id))
-            for p in site.printers
-        ]
-        for machine in [*site.opcua_machines, *printers]:
+        for machine in site.opcua_machines:
             connectors.append(
                 OpcUaConnector(machine, self.clock, pki_dir=client_pki, environ=self._environ)
             )
+        connectors.extend(self.printer_links.values())
         return connectors
+
+    def _printer_links(
+        self, site: SiteSettings, client_pki: Path
+    ) -> dict[str, OpcUaPrinterControl]:
+        """An OPC UA driver per printer, by its mapping (default: the companion profile)."""
+        links = self.settings.printer_links
+        return {
+            p.id: OpcUaPrinterControl(
+                p,
+                links.mapping_of(p.id),
+                self.clock,
+                pki_dir=client_pki,
+                environ=self._printer_environ,
+            )
+            for p in site.printers
+        }
 
     async def _open_operations(self, data_dir: Path) -> None:
         """Unless a certificate desk was given, the ledger on its chain; the order book, which
@@ -312,12 +336,11 @@ class Site:
         return PrintFlow(self.order_book, self.ledger, printers, self.server)
 
     def _printer_controls(self) -> Mapping[str, PrinterControl]:
-        """The site's printers behind their controls: the simulated ones, driven in process;
-        with the demo's faulty jobs when ``excursion_every`` asks for them."""
-        simulated = self.simulation.printers if self.simulation is not None else {}
+        """Every printer behind its OPC UA driver; the demo's faulty jobs, when
+        ``excursion_every`` asks for them, are injected over OPC UA too."""
         if self._excursion_every:
-            return faulty_printers(simulated, self._excursion_every)
-        return printer_controls(simulated)
+            return faulty_printers(self.printer_links, self._excursion_every)
+        return dict(self.printer_links)
 
     def _schedule_housekeeping(self) -> None:
         """Periodic jobs: retention and rollups, anchoring, scoring, printing."""

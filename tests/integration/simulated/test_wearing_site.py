@@ -126,5 +126,5 @@ async def test_the_site_serves_its_printers_on_the_ports_it_reports(
     assert ":0/" not in printer.opcua.url
     async with Client(printer.opcua.url) as client:
         ns = await client.get_namespace_index("urn:trustfloor:sim:printer")
-        state = client.get_node(f"ns={ns};s=Machines/am-1/JobManagement/State")
+        state = client.get_node(f"ns={ns};s=Machines/am-1/RunInfo/JobState")
         assert await state.read_value() == "Idle"

@@ -34,7 +34,8 @@ def test_a_file_with_many_problems_lists_them_all(
             'serial_number = "LPBF250-0008"\nsimulated = true\n'
             'opcua = { url = "opc.tcp://127.0.0.1:0/printer"',
             'serial_number = "LPBF250-0008"\nsimulated = false\n'
-            'opcua = { url = "opc.tcp://am-2.plant:4840/printer"',
+            'opcua = { url = "opc.tcp://am-2.plant:4840/printer", security_policy = "None", '
+            'security_mode = "None"',
         ),
     )
     path = tmp_path / "site.toml"

@@ -23,6 +23,7 @@ def real_printer(raw: dict[str, Any]) -> dict[str, Any]:
     printer: dict[str, Any] = raw["site"]["printers"][1]
     printer["simulated"] = False
     printer["opcua"]["url"] = "opc.tcp://am-2.plant:4840/printer"
+    printer["opcua"] |= {"security_policy": "None", "security_mode": "None"}
     return printer
 
 

@@ -62,7 +62,7 @@ def test_designs_are_not_checked_before_the_site_has_a_designs_folder(tmp_path: 
 
 def test_a_missing_user_certificate_file_is_refused(tmp_path: Path) -> None:
     text = demo_config_text().replace(
-        'password_env = "TRUSTFLOOR_DEMO_PASSWORD"', 'certificate_file = "users/mes.der"'
+        'password_env = "TRUSTFLOOR_DEMO_PASSWORD"', 'certificate_file = "users/mes.der"', 1
     )
     path = tmp_path / "site.toml"
     path.write_text(text, encoding="utf-8")

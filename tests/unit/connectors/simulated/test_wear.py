@@ -255,7 +255,7 @@ def test_components_and_asset_ids_are_validated() -> None:
     }
     secure = printer | {"id": "am-1", "simulated": True}
     secure["opcua"] = {"url": "opc.tcp://127.0.0.1:0"}  # secure by default
-    with pytest.raises(ValidationError, match="simulated printer serves security None"):
+    with pytest.raises(ValidationError, match="secured simulated printer serves one user"):
         SiteSettings.model_validate({"printers": [secure]})
     with pytest.raises(ValidationError, match="ids must be unique"):
         SiteSettings.model_validate(
