@@ -75,13 +75,23 @@ CREATE TABLE IF NOT EXISTS order_changes (
     at_us INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS order_changes_by_order ON order_changes (order_seq, seq);
+CREATE TABLE IF NOT EXISTS order_lots (
+    order_seq INTEGER PRIMARY KEY REFERENCES orders (seq),
+    material_lot TEXT NOT NULL
+);
 """
 
 _SELECT_ORDERS = (
     "SELECT o.*, (SELECT c.note FROM order_changes c WHERE c.order_seq = o.seq"
-    " ORDER BY c.seq DESC LIMIT 1) AS last_note FROM orders o"
+    " ORDER BY c.seq DESC LIMIT 1) AS last_note,"
+    " (SELECT l.material_lot FROM order_lots l WHERE l.order_seq = o.seq) AS material_lot"
+    " FROM orders o"
 )
-"""Orders with the note of their latest change (the reason of a rejected or cancelled one)."""
+"""Orders with the note of their latest change (the reason of a rejected or cancelled one) and
+the material lot the MES named."""
+
+MAX_LOT = 64
+_LOT = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 
 _INSERT_ORDER = (
     "INSERT INTO orders (design_id, design_revision, quantity, reason, requested_by, state,"
@@ -158,6 +168,7 @@ def _order_of(row: sqlite3.Row) -> PrintOrder:
         updated_at=from_micros(row["updated_us"]),
         alert_id=row["alert_id"] or "",
         state_reason=row["last_note"] if state in STATES_WITH_REASON else "",
+        material_lot=row["material_lot"] or "",
     )
 
 
@@ -182,6 +193,14 @@ def check_request(
         raise OrderQuantityError(f"quantity {quantity} is not in 1..{MAX_ORDER_QUANTITY}")
     _check_text("reason", reason, MAX_TEXT, required=False)
     _check_text("requested_by", requested_by, MAX_NAME, required=True)
+
+
+def check_material_lot(material_lot: str) -> None:
+    """Raise OrderRequestError unless ``material_lot`` is "" or a printable lot id."""
+    if material_lot and not _LOT.match(material_lot):
+        raise OrderRequestError(
+            f"material lot {material_lot[:MAX_LOT]!r} is not 1..{MAX_LOT} printable characters"
+        )
 
 
 def check_transition(order: PrintOrder, state: OrderState) -> None:
@@ -230,11 +249,21 @@ class SqliteOrderBook:
         requested_by: str,
         *,
         design_revision: str = "A",
+        material_lot: str = "",
     ) -> PrintOrder:
-        """A new order in state created (the MES, a planner)."""
+        """A new order in state created (the MES, a planner); ``material_lot`` is the
+        feedstock lot the MES asks for ("" when it names none)."""
+        check_material_lot(material_lot)
         await self._check_new(design_id, quantity, reason, requested_by, design_revision)
         order, _ = await asyncio.to_thread(
-            self._insert, design_id, design_revision, quantity, reason, requested_by, None
+            self._insert,
+            design_id,
+            design_revision,
+            quantity,
+            reason,
+            requested_by,
+            None,
+            material_lot,
         )
         await self._announce(order)
         return order
@@ -338,6 +367,7 @@ class SqliteOrderBook:
         reason: str,
         requested_by: str,
         alert_id: str | None,
+        material_lot: str = "",
     ) -> tuple[PrintOrder, bool]:
         """The new order and True; or, for an alert that already has one, that order and False."""
         now = to_micros(self._clock.now())
@@ -346,6 +376,11 @@ class SqliteOrderBook:
             with self._file.transaction() as db:
                 seq = db.execute(_INSERT_ORDER, values).lastrowid
                 _record_change(db, int(seq or 0), OrderState.CREATED, requested_by, reason, now)
+                if material_lot:
+                    db.execute(
+                        "INSERT INTO order_lots (order_seq, material_lot) VALUES (?, ?)",
+                        (seq, material_lot),
+                    )
         except sqlite3.IntegrityError as error:
             if alert_id is None:
                 raise OrderBookError(f"order not stored: {error}") from error

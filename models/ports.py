@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from models.parts import DesignDossier, EvidenceSummary, PrintJob, Sample, Verdict
+from models.parts import (
+    DesignDossier,
+    EvidenceGap,
+    EvidenceSummary,
+    MaterialLotSource,
+    PrinterHealth,
+    PrintJob,
+    Sample,
+    Verdict,
+)
 from models.production import Design, OrderState, Part, PrinterStatus, PrintOrder
 from models.readings import Reading
 
@@ -65,8 +74,16 @@ class OrderDesk(Protocol):
     """Print orders as the MES uses them: created, cancelled while still open."""
 
     async def create_order(
-        self, design_id: str, quantity: int, reason: str, requested_by: str
-    ) -> PrintOrder: ...
+        self,
+        design_id: str,
+        quantity: int,
+        reason: str,
+        requested_by: str,
+        *,
+        material_lot: str = "",
+    ) -> PrintOrder:
+        """A new order; ``material_lot`` is the feedstock lot the MES asks for, if any."""
+        ...
 
     async def cancel_order(self, order_id: str, cancelled_by: str) -> PrintOrder: ...
 
@@ -169,22 +186,64 @@ class PrintingLedger(Protocol):
         printer: str,
         order_id: str,
         material_lot: str,
-        layers_planned: int,
+        layers_planned: int | None = None,
+        material_lot_source: MaterialLotSource | None = None,
     ) -> PrintJob:
         """Check the dossier and the licence, then record the job as printing; a refusal
-        raises TrustfloorError with the reason."""
+        raises TrustfloorError with the reason. Without ``layers_planned``, the layers the
+        dossier plans; ``material_lot`` is the order's ("" when it names none)."""
+        ...
+
+    async def job_started(
+        self, job_id: str, health: PrinterHealth, material_lot: str = ""
+    ) -> PrintJob:
+        """Keep the printer's health as the job started and the feedstock lot it reports."""
         ...
 
     async def record_samples(self, job_id: str, samples: Sequence[Sample]) -> int: ...
 
-    async def finish_job(self, job_id: str, layers_done: int) -> EvidenceSummary:
-        """The job's samples checked against the dossier's process window."""
+    async def record_gap(self, job_id: str, gap: EvidenceGap) -> PrintJob:
+        """Keep a stretch of the job without process data (the printer did not answer)."""
+        ...
+
+    async def reattach_job(self, job_id: str, cause: str) -> PrintJob:
+        """Take up a job the printer kept printing while the site was away (a gap since its
+        last sample)."""
+        ...
+
+    async def finish_job(
+        self,
+        job_id: str,
+        layers_done: int,
+        *,
+        health: PrinterHealth | None = None,
+        stopped: str = "",
+    ) -> EvidenceSummary:
+        """The job's samples checked against the dossier's process window; a job the printer
+        ``stopped`` fails for that reason."""
+        ...
+
+    async def refuse_job(
+        self, job_id: str, reason: str, layers_done: int, health: PrinterHealth | None = None
+    ) -> EvidenceSummary:
+        """End a job whose part gets no certificate (the printer ran something else)."""
+        ...
+
+    async def drop_job(self, job_id: str, reason: str) -> None:
+        """Forget a job the printer did not start (busy or refusing): no piece was made."""
         ...
 
     async def issue_certificate(self, serial: str) -> IssuedRecord: ...
 
-    async def close_interrupted_jobs(self, printers: Collection[str]) -> Sequence[IssuedRecord]:
-        """After a restart: certify the parts the last process left unfinished on ``printers``."""
+    async def printing_jobs(self, printers: Collection[str]) -> Sequence[PrintJob]:
+        """Jobs on ``printers`` still printing as far as the ledger knows."""
+        ...
+
+    async def close_interrupted_jobs(
+        self, printers: Collection[str], keep: Collection[str] = ()
+    ) -> Sequence[IssuedRecord]:
+        """After a restart: certify the parts the last process left unfinished on ``printers``,
+        but those of the jobs in ``keep`` (their printer still runs them)."""
         ...
 
     async def certified_verdicts(self, serials: Iterable[str]) -> Sequence[Verdict | None]:

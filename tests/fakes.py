@@ -24,7 +24,13 @@ class FakeOrderBook:
         self.orders: dict[str, PrintOrder] = {}
 
     async def create_order(
-        self, design_id: str, quantity: int, reason: str, requested_by: str
+        self,
+        design_id: str,
+        quantity: int,
+        reason: str,
+        requested_by: str,
+        *,
+        material_lot: str = "",
     ) -> PrintOrder:
         if design_id != KNOWN_DESIGN:
             raise NotFoundError(f"no design {design_id!r}")
@@ -35,6 +41,7 @@ class FakeOrderBook:
             quantity=quantity,
             reason=reason,
             requested_by=requested_by,
+            material_lot=material_lot,
             created_at=now,
             updated_at=now,
         )

@@ -189,6 +189,8 @@ DEMO_WINDOW = {
 parameter's (min, max, tolerance_s), in the unit the printer reports it."""
 
 DEMO_LICENCE_QUOTA = 100
+DEMO_LAYERS = 200
+"""Layers each demo design's recipe plans (8 mm at 40 µm)."""
 
 
 def write_demo_design(folder: Path, design_id: str, revision: str, name: str) -> None:
@@ -199,7 +201,13 @@ def write_demo_design(folder: Path, design_id: str, revision: str, name: str) ->
         "   vertex 40 0 0\n   vertex 0 40 0\n  endloop\n endfacet\nendsolid\n",
         encoding="ascii",
     )
-    recipe = {"material": "316L", "layer_um": 40, "hatch_mm": 0.11, "scan_speed_mm_s": 900}
+    recipe = {
+        "material": "316L",
+        "layers": DEMO_LAYERS,
+        "layer_um": 40,
+        "hatch_mm": 0.11,
+        "scan_speed_mm_s": 900,
+    }
     (folder / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
     window = "".join(
         f'\n[process_window.{param.value}]\nmin = {low}\nmax = {high}\nunit = "{param.unit}"\n'

@@ -131,6 +131,16 @@ def _quantity_parameter(job_order: Any) -> int | None:
     return None
 
 
+def consumed_lot(job_order: Any) -> str:
+    """The lot of the first consumed material requirement that names one ("" when none does):
+    the feedstock lot the MES asks the pieces to be printed from."""
+    for material in job_order.MaterialRequirements or []:
+        lot = getattr(material, "MaterialLotID", None)
+        if (material.MaterialUse or "") == "Consumed" and lot and str(lot).strip():
+            return str(lot).strip()
+    return ""
+
+
 def _produced_quantity(job_order: Any) -> int | None:
     for material in job_order.MaterialRequirements or []:
         if (material.MaterialUse or "") == "Produced" and material.Quantity:
@@ -440,7 +450,11 @@ class JobOrderReceiver:
         job_id = job_order.data.JobOrderID
         try:
             order = await self._desk().create_order(
-                job_order.design_id, job_order.quantity, f"ISA-95 job order {job_id}", user.name
+                job_order.design_id,
+                job_order.quantity,
+                f"ISA-95 job order {job_id}",
+                user.name,
+                material_lot=consumed_lot(job_order.data),
             )
         except TrustfloorError as error:
             raise JobOrderRefusedError(UNABLE_TO_ACCEPT_JOB_ORDER, str(error)) from error

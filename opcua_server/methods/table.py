@@ -63,6 +63,8 @@ class Arg:
     variant_type: ua.VariantType
     description: str
     max_length: int = MAX_ID_LENGTH
+    optional: bool = False
+    """A trailing argument a caller may leave out or pass empty ("" then)."""
 
     def definition(self) -> ua.Argument:
         argument = ua.Argument()
@@ -90,26 +92,28 @@ class MethodSpec:
 def check_arguments(inputs: Sequence[Arg], variants: Sequence[ua.Variant]) -> list[Any]:
     """Values of ``variants`` if they match ``inputs`` in number, type and length.
 
-    Raises RefusedError with the status code the caller gets otherwise.
+    Optional trailing arguments left out are "". Raises RefusedError with the status code the
+    caller gets otherwise.
     """
-    if len(variants) < len(inputs):
-        raise RefusedError(ua.StatusCodes.BadArgumentsMissing, f"expected {len(inputs)} arguments")
+    required = sum(1 for arg in inputs if not arg.optional)
+    if len(variants) < required:
+        raise RefusedError(ua.StatusCodes.BadArgumentsMissing, f"expected {required} arguments")
     if len(variants) > len(inputs):
         raise RefusedError(ua.StatusCodes.BadTooManyArguments, f"expected {len(inputs)} arguments")
     values = []
-    for arg, variant in zip(inputs, variants, strict=True):
+    for arg, variant in zip(inputs, variants, strict=False):
         if variant.VariantType != arg.variant_type or variant.Value is None or variant.is_array:
             raise RefusedError(
                 ua.StatusCodes.BadTypeMismatch, f"{arg.name} must be one {arg.variant_type.name}"
             )
-        if isinstance(variant.Value, str) and not variant.Value.strip():
+        if isinstance(variant.Value, str) and not variant.Value.strip() and not arg.optional:
             raise RefusedError(ua.StatusCodes.BadInvalidArgument, f"{arg.name} must not be empty")
         if isinstance(variant.Value, str) and len(variant.Value) > arg.max_length:
             raise RefusedError(
                 ua.StatusCodes.BadInvalidArgument, f"{arg.name} longer than {arg.max_length}"
             )
         values.append(variant.Value)
-    return values
+    return values + ["" for _ in inputs[len(variants) :]]
 
 
 def parse_json_object(name: str, text: str) -> dict[str, Any]:
@@ -177,6 +181,13 @@ class MethodHost:
                     ),
                     Arg(
                         "Reason", ua.VariantType.String, "why the parts are needed", MAX_TEXT_LENGTH
+                    ),
+                    Arg(
+                        "MaterialLot",
+                        ua.VariantType.String,
+                        "optional: the feedstock lot to print from (empty or left out: the "
+                        "printer's own)",
+                        optional=True,
                     ),
                 ),
                 (order_id,),
@@ -291,12 +302,14 @@ class MethodHost:
         return self.certificates
 
     async def _create_order(self, user: SiteUser, args: list[Any]) -> list[Any]:
-        design_id, quantity, reason = args
+        design_id, quantity, reason, material_lot = args
         if not 1 <= quantity <= MAX_ORDER_QUANTITY:
             raise RefusedError(
                 ua.StatusCodes.BadOutOfRange, f"Quantity must be 1..{MAX_ORDER_QUANTITY}"
             )
-        order = await self._order_book().create_order(design_id, quantity, reason, str(user.name))
+        order = await self._order_book().create_order(
+            design_id, quantity, reason, str(user.name), material_lot=material_lot.strip()
+        )
         await self._announce(order)
         return [order.id]
 

@@ -333,7 +333,7 @@ class Site:
             return None
         if self._demo_designs:
             await install_demo_designs(self.ledger, self.settings, data_dir)
-        return PrintFlow(self.order_book, self.ledger, printers, self.server)
+        return PrintFlow(self.order_book, self.ledger, printers, self.server, clock=self.clock)
 
     def _printer_controls(self) -> Mapping[str, PrinterControl]:
         """Every printer behind its OPC UA driver; the demo's faulty jobs, when

@@ -44,7 +44,7 @@ async def site(ledger: Ledger, tmp_path: Path) -> AsyncIterator[Site]:
     await ledger.admin.add_oem(ledger.issuer.address)
     await ledger.admin.add_issuer(ledger.issuer.address)
     printing = make_site(tmp_path / "site", ledger.issuer)
-    folder = printing.install(write_design(tmp_path / "released"))
+    folder = printing.install(write_design(tmp_path / "released", layers=412))
     await printing.service.register_design(folder, quota=5)
     yield printing
     printing.store.close()

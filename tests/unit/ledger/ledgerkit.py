@@ -43,12 +43,21 @@ WINDOW = {
 
 
 def write_design(
-    folder: Path, design_id: str = "pump-impeller", revision: str = "C", *, model: bytes = b"solid"
+    folder: Path,
+    design_id: str = "pump-impeller",
+    revision: str = "C",
+    *,
+    model: bytes = b"solid",
+    layers: int | None = None,
 ) -> Path:
-    """A design folder with a model, a recipe and the WINDOW process window (TOML manifest)."""
+    """A design folder with a model, a recipe (planning ``layers`` when given) and the WINDOW
+    process window (TOML manifest)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "impeller.stl").write_bytes(model)
-    (folder / "recipe.json").write_text(json.dumps({"layer_um": 30, "laser": "Ti64-std"}))
+    recipe: dict[str, object] = {"layer_um": 30, "laser": "Ti64-std"}
+    if layers is not None:
+        recipe["layers"] = layers
+    (folder / "recipe.json").write_text(json.dumps(recipe))
     window = "\n".join(
         f'[process_window.{name}]\nmin = {w.min}\nmax = {w.max}\nunit = "{w.unit}"\n'
         f"tolerance_s = {w.tolerance_s}\n"
