@@ -16,7 +16,7 @@ from maintenance.fleet_training import (
     train_table,
 )
 from maintenance.model_store import ModelStore
-from maintenance.notify import WebhookNotifier
+from maintenance.notify import Notification, WebhookNotifier
 from maintenance.orders import SqliteOrderBook
 from maintenance.rul import RulSettings
 from maintenance.score_history import ScoreHistory
@@ -43,6 +43,7 @@ __all__ = [
     "MaintenanceError",
     "ModelMismatchError",
     "ModelStore",
+    "Notification",
     "RulSettings",
     "RunTable",
     "ScoreHistory",

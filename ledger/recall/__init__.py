@@ -1,7 +1,19 @@
-"""After-sales: tracing parts by lot, printer, design, dossier, order or serial; recalls."""
+"""After-sales: tracing parts by lot, printer, design, dossier, order or serial; recall
+campaigns that suspend or revoke certificates in one anchored batch; parts' end of life."""
 
 from __future__ import annotations
 
+from ledger.recall.campaign_store import (
+    Campaign,
+    CampaignAction,
+    CampaignPart,
+    CampaignStore,
+    Closure,
+    Disposition,
+    LifeEvent,
+    LifeRecord,
+)
+from ledger.recall.campaigns import Opened, PartClosed, RecallDesk, campaign_document
 from ledger.recall.criteria import TraceCriteria
 from ledger.recall.errors import (
     AftersalesError,
@@ -12,14 +24,30 @@ from ledger.recall.errors import (
 )
 from ledger.recall.trace import TracedPart, certificate_status, traced_parts
 
+RECALLS_FILE = "recalls.sqlite"
+"""The recall campaigns' file, beside the ledger's in the data directory."""
+
 __all__ = [
+    "RECALLS_FILE",
     "AftersalesError",
     "ArchiveError",
+    "Campaign",
+    "CampaignAction",
+    "CampaignPart",
     "CampaignStateError",
+    "CampaignStore",
+    "Closure",
+    "Disposition",
+    "LifeEvent",
+    "LifeRecord",
+    "Opened",
+    "PartClosed",
+    "RecallDesk",
     "TraceCriteria",
     "TraceCriteriaError",
     "TracedPart",
     "UnknownCampaignError",
+    "campaign_document",
     "certificate_status",
     "traced_parts",
 ]

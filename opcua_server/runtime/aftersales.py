@@ -117,10 +117,11 @@ class Aftersales:
 
 
 @asynccontextmanager
-async def open_aftersales(settings: Settings) -> AsyncIterator[Aftersales]:
-    """The site's ledger store, order book and alerts from its data directory, closed on exit."""
+async def maintenance_books(
+    settings: Settings,
+) -> AsyncIterator[tuple[SqliteOrderBook, AlertLookup]]:
+    """The site's order book and a lookup of its alerts, closed on exit."""
     data_dir = Path(settings.data_dir)
-    ledger = LedgerStore(data_dir / settings.ledger.sqlite_file)
     alerts = AlertStore(data_dir / settings.maintenance.alerts_file)
     orders = SqliteOrderBook(data_dir / settings.maintenance.orders_file)
 
@@ -131,8 +132,18 @@ async def open_aftersales(settings: Settings) -> AsyncIterator[Aftersales]:
             return None
 
     try:
-        yield Aftersales(ledger, orders, alert_of)
+        yield orders, alert_of
     finally:
         await orders.close()
         alerts.close()
+
+
+@asynccontextmanager
+async def open_aftersales(settings: Settings) -> AsyncIterator[Aftersales]:
+    """The site's ledger store, order book and alerts from its data directory, closed on exit."""
+    ledger = LedgerStore(Path(settings.data_dir) / settings.ledger.sqlite_file)
+    try:
+        async with maintenance_books(settings) as (orders, alert_of):
+            yield Aftersales(ledger, orders, alert_of)
+    finally:
         ledger.close()

@@ -1,0 +1,229 @@
+"""Recall campaigns across the site: suspend on the ledger, hold the open orders, anchor, tell
+the planners' webhook; close each part (with a replacement order), record a part's end of life."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import Settings
+from ledger import LedgerService, TraceCriteria, open_ledger, recall
+from maintenance import Notification, SqliteOrderBook, WebhookNotifier
+from models import AnchorReceipt, Clock, OrderState, PrintOrder, SystemClock
+from opcua_server.runtime.aftersales import Aftersales, maintenance_books
+
+log = logging.getLogger(__name__)
+
+HOLDABLE = (OrderState.CREATED, OrderState.DISPATCHED)
+"""Open orders a recall can still stop (a printing order ends as its printer finishes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecallOpened:
+    """A campaign opened across the site: the ledger's side, the orders held, the anchor of
+    its batch (None until anchored) and whether the webhook took the notice."""
+
+    opened: recall.Opened
+    held: tuple[str, ...]
+    anchor: AnchorReceipt | None
+    notified: str
+    """'delivered', 'queued' (the receiver did not answer yet), or 'no webhook'."""
+
+    def document(self) -> dict[str, object]:
+        campaign = self.opened.campaign
+        return {
+            **recall.campaign_document(campaign, self.opened.parts),
+            "criteria": json.loads(campaign.criteria),
+            "records": len(self.opened.records),
+            "batch_root": None if self.opened.batch is None else self.opened.batch.root.hex(),
+            "anchor": None if self.anchor is None else self.anchor.model_dump(mode="json"),
+            "held_orders": list(self.held),
+            "notified": self.notified,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PartRecorded:
+    """A part's case closed, with the anchor of the record it issued and its replacement."""
+
+    closed: recall.PartClosed
+    replacement: PrintOrder | None
+
+
+class RecallOffice:
+    """What a quality engineer does with a recall, over the ledger, the orders and the webhook."""
+
+    def __init__(
+        self,
+        ledger: LedgerService,
+        campaigns: recall.CampaignStore,
+        aftersales: Aftersales,
+        orders: SqliteOrderBook,
+        notifier: WebhookNotifier | None,
+        clock: Clock,
+    ) -> None:
+        self.orders = orders
+        self.ledger = ledger
+        self.campaigns = campaigns
+        self.desk = recall.RecallDesk(ledger.store, campaigns, ledger.key)
+        self.aftersales = aftersales
+        self.notifier = notifier
+        self.clock = clock
+
+    async def open_campaign(
+        self,
+        criteria: TraceCriteria,
+        *,
+        reason: str,
+        disposition: recall.Disposition,
+        revoke: bool,
+        opened_by: str,
+    ) -> RecallOpened:
+        """Freeze, suspend (or revoke) in one batch, hold the open orders, anchor, notify."""
+        action = recall.CampaignAction.REVOKE if revoke else recall.CampaignAction.SUSPEND
+        opened = await asyncio.to_thread(
+            self.desk.open,
+            criteria,
+            reason=reason,
+            disposition=disposition,
+            action=action,
+            opened_by=opened_by,
+            at=self.clock.now(),
+        )
+        held = await self._hold_orders(opened.campaign.id, criteria)
+        anchor = await self._anchor(opened.batch.id if opened.batch is not None else None)
+        result = RecallOpened(opened, held, anchor, "no webhook")
+        notified = await self._notify(opened.campaign.id, "recall.opened", result.document())
+        return RecallOpened(opened, held, anchor, notified)
+
+    async def _hold_orders(self, campaign_id: str, criteria: TraceCriteria) -> tuple[str, ...]:
+        """Cancel the open orders that would make more parts the recall names."""
+        held = []
+        for order in await self.aftersales.open_orders(criteria):
+            if order.state in HOLDABLE:
+                await self.orders.cancel_order(order.id, f"recall {campaign_id}")
+                held.append(order.id)
+        await asyncio.to_thread(self.campaigns.hold_orders, campaign_id, held, self.clock.now())
+        return tuple(held)
+
+    async def _anchor(self, batch_id: int | None) -> AnchorReceipt | None:
+        """Anchor every sealed batch now; the receipt of batch ``batch_id`` once on chain."""
+        if batch_id is None:
+            return None
+        report = await self.ledger.tick()
+        for failure in report.failures:
+            log.warning("recall batch not anchored yet: %s", failure)
+        batches = await asyncio.to_thread(self.ledger.store.batches)
+        return next((b.receipt for b in batches if b.id == batch_id), None)
+
+    async def _notify(self, campaign_id: str, event: str, payload: Mapping[str, object]) -> str:
+        if self.notifier is None:
+            return "no webhook"
+        key = f"{campaign_id}:{event}"
+        await self.notifier.enqueue(Notification(key, event, payload))
+        await self.notifier.deliver_due()
+        queued = await self.notifier.get(key)
+        return "queued" if queued is not None and queued.state == "pending" else "delivered"
+
+    async def close_part(
+        self,
+        campaign_id: str,
+        serial: str,
+        closure: recall.Closure,
+        *,
+        by: str,
+        note: str = "",
+        replacement_revision: str = "",
+    ) -> PartRecorded:
+        """Close one part's case; replaced, a replacement order is raised for its design (at
+        ``replacement_revision`` when given). Its record is anchored now; the last part closes
+        the campaign, and the webhook hears of it."""
+        replacement = None
+        if closure is recall.Closure.REPLACED:
+            replacement = await self._replacement(campaign_id, serial, by, replacement_revision)
+        closed = await asyncio.to_thread(
+            self.desk.close_part,
+            campaign_id,
+            serial,
+            closure,
+            by=by,
+            at=self.clock.now(),
+            note=note,
+            replacement_order="" if replacement is None else replacement.id,
+        )
+        if closed.record is not None:
+            await self.ledger.tick()
+        if closed.campaign_closed:
+            await self._notify(campaign_id, "recall.closed", await self.show(campaign_id))
+        return PartRecorded(closed, replacement)
+
+    async def _replacement(
+        self, campaign_id: str, serial: str, by: str, revision: str
+    ) -> PrintOrder:
+        job = (await asyncio.to_thread(self.ledger.store.job_by_serial, serial)).job
+        return await self.orders.create_order(
+            job.design.id,
+            1,
+            f"replaces {serial} (recall {campaign_id})",
+            by,
+            design_revision=revision or job.design.revision,
+        )
+
+    async def show(self, campaign_id: str) -> dict[str, object]:
+        """A campaign with its progress, the orders it held and each part's closure."""
+
+        def read() -> dict[str, object]:
+            campaign = self.campaigns.campaign(campaign_id)
+            parts = self.campaigns.parts(campaign_id)
+            document: dict[str, object] = dict(recall.campaign_document(campaign, parts))
+            document["criteria"] = json.loads(campaign.criteria)
+            document["held_orders"] = self.campaigns.held_orders(campaign_id)
+            return document
+
+        return await asyncio.to_thread(read)
+
+    async def campaigns_list(self) -> list[recall.Campaign]:
+        return await asyncio.to_thread(self.campaigns.campaigns)
+
+    async def end_of_life(
+        self, serial: str, event: recall.LifeEvent, *, by: str, note: str = ""
+    ) -> recall.LifeRecord:
+        """Record that a part was taken back or dismantled (it must be a part of this site)."""
+        await asyncio.to_thread(self.ledger.store.job_by_serial, serial)
+        record = recall.LifeRecord(serial, event, by, self.clock.now(), note)
+        await asyncio.to_thread(self.campaigns.record_life_event, record)
+        return record
+
+
+@asynccontextmanager
+async def open_recall_office(
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[RecallOffice]:
+    """The site's ledger (with its chain), recalls, orders, alerts and webhook; closed on exit."""
+    clock = clock or SystemClock()
+    data_dir = Path(settings.data_dir)
+    webhook = settings.maintenance.webhook
+    notifier = (
+        None
+        if webhook is None
+        else WebhookNotifier.from_settings(webhook, data_dir, environ=environ, clock=clock)
+    )
+    campaigns = recall.CampaignStore(data_dir / recall.RECALLS_FILE)
+    try:
+        async with (
+            open_ledger(settings, environ, clock) as ledger,
+            maintenance_books(settings) as (orders, alert_of),
+        ):
+            aftersales = Aftersales(ledger.store, orders, alert_of)
+            yield RecallOffice(ledger, campaigns, aftersales, orders, notifier, clock)
+    finally:
+        campaigns.close()
+        if notifier is not None:
+            await notifier.close()
