@@ -1,5 +1,4 @@
-"""After-sales: tracing parts by lot, printer, design, dossier, order or serial; recall
-campaigns that suspend or revoke certificates in one anchored batch; parts' end of life."""
+"""After-sales: trace parts, recall campaigns that suspend or revoke in one batch, end of life."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Recall campaigns on the ledger: freeze and hash the affected list, suspend (or revoke) every
-affected certificate in one sealed batch, lift a suspension, follow each part to its closure."""
+"""Recall campaigns on the ledger: a frozen, hashed list; suspensions sealed in one batch."""
 
 from __future__ import annotations
 

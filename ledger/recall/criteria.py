@@ -1,5 +1,4 @@
-"""Which parts a trace or a recall is about: lot, printer and build window, design, dossier,
-order, serial; a pure match on each part's print job."""
+"""What a trace or a recall names: lot, printer and build window, design, dossier, order, serial."""
 
 from __future__ import annotations
 

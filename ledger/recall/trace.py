@@ -1,5 +1,4 @@
-"""The ledger's side of a trace: the parts a query names, where each certificate stands, and
-(upstream) what each part was made from, by which printer in which health, with which evidence."""
+"""The ledger's side of a trace: matching parts, their certificate's standing, their origin."""
 
 from __future__ import annotations
 

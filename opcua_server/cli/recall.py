@@ -1,5 +1,4 @@
-"""``trustfloor recall create | show | list | close-part`` and ``take-back``: recall campaigns
-followed to their closure, and a part's end of life."""
+"""``trustfloor recall create|show|list|close-part`` and ``take-back``: campaigns to closure."""
 
 from __future__ import annotations
 

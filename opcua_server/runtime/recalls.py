@@ -1,5 +1,4 @@
-"""Recall campaigns across the site: suspend on the ledger, hold the open orders, anchor, tell
-the planners' webhook; close each part (with a replacement order), record a part's end of life."""
+"""Recall campaigns across the site: ledger, held orders, anchoring, webhook, part closures."""
 
 from __future__ import annotations
 
