@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         render_usage,
         revoke_licence,
     )
+    from ledger.partlist import PartEntry, list_parts
     from ledger.report import certificate_report
 
 _LOADED_ON_USE = {
@@ -62,6 +63,8 @@ _LOADED_ON_USE = {
     "open_ledger": "ledger.commands",
     "verify_bundle_file": "ledger.commands",
     "certificate_report": "ledger.report",
+    "PartEntry": "ledger.partlist",
+    "list_parts": "ledger.partlist",
     "ExportFormat": "ledger.exports",
     "export_certificate": "ledger.exports",
     "revocation_status_list": "ledger.exports",
@@ -98,6 +101,7 @@ __all__ = [
     "LedgerStore",
     "LicenceTerms",
     "LocalAnvil",
+    "PartEntry",
     "SiteKey",
     "TraceCriteria",
     "TracedPart",
@@ -119,6 +123,7 @@ __all__ = [
     "inclusion_proofs",
     "init_oem",
     "licence_period",
+    "list_parts",
     "oem_address",
     "oem_dir",
     "oem_usage",
