@@ -4,7 +4,12 @@ from connectors.errors import ConnectorError
 from connectors.historian import InfluxSink, InfluxSinkStats, SpoolFullError, SqliteHistorian
 from connectors.modbus import ModbusConnector
 from connectors.opcua_client import OpcUaConnector
-from connectors.opcua_client.printer import OpcUaPrinterControl
+from connectors.opcua_client.printer import (
+    OpcUaPrinterControl,
+    PrinterLinkError,
+    probe_printer,
+    render_probe,
+)
 from connectors.resilience import LogOnce, guarded
 from connectors.simulated import (
     SimulatedMachine,
@@ -21,11 +26,14 @@ __all__ = [
     "ModbusConnector",
     "OpcUaConnector",
     "OpcUaPrinterControl",
+    "PrinterLinkError",
     "SimulatedMachine",
     "SimulatedSite",
     "SpoolFullError",
     "SqliteHistorian",
     "guarded",
     "printer_controls",
+    "probe_printer",
+    "render_probe",
     "with_simulator_passwords",
 ]

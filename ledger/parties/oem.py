@@ -18,6 +18,7 @@ from pathlib import Path
 from config import Settings
 from ledger.canonical import design_key
 from ledger.chain import ChainClient
+from ledger.contract import LicenceState
 from ledger.designs import load_design
 from ledger.errors import ContractError, DesignError, PartyError
 from ledger.parties.terms import LicenceTerms
@@ -241,3 +242,11 @@ async def oem_usage(settings: Settings, environ: Mapping[str, str]) -> list[Lice
             for design in designs
             for row in await licence_usage(chain, design.key, design.label)
         ]
+
+
+async def licence_standing(
+    settings: Settings, environ: Mapping[str, str], key: bytes, site: str
+) -> tuple[str | None, LicenceState]:
+    """Who registered design ``key`` (None: nobody yet) and ``site``'s licence of it now."""
+    async with open_chain_as(settings, None, environ) as chain:
+        return await chain.design_oem(key), await chain.licence(key, site)

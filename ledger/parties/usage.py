@@ -60,7 +60,7 @@ def render_usage(rows: Sequence[LicenceUsage], *, as_json: bool) -> str:
     if not rows:
         return "no licence granted yet\n"
     header = (
-        f"{'design':<24} {'site':<42} {'counted':>7} {'quota':>6} {'overdraft':>9} "
+        f"{'design':<26} {'site':<42} {'counted':>7} {'quota':>6} {'overdraft':>9} "
         f"{'remaining':>9} {'overage':>7}  period, price, state"
     )
     lines = [header]
@@ -69,7 +69,7 @@ def render_usage(rows: Sequence[LicenceUsage], *, as_json: bool) -> str:
         period = f"{day_text(state.valid_from)} .. {day_text(state.valid_until)}"
         standing = "REVOKED" if state.revoked else "active"
         lines.append(
-            f"{row.design:<24} {row.site:<42} {state.used:>7} {state.quota:>6} "
+            f"{row.design:<26} {row.site:<42} {state.used:>7} {state.quota:>6} "
             f"{state.overdraft:>9} {state.remaining:>9} {state.overage:>7}  {period}, "
             f"{price_text(row.price_micros, row.currency)}, {standing}"
         )

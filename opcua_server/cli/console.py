@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -108,12 +109,16 @@ def render_summary(summary: SiteSummary) -> str:
 
 def print_demo_banner(site: Site, password: str) -> None:
     """Endpoint and login, printed once the server listens (so the port is the real one)."""
+    from ledger import oem_address, oem_dir, recorded_admin  # web3 loads with the parties
+
     assert site.server is not None
     settings = site.settings
     server = site.server.server_settings
     policies = ", ".join(p.value for p in server.security_policies)
     user = server.users[0].name
     issuer = site.ledger.address if site.ledger is not None else "none (no ledger)"
+    oem = oem_address(settings, os.environ) or "none yet"
+    admin = recorded_admin(settings) or "the consortium's (chain.url)"
     web = f"  web        {site.web.url}\n" if site.web is not None else ""
     print(
         "trustfloor demo site\n"
@@ -124,7 +129,12 @@ def print_demo_banner(site: Site, password: str) -> None:
         f" (set {DEMO_PASSWORD_ENV} to choose it)\n"
         f"  machines   {', '.join(m.id for m in settings.site.machines)} under Objects/Machines\n"
         f"  data       {settings.data_dir} (0700, this user only: keys, stores, audit log)\n"
-        f"  issuer     {issuer} (pin it for offline checks: trustfloor verify --issuers)\n"
+        "  parties    each with its own key, on the same chain node:\n"
+        f"    consortium admin {admin} (allow-lists OEMs and sites: trustfloor consortium)\n"
+        f"    OEM              {oem} (registers the designs, grants this site its licences;"
+        f" keys and records in {oem_dir(settings)}: trustfloor oem)\n"
+        f"    site (issuer)    {issuer} (prints under its licences, certifies, anchors; pin it"
+        " for offline checks: trustfloor verify --issuers)\n"
         "  stop       Ctrl+C\n",
         flush=True,
     )

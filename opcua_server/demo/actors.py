@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from config import Settings, SiteSettings, SparePart
 from connectors.simulated import Sampling, SimulatedSite, run_to_failure
-from ledger import LedgerService, designs_dir
+from ledger import LedgerService
 from maintenance import (
     TIME,
     UNIT,
@@ -47,6 +48,7 @@ from maintenance import (
     train_table,
 )
 from models import Clock, Machine, OrderBook, OrderState, ProcessParameter, TrustfloorError
+from opcua_server.demo.parties import play_demo_oem
 
 log = logging.getLogger(__name__)
 
@@ -222,15 +224,26 @@ def write_demo_design(folder: Path, design_id: str, revision: str, name: str) ->
     (folder / "design.toml").write_text(manifest, encoding="utf-8")
 
 
-async def install_demo_designs(ledger: LedgerService, settings: Settings, data_dir: Path) -> None:
-    """Play the OEM for the demo: write each spare part's design and register it with a licence."""
-    for part in settings.maintenance.spare_parts:
-        revision = part.design_revision
-        folder = designs_dir(settings) / part.design_id / revision
-        if not (folder / "design.toml").exists():
-            name = part.design_id.replace("-", " ").capitalize()
-            write_demo_design(folder, part.design_id, revision, name)
-        await ledger.register_design(folder, quota=DEMO_LICENCE_QUOTA)
+async def install_demo_designs(
+    ledger: LedgerService,
+    settings: Settings,
+    data_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Play the OEM and the consortium admin for the demo (opcua_server.demo.parties): the OEM,
+    with its own key, registers each spare part's design and grants this site a licence."""
+    designs = {
+        (part.design_id, part.design_revision): part.design_id.replace("-", " ").capitalize()
+        for part in settings.maintenance.spare_parts
+    }
+    await play_demo_oem(
+        settings,
+        ledger.address,
+        designs,
+        DEMO_LICENCE_QUOTA,
+        os.environ if environ is None else environ,
+        write_demo_design,
+    )
 
 
 @dataclass(slots=True)

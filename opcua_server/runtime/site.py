@@ -65,6 +65,7 @@ from opcua_server.runtime.metrics import (
     SiteFigures,
     site_metrics,
 )
+from opcua_server.runtime.printer_snapshot import SNAPSHOT_EVERY_S, PrinterSnapshots
 from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.runtime.scheduling import PeriodicJobs
 from opcua_server.runtime.summary import SiteStatus, SiteSummary
@@ -353,6 +354,11 @@ class Site:
             jobs.every(1.0, self.printflow.tick, "printflow")
         if self.technician is not None:
             jobs.every(1.0, self.technician.tick, "technician")
+        if self.printer_links:
+            snapshots = PrinterSnapshots(
+                self.printer_links, Path(self.settings.data_dir), self.clock
+            )
+            jobs.every(SNAPSHOT_EVERY_S, snapshots.tick, "printers")
         jobs.every(
             self.settings.historian.maintenance_interval_s, self._maintain_historian, "historian"
         )

@@ -7,6 +7,8 @@ from connectors.opcua_client.printer.errors import (
     PrinterRefusedError,
     PrinterUnreachableError,
 )
+from connectors.opcua_client.printer.probe import ProbeReport, probe_printer
+from connectors.opcua_client.printer.probe import render_toml as render_probe
 
 __all__ = [
     "MappedNodeMissingError",
@@ -14,4 +16,7 @@ __all__ = [
     "PrinterLinkError",
     "PrinterRefusedError",
     "PrinterUnreachableError",
+    "ProbeReport",
+    "probe_printer",
+    "render_probe",
 ]

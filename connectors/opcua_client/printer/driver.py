@@ -32,6 +32,7 @@ from models import (
     Cause,
     Clock,
     MessageSecurityMode,
+    OpcUaEndpoint,
     Printer,
     PrinterJobState,
     PrinterStatus,
@@ -152,7 +153,9 @@ class OpcUaPrinterControl:
         self.mapping = mapping
         self._clock = clock
         self._endpoint = printer.opcua
-        self._password = _password(printer, os.environ if environ is None else environ)
+        self._password = endpoint_password(
+            printer.opcua, os.environ if environ is None else environ
+        )
         self._pki_dir = pki_dir
         if self._endpoint.security_policy is not SecurityPolicy.NONE and pki_dir is None:
             raise PrinterLinkError(
@@ -233,28 +236,10 @@ class OpcUaPrinterControl:
         return link.reason
 
     def _new_client(self) -> Client:
-        client = Client(self._endpoint.url, timeout=self._endpoint.timeout_s)
-        client.application_uri = CLIENT_APPLICATION_URI
-        client.name = client.description = "trustfloor"
-        if self._endpoint.username is not None:
-            client.set_user(self._endpoint.username)
-            client.set_password(self._password or "")
-        return client
+        return new_client(self._endpoint, self._password)
 
     async def _open(self, client: Client) -> _Link:
-        if self._endpoint.security_policy is not SecurityPolicy.NONE:
-            assert self._pki_dir is not None  # checked in __init__
-            async with _certificate_lock:
-                cert, key = await client.setup_self_signed_certificate(
-                    self._pki_dir / "private" / "client_key.pem",
-                    self._pki_dir / "own" / "client.der",
-                )
-            await client.set_security(
-                SECURITY_POLICIES[self._endpoint.security_policy],
-                certificate=str(cert),
-                private_key=str(key),
-                mode=ua.MessageSecurityMode[self._endpoint.security_mode.value],
-            )
+        await secure(client, self._endpoint, self._pki_dir)
         link = _Link(client, Resolved())
 
         async def on_lost(error: Exception) -> None:
@@ -509,6 +494,40 @@ class OpcUaPrinterControl:
         )
 
 
+def new_client(endpoint: OpcUaEndpoint, password: str | None) -> Client:
+    """An asyncua client for ``endpoint`` as trustfloor (its user, when it names one)."""
+    client = Client(endpoint.url, timeout=endpoint.timeout_s)
+    client.application_uri = CLIENT_APPLICATION_URI
+    client.name = client.description = "trustfloor"
+    if endpoint.username is not None:
+        client.set_user(endpoint.username)
+        client.set_password(password or "")
+    return client
+
+
+async def secure(client: Client, endpoint: OpcUaEndpoint, pki_dir: Path | None) -> None:
+    """Set the endpoint's policy and mode with the site's client certificate (made once, in
+    ``pki_dir``), unless the endpoint says security None."""
+    if endpoint.security_policy is SecurityPolicy.NONE:
+        return
+    if pki_dir is None:
+        raise PrinterLinkError(
+            f"security policy {endpoint.security_policy} needs a client certificate, and no "
+            "PKI folder was given",
+            advice="pass the data directory's pki folder",
+        )
+    async with _certificate_lock:
+        cert, key = await client.setup_self_signed_certificate(
+            pki_dir / "private" / "client_key.pem", pki_dir / "own" / "client.der"
+        )
+    await client.set_security(
+        SECURITY_POLICIES[endpoint.security_policy],
+        certificate=str(cert),
+        private_key=str(key),
+        mode=ua.MessageSecurityMode[endpoint.security_mode.value],
+    )
+
+
 def _source_value(job: PrintJob, source: ArgumentSource) -> object:
     return {
         ArgumentSource.JOB_ID: job.job_id,
@@ -552,15 +571,15 @@ def _text(value: object) -> str:
     return str(plain_value(value))
 
 
-def _password(printer: Printer, environ: Mapping[str, str]) -> str | None:
-    variable = printer.opcua.password_env
+def endpoint_password(endpoint: OpcUaEndpoint, environ: Mapping[str, str]) -> str | None:
+    """The user's password from the variable the endpoint names (None when anonymous)."""
+    variable = endpoint.password_env
     if variable is None:
         return None
     password = environ.get(variable)
     if not password:
         raise PrinterLinkError(
-            f"printer {printer.id}: environment variable {variable} (its OPC UA password) is "
-            "not set",
+            f"{endpoint.url}: environment variable {variable} (the OPC UA password) is not set",
             advice=f"export {variable} before starting trustfloor",
         )
     return password

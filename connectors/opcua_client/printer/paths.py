@@ -89,6 +89,9 @@ class PathFinder:
             return None, f"no node {text}"
         return node_id, ""
 
+    def node(self, node_id: ua.NodeId | ua.ExpandedNodeId) -> Node:
+        return self._client.get_node(node_id)
+
     async def children(self, node: Node) -> list[ua.ReferenceDescription]:
         return list(await node.get_children_descriptions(refs=HIERARCHICAL, includesubtypes=True))
 
