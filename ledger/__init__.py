@@ -19,6 +19,14 @@ from ledger.recall import TraceCriteria, TracedPart, traced_parts
 from ledger.service import LedgerCounts, LedgerService
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
+from ledger.transparency import (
+    COSIGNATURE_V1,
+    Verifier,
+    Witness,
+    WitnessAnswer,
+    WitnessState,
+    load_or_create_signer,
+)
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
 
@@ -90,6 +98,7 @@ the BaSyx SDK (exports), so that importing the ledger stays quick: each module i
 one of its names is first used."""
 
 __all__ = [
+    "COSIGNATURE_V1",
     "BatchPolicy",
     "ChainClient",
     "CommandResult",
@@ -107,6 +116,10 @@ __all__ = [
     "SiteKey",
     "TraceCriteria",
     "TracedPart",
+    "Verifier",
+    "Witness",
+    "WitnessAnswer",
+    "WitnessState",
     "allow_parties",
     "build_bundle",
     "canonical_json",
@@ -127,6 +140,7 @@ __all__ = [
     "licence_period",
     "licence_standing",
     "list_parts",
+    "load_or_create_signer",
     "oem_address",
     "oem_dir",
     "oem_usage",

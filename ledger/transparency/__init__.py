@@ -1,6 +1,7 @@
 """Transparency-log formats (C2SP signed-note, tlog-checkpoint, cosignature/v1) and a witness."""
 
 from ledger.transparency.checkpoint import Checkpoint
+from ledger.transparency.keyfile import load_or_create_signer
 from ledger.transparency.note import (
     COSIGNATURE_V1,
     ED25519,
@@ -35,5 +36,6 @@ __all__ = [
     "WitnessAnswer",
     "WitnessState",
     "key_id",
+    "load_or_create_signer",
     "verify_note",
 ]

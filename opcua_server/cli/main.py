@@ -30,10 +30,11 @@ from opcua_server.cli.consortium import add_consortium_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
 from opcua_server.cli.oem import add_oem_commands
 from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
-from opcua_server.cli.printers import add_printers_commands
 from opcua_server.cli.parts import add_parts_commands
+from opcua_server.cli.printers import add_printers_commands
 from opcua_server.cli.recall import add_recall_commands
 from opcua_server.cli.trace import add_trace_commands
+from opcua_server.cli.witness import add_witness_commands
 from opcua_server.runtime.site import Site
 from opcua_server.security.passwords import hash_password
 
@@ -306,6 +307,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_oem_commands,
     add_consortium_commands,
     add_printers_commands,
+    add_witness_commands,
 )
 
 
