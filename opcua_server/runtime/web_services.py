@@ -147,7 +147,10 @@ class SiteParts:
             name: Window(w.min, w.max, w.unit)
             for name, w in (dossier.process_window.items() if dossier else ())
         }
-        samples = await asyncio.to_thread(self._ledger.store.samples, doc["job_id"])
+        job = doc.get("job_id", doc.get("job"))  # schema 1, schema 2
+        if not isinstance(job, str):
+            return Evidence(windows=windows)
+        samples = await asyncio.to_thread(self._ledger.store.samples, job)
         series: dict[str, list[Point]] = {}
         for sample in samples:
             series.setdefault(sample.parameter, []).append(Point(sample.ts, sample.value))

@@ -49,6 +49,8 @@ class PartSummary:
     status: str = "valid"
     anchor: Anchor | None = None
     health: dict[str, Any] | None = None
+    health_at_build: dict[str, Any] = field(default_factory=dict)
+    """The printer's own health at the job's start and end (schema 2), by moment."""
     parameters: tuple[ParameterLine, ...] = ()
     inspections: tuple[dict[str, Any], ...] = ()
     certificate: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +73,7 @@ def part_summary(serial: str, certificate_json: str, bundle_json: str | None) ->
         revision=str(design.get("revision", "")),
         oem=str(design.get("oem", doc.get("oem", ""))),
         printer=str(doc.get("printer", "")),
-        order_id=str(doc.get("order_id", "")),
+        order_id=str(doc.get("order_id", doc.get("order", ""))),
         material_lot=_lot(doc.get("material_lot")),
         verdict=str(doc.get("verdict", "")),
         reasons=tuple(str(r) for r in doc.get("reasons", ()) or ()),
@@ -80,7 +82,8 @@ def part_summary(serial: str, certificate_json: str, bundle_json: str | None) ->
         status=certificate_status(bundle),
         anchor=_anchor(_object(bundle.get("certificate")).get("anchor")),
         health=_object(doc["health"]) if isinstance(doc.get("health"), dict) else None,
-        parameters=tuple(_parameter(p) for p in evidence.get("parameters", ()) or ()),
+        health_at_build=_object(doc.get("health_at_build")),
+        parameters=_parameters(evidence.get("parameters")),
         inspections=tuple(_object(i) for i in doc.get("inspections", ()) or ()),
         certificate=doc,
     )
@@ -109,16 +112,27 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _parameter(raw: object) -> ParameterLine:
-    p = _object(raw)
+def _parameters(raw: object) -> tuple[ParameterLine, ...]:
+    """Evidence per parameter: a list of entries with their names (schema 1) or an object by
+    name (schema 2)."""
+    if isinstance(raw, dict):
+        return tuple(_parameter(str(name), _object(entry)) for name, entry in raw.items())
+    if isinstance(raw, list):
+        return tuple(_parameter(str(_object(e).get("parameter", "")), _object(e)) for e in raw)
+    return ()
+
+
+def _parameter(name: str, p: dict[str, Any]) -> ParameterLine:
+    excursions = p.get("excursions")
+    listed = len(excursions) if isinstance(excursions, list) else 0
     return ParameterLine(
-        name=str(p.get("parameter", "")),
+        name=name,
         samples=int(p.get("samples", 0) or 0),
         low=_number(p.get("min")),
         high=_number(p.get("max")),
         mean=_number(p.get("mean")),
         out_of_window_s=float(p.get("out_of_window_s", 0.0) or 0.0),
-        excursions=int(p.get("excursion_count", 0) or 0),
+        excursions=int(p.get("excursion_count", p.get("excursions_total", listed)) or 0),
     )
 
 
