@@ -61,8 +61,17 @@ def verdict_section(standing: Standing, doc: dict[str, Any]) -> str:
     return (
         f'<section id="verdict" class="verdict {standing.css}">'
         f'<p class="word"><span class="mark">{mark}</span> {text(standing.word)}</p>'
-        f'<p class="stated">{text(stated)}</p>{reasons}</section>'
+        f'<p class="stated">{text(stated)}</p>{reasons}{_notes(doc)}</section>'
     )
+
+
+def _notes(doc: dict[str, Any]) -> str:
+    """What the certificate notes without failing the part: an unknown lot, evidence gaps."""
+    notes = [str(n) for n in doc.get("notes", [])]
+    if not notes:
+        return ""
+    items = "".join(f"<li>{text(n)}</li>" for n in notes)
+    return f'<p class="noted">Noted (fails nothing by itself):</p><ul class="notes">{items}</ul>'
 
 
 def identity_section(doc: dict[str, Any], dossier: DesignDossier | None) -> str:
@@ -78,12 +87,14 @@ def identity_section(doc: dict[str, Any], dossier: DesignDossier | None) -> str:
         ("Order", doc["order"]),
         ("Job", doc["job"]),
         ("Material lot", doc["material_lot"]),
+        *_lot_source_rows(doc),
         ("Printed", f"{evidence['started_at']} to {evidence['ended_at']}"),
         ("Layers", f"{evidence['layers']['done']} of {evidence['layers']['planned']} planned"),
     ]
     if "health" in doc:
         health = doc["health"]
         rows.append(("Printer health", f"{health['score']} (model {health['model_version']})"))
+    rows += health_at_build_rows(doc)
     rows += [("Issued at", doc["issued_at"]), ("Issuer", doc["issuer"])]
     return section("identity", "Identity", key_values(rows))
 
@@ -273,3 +284,46 @@ def _revocation_text(part: PartRecords) -> str:
         f"REVOKED at {doc['issued_at']} by {doc['revoked_by']}: {doc['reason']} "
         f"(revocation record {_status(row)})"
     )
+
+
+LOT_SOURCES = {
+    "printer": "the printer (its feedstock at job start)",
+    "order": "the print order (as the MES gave it)",
+    "unknown": "unknown: neither the printer nor the order named one",
+}
+
+
+def _lot_source_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    source = doc.get("material_lot_source")
+    if source is None:  # schema 1 said nothing of it
+        return []
+    return [("Material lot from", LOT_SOURCES.get(str(source), str(source)))]
+
+
+def health_at_build_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """The printer's own health at the job's start and end, and the gaps in its evidence
+    (schema 2; a schema 1 certificate states none of it)."""
+    if "health_at_build" not in doc:
+        return []
+    moments = doc["health_at_build"]
+    rows = [
+        (f"Printer at job {moment}", _health_words(moments.get(moment)))
+        for moment in ("start", "end")
+    ]
+    gaps = doc.get("evidence_gaps", [])
+    spans = "; ".join(f"{g['start']} to {g['end']} ({g['cause']})" for g in gaps)
+    rows.append(("Evidence gaps", spans or "none"))
+    return rows
+
+
+def _health_words(health: dict[str, Any] | None) -> str:
+    if health is None:
+        return "did not answer"
+    alarms = ", ".join(str(a) for a in health.get("alarms", [])) or "none"
+    words = [f"{health['state']} at {health['at']}", f"alarms: {alarms}"]
+    if "anomaly_score" in health:
+        model = f" (model {health['model_version']})" if health.get("model_version") else ""
+        words.append(f"anomaly score {health['anomaly_score']}{model}")
+    if "hours_since_maintenance" in health:
+        words.append(f"{health['hours_since_maintenance']} h since maintenance")
+    return "; ".join(words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from ledger.errors import UnknownRecordError
 from ledger.report import ReportError, certificate_report
 from models import ExitCode
 from models.errors import TrustfloorError
-from models.parts import InspectionResult, Verdict
+from models.parts import EvidenceGap, InspectionResult, PrinterHealth, Verdict
 from tests.e2e.report_kit import (
     ReportPage,
     decode_png,
@@ -24,7 +25,7 @@ from tests.e2e.report_kit import (
     line_pixels,
 )
 from tests.integration.ledger.ledger_chainkit import Ledger, Site, make_site
-from tests.unit.ledger.ledgerkit import T0, WINDOW, write_design
+from tests.unit.ledger.ledgerkit import T0, WINDOW, good_samples, write_design
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -208,3 +209,47 @@ async def test_unknown_and_uncertified_serials_say_what_to_do(site: Site, tmp_pa
     with pytest.raises(ReportError, match="cannot write the report") as unwritable:
         certificate_report(settings, "P-6", tmp_path / "missing" / "P-6.html")
     assert unwritable.value.advice
+
+
+async def test_the_printers_health_at_build_the_lots_source_and_the_gaps(
+    site: Site, tmp_path: Path
+) -> None:
+    job = await site.service.start_job(
+        serial="P-7",
+        design_id="pump-impeller",
+        revision="C",
+        printer="am-cell-2",
+        order_id="PO-10",
+        material_lot="",
+        layers_planned=412,
+    )
+    start = PrinterHealth(at=site.clock.now(), state="Printing", hours_since_maintenance=12.5)
+    await site.service.job_started(job.job_id, start, "316L-B0042")
+    await site.service.record_samples(job.job_id, good_samples(site.clock.now(), 30))
+    gap = EvidenceGap(start=T0, end=T0 + timedelta(seconds=5), cause="printer connection lost")
+    await site.service.record_gap(job.job_id, gap)
+    site.clock.advance(30)
+    end = PrinterHealth(
+        at=site.clock.now(),
+        state="Completed",
+        alarms=("filter pressure high",),
+        anomaly_score=0.4,
+    )
+    await site.service.finish_job(job.job_id, 412, health=end)
+    await site.service.issue_certificate("P-7")
+
+    _, page = render(site, "P-7", tmp_path / "P-7.html")
+
+    identity = {r.cells[0]: r.cells[1] for r in page.rows if r.section == "identity"}
+    assert identity["Material lot"] == "316L-B0042"
+    assert identity["Material lot from"] == "the printer (its feedstock at job start)"
+    assert identity["Printer at job start"] == (
+        "Printing at 2026-11-03T09:00:00Z; alarms: none; 12.5 h since maintenance"
+    )
+    assert identity["Printer at job end"] == (
+        "Completed at 2026-11-03T09:00:30Z; alarms: filter pressure high; anomaly score 0.4"
+    )
+    assert identity["Evidence gaps"] == (
+        "2026-11-03T09:00:00Z to 2026-11-03T09:00:05Z (printer connection lost)"
+    )
+    assert "Noted (fails nothing by itself): evidence gap from" in page.text("verdict")
