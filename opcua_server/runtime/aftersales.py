@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from config import Settings
-from ledger import LedgerStore, TraceCriteria, TracedPart, traced_parts
+from ledger import LedgerStore, TraceCriteria, TracedPart, recall, traced_parts
 from maintenance import AlertStore, SqliteOrderBook
-from models import Alert, NotFoundError, OrderBook, OrderState, PrintOrder
+from models import Alert, NotFoundError, OrderBook, OrderState, PrintOrder, parse_json_text
 
 OPEN_STATES = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING)
 """Orders whose pieces are not all made yet."""
@@ -88,6 +90,44 @@ def order_matches(criteria: TraceCriteria, order: PrintOrder) -> bool:
     return all(not wanted or wanted == actual for wanted, actual in checks)
 
 
+CRITERIA_KEYS = frozenset(
+    {"lot", "printer", "from", "until", "design", "revision", "dossier", "order", "serial"}
+)
+"""What a trace query names (``upstream`` asks for each part's origin too)."""
+
+
+def criteria_from_json(query: Mapping[str, object]) -> TraceCriteria:
+    """The criteria of a JSON trace query; TraceCriteriaError naming what is wrong."""
+    unknown = sorted(set(query) - CRITERIA_KEYS - {"upstream"})
+    if unknown:
+        raise recall.TraceCriteriaError(f"unknown criteria {', '.join(unknown)}")
+
+    def text(key: str) -> str:
+        value = query.get(key, "")
+        if not isinstance(value, str):
+            raise recall.TraceCriteriaError(f"{key} must be a string")
+        return value
+
+    def when(key: str) -> datetime | None:
+        value = text(key)
+        try:
+            return datetime.fromisoformat(value) if value else None
+        except ValueError:
+            raise recall.TraceCriteriaError(f"{key} {value!r} is not an ISO 8601 time") from None
+
+    return TraceCriteria(
+        lot=text("lot"),
+        printer=text("printer"),
+        design=text("design"),
+        revision=text("revision"),
+        dossier=text("dossier"),
+        order=text("order"),
+        serial=text("serial"),
+        start=when("from"),
+        until=when("until"),
+    )
+
+
 class Aftersales:
     """Answers trace queries from the ledger store, the order book and the alerts."""
 
@@ -115,6 +155,26 @@ class Aftersales:
         alert = await asyncio.to_thread(self.alert_of, order.alert_id) if order.alert_id else None
         return TraceLine(part, order, alert)
 
+    async def trace_json(self, criteria_json: str) -> str:
+        """The ``Trace`` method's answer (see opcua_server.methods.trace.Tracer)."""
+        query = parse_json_text(criteria_json, what="CriteriaJson")
+        if not isinstance(query, dict):
+            raise recall.TraceCriteriaError("CriteriaJson must be a JSON object")
+        report = await self.trace(criteria_from_json(query), upstream=query.get("upstream") is True)
+        return json.dumps(report.document())
+
+
+def alert_lookup(alerts: AlertStore) -> AlertLookup:
+    """Alerts of ``alerts`` by id, None for an id it does not know."""
+
+    def alert_of(alert_id: str) -> Alert | None:
+        try:
+            return alerts.get(alert_id)
+        except NotFoundError:
+            return None
+
+    return alert_of
+
 
 @asynccontextmanager
 async def maintenance_books(
@@ -124,15 +184,8 @@ async def maintenance_books(
     data_dir = Path(settings.data_dir)
     alerts = AlertStore(data_dir / settings.maintenance.alerts_file)
     orders = SqliteOrderBook(data_dir / settings.maintenance.orders_file)
-
-    def alert_of(alert_id: str) -> Alert | None:
-        try:
-            return alerts.get(alert_id)
-        except NotFoundError:
-            return None
-
     try:
-        yield orders, alert_of
+        yield orders, alert_lookup(alerts)
     finally:
         await orders.close()
         alerts.close()

@@ -57,6 +57,7 @@ from opcua_server.runtime.adapters import (
     aggregates_of,
     ua_machine_node,
 )
+from opcua_server.runtime.aftersales import Aftersales, alert_lookup
 from opcua_server.runtime.ingest import IngestBus
 from opcua_server.runtime.metrics import (
     Metric,
@@ -161,6 +162,7 @@ class Site:
             orders=self._orders or self.order_book,
             certificates=self._certificates or self._ledger_desk(),
             announces_orders=self._orders is None,
+            tracer=self._tracer(data_dir),
         )
         self.server = TrustfloorServer(self.settings, self._environ, ports)
         await self.server.start()
@@ -254,6 +256,14 @@ class Site:
                 design_exists=desk.has_design if desk is not None else None,
                 licence_check=desk.licence_refusal if desk is not None else None,
             )
+
+    def _tracer(self, data_dir: Path) -> Aftersales | None:
+        """What the ``Trace`` method asks: the ledger, the order book and the alerts."""
+        if self.ledger is None or self.order_book is None:
+            return None
+        alerts = AlertStore(data_dir / self.settings.maintenance.alerts_file)
+        self._stack.callback(alerts.close)
+        return Aftersales(self.ledger.store, self.order_book, alert_lookup(alerts))
 
     def _ledger_desk(self) -> LedgerDesk | None:
         return LedgerDesk(self.ledger) if self.ledger is not None else None
