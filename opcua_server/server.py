@@ -34,6 +34,7 @@ from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.history.raw import HistoryLimits, SiteHistory
 from opcua_server.methods.job_orders import JobOrderReceiver
 from opcua_server.methods.table import MethodHost
+from opcua_server.methods.trace import Tracer
 from opcua_server.model.address_space import MachinesAddressSpace
 from opcua_server.model.companion import import_companion_nodesets
 from opcua_server.model.diagnostics import Diagnostics, SessionCounters
@@ -81,6 +82,7 @@ class ServerPorts:
     certificates: CertificateDesk | None = None
     announces_orders: bool = False
     """True when the order book tells the server of every change itself (no double events)."""
+    tracer: Tracer | None = None
 
 
 class TrustfloorServer:
@@ -235,6 +237,7 @@ class TrustfloorServer:
             orders=self.ports.orders,
             certificates=self.ports.certificates,
             on_order=None if self.ports.announces_orders else self.show_order,
+            tracer=self.ports.tracer,
         )
         await self.methods.build()
         self.job_orders = JobOrderReceiver(

@@ -26,6 +26,7 @@ from models import (
     PrintOrder,
     parse_json_text,
 )
+from opcua_server.methods.trace import Tracer
 from opcua_server.security.audit import AuditLog
 from opcua_server.security.roles import (
     CURRENT_USER,
@@ -155,7 +156,9 @@ class MethodHost:
         orders: OrderDesk | None = None,
         certificates: CertificateDesk | None = None,
         on_order: Callable[[PrintOrder], Awaitable[None]] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self.tracer = tracer
         self._server = server
         self._namespace = namespace
         self._audit = audit
@@ -261,6 +264,28 @@ class MethodHost:
                 (),
                 self._revoke,
             ),
+            MethodSpec(
+                "Trace",
+                "Parts",
+                (
+                    Arg(
+                        "CriteriaJson",
+                        ua.VariantType.String,
+                        "object with lot, printer, from, until, design, revision, dossier, "
+                        "order or serial, and upstream (true: each part's origin too)",
+                        MAX_JSON_LENGTH,
+                    ),
+                ),
+                (
+                    Arg(
+                        "TraceJson",
+                        ua.VariantType.String,
+                        "the parts named, their certificate's standing, order and fitting, "
+                        "and the open orders for the same criteria",
+                    ),
+                ),
+                self._trace,
+            ),
         ]
 
     async def build(self) -> None:
@@ -332,6 +357,12 @@ class MethodHost:
         parse_json_object("BundleJson", args[0])
         outcome = await self._desk().verify_bundle(args[0])
         return [outcome.valid, outcome.reason]
+
+    async def _trace(self, _user: SiteUser, args: list[Any]) -> list[Any]:
+        parse_json_object("CriteriaJson", args[0])
+        if self.tracer is None:
+            raise RefusedError(ua.StatusCodes.BadNotSupported, "no trace on this site")
+        return [await self.tracer.trace_json(args[0])]
 
     async def _record_inspection(self, user: SiteUser, args: list[Any]) -> list[Any]:
         serial, results = args

@@ -36,6 +36,7 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     "VerifyCertificate": EVERYONE,
     "RecordInspection": frozenset({Role.QUALITY_ENGINEER}),
     "RevokeCertificate": frozenset({Role.QUALITY_ENGINEER}),
+    "Trace": frozenset({Role.QUALITY_ENGINEER, Role.MES, Role.PLANNER, Role.ADMIN}),
     "Acknowledge": frozenset({Role.MES, Role.PLANNER, Role.OPERATOR, Role.ADMIN}),
     "Confirm": frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN}),
 }
