@@ -85,6 +85,10 @@ _SELECT = (
     " WHERE point = ? AND ts_us >= ? AND ts_us <= ? ORDER BY ts_us LIMIT ?"
 )
 
+_QUALITY = {quality: quality.value for quality in Quality}
+_CAUSE = {cause: cause.value for cause in Cause}
+"""Stored text of each quality and cause (an enum's ``.value`` is a slow descriptor)."""
+
 _GOOD = "quality = 'good'"
 _NUMBER = "quality = 'good' AND typeof(value) IN ('integer', 'real')"
 _RAW_SUMS = (
@@ -194,8 +198,7 @@ class TelemetryStore:
         with self._lock:
             try:
                 with self._transaction(f"cannot store {len(readings)} readings in {self.path}"):
-                    rows = [_row(self._point_id(r.machine, r.tag), r) for r in readings]
-                    self._db.executemany(_INSERT, rows)
+                    self._db.executemany(_INSERT, self._rows(readings))
             except HistorianError:
                 self._points = self._stored_points()  # forget ids the rollback took back
                 raise
@@ -343,6 +346,22 @@ class TelemetryStore:
         with self._lock:
             return [int(row[0]) for row in self._db.execute("SELECT id FROM points ORDER BY id")]
 
+    def _rows(self, readings: Sequence[Reading]) -> list[tuple[object, ...]]:
+        """The insert parameters of each reading (a poll's readings share one timestamp, so each
+        distinct timestamp is converted once)."""
+        points, micros = self._points, dict[datetime, int]()
+        rows: list[tuple[object, ...]] = []
+        for r in readings:
+            point = points.get((r.machine, r.tag))
+            if point is None:
+                point = self._point_id(r.machine, r.tag)
+            ts = r.source_ts
+            ts_us = micros.get(ts)
+            if ts_us is None:
+                ts_us = micros[ts] = to_micros(ts)
+            rows.append((point, ts_us, r.value, _QUALITY[r.quality], _CAUSE[r.cause], r.reason))
+        return rows
+
     def _point_id(self, machine: str, tag: str) -> int:
         key = (machine, tag)
         point = self._points.get(key)
@@ -396,10 +415,6 @@ def _chunk_end(
         (point, before, limit),
     ).fetchone()
     return int(row[0]) if row else before
-
-
-def _row(point: int, r: Reading) -> tuple[object, ...]:
-    return (point, to_micros(r.source_ts), r.value, r.quality.value, r.cause.value, r.reason)
 
 
 def _reading(

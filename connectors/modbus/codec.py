@@ -164,6 +164,52 @@ def _field_codec(address: ModbusAddress) -> FieldCodec:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockCodec:
+    """Every field of one register response decoded by a single ``struct`` unpack.
+
+    Compiled once per planned read when its fields are fixed-size numbers (no bools, no text)
+    that do not overlap and share one byte and word order; gaps become pad bytes.
+    """
+
+    buffer_order: Endian
+    layout: struct.Struct
+
+    @classmethod
+    def of(cls, fields: Sequence[tuple[int, ModbusAddress]]) -> BlockCodec | None:
+        """The block codec of ``(start, address)`` fields in ascending ``start``, or None when a
+        field needs decoding on its own (bit tables, bools, strings, overlaps, mixed orders)."""
+        if not fields:
+            return None
+        first = fields[0][1]
+        if any(not _block_friendly(address, first) for _, address in fields):
+            return None
+        parts, position = [_struct_order(first.word_order)], 0
+        for start, address in fields:
+            if start < position:
+                return None
+            parts.append("x" * (2 * (start - position)) + _FORMATS[address.data_type])
+            position = start + address.count
+        return cls(FieldCodec.of(first).buffer_order, struct.Struct("".join(parts)))
+
+    def unpack(self, registers: Registers) -> tuple[int | float, ...]:
+        """The raw value of each field, in field order."""
+        values: tuple[int | float, ...] = self.layout.unpack_from(
+            registers.bytes_in(self.buffer_order)
+        )
+        return values
+
+
+def _block_friendly(address: ModbusAddress, first: ModbusAddress) -> bool:
+    return (
+        not address.kind.is_bit_table
+        and address.data_type in _FORMATS
+        and address.data_type is not DataType.BOOL
+        and address.byte_order is first.byte_order
+        and address.word_order is first.word_order
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class TagCodec:
     """A tag's field codec plus its engineering conversion (raw × scale + offset)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ExceptionResponse
 
 from connectors.errors import CodecError, ConnectorError
-from connectors.modbus.codec import Payload, Registers, TagCodec, Value
+from connectors.modbus.codec import BlockCodec, Payload, Registers, TagCodec, Value
 from connectors.modbus.planner import ReadRequest, plan_reads
 from connectors.modbus.schedule import GroupKey, Pacer, PollSchedule
 from connectors.resilience import Backoff, LogOnce
@@ -22,6 +23,7 @@ from models import (
     Cause,
     Clock,
     Machine,
+    Quality,
     Reading,
     ReadingSink,
     RegisterKind,
@@ -62,6 +64,18 @@ def exception_text(code: int) -> str:
     return f"device exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})"
 
 
+_LARGEST = sys.float_info.max
+
+
+def _good_fields_set() -> frozenset[str]:
+    return frozenset(good("m", "t", datetime(1970, 1, 1, tzinfo=UTC), 0.0).model_fields_set)
+
+
+_GOOD_FIELDS_SET = _good_fields_set()
+_new = object.__new__
+_set = object.__setattr__
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedField:
     """One tag of a planned read: where its value starts in the response and how it decodes."""
@@ -70,12 +84,63 @@ class PlannedField:
     codec: TagCodec
     start: int
     template: Reading
-    """A Good reading of the tag; copying it skips pydantic's per-field work on the hot path."""
+    """A Good reading of the tag, the slow path's template."""
+    low: float
+    high: float
+    """The engineering range as finite bounds: a value within them is a finite Good value."""
 
     @classmethod
     def of(cls, machine: str, request: ReadRequest, tag: Tag) -> PlannedField:
         template = good(machine, tag.name, datetime(1970, 1, 1, tzinfo=UTC), 0.0)
-        return cls(tag, TagCodec.of(tag), request.offset_of(tag), template)
+        low = -_LARGEST if tag.eu_low is None else tag.eu_low
+        high = _LARGEST if tag.eu_high is None else tag.eu_high
+        return cls(tag, TagCodec.of(tag), request.offset_of(tag), template, low, high)
+
+    def good_at(self, now: datetime, value: float) -> Reading:
+        """The Good reading ``good(machine, tag, now, value)`` builds, without pydantic's
+        per-call work: a frozen model's fields written once, as ``model_construct`` writes them.
+        """
+        reading = _new(Reading)
+        _set(
+            reading,
+            "__dict__",
+            {
+                "machine": self.template.machine,
+                "tag": self.tag.name,
+                "source_ts": now,
+                "value": value,
+                "quality": Quality.GOOD,
+                "cause": Cause.NONE,
+                "reason": "",
+            },
+        )
+        _set(reading, "__pydantic_fields_set__", _GOOD_FIELDS_SET)
+        _set(reading, "__pydantic_extra__", None)
+        _set(reading, "__pydantic_private__", None)
+        return reading
+
+    def reading_of_raw(self, raw: int | float, now: datetime) -> Reading:
+        """The tag's reading from a raw number already unpacked from the response."""
+        scaled = float(raw) * self.codec.scale + self.codec.offset
+        if self.low <= scaled <= self.high:  # NaN and infinities fail both tests
+            return self.good_at(now, scaled)
+        return self._checked(raw, now)
+
+    def _checked(self, raw: int | float, now: datetime) -> Reading:
+        machine, name = self.template.machine, self.tag.name
+        try:
+            value = self.codec.engineering(raw)
+        except CodecError as error:
+            return bad(machine, name, now, Cause.INVALID_VALUE, str(error))
+        return self._ranged(value, now)
+
+    def _ranged(self, value: Value, now: datetime) -> Reading:
+        machine, name = self.template.machine, self.tag.name
+        reason = out_of_range(self.tag, value)
+        if reason:
+            assert isinstance(value, float)  # only numbers have an engineering range
+            return uncertain(machine, name, now, value, Cause.OUT_OF_RANGE, reason)
+        return self.template.model_copy(update={"source_ts": now, "value": value})
 
     def reading(self, payload: Payload, now: datetime) -> Reading:
         """The tag's reading from a response; bad device data becomes Bad or Uncertain quality."""
@@ -84,11 +149,7 @@ class PlannedField:
             value = self.codec.decode_from(payload, self.start)
         except CodecError as error:
             return bad(machine, name, now, Cause.INVALID_VALUE, str(error))
-        reason = out_of_range(self.tag, value)
-        if reason:
-            assert isinstance(value, float)  # only numbers have an engineering range
-            return uncertain(machine, name, now, value, Cause.OUT_OF_RANGE, reason)
-        return self.template.model_copy(update={"source_ts": now, "value": value})
+        return self._ranged(value, now)
 
 
 def out_of_range(tag: Tag, value: Value) -> str:
@@ -110,14 +171,23 @@ class PlannedRead:
     fields: tuple[PlannedField, ...]
     key: str
     """``"holding 0+40"``: names the request in logs."""
+    block: BlockCodec | None
+    """Decodes every field of a register response in one unpack (None: field by field)."""
 
     @classmethod
     def of(cls, machine: str, request: ReadRequest) -> PlannedRead:
         fields = tuple(PlannedField.of(machine, request, t) for t in request.tags)
-        return cls(request, fields, f"{request.kind} {request.address}+{request.count}")
+        ordered = sorted(fields, key=lambda f: f.start)
+        block = BlockCodec.of([(f.start, f.tag.address) for f in ordered])
+        key = f"{request.kind} {request.address}+{request.count}"
+        return cls(request, tuple(ordered) if block else fields, key, block)
 
     def readings(self, payload: Payload, now: datetime) -> list[Reading]:
-        return [f.reading(payload, now) for f in self.fields]
+        """One reading per tag, in the plan's order; the whole block is unpacked at once."""
+        if self.block is None or not isinstance(payload, Registers):
+            return [f.reading(payload, now) for f in self.fields]
+        raws = self.block.unpack(payload)
+        return [f.reading_of_raw(raw, now) for f, raw in zip(self.fields, raws, strict=True)]
 
 
 def plan_groups(machine: Machine) -> dict[GroupKey, tuple[PlannedRead, ...]]:

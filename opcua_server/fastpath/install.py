@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from asyncua import Server
 
-from opcua_server.fastpath import copies, encoding, login, reads, subscriptions, variants
+from opcua_server.fastpath import bulk, copies, encoding, login, reads, subscriptions, variants
 from opcua_server.fastpath.patching import Patch, install_patch, installed
 
 PATCHES: dict[str, Patch] = {
@@ -18,6 +18,7 @@ PATCHES: dict[str, Patch] = {
         encoding.PATCH,
         reads.PATCH,
         login.PATCH,
+        bulk.PATCH,
     )
 }
 """Every patch `install_fast_path` applies, by name, in the order they are installed."""
