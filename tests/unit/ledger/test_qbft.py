@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -161,3 +164,18 @@ def test_the_genesis_keeps_its_extra_data_in_its_hash() -> None:
         {**rpc_block(QbftExtraData.decode(unhex(genesis["raw"]))), "number": "0x0"}
     )
     assert onchain_hash(header) == bytes(keccak(rlp.encode(list(header.fields))))
+
+
+def test_pin_validators_reads_the_validators_of_a_genesis(tmp_path: Path) -> None:
+    genesis = tmp_path / "genesis.json"
+    extra = QbftExtraData(bytes(32), tuple(VALIDATORS), None, 0, ()).encode()
+    genesis.write_text(json.dumps({"extraData": "0x" + extra.hex()}))
+    script = Path(__file__).parents[3] / "deploy" / "besu-qbft" / "pin_validators.py"
+    printed = subprocess.run(
+        [sys.executable, str(script), str(genesis)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(script.parents[2])},
+    )
+    assert json.loads(printed.stdout) == ["0x" + v.hex() for v in VALIDATORS]
