@@ -212,3 +212,13 @@ async def test_the_api_is_described_by_openapi(console: Console) -> None:
     for path in ("/api/alerts", "/api/orders", "/api/parts", "/api/parts/{serial}"):
         assert path in paths
     assert "/login" not in paths
+
+
+async def test_the_public_page_needs_no_login_and_is_rate_limited(console: Console) -> None:
+    budget = console.web.settings.public_requests_per_minute
+    async with client(console) as http:
+        answers = [(await http.get("/verify/UNKNOWN-1")).status_code for _ in range(budget)]
+        assert set(answers) == {404}, "unknown serial, and no sign-in asked"
+        assert (await http.get("/verify/UNKNOWN-1")).status_code == 429
+        console.clock.advance(61)
+        assert (await http.get("/verify/UNKNOWN-1")).status_code == 404
