@@ -29,6 +29,7 @@ LIBRARY_HOMES = {
     "asyncua": ("opcua_server/", "connectors/opcua_client/", "connectors/simulated/"),
     "apscheduler": ("opcua_server/runtime/",),
     "prometheus_client": ("opcua_server/runtime/metrics.py",),
+    **dict.fromkeys(("fastapi", "starlette", "uvicorn", "jinja2"), ("opcua_server/web/",)),
     "basyx": ("ledger/exports/",),
     "joserfc": ("ledger/exports/",),
 }
