@@ -19,7 +19,7 @@ from models import Design, HealthScore, HealthState
 from opcua_server.alarms import AlertInfo
 from opcua_server.model.units import unit_id
 from opcua_server.runtime.site import Site
-from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL
+from tests.fakes import KNOWN_DESIGN, KNOWN_SERIAL, FakeOrderBook
 from tests.support import PASSWORDS, call_method, secure_client, text, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -401,3 +401,18 @@ async def test_alarms_and_order_events_reach_event_history_on_the_site(
         everything = await client.nodes.server.read_event_history(started, datetime.now(UTC))
         assert len(everything) > len(alarms), "the order event is in the history too"
     await site.server.alarms.clear("pump-1", "bearing")
+
+
+async def test_create_print_order_takes_an_optional_material_lot(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    orders = site._orders
+    assert isinstance(orders, FakeOrderBook)
+    async with session(site, trusted_cert, "mes") as client:
+        base = arguments_for("CreatePrintOrder", "")
+        with_lot = await call_method(client, "PrintOrders", "CreatePrintOrder", *base, text("L-7"))
+        without = await call_method(client, "PrintOrders", "CreatePrintOrder", *base)
+    assert (orders.orders[with_lot].material_lot, orders.orders[without].material_lot) == (
+        "L-7",
+        "",
+    )

@@ -220,3 +220,20 @@ async def test_an_acknowledged_order_survives_a_kill_9(tmp_path: Path) -> None:
     assert acknowledged.decode().strip() == "PO-000001"
     assert order is not None
     assert order.id == "PO-000001"
+
+
+async def test_an_order_keeps_the_material_lot_the_mes_named(tmp_path: Path) -> None:
+    orders = book(tmp_path)
+    named = await orders.create_order(DESIGN, 1, "stock", "mes", material_lot="316L-B0042")
+    unnamed = await orders.create_order(DESIGN, 1, "stock", "mes")
+    with pytest.raises(InvalidRequestError, match="material lot"):
+        await orders.create_order(DESIGN, 1, "stock", "mes", material_lot="x" * 65)
+    with pytest.raises(InvalidRequestError, match="material lot"):
+        await orders.create_order(DESIGN, 1, "stock", "mes", material_lot="L1\nL2")
+    await orders.close()
+
+    reopened = book(tmp_path)
+    assert (await reopened.get_order(named.id)).material_lot == "316L-B0042"
+    assert (await reopened.get_order(unnamed.id)).material_lot == ""
+    assert [o.material_lot for o in await reopened.list_orders()] == ["", "316L-B0042"]
+    await reopened.close()

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from asyncua import ua
 
-from opcua_server.methods.job_orders import INVALID_REQUEST, JobOrderRefusedError, requested_print
+from opcua_server.methods.job_orders import (
+    INVALID_REQUEST,
+    JobOrderRefusedError,
+    consumed_lot,
+    requested_print,
+)
 
 
 def job_order(
@@ -61,3 +66,12 @@ def test_a_job_order_without_a_design_or_a_whole_quantity_is_an_invalid_request(
     with pytest.raises(JobOrderRefusedError) as refused:
         requested_print(request_)
     assert refused.value.return_status == INVALID_REQUEST
+
+
+def test_the_lot_of_a_consumed_material_is_the_lot_asked_for() -> None:
+    feedstock = SimpleNamespace(MaterialUse="Consumed", Quantity="2", MaterialLotID=" 316L-B7 ")
+    unnamed = SimpleNamespace(MaterialUse="Consumed", Quantity="1", MaterialLotID=None)
+    made = SimpleNamespace(MaterialUse="Produced", Quantity="1", MaterialLotID="OUT-1")
+    assert consumed_lot(job_order(materials=[made, unnamed, feedstock])) == "316L-B7"
+    assert consumed_lot(job_order(materials=[made])) == ""
+    assert consumed_lot(job_order()) == ""
