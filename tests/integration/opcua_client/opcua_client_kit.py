@@ -96,10 +96,12 @@ class NodeOpcUaServer:
     """The node-opcua machine peer (tests/peers/nodeopcua_server.mjs) as a child process."""
 
     NAMESPACE = "urn:trustfloor:tests:nodeopcua-machine"
+    SCRIPT = NODE_SERVER
+    PATH = "machine"
 
     def __init__(self, port: int, pki_dir: Path, **options: Any) -> None:
         self.port = port
-        self.url = f"opc.tcp://127.0.0.1:{port}/machine"
+        self.url = f"opc.tcp://127.0.0.1:{port}/{self.PATH}"
         self._request = {"port": port, "pkiDir": str(pki_dir), "tickMs": 100} | options
         self._process: asyncio.subprocess.Process | None = None
 
@@ -110,7 +112,7 @@ class NodeOpcUaServer:
         """Start the peer and wait for its READY line (node-opcua starts in 1–3 s)."""
         self._process = await asyncio.create_subprocess_exec(
             "node",
-            str(NODE_SERVER),
+            str(self.SCRIPT),
             json.dumps(self._request),
             cwd=REPO,
             stdin=asyncio.subprocess.PIPE,
