@@ -14,7 +14,6 @@ from connectors.resilience import LogOnce, guarded
 from connectors.simulated import (
     SimulatedMachine,
     SimulatedSite,
-    printer_controls,
     with_simulator_passwords,
 )
 
@@ -32,7 +31,6 @@ __all__ = [
     "SpoolFullError",
     "SqliteHistorian",
     "guarded",
-    "printer_controls",
     "probe_printer",
     "render_probe",
     "with_simulator_passwords",

@@ -3,7 +3,7 @@
 from connectors.simulated.history import Sampling, run_to_failure
 from connectors.simulated.machine import SimulatedMachine, listening_port
 from connectors.simulated.printer import SimulatedPrinter
-from connectors.simulated.printer_control import SimulatedPrinterControl, printer_controls
+from connectors.simulated.printer_control import SimulatedPrinterControl
 from connectors.simulated.printer_model import PrinterModel
 from connectors.simulated.site import SimulatedSite, with_simulator_passwords
 from connectors.simulated.wear import MachineWear, RunState, TimeBase, WearEvent, WearEventKind
@@ -23,7 +23,6 @@ __all__ = [
     "WearEvent",
     "WearEventKind",
     "listening_port",
-    "printer_controls",
     "run_to_failure",
     "with_simulator_passwords",
 ]

@@ -1,9 +1,9 @@
-"""A simulated printer behind the PrinterControl port, driven in process."""
+"""A simulated printer behind the PrinterControl port in process: for flow tests, not the site."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 
 from connectors.simulated.printer import SimulatedPrinter
 from connectors.simulated.printer_model import (
@@ -20,7 +20,9 @@ class SimulatedPrinterControl:
     """Implements ``models.ports.PrinterControl`` over a simulated printer, in its process.
 
     It calls the printer's model directly; the printer's OPC UA server shows the job on its
-    next update. ``sample_interval_s`` is how often ``process_samples`` looks for a new layer.
+    next update. The site never uses it: it drives every printer, simulated ones too, over
+    OPC UA (``connectors.opcua_client.printer``); tests of the print flow that need no OPC UA
+    link do. ``sample_interval_s`` is how often ``process_samples`` looks for a new layer.
     """
 
     def __init__(self, printer: SimulatedPrinter, *, sample_interval_s: float = 0.1) -> None:
@@ -92,10 +94,3 @@ class SimulatedPrinterControl:
 
     def _snapshot(self) -> PrinterSnapshot:
         return self._printer.model.snapshot(self._printer.clock.now())
-
-
-def printer_controls(
-    printers: Mapping[str, SimulatedPrinter],
-) -> dict[str, SimulatedPrinterControl]:
-    """A control for each simulated printer, by printer id."""
-    return {printer_id: SimulatedPrinterControl(p) for printer_id, p in printers.items()}
