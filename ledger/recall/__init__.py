@@ -21,6 +21,14 @@ from ledger.recall.errors import (
     TraceCriteriaError,
     UnknownCampaignError,
 )
+from ledger.recall.exchange import (
+    RECALL_COLUMNS,
+    csv_text,
+    epcis_document,
+    quality_alert,
+    recall_events,
+    trace_events,
+)
 from ledger.recall.trace import TracedPart, certificate_status, traced_parts
 
 RECALLS_FILE = "recalls.sqlite"
@@ -28,6 +36,7 @@ RECALLS_FILE = "recalls.sqlite"
 
 __all__ = [
     "RECALLS_FILE",
+    "RECALL_COLUMNS",
     "AftersalesError",
     "ArchiveError",
     "Campaign",
@@ -48,5 +57,10 @@ __all__ = [
     "UnknownCampaignError",
     "campaign_document",
     "certificate_status",
+    "csv_text",
+    "epcis_document",
+    "quality_alert",
+    "recall_events",
+    "trace_events",
     "traced_parts",
 ]

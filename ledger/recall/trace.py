@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ledger.bundle import attested_record
 from ledger.canonical import JsonObject, JsonValue
@@ -10,7 +11,7 @@ from ledger.documents import iso, printer_health_entry
 from ledger.recall.criteria import TraceCriteria
 from ledger.store import LedgerStore
 from ledger.tables import LeafRow, PartRow
-from models import CertificateStatus, PrintJob, RecordKind, Verdict
+from models import CertificateStatus, PrintJob, RecordKind, Verdict, from_micros
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class TracedPart:
     """The certificate's leaf hash (hex); "" before it is issued."""
     refusal: str = ""
     upstream: JsonObject | None = None
+    certified_at: datetime | None = None
+    """When the certificate was issued; None before."""
 
     @property
     def serial(self) -> str:
@@ -91,6 +94,7 @@ def _traced(store: LedgerStore, row: PartRow, suspended: bool, upstream: bool) -
         certificate_leaf="" if certificate is None else certificate.leaf_hash.hex(),
         refusal=row.refusal,
         upstream=origin,
+        certified_at=None if certificate is None else from_micros(certificate.created_us),
     )
 
 

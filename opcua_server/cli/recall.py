@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,6 +17,8 @@ from opcua_server.cli.trace import add_criteria_options, criteria_of
 from opcua_server.runtime.recalls import RecallOffice, RecallOpened, open_recall_office
 
 T = TypeVar("T")
+
+SHOW_FORMATS = ("text", "json", "epcis", "cx", "csv")
 
 
 def add_recall_commands(sub: Subcommands) -> None:
@@ -42,7 +45,16 @@ def add_recall_commands(sub: Subcommands) -> None:
 
     show = recall_cmd.add_parser("show", help="a campaign's progress and each part's closure")
     show.add_argument("campaign")
-    show.add_argument("--json", action="store_true")
+    show.add_argument(
+        "--format",
+        choices=SHOW_FORMATS,
+        default="text",
+        help="text (default), json, epcis (GS1 EPCIS 2.0 JSON-LD), cx (Catena-X style quality "
+        "alert) or csv",
+    )
+    show.add_argument("--json", action="store_true", help="the same as --format json")
+    show.add_argument("--sender-bpn", default="", help="cx: the sender's business partner number")
+    show.add_argument("--recipient-bpn", default="", help="cx: the recipient's BPN")
     add_site_options(show)
     show.set_defaults(func=cmd_recall_show)
 
@@ -126,8 +138,26 @@ def render_opened(opened: RecallOpened) -> str:
 
 
 def cmd_recall_show(args: argparse.Namespace) -> int:
-    shown = _with_office(args, lambda office: office.show(args.campaign))
-    print(json.dumps(shown, indent=2) if args.json else render_campaign(shown))
+    chosen = "json" if args.json else args.format
+
+    async def export(office: RecallOffice) -> str:
+        if chosen == "epcis":
+            return json.dumps(await office.epcis(args.campaign), indent=2) + "\n"
+        if chosen == "cx":
+            alert = await office.quality_alert(
+                args.campaign, sender_bpn=args.sender_bpn, recipient_bpn=args.recipient_bpn
+            )
+            return json.dumps(alert, indent=2) + "\n"
+        shown = await office.show(args.campaign)
+        if chosen == "csv":
+            parts = shown["parts"]
+            assert isinstance(parts, list)
+            return recall.csv_text(recall.RECALL_COLUMNS, parts)
+        if chosen == "json":
+            return json.dumps(shown, indent=2) + "\n"
+        return render_campaign(shown) + "\n"
+
+    sys.stdout.write(_with_office(args, export))
     return ExitCode.OK
 
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from datetime import datetime
+import sys
+from datetime import UTC, datetime
 
 from ledger import TraceCriteria
 from models import ExitCode
 from opcua_server.cli.options import Subcommands, add_site_options, site_settings_of
-from opcua_server.runtime.aftersales import TraceLine, TraceReport, open_aftersales
+from opcua_server.runtime.aftersales import (
+    TraceLine,
+    TraceReport,
+    open_aftersales,
+    trace_csv,
+    trace_epcis,
+)
+
+TRACE_FORMATS = ("text", "json", "epcis", "csv")
 
 
 def add_trace_commands(sub: Subcommands) -> None:
@@ -25,7 +34,13 @@ def add_trace_commands(sub: Subcommands) -> None:
         help="also where each part came from: lot, printer, dossier, evidence, inspections, "
         "the printer's health at build",
     )
-    trace.add_argument("--json", action="store_true", help="the result as JSON")
+    trace.add_argument(
+        "--format",
+        choices=TRACE_FORMATS,
+        default="text",
+        help="text (default), json, epcis (GS1 EPCIS 2.0 JSON-LD) or csv",
+    )
+    trace.add_argument("--json", action="store_true", help="the same as --format json")
     add_site_options(trace)
     trace.set_defaults(func=cmd_trace)
 
@@ -80,8 +95,13 @@ def cmd_trace(args: argparse.Namespace) -> int:
             return await aftersales.trace(criteria, upstream=args.upstream)
 
     report = asyncio.run(run())
-    if args.json:
+    chosen = "json" if args.json else args.format
+    if chosen == "json":
         print(json.dumps(report.document(), indent=2))
+    elif chosen == "epcis":
+        print(json.dumps(trace_epcis(report, datetime.now(UTC)), indent=2))
+    elif chosen == "csv":
+        sys.stdout.write(trace_csv(report))
     else:
         print(render_trace(report))
     return ExitCode.OK

@@ -128,6 +128,54 @@ def criteria_from_json(query: Mapping[str, object]) -> TraceCriteria:
     )
 
 
+TRACE_COLUMNS = (
+    "serial",
+    "design",
+    "revision",
+    "dossier_sha256",
+    "printer",
+    "material_lot",
+    "built_at",
+    "certificate",
+    "verdict",
+    "order",
+    "order_state",
+    "fitted_machine",
+    "fitted_component",
+)
+"""The columns of a trace as CSV, one row per part."""
+
+
+def trace_csv(report: TraceReport) -> str:
+    """The trace's parts as CSV for spreadsheets."""
+    return recall.csv_text(TRACE_COLUMNS, [_csv_row(line) for line in report.lines])
+
+
+def _csv_row(line: TraceLine) -> dict[str, object]:
+    job = line.part.job
+    return {
+        "serial": job.serial,
+        "design": job.design.id,
+        "revision": job.design.revision,
+        "dossier_sha256": job.design.dossier_sha256,
+        "printer": job.printer,
+        "material_lot": job.material_lot,
+        "built_at": job.started_at.isoformat(),
+        "certificate": line.part.status.value,
+        "verdict": None if line.part.verdict is None else line.part.verdict.value,
+        "order": job.order_id,
+        "order_state": None if line.order is None else line.order.state.value,
+        "fitted_machine": None if line.alert is None else line.alert.machine,
+        "fitted_component": None if line.alert is None else line.alert.component,
+    }
+
+
+def trace_epcis(report: TraceReport, created_at: datetime) -> dict[str, object]:
+    """The trace's parts as an EPCIS 2.0 document: each build (lot → part) and certificate."""
+    events = recall.trace_events(line.part for line in report.lines)
+    return dict(recall.epcis_document(events, created_at))
+
+
 class Aftersales:
     """Answers trace queries from the ledger store, the order book and the alerts."""
 

@@ -14,7 +14,7 @@ from config import Settings
 from ledger import LedgerService, TraceCriteria, open_ledger, recall
 from maintenance import Notification, SqliteOrderBook, WebhookNotifier
 from models import AnchorReceipt, Clock, OrderState, PrintOrder, SystemClock
-from opcua_server.runtime.aftersales import Aftersales, maintenance_books
+from opcua_server.runtime.aftersales import Aftersales, criteria_from_json, maintenance_books
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,42 @@ class RecallOffice:
             return document
 
         return await asyncio.to_thread(read)
+
+    async def epcis(self, campaign_id: str) -> dict[str, object]:
+        """The campaign as an EPCIS 2.0 document: each affected part's build (lot → part) and
+        certificate, the recall, each closure, and the parts' end of life."""
+
+        def read() -> dict[str, object]:
+            campaign = self.campaigns.campaign(campaign_id)
+            closures = self.campaigns.parts(campaign_id)
+            serials = {p.serial for p in closures}
+            criteria = criteria_from_json(json.loads(campaign.criteria))
+            traced = [
+                p for p in recall.traced_parts(self.ledger.store, criteria) if p.serial in serials
+            ]
+            life = [r for r in self.campaigns.life_events() if r.serial in serials]
+            events = [
+                *recall.trace_events(traced),
+                *recall.recall_events(campaign, closures, life),
+            ]
+            return dict(recall.epcis_document(events, self.clock.now()))
+
+        return await asyncio.to_thread(read)
+
+    async def quality_alert(
+        self, campaign_id: str, *, sender_bpn: str, recipient_bpn: str
+    ) -> dict[str, object]:
+        """The campaign as a Catena-X style quality alert."""
+        campaign = await asyncio.to_thread(self.campaigns.campaign, campaign_id)
+        parts = await asyncio.to_thread(self.campaigns.parts, campaign_id)
+        alert = recall.quality_alert(
+            campaign,
+            parts,
+            sender_bpn=sender_bpn,
+            recipient_bpn=recipient_bpn,
+            sent_at=self.clock.now(),
+        )
+        return dict(alert)
 
     async def campaigns_list(self) -> list[recall.Campaign]:
         return await asyncio.to_thread(self.campaigns.campaigns)
