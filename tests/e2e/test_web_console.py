@@ -292,3 +292,36 @@ async def test_the_login_works_from_the_keyboard_alone(web: WebSite) -> None:
         await page.keyboard.press("Tab")
         focused = await page.evaluate("document.activeElement.textContent")
         assert focused == "Skip to content"
+
+
+async def test_confirming_follows_acknowledging_over_the_web(web: WebSite) -> None:
+    alerts = web.site.alerts
+    assert alerts is not None
+    [alert] = await alerts.open_alerts()
+    async with web.page("operator") as page:
+        row = page.locator(f"#alert-{alert.id}")
+        await row.get_by_label(f"Comment on {MACHINE} {COMPONENT}").fill("spindle checked")
+        await row.get_by_role("button", name="Confirm").click()
+        await expect(page.locator(f"#alert-{alert.id} .state")).to_contain_text("confirmed")
+    assert web.site.server is not None
+    assert web.site.server.alarms is not None
+    condition = web.site.server.alarms.condition(MACHINE, COMPONENT)
+    assert condition is not None
+    assert condition.confirmed
+    assert condition.comment == "spindle checked"
+
+
+async def test_only_the_quality_role_revokes_and_the_public_page_says_so(web: WebSite) -> None:
+    serial = await certified_serial(web)
+    async with web.page("planner") as page:
+        await page.goto(f"/parts/{serial}")
+        await expect(page.get_by_role("button", name="Revoke certificate")).to_have_count(0)
+    async with web.page("quality_engineer") as page:
+        await page.goto(f"/parts/{serial}")
+        await page.get_by_label("Reason").fill("powder lot recalled")
+        await page.get_by_role("button", name="Revoke certificate").click()
+        await expect(page.locator("#certificate-status")).to_contain_text("revoked")
+    async with web.page() as page:
+        await page.goto(f"/verify/{serial}")
+        await expect(page.locator("#status")).to_have_text("revoked")
+        await expect(page.locator("#genuine")).to_contain_text("revoked")
