@@ -31,6 +31,12 @@ from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
 
 if TYPE_CHECKING:
+    from ledger.billing import (
+        accept_statement,
+        issue_statements,
+        render_issued,
+        verify_statement_file,
+    )
     from ledger.chain import ChainClient
     from ledger.commands import (
         CommandResult,
@@ -64,6 +70,10 @@ if TYPE_CHECKING:
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
+    "accept_statement": "ledger.billing",
+    "issue_statements": "ledger.billing",
+    "render_issued": "ledger.billing",
+    "verify_statement_file": "ledger.billing",
     "CommandResult": "ledger.commands",
     "certificate_export": "ledger.commands",
     "certificate_show": "ledger.commands",
@@ -120,6 +130,7 @@ __all__ = [
     "Witness",
     "WitnessAnswer",
     "WitnessState",
+    "accept_statement",
     "allow_parties",
     "build_bundle",
     "canonical_json",
@@ -137,6 +148,7 @@ __all__ = [
     "inclusion_proof",
     "inclusion_proofs",
     "init_oem",
+    "issue_statements",
     "licence_period",
     "licence_standing",
     "list_parts",
@@ -148,6 +160,7 @@ __all__ = [
     "parse_price",
     "recorded_admin",
     "register_oem_design",
+    "render_issued",
     "render_usage",
     "revocation_status_list",
     "revoke_licence",
@@ -156,6 +169,7 @@ __all__ = [
     "verify_bundle_file",
     "verify_inclusion",
     "verify_offline",
+    "verify_statement_file",
 ]
 
 

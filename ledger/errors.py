@@ -160,6 +160,10 @@ class LicenceTermsError(PartyError):
     )
 
 
+class StatementError(LedgerError):
+    """A billing statement cannot be built, read or checked as asked."""
+
+
 class EvidenceError(LedgerError):
     """Process samples or a job's end cannot be recorded as given."""
 

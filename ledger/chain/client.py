@@ -295,6 +295,18 @@ class ChainClient(ContractSession):
             int(log["blockNumber"]) for log, _ in await self._read_events("LicenceRevoked", topics)
         ]
 
+    async def pieces_counted(
+        self, design_key: bytes, licensee: str
+    ) -> list[tuple[int, bytes, int]]:
+        """Every count of ``licensee``'s pieces of a design: (block, transaction, pieces), in
+        chain order, read from the PiecesCounted events."""
+        topics = [bytes32(design_key, "design key"), _address_topic(licensee)]
+        events = await self._read_events("PiecesCounted", topics)
+        return [
+            (int(log["blockNumber"]), bytes(log["transactionHash"]), int(args["pieces"]))
+            for log, args in events
+        ]
+
     async def head(self) -> tuple[int, int]:
         """The latest block's number and timestamp."""
         async with self._rpc("read the chain head"):

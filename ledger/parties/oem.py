@@ -137,7 +137,9 @@ def _record_design(settings: Settings, design: OemDesign) -> None:
         }
         for d in kept
     ]
-    path = oem_dir(settings) / DESIGNS_FILE
+    folder = oem_dir(settings)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / DESIGNS_FILE
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps({"designs": entries}, indent=2) + "\n", "utf-8")
     os.replace(partial, path)

@@ -25,6 +25,7 @@ from ledger import (
 )
 from maintenance import AlertRow, AlertStore, SqliteOrderBook, active_alert_rows, render_alert_table
 from models import ExitCode, TrustfloorError
+from opcua_server.cli.billing import add_billing_commands
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.cli.consortium import add_consortium_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
@@ -306,6 +307,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_parts_commands,
     add_oem_commands,
     add_consortium_commands,
+    add_billing_commands,
     add_printers_commands,
     add_witness_commands,
 )

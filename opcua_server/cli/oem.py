@@ -11,6 +11,7 @@ from config import Settings
 from ledger import (
     CommandResult,
     LicenceTerms,
+    accept_statement,
     grant_licence,
     init_oem,
     licence_period,
@@ -88,6 +89,10 @@ def cmd_oem_usage(args: argparse.Namespace) -> int:
     return emit(CommandResult(ExitCode.OK, render_usage(rows, as_json=args.json)))
 
 
+def cmd_oem_statement_accept(args: argparse.Namespace) -> int:
+    return emit(asyncio.run(accept_statement(oem_settings_of(args), args.file, os.environ)))
+
+
 def _oem_options(parser: argparse.ArgumentParser) -> None:
     add_site_options(parser)
     parser.add_argument(
@@ -136,3 +141,12 @@ def add_oem_commands(sub: Subcommands) -> None:
     usage.add_argument("--json", action="store_true")
     _oem_options(usage)
     usage.set_defaults(func=cmd_oem_usage)
+
+    statement = commands.add_parser("statement", help="a site's billing statements")
+    statements = statement.add_subparsers(dest="oem_statement_command", required=True)
+    accept = statements.add_parser(
+        "accept", help="check a statement against the chain and countersign it (in place)"
+    )
+    accept.add_argument("file", type=Path)
+    _oem_options(accept)
+    accept.set_defaults(func=cmd_oem_statement_accept)
