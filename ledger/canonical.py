@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from json.encoder import encode_basestring
 from typing import TypeAlias
-
-import rfc8785
 
 from ledger.errors import CanonicalEncodingError
 
@@ -73,11 +73,160 @@ def canonical_json(value: JsonValue) -> bytes:
     Object members sorted by their UTF-16 code units (§3.2.3), ECMAScript number formatting
     (§3.2.2.3), minimal string escaping (§3.2.2.2), no whitespace. Integers must lie within
     ±(2^53 - 1) and floats must be finite (I-JSON, RFC 7493 §2.2).
+
+    The bytes equal the ``rfc8785`` library's for every input (property tests in
+    tests/unit/ledger/test_canonical_encoder.py hold the two side by side); this encoder
+    writes each value with the standard library's C string escaper and one join.
     """
+    parts: list[str] = []
     try:
-        return rfc8785.dumps(value)
-    except rfc8785.CanonicalizationError as exc:
+        _encode(value, parts)
+        return "".join(parts).encode("utf-8")
+    except (_NotCanonicalError, UnicodeEncodeError) as exc:
         raise CanonicalEncodingError(f"value has no canonical JSON form: {exc}") from exc
+
+
+class _NotCanonicalError(ValueError):
+    """A value outside I-JSON (raised inside the encoder, reported as CanonicalEncodingError)."""
+
+
+_MIN_SAFE_INTEGER = -_MAX_SAFE_INTEGER
+
+
+def _encode(value: object, out: list[str]) -> None:
+    """Append the JCS text of ``value`` to ``out``; the types are tested in the order the
+    rfc8785 library tests them, so subclasses (str enums, int enums) encode alike."""
+    kind = type(value)
+    if kind is str:
+        out.append(encode_basestring(value))  # type: ignore[arg-type]  # checked: a str
+    elif kind is dict:
+        _encode_object(value, out)  # type: ignore[arg-type]  # checked: a dict
+    elif kind is float:
+        out.append(_number(value))  # type: ignore[arg-type]  # checked: a float
+    elif kind is list or kind is tuple:
+        _encode_array(value, out)  # type: ignore[arg-type]  # checked: a list or tuple
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is int:
+        out.append(_integer(value))  # type: ignore[arg-type]  # checked: an int
+    else:
+        _encode_subclass(value, out)
+
+
+def _encode_subclass(value: object, out: list[str]) -> None:
+    """Values of subclasses of the JSON types, as rfc8785 converts them; anything else fails."""
+    if isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, int):
+        out.append(_integer(int(value)))
+    elif isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif isinstance(value, float):
+        out.append(_number(float(value)))
+    elif isinstance(value, list | tuple):
+        _encode_array(list(value), out)
+    elif isinstance(value, dict):
+        _encode_object(dict(value), out)
+    else:
+        raise _NotCanonicalError(f"unsupported type: {type(value)}")
+
+
+def _encode_array(values: list[object] | tuple[object, ...], out: list[str]) -> None:
+    if not values:
+        out.append("[]")
+        return
+    out.append("[")
+    for index, item in enumerate(values):
+        if index:
+            out.append(",")
+        _encode(item, out)
+    out.append("]")
+
+
+def _encode_object(members: dict[object, object], out: list[str]) -> None:
+    if not members:
+        out.append("{}")
+        return
+    keys: list[str] = list(members)  # type: ignore[arg-type]  # checked below
+    try:
+        joined = "".join(keys)
+    except TypeError:
+        raise _NotCanonicalError("object keys must be strings") from None
+    if joined.isascii():
+        keys.sort()  # ASCII code points order as UTF-16 code units do
+    else:
+        keys.sort(key=_utf16)
+    separator = "{"
+    for key in keys:
+        out.append(separator)
+        out.append(_member_name(key))
+        _encode(members[key], out)
+        separator = ","
+    out.append("}")
+
+
+_MEMBER_NAMES: dict[str, str] = {}
+_MEMBER_NAMES_KEPT = 4096
+"""Member names repeat from document to document: their escaped text is kept (up to this many)."""
+
+
+def _member_name(key: str) -> str:
+    """``"key":`` with the key escaped (RFC 8785 §3.2.2.2)."""
+    text = _MEMBER_NAMES.get(key)
+    if text is None:
+        text = encode_basestring(key) + ":"
+        if len(_MEMBER_NAMES) < _MEMBER_NAMES_KEPT and type(key) is str and len(key) <= 64:
+            _MEMBER_NAMES[key] = text
+    return text
+
+
+def _utf16(key: str) -> bytes:
+    """RFC 8785 §3.2.3: members sort by the UTF-16 code units of their names."""
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _integer(value: int) -> str:
+    if not _MIN_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+        raise _NotCanonicalError(f"{value} exceeds safe integer domain for JSON floats")
+    return str(value)
+
+
+def _number(value: float) -> str:
+    """ECMA-262 Number::toString (7.1.12.1) of a finite double, as RFC 8785 §3.2.2.3 asks.
+
+    Python's ``repr`` gives the same shortest round-trip digits; only where the two place the
+    decimal point or switch to exponent notation differently is the text rebuilt.
+    """
+    if not math.isfinite(value):
+        raise _NotCanonicalError(f"{value} is not representable in JCS")
+    if value == 0:
+        return "0"
+    text = repr(value)
+    if "e" not in text:
+        return text[:-2] if text.endswith(".0") else text
+    sign, text = ("-", text[1:]) if value < 0 else ("", text)
+    mantissa, exponent = text.split("e")
+    digits = mantissa.replace(".", "").rstrip("0") or "0"
+    point = int(exponent) + 1  # digits d1 d2 ... with the decimal point after ``point`` of them
+    return sign + _place_point(digits, point)
+
+
+def _place_point(digits: str, point: int) -> str:
+    """The ECMAScript text of 0.d1d2...dk × 10^point (k = len(digits), d1 not 0)."""
+    k = len(digits)
+    if k <= point <= 21:
+        return digits + "0" * (point - k)
+    if 0 < point <= 21:
+        return digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return "0." + "0" * -point + digits
+    exponent = point - 1
+    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{mantissa}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
 
 
 def canonical_digest(value: JsonValue) -> bytes:
