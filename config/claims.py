@@ -45,6 +45,8 @@ def listeners(settings: Settings) -> list[Listener]:
     found = [Listener("server.port", server.host, server.port)]
     if server.metrics_port is not None:
         found.append(Listener("server.metrics_port", server.metrics_host, server.metrics_port))
+    if settings.web.enabled:
+        found.append(Listener("web.port", settings.web.host, settings.web.port))
     found += [
         Listener(f"site.machines[{i}].modbus.port", SIMULATOR_HOST, machine.modbus.port)
         for i, machine in enumerate(site.machines)

@@ -55,16 +55,17 @@ class Console:
             result=result,
         )
 
-    async def _audited(
+    async def audited(
         self, session: WebSession | None, action: str, target: str, detail: str, result: str
     ) -> None:
+        """Record the action in the audit log, off the event loop (each entry is fsynced)."""
         await asyncio.to_thread(self.audit, session, action, target, detail, result)
 
     async def require(self, session: WebSession, action: str, target: str = "") -> None:
         """Refuse (and audit the refusal) unless the session's role may call ``action``."""
         if may(session.role, action):
             return
-        await self._audited(session, action, target, "", "BadUserAccessDenied")
+        await self.audited(session, action, target, "", "BadUserAccessDenied")
         raise RoleRefusedError(
             f"{session.role.value} may not {action}",
             advice="sign in as a user whose role allows it",
@@ -83,13 +84,13 @@ class Console:
     async def acknowledge(self, session: WebSession, alert_id: str, comment: str) -> AlertView:
         await self.require(session, "Acknowledge", alert_id)
         view = await self._alerts().acknowledge(alert_id, _text(comment), session.user)
-        await self._audited(session, "Acknowledge", alert_id, _text(comment), "Good")
+        await self.audited(session, "Acknowledge", alert_id, _text(comment), "Good")
         return view
 
     async def confirm(self, session: WebSession, alert_id: str, comment: str) -> AlertView:
         await self.require(session, "Confirm", alert_id)
         view = await self._alerts().confirm(alert_id, _text(comment), session.user)
-        await self._audited(session, "Confirm", alert_id, _text(comment), "Good")
+        await self.audited(session, "Confirm", alert_id, _text(comment), "Good")
         return view
 
     # orders
@@ -119,13 +120,13 @@ class Console:
             _text(design_id.strip()), quantity, _text(reason), session.user
         )
         detail = f"{quantity} x {design_id}: {reason}"
-        await self._audited(session, "CreatePrintOrder", order.id, detail, "Good")
+        await self.audited(session, "CreatePrintOrder", order.id, detail, "Good")
         return order
 
     async def cancel_order(self, session: WebSession, order_id: str) -> PrintOrder:
         await self.require(session, "CancelPrintOrder", order_id)
         order = await self._orders().cancel_order(order_id, session.user)
-        await self._audited(session, "CancelPrintOrder", order_id, "", "Good")
+        await self.audited(session, "CancelPrintOrder", order_id, "", "Good")
         return order
 
     # parts and certificates
@@ -180,7 +181,7 @@ class Console:
             text = bundle.decode("utf-8", errors="replace")
             outcome = await self._certificates().verify_bundle(text)
         result = "valid" if outcome.valid else "invalid"
-        await self._audited(session, "VerifyCertificate", "bundle", outcome.reason, result)
+        await self.audited(session, "VerifyCertificate", "bundle", outcome.reason, result)
         return outcome
 
     async def revoke(self, session: WebSession, serial: str, reason: str) -> None:
@@ -188,7 +189,7 @@ class Console:
         if not reason.strip():
             raise InvalidRequestError("say why the certificate is revoked")
         await self._certificates().revoke(serial, _text(reason), session.user)
-        await self._audited(session, "RevokeCertificate", serial, _text(reason), "Good")
+        await self.audited(session, "RevokeCertificate", serial, _text(reason), "Good")
 
 
 def _text(value: str) -> str:

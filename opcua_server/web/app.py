@@ -20,6 +20,7 @@ from opcua_server.web.errors import (
     CsrfRefusedError,
     NotSignedInError,
     RoleRefusedError,
+    TooLargeError,
     TooManyRequestsError,
 )
 from opcua_server.web.ratelimit import RateLimiter
@@ -32,6 +33,8 @@ LOGIN_COOKIE = "trustfloor_login"
 """Holds the login form's token until the form comes back (double-submit, before any session)."""
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+MAX_BODY_BYTES = 2_000_000
+"""Largest body a state-changing request may declare (a proof bundle is far smaller)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PREFIXES = ("/static/", "/verify/")
 
@@ -90,6 +93,10 @@ async def gate(request: Request) -> None:
     web = web_state(request)
     path = request.url.path
     changes = request.method not in SAFE_METHODS
+    if changes and int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        raise TooLargeError(
+            f"request body larger than {MAX_BODY_BYTES} bytes", advice="send a smaller file"
+        )
     if changes and path == "/login" and not await _login_token_matches(request):
         raise CsrfRefusedError("the login form's token is missing or stale")
     if is_public(path):
@@ -99,7 +106,7 @@ async def gate(request: Request) -> None:
         raise NotSignedInError("sign in first", advice="open /login")
     request.state.session = session
     if changes and not tokens_match(await form_token(request), session.csrf):
-        web.console.audit(session, request.method, path, "no valid form token", "refused")
+        await web.console.audited(session, request.method, path, "no valid form token", "refused")
         raise CsrfRefusedError("the form token is missing or does not match the session")
 
 
@@ -136,6 +143,7 @@ STATUS_OF: tuple[tuple[type[TrustfloorError], int], ...] = (
     (CsrfRefusedError, 403),
     (RoleRefusedError, 403),
     (TooManyRequestsError, 429),
+    (TooLargeError, 413),
     (NotFoundError, 404),
     (InvalidStateError, 409),
     (InvalidRequestError, 400),
@@ -224,7 +232,7 @@ def login_routes() -> Any:
         web = web_state(request)
         session = signed_in(request)
         web.sessions.close(session.token)
-        web.console.audit(session, "logout", "session", "", "Good")
+        await web.console.audited(session, "logout", "session", "", "Good")
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -23,3 +23,7 @@ class RoleRefusedError(WebError):
 
 class TooManyRequestsError(WebError):
     """An address asked for the public page more often than the configured rate."""
+
+
+class TooLargeError(WebError):
+    """A state-changing request declared a body larger than the console accepts."""

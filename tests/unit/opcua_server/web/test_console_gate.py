@@ -222,3 +222,12 @@ async def test_the_public_page_needs_no_login_and_is_rate_limited(console: Conso
         assert (await http.get("/verify/UNKNOWN-1")).status_code == 429
         console.clock.advance(61)
         assert (await http.get("/verify/UNKNOWN-1")).status_code == 404
+
+
+async def test_a_body_larger_than_the_console_takes_is_refused_unread(console: Console) -> None:
+    async with client(console) as http:
+        token = await sign_in(http, "planner")
+        answer = await http.post(
+            "/api/verify", content=b"x" * 2_000_001, headers={"X-CSRF-Token": token}
+        )
+    assert answer.status_code == 413
