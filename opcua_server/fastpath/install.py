@@ -6,7 +6,16 @@ from collections.abc import Iterable
 
 from asyncua import Server
 
-from opcua_server.fastpath import bulk, copies, encoding, login, reads, subscriptions, variants
+from opcua_server.fastpath import (
+    bulk,
+    copies,
+    encoding,
+    imports,
+    login,
+    reads,
+    subscriptions,
+    variants,
+)
 from opcua_server.fastpath.patching import Patch, install_patch, installed
 
 PATCHES: dict[str, Patch] = {
@@ -19,6 +28,7 @@ PATCHES: dict[str, Patch] = {
         reads.PATCH,
         login.PATCH,
         bulk.PATCH,
+        imports.PATCH,
     )
 }
 """Every patch `install_fast_path` applies, by name, in the order they are installed."""

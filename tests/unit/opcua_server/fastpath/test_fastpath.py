@@ -354,6 +354,7 @@ def test_the_fast_path_installs_its_patches_in_their_order() -> None:
         "read_request_cache",
         "login_off_the_loop",
         "bulk_value_writes",
+        "nodeset_reverse_references",
     ]
 
 
