@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +44,28 @@ def sign_record(key: SiteKey, kind: RecordKind, document: JsonObject) -> SignedR
     body = canonical_json(document)
     leaf_hash = hash_leaf(LEAF_TAG[kind] + body)
     return SignedRecord(kind, str(document["serial"]), body, leaf_hash, key.sign(leaf_hash))
+
+
+def sign_records(
+    key: SiteKey, kind: RecordKind, documents: Sequence[JsonObject]
+) -> list[SignedRecord]:
+    """:func:`sign_record` of each document; chunks are signed while the next are encoded."""
+    bodies: list[bytes] = []
+    leaf_hashes: list[bytes] = []
+
+    def encoded() -> Iterator[bytes]:
+        for document in documents:
+            bodies.append(canonical_json(document))
+            leaf_hashes.append(hash_leaf(LEAF_TAG[kind] + bodies[-1]))
+            yield leaf_hashes[-1]
+
+    signatures = key.sign_many(encoded())
+    return [
+        SignedRecord(kind, str(document["serial"]), body, leaf_hash, signature)
+        for document, body, leaf_hash, signature in zip(
+            documents, bodies, leaf_hashes, signatures, strict=True
+        )
+    ]
 
 
 def build_certificate(
@@ -137,10 +159,8 @@ class Issuer:
         jobs = list(job_ids) or [None] * len(certificates)
         if len(jobs) != len(certificates):
             raise ValueError("give one job id per certificate, or none")
-        signed = [
-            sign_record(self.key, RecordKind.CERTIFICATE, certificate_document(c))
-            for c in certificates
-        ]
+        documents = [certificate_document(c) for c in certificates]
+        signed = sign_records(self.key, RecordKind.CERTIFICATE, documents)
         self.store.append(
             [
                 _new_leaf(s, c.issued_at, self._design_key(c.design), job)

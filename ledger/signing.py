@@ -10,7 +10,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
+from itertools import islice
 
 from coincurve import PrivateKey, PublicKey
 from eth_hash.auto import keccak
@@ -18,6 +23,8 @@ from eth_hash.auto import keccak
 from ledger.errors import SigningError
 
 SIGNATURE_SIZE = 65
+SIGNING_CHUNK = 128
+"""Digests one signing thread takes at a time."""
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_ORDER = _SECP256K1_ORDER // 2
 
@@ -75,8 +82,38 @@ class SiteKey:
         signature: bytes = self._key.sign_recoverable(digest, hasher=None)
         return signature
 
+    def sign_many(self, digests: Iterable[bytes]) -> list[bytes]:
+        """:meth:`sign` of each digest, in order, chunk by chunk on the signing threads.
+
+        libsecp256k1 runs without the GIL, so chunks sign on every core while the caller
+        goes on producing digests (``digests`` may be a generator that encodes records).
+        Signatures are deterministic (RFC 6979): the result equals signing one by one.
+        """
+        pending: list[Future[list[bytes]]] = []
+        for chunk in _chunks(iter(digests), SIGNING_CHUNK):
+            for digest in chunk:
+                if len(digest) != 32:
+                    raise SigningError(f"sign a 32-byte digest, not {len(digest)} bytes")
+            pending.append(_signing_threads().submit(self._sign_chunk, chunk))
+        return [signature for future in pending for signature in future.result()]
+
+    def _sign_chunk(self, digests: list[bytes]) -> list[bytes]:
+        sign = self._key.sign_recoverable
+        return [sign(digest, hasher=None) for digest in digests]
+
     def __repr__(self) -> str:
         return f"SiteKey(address={self._address})"
+
+
+def _chunks(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+@cache
+def _signing_threads() -> ThreadPoolExecutor:
+    """One small pool per process, as many threads as cores (at most 4)."""
+    return ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="signing")
 
 
 def recover_address(digest: bytes, signature: bytes) -> str:
