@@ -451,7 +451,7 @@ class OpcUaPrinterControl:
         except LINK_ERRORS as error:
             raise self._unreachable(_describe(error)) from error
         results = outputs if isinstance(outputs, list) else [] if outputs is None else [outputs]
-        refusal = _refusal(method, results)
+        refusal = refusal_of(method, results)
         if refusal is not None:
             raise PrinterRefusedError(
                 f"printer {self.printer.id} refused {what}: {refusal}",
@@ -551,7 +551,7 @@ def _cast(value: object, kind: ArgumentType) -> object:
         ) from error
 
 
-def _refusal(method: PrinterMethod, results: Sequence[object]) -> str | None:
+def refusal_of(method: PrinterMethod, results: Sequence[object]) -> str | None:
     """None when ``results`` mean accepted; otherwise the printer's reason (or the result)."""
     if method.result_index is None:
         return None

@@ -14,7 +14,12 @@ from asyncua import Client, Node, ua
 from config import PrinterMapping
 from connectors.opcua_client.printer.driver import LINK_ERRORS, new_client, secure
 from connectors.opcua_client.printer.errors import PrinterUnreachableError
-from connectors.opcua_client.printer.paths import PathFinder, printer_root, resolve_mapping
+from connectors.opcua_client.printer.paths import (
+    PathFinder,
+    parse_path,
+    printer_root,
+    resolve_mapping,
+)
 from connectors.opcua_client.quality import status_name
 from models import OpcUaEndpoint, ProcessParameter
 
@@ -24,7 +29,7 @@ server from holding the probe)."""
 
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "state": ("JobState", "BuildState", "State", "Status", "MachineState"),
-    "job_id": ("JobOrderID", "JobId", "JobID", "JobName", "CurrentJob", "Job"),
+    "job_id": ("JobOrderID", "JobId", "JobID", "JobName", "CurrentJob", "ActiveJob", "Job"),
     "current_layer": ("CurrentLayer", "Layer", "LayerCurrent", "LayerNumber"),
     "layers_planned": ("LayersPlanned", "TotalLayers", "LayerCount", "Layers", "NumberOfLayers"),
     "material_lot": ("LotIdentifier", "MaterialLot", "LotNumber", "Lot", "BatchId", "Batch"),
@@ -32,11 +37,11 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "dossier_sha256": ("DossierHash", "DossierSha256", "JobHash", "BuildFileHash", "Checksum"),
     "design_id": ("DesignId", "PartId", "PartNumber", "Design"),
     "alarms": ("ActiveAlarms", "Alarms", "Errors", "Faults"),
-    "reason": ("StopReason", "AbortReason", "LastError", "Reason", "Message"),
+    "reason": ("StopReason", "AbortReason", "StopCause", "LastError", "Reason", "Message"),
     "store": ("Store", "LoadJob", "UploadJob", "Load", "Prepare", "Queue"),
-    "start": ("Start", "StartJob", "StartBuild", "Run", "Begin"),
+    "start": ("Start", "StartJob", "StartBuild", "RunJob", "Run", "Begin"),
     "abort": ("Abort", "AbortJob", "Cancel", "CancelJob", "Stop", "StopBuild"),
-    "store_and_start": ("StoreAndStart", "LoadAndStart", "RunJob"),
+    "store_and_start": ("StoreAndStart", "LoadAndStart", "LoadAndRun"),
     "clear": ("Clear", "ClearJob", "Remove", "Unload", "Reset"),
     **{
         p.value: (p.value, *aliases)
@@ -54,6 +59,18 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     },
 }
 """Names a printer may use for each mapping key, most likely first (case does not matter)."""
+
+KEYWORDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    ProcessParameter.LASER_POWER.value: (("laser",),),
+    ProcessParameter.CHAMBER_OXYGEN.value: (("oxygen",), ("o2",)),
+    ProcessParameter.BUILD_PLATE_TEMPERATURE.value: (
+        ("plate", "temp"),
+        ("platform", "temp"),
+        ("bed", "temp"),
+    ),
+    ProcessParameter.LAYER_TIME.value: (("layer", "time"), ("layer", "sec"), ("layer", "dur")),
+}
+"""When no name matches exactly: words a name must all contain to suggest it for a key."""
 
 _METHODS = ("store", "start", "abort", "store_and_start", "clear")
 
@@ -79,6 +96,8 @@ class ProbeReport:
     """Mapping key → what was not found."""
     suggested: dict[str, str] = field(default_factory=dict)
     """Missing key → a path under the root whose name looks like it (``nsN:Name/...``)."""
+    hints: dict[str, str] = field(default_factory=dict)
+    """Key → what the printer shows there: a method's inputs, the state's current value."""
 
     @property
     def complete(self) -> bool:
@@ -119,21 +138,84 @@ async def _probe(client: Client, url: str, mapping: PrinterMapping, printer_id: 
     report.found = {key: refs[key].text for key in (*resolved.nodes, *resolved.methods)}
     report.missing = dict(resolved.missing)
     finder = PathFinder(client, namespaces)
-    root = client.nodes.objects
-    if "root" not in resolved.missing:
-        _, found_root, _ = await printer_root(client, mapping, printer_id)
-        root = found_root or root
-    browsed = await browse_tree(finder, root, namespaces)
+    if "root" in resolved.missing:
+        _suggest_from_objects(report, mapping, await browse_tree(finder, client.nodes.objects))
+        suggested_root = report.suggested.get("root")
+        if suggested_root:
+            root_node, _ = await finder.follow(
+                client.nodes.objects, parse_path(suggested_root, _index_aliases(report))
+            )
+            if root_node is not None:
+                await _hints(report, finder, root_node)
+        return report
+    _, root, _ = await printer_root(client, mapping, printer_id)
+    assert root is not None
+    browsed = await browse_tree(finder, root)
     for key in report.missing:
         suggestion = suggest(key, browsed)
         if suggestion:
             report.suggested[key] = suggestion
+    await _hints(report, finder, root)
     return report
 
 
-async def browse_tree(
-    finder: PathFinder, root: Node, namespaces: Sequence[str]
-) -> list[BrowsedNode]:
+async def _hints(report: ProbeReport, finder: PathFinder, root: Node) -> None:
+    """What the suggested state node reads now and what each suggested method takes."""
+    for key, path in report.suggested.items():
+        if key == "root":
+            continue
+        node, _ = await finder.follow(root, parse_path(path, _index_aliases(report)))
+        if node is None:
+            continue
+        with contextlib.suppress(*LINK_ERRORS):
+            if key in _METHODS:
+                inputs = await (await node.get_child("0:InputArguments")).read_value()
+                report.hints[key] = "inputs " + ", ".join(
+                    f"{a.Name}: {_type_name(a.DataType)}" for a in inputs
+                )
+            elif key == "state":
+                report.hints[key] = f"reads {await node.read_value()!r} now"
+
+
+def _index_aliases(report: ProbeReport) -> dict[str, str]:
+    """``nsN`` → URI: the aliases of the paths a probe suggests."""
+    return {f"ns{index}": uri for index, uri in enumerate(report.namespaces)}
+
+
+def _type_name(data_type: ua.NodeId) -> str:
+    if data_type.NamespaceIndex == 0 and isinstance(data_type.Identifier, int):
+        with contextlib.suppress(ValueError):
+            return str(ua.VariantType(data_type.Identifier).name)
+    return str(data_type.to_string())
+
+
+def _suggest_from_objects(
+    report: ProbeReport, mapping: PrinterMapping, browsed: Sequence[BrowsedNode]
+) -> None:
+    """No root where the mapping says: suggest every key from Objects, and as the root the
+    object all suggestions share (their paths then start below it)."""
+    keys = [*mapping.nodes(), *mapping.method_refs()]
+    found = {key: path for key in keys if (path := suggest(key, browsed))}
+    common = _common_prefix([path.split("/")[:-1] for path in found.values()])
+    if common:
+        report.suggested["root"] = "/".join(common)
+    for key, path in found.items():
+        report.suggested[key] = "/".join(path.split("/")[len(common) :])
+
+
+def _common_prefix(paths: Sequence[list[str]]) -> list[str]:
+    if not paths:
+        return []
+    prefix = paths[0]
+    for path in paths[1:]:
+        size = 0
+        while size < min(len(prefix), len(path)) and prefix[size] == path[size]:
+            size += 1
+        prefix = prefix[:size]
+    return prefix
+
+
+async def browse_tree(finder: PathFinder, root: Node) -> list[BrowsedNode]:
     """Every variable, object and method under ``root`` (breadth first, at most MAX_NODES)."""
     browsed: list[BrowsedNode] = []
     queue: list[tuple[Node, str]] = [(root, "")]
@@ -162,12 +244,23 @@ def suggest(key: str, browsed: Sequence[BrowsedNode]) -> str:
         matches = [
             node
             for node in browsed
-            if node.node_class == wanted
-            and node.path.rpartition("/")[2].partition(":")[2].lower() == candidate.lower()
+            if node.node_class == wanted and _name(node).lower() == candidate.lower()
+        ]
+        if matches:
+            return min(matches, key=lambda node: node.path.count("/")).path
+    for words in KEYWORDS.get(key, ()):
+        matches = [
+            node
+            for node in browsed
+            if node.node_class == wanted and all(w in _name(node).lower() for w in words)
         ]
         if matches:
             return min(matches, key=lambda node: node.path.count("/")).path
     return ""
+
+
+def _name(node: BrowsedNode) -> str:
+    return node.path.rpartition("/")[2].partition(":")[2]
 
 
 def render_toml(report: ProbeReport, mapping: PrinterMapping, profile: str = "probed") -> str:
@@ -180,16 +273,20 @@ def render_toml(report: ProbeReport, mapping: PrinterMapping, profile: str = "pr
     table = f"printer_links.profiles.{profile}"
     paths = {**report.found, **report.suggested}
     nodes = [k for k in mapping.nodes() if k in paths or k in report.missing]
-    lines += ["", f"[{table}]", f"root = {json.dumps(mapping.root)}"]
+    root = report.suggested.get("root", mapping.root)
+    lines += ["", f"[{table}]", f"root = {json.dumps(root)}"]
     for key in nodes:
         if key in paths and key not in {p.parameter.value for p in mapping.process_values}:
             lines.append(f"{key} = {{ path = {json.dumps(paths[key])} }}")
         elif key not in paths:
             lines.append(f"# {key} = {{ path = ... }}  (nothing under the root looks like it)")
+    if "state" in report.hints:
+        lines.append(f"# the state node {report.hints['state']}: list the printer's own values")
     states = ", ".join(
         f"{json.dumps(k)} = {json.dumps(v.value)}" for k, v in mapping.states.items()
     )
     lines.append(f"states = {{ {states} }}  # the printer's own state values → job states")
+    lines += ["# scale: factor from the printer's unit to W, ppm, Cel and s (see EngineeringUnits)"]
     lines += ["process_values = ["]
     for value in mapping.process_values:
         name = value.parameter.value
@@ -198,7 +295,7 @@ def render_toml(report: ProbeReport, mapping: PrinterMapping, profile: str = "pr
         lines.append(f"  {entry}" if path else f"  # {name}: nothing looks like it")
     lines += ["]", "", f"[{table}.namespaces]"]
     aliases = dict(mapping.namespaces)
-    for path in report.suggested.values():
+    for path in report.suggested.values():  # nsN aliases of the suggested paths
         for segment in path.split("/"):
             alias = segment.partition(":")[0]
             aliases.setdefault(alias, report.namespaces[int(alias[2:])])
@@ -209,6 +306,8 @@ def render_toml(report: ProbeReport, mapping: PrinterMapping, profile: str = "pr
         arguments = ", ".join(
             f'{{ source = "{a.source.value}", type = "{a.type.value}" }}' for a in method.arguments
         )
+        if key in report.hints:
+            lines.append(f"# {key}: the printer's method takes {report.hints[key]}")
         if path:
             lines.append(f"{key} = {{ path = {json.dumps(path)}, arguments = [{arguments}] }}")
         else:
