@@ -238,6 +238,7 @@ async def test_a_certificate_page_shows_its_evidence_charts(web: WebSite) -> Non
     serial = await certified_serial(web)
     async with web.page("quality_engineer") as page:
         await page.goto("/parts")
+        await web.shot(page, "parts")
         await page.get_by_role("link", name=serial).click()
         await expect(page.get_by_role("heading", name=f"Part {serial}")).to_be_visible()
         charts = page.locator("figure[data-evidence][data-rendered=true] canvas")
@@ -284,6 +285,7 @@ async def test_the_public_page_tells_a_genuine_part_from_an_unknown_one(web: Web
 async def test_the_login_works_from_the_keyboard_alone(web: WebSite) -> None:
     async with web.page() as page:
         await page.goto("/login")
+        await web.shot(page, "login")
         await page.keyboard.type("planner")
         await page.keyboard.press("Tab")
         await page.keyboard.type(PASSWORDS["planner"])
