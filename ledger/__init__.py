@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         open_ledger,
         verify_bundle_file,
     )
-    from ledger.exports import ExportFormat, export_certificate, revocation_status_list
+    from ledger.exports import STATUS_PURPOSES, ExportFormat, export_certificate, status_list
     from ledger.parties import (
         LicenceTerms,
         allow_parties,
@@ -86,7 +86,8 @@ _LOADED_ON_USE = {
     "list_parts": "ledger.partlist",
     "ExportFormat": "ledger.exports",
     "export_certificate": "ledger.exports",
-    "revocation_status_list": "ledger.exports",
+    "status_list": "ledger.exports",
+    "STATUS_PURPOSES": "ledger.exports",
     "LicenceTerms": "ledger.parties",
     "allow_parties": "ledger.parties",
     "find_design": "ledger.parties",
@@ -109,6 +110,7 @@ one of its names is first used."""
 
 __all__ = [
     "COSIGNATURE_V1",
+    "STATUS_PURPOSES",
     "BatchPolicy",
     "ChainClient",
     "CommandResult",
@@ -162,9 +164,9 @@ __all__ = [
     "register_oem_design",
     "render_issued",
     "render_usage",
-    "revocation_status_list",
     "revoke_licence",
     "root_hash",
+    "status_list",
     "traced_parts",
     "verify_bundle_file",
     "verify_inclusion",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.exports.commands import ExportFormat, export_certificate, revocation_status_list
+from ledger.exports.commands import ExportFormat, export_certificate, status_list
+from ledger.exports.status_list import STATUS_PURPOSES
 
-__all__ = ["ExportFormat", "export_certificate", "revocation_status_list"]
+__all__ = ["STATUS_PURPOSES", "ExportFormat", "export_certificate", "status_list"]

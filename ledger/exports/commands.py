@@ -11,10 +11,11 @@ from enum import StrEnum
 from config import Settings
 from ledger.bundle import build_bundle, bundle_json
 from ledger.commands import ledger_store
+from ledger.errors import ExportError
 from ledger.exports.aasx import HandedOverFile, Operator, part_aasx
 from ledger.exports.did import did_key
 from ledger.exports.en10204 import inspection_document
-from ledger.exports.status_list import REVOCATION, status_list_credential
+from ledger.exports.status_list import REVOCATION, STATUS_PURPOSES, status_list_credential
 from ledger.exports.vc import PublicLinks, certificate_credential, sign_credential
 from ledger.sitechain import site_key
 from ledger.stored import checked_part
@@ -68,21 +69,30 @@ def export_certificate(
     )
 
 
-def revocation_status_list(
-    settings: Settings, *, environ: Mapping[str, str] | None = None, clock: Clock | None = None
+def status_list(
+    settings: Settings,
+    purpose: str = REVOCATION,
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
 ) -> bytes:
-    """The site's signed revocation status list (compact JWS), every revoked part's bit set."""
+    """The site's signed status list (compact JWS) for ``purpose``: the bit of every revoked
+    (or, for ``suspension``, every certificate a recall holds now) part set."""
+    if purpose not in STATUS_PURPOSES:
+        raise ExportError(f"no status list for {purpose!r}: one of {', '.join(STATUS_PURPOSES)}")
     key = site_key(settings, os.environ if environ is None else environ)
     store = ledger_store(settings)
     try:
-        revoked = store.revoked_positions()
+        positions = (
+            store.revoked_positions() if purpose == REVOCATION else store.suspended_positions()
+        )
     finally:
         store.close()
     credential = status_list_credential(
-        url=PublicLinks(settings.ledger.public_base_url).status_list_url(REVOCATION),
+        url=PublicLinks(settings.ledger.public_base_url).status_list_url(purpose),
         issuer=did_key(key.public_key),
-        purpose=REVOCATION,
-        set_bits=revoked,
+        purpose=purpose,
+        set_bits=positions,
         valid_from=(clock or SystemClock()).now(),
     )
     return (sign_credential(credential, key) + "\n").encode()

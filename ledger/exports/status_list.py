@@ -15,6 +15,8 @@ MIN_BITS = 131_072
 
 REVOCATION = "revocation"
 SUSPENSION = "suspension"
+STATUS_PURPOSES = (REVOCATION, SUSPENSION)
+"""The lists a site publishes: revoked for good, or held by a recall until lifted."""
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 
 

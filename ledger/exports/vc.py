@@ -12,7 +12,7 @@ from joserfc.jwk import ECKey
 from ledger.canonical import JsonObject
 from ledger.errors import ExportError
 from ledger.exports.did import did_key, private_jwk, public_jwk, public_key_of, verification_method
-from ledger.exports.status_list import REVOCATION, VC_V2_CONTEXT, status_entry
+from ledger.exports.status_list import STATUS_PURPOSES, VC_V2_CONTEXT, status_entry
 from ledger.signing import SiteKey
 from models import AttestedRecord
 
@@ -43,8 +43,8 @@ class PublicLinks:
 def certificate_credential(
     certificate: AttestedRecord, *, issuer: str, status_index: int, links: PublicLinks
 ) -> JsonObject:
-    """The unsigned credential: the signed certificate as subject, its revocation status entry,
-    and its Merkle inclusion proof and chain anchor as evidence."""
+    """The unsigned credential: the signed certificate as subject, its entries in the revocation
+    and suspension status lists, and its Merkle inclusion proof and chain anchor as evidence."""
     document = certificate.document
     serial = str(document["serial"])
     issued_at = str(document.get("issued_at", ""))
@@ -59,9 +59,12 @@ def certificate_credential(
             "serial": serial,
             "certificate": document,
         },
-        "credentialStatus": status_entry(
-            list_url=links.status_list_url(REVOCATION), purpose=REVOCATION, index=status_index
-        ),
+        "credentialStatus": [
+            status_entry(
+                list_url=links.status_list_url(purpose), purpose=purpose, index=status_index
+            )
+            for purpose in STATUS_PURPOSES
+        ],
         "evidence": [_proof_evidence(certificate)],
     }
     if issued_at:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ledger import ExportFormat, export_certificate, revocation_status_list
+from ledger import STATUS_PURPOSES, ExportFormat, export_certificate, status_list
 from models import ExitCode
 from opcua_server.cli.options import add_site_options, site_settings_of
 
@@ -32,7 +32,14 @@ def add_status_list_command(
     """``certificate status-list``: the signed revocation status list credentials point to."""
     status = certificate.add_parser(
         "status-list",
-        help="the site's signed revocation status list (W3C Bitstring Status List, compact JWS)",
+        help="the site's signed revocation or suspension status list (W3C Bitstring Status "
+        "List, compact JWS)",
+    )
+    status.add_argument(
+        "--purpose",
+        choices=STATUS_PURPOSES,
+        default=STATUS_PURPOSES[0],
+        help="revocation: revoked for good (default); suspension: held by a recall now",
     )
     status.add_argument("--out", type=Path, help="write to this file instead of stdout")
     add_site_options(status)
@@ -46,7 +53,8 @@ def cmd_certificate_export(args: argparse.Namespace) -> int:
 
 
 def cmd_status_list(args: argparse.Namespace) -> int:
-    return write_output(revocation_status_list(site_settings_of(args)), args.out, "status list")
+    content = status_list(site_settings_of(args), args.purpose)
+    return write_output(content, args.out, f"{args.purpose} status list")
 
 
 def write_output(content: bytes, out: Path | None, what: str) -> int:

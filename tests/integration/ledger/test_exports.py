@@ -3,6 +3,7 @@ checked by independent tools: aas-test-engines and BaSyx for AASX, joserfc for t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import io
@@ -22,7 +23,7 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import ECKey
 
 from config.settings import Settings
-from ledger import ExportFormat, export_certificate, revocation_status_list
+from ledger import ExportFormat, export_certificate, status_list
 from ledger.commands import open_ledger
 from models import ManualClock
 from opcua_server.cli.main import main
@@ -31,12 +32,12 @@ from tests.unit.ledger.ledgerkit import T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-SERIALS = ("P-1", "P-2")
+SERIALS = ("P-1", "P-2", "P-3")
 
 
 @pytest.fixture(scope="module")
 async def printed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A site on its local chain with two anchored parts, the second one revoked."""
+    """A site on its local chain with three anchored parts: P-2 revoked, P-3 held by a recall."""
     folder = tmp_path_factory.mktemp("exports")
     settings = await licensed_site(folder)
     settings = settings.model_copy(
@@ -50,7 +51,19 @@ async def printed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         await print_part(settings, serial)
     async with open_ledger(settings, NO_ENV, ManualClock(T0)) as ledger:
         await ledger.revoke("P-2", "cracked in inspection", "quality")
+    recall = ["recall", "create", "--serial", "P-3", "--reason", "porosity", "--by", "quality"]
+    assert await asyncio.to_thread(main, [*recall, "--config", str(site_config(settings))]) == 0
     return settings
+
+
+def site_config(settings: Settings) -> Path:
+    """A config file for the CLI naming the fixture's site."""
+    config = settings.data_dir / "site.toml"
+    config.write_text(
+        f'data_dir = "{settings.data_dir}"\n[chain]\nchain_id = {settings.chain.chain_id}\n'
+        f'[ledger]\npublic_base_url = "{settings.ledger.public_base_url}"\n'
+    )
+    return config
 
 
 def jwk_of_did_key(did: str) -> ECKey:
@@ -105,25 +118,30 @@ async def test_a_tampered_vc_fails_the_independent_check(printed: Settings) -> N
         decoded(f"{head}.{forged}.{signature}".encode())
 
 
-async def test_status_list_sets_the_bit_of_the_revoked_part_only(printed: Settings) -> None:
-    _, status_list = decoded(revocation_status_list(printed, environ=NO_ENV))
-    subject = status_list["credentialSubject"]
-    assert isinstance(subject, dict)
-    assert subject["statusPurpose"] == "revocation"
-    bits = gzip.decompress(base64.urlsafe_b64decode(subject["encodedList"][1:] + "=="))
-    assert len(bits) * 8 >= 131_072
+async def test_status_lists_set_the_bits_of_revoked_and_suspended_parts(
+    printed: Settings,
+) -> None:
+    lists = {
+        purpose: decoded(status_list(printed, purpose, environ=NO_ENV))[1]
+        for purpose in ("revocation", "suspension")
+    }
 
-    def revoked(serial: str) -> bool:
+    def bit_set(serial: str, purpose: str) -> bool:
         _, credential = decoded(
             export_certificate(printed, serial, ExportFormat.VC, environ=NO_ENV)
         )
-        entry = credential["credentialStatus"]
-        assert isinstance(entry, dict)
-        assert entry["statusListCredential"] == status_list["id"]
+        (entry,) = [e for e in credential["credentialStatus"] if e["statusPurpose"] == purpose]
+        listed = lists[purpose]
+        assert entry["statusListCredential"] == listed["id"]
+        subject = listed["credentialSubject"]
+        assert subject["statusPurpose"] == purpose
+        bits = gzip.decompress(base64.urlsafe_b64decode(subject["encodedList"][1:] + "=="))
+        assert len(bits) * 8 >= 131_072
         index = int(entry["statusListIndex"])
         return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
-    assert [revoked(s) for s in SERIALS] == [False, True]
+    assert [bit_set(s, "revocation") for s in SERIALS] == [False, True, False]
+    assert [bit_set(s, "suspension") for s in SERIALS] == [False, False, True]
 
 
 async def test_aasx_passes_the_official_test_engine_and_reads_back(printed: Settings) -> None:
@@ -162,27 +180,12 @@ async def test_en10204_states_compliance_only_for_a_passing_part(printed: Settin
     assert document["validation"]["statement_of_compliance"].startswith("We confirm")
 
 
-async def test_cli_writes_each_format_to_a_file(
-    printed: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_cli_writes_an_export_to_a_file_and_names_an_unknown_part(
+    printed: Settings, tmp_path: Path
 ) -> None:
-    config = tmp_path / "site.toml"
-    config.write_text(
-        f'data_dir = "{printed.data_dir}"\n[chain]\nchain_id = {printed.chain.chain_id}\n'
-    )
+    config = str(site_config(printed))
     out = tmp_path / "part.aasx"
-    code = main(
-        [
-            "certificate",
-            "export",
-            "P-1",
-            "--config",
-            str(config),
-            "--format",
-            "aasx",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
+    export = ["certificate", "export", "P-1", "--config", config, "--format", "aasx"]
+    assert main([*export, "--out", str(out)]) == 0
     assert zipfile.is_zipfile(out)
-    assert main(["certificate", "export", "P-404", "--config", str(config), "--format", "vc"]) == 1
+    assert main(["certificate", "export", "P-404", "--config", config, "--format", "vc"]) == 1
