@@ -193,3 +193,14 @@ def spare_part_problems(settings: Settings) -> Iterator[Problem]:
                 f"{asset.id} has no component '{part.component}'"
                 f" (it has: {', '.join(own) or 'none'})",
             )
+
+
+def printer_link_problems(settings: Settings) -> Iterator[Problem]:
+    """Each printer a mapping profile is assigned to is a printer of the site."""
+    printers = {printer.id for printer in settings.site.printers}
+    for printer_id in settings.printer_links.use:
+        if printer_id not in printers:
+            yield Problem(
+                f"printer_links.use.{printer_id}",
+                f"no printer {printer_id!r} in site.printers: use one of {sorted(printers)}",
+            )

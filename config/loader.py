@@ -17,6 +17,7 @@ from config.checks import (
     empty_site_problems,
     insecure_link_problems,
     machine_problems,
+    printer_link_problems,
     spare_part_problems,
     user_problems,
 )
@@ -33,6 +34,7 @@ SETTINGS_CHECKS: tuple[SettingsCheck, ...] = (
     (frozenset({"server"}), user_problems),
     (frozenset({"site"}), insecure_link_problems),
     (frozenset({"site", "maintenance"}), spare_part_problems),
+    (frozenset({"site", "printer_links"}), printer_link_problems),
     (frozenset({"server", "site"}), port_problems),
     (frozenset({"server", "historian", "ledger", "maintenance"}), store_problems),
 )
