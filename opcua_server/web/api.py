@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from models import Alert, HealthScore, OrderState, PrinterStatus, PrintOrder
+from models import Alert, HealthScore, HealthState, OrderState, PrinterStatus, PrintOrder
 from opcua_server.web.actions import Console
 from opcua_server.web.app import signed_in, web_state
 from opcua_server.web.parts import PartSummary
@@ -146,10 +148,42 @@ async def cancel_order(request: Request, order_id: str) -> PrintOrder:
     return await console(request).cancel_order(signed_in(request), order_id)
 
 
+class MachineOut(BaseModel):
+    """A machine's latest health score; numbers a model could not give (NaN) are null."""
+
+    machine: str
+    ts: datetime
+    state: HealthState
+    anomaly_score: float | None
+    rul_h: float | None
+    rul_low_h: float | None
+    rul_high_h: float | None
+    top_contributors: tuple[str, ...]
+    model_version: str
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _machine(score: HealthScore) -> MachineOut:
+    return MachineOut(
+        machine=score.machine,
+        ts=score.ts,
+        state=score.state,
+        anomaly_score=_finite(score.anomaly_score),
+        rul_h=_finite(score.rul),
+        rul_low_h=_finite(score.rul_low),
+        rul_high_h=_finite(score.rul_high),
+        top_contributors=score.top_contributors,
+        model_version=score.model_version,
+    )
+
+
 @router.get("/machines")
-async def machines(request: Request) -> list[HealthScore]:
+async def machines(request: Request) -> list[MachineOut]:
     floor = console(request).services.floor
-    return list(floor.health()) if floor is not None else []
+    return [_machine(score) for score in floor.health()] if floor is not None else []
 
 
 @router.get("/machines/{machine}/trend")

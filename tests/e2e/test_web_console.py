@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -327,3 +328,26 @@ async def test_only_the_quality_role_revokes_and_the_public_page_says_so(web: We
         await page.goto(f"/verify/{serial}")
         await expect(page.locator("#status")).to_have_text("revoked")
         await expect(page.locator("#genuine")).to_contain_text("revoked")
+
+
+async def test_machine_health_shows_on_the_board_and_in_the_api(web: WebSite) -> None:
+    scoring = web.site.scoring
+    assert scoring is not None
+    scoring.latest[MACHINE] = HealthScore(
+        machine=MACHINE,
+        ts=web.site.clock.now(),
+        anomaly_score=math.nan,
+        rul=120.0,
+        rul_low=90.0,
+        rul_high=150.0,
+        state=HealthState.UNKNOWN,
+        top_contributors=("vibration_rms",),
+    )
+    async with web.page("planner") as page:
+        panel = page.locator("#panel-machines")
+        await expect(panel).to_contain_text("120 (90–150)")
+        answer = await page.request.get("/api/machines")
+        assert answer.ok
+        [machine] = await answer.json()
+    assert machine["anomaly_score"] is None, "NaN (no score while refilling) is null in JSON"
+    assert (machine["rul_low_h"], machine["rul_high_h"]) == (90.0, 150.0)
