@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from config.archive import ArchiveSettings
 from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
 from config.printers import PrinterLinkSettings
@@ -425,6 +426,7 @@ class Settings(ConfigRecord):
     web: WebSettings = WebSettings()
     printer_links: PrinterLinkSettings = PrinterLinkSettings()
     parties: PartiesSettings = PartiesSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         10_000, description="readings buffered between connectors and sinks before back-pressure"
     )

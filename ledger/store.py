@@ -273,6 +273,23 @@ class LedgerStore:
                     "UPDATE jobs SET job = ? WHERE job_id = ?", (job.model_dump_json(), job_id)
                 )
 
+    def prune_samples(self, ended_before: datetime) -> tuple[int, int]:
+        """Delete the process samples of certified jobs whose last sample is older than
+        ``ended_before``: their certificates keep the evidence summary and the samples' digest.
+        Returns (jobs, samples) deleted."""
+        with self._tx() as cur:
+            jobs = [
+                str(row[0])
+                for row in cur.execute(
+                    "SELECT s.job_id FROM samples s JOIN jobs j ON j.job_id = s.job_id"
+                    " WHERE j.state = ? GROUP BY s.job_id HAVING MAX(s.ts_us) < ?",
+                    (JobState.CERTIFIED, to_micros(ended_before)),
+                ).fetchall()
+            ]
+            before = self._db.total_changes
+            cur.executemany("DELETE FROM samples WHERE job_id = ?", [(j,) for j in jobs])
+            return len(jobs), self._db.total_changes - before
+
     def _require_state(self, cur: sqlite3.Cursor, job_id: str, state: JobState) -> None:
         row = cur.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:

@@ -1,4 +1,4 @@
-"""Recall campaigns on disk: the frozen list, the orders held, each part's closure, end of life."""
+"""After-sales on disk: recall campaigns, orders held, closures, end of life, archive exports."""
 
 # Durability as the ledger store: WAL with synchronous=FULL, one transaction per method, the
 # connection shared by threads under a lock.
@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS held_orders (
     order_id TEXT NOT NULL,
     held_us INTEGER NOT NULL,
     PRIMARY KEY (campaign, order_id)
+);
+CREATE TABLE IF NOT EXISTS archives (
+    id INTEGER PRIMARY KEY,
+    until_us INTEGER NOT NULL,
+    exported_us INTEGER NOT NULL,
+    folder TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS end_of_life (
     id INTEGER PRIMARY KEY,
@@ -324,3 +330,17 @@ class CampaignStore:
                 args,
             ).fetchall()
         return [LifeRecord(r[0], LifeEvent(r[1]), r[2], from_micros(r[3]), r[4]) for r in rows]
+
+    def record_archive(self, until: datetime, exported_at: datetime, folder: str) -> None:
+        """Note that an archive holds every certificate issued before ``until``."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO archives (until_us, exported_us, folder) VALUES (?, ?, ?)",
+                (to_micros(until), to_micros(exported_at), folder),
+            )
+
+    def archived_until(self) -> datetime | None:
+        """Before when every certificate is held by an archive export; None before any."""
+        with self._tx() as cur:
+            latest = cur.execute("SELECT MAX(until_us) FROM archives").fetchone()[0]
+        return None if latest is None else from_micros(latest)

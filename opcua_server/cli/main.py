@@ -25,6 +25,7 @@ from ledger import (
 )
 from maintenance import AlertRow, AlertStore, SqliteOrderBook, active_alert_rows, render_alert_table
 from models import ExitCode, TrustfloorError
+from opcua_server.cli.archive import add_archive_commands
 from opcua_server.cli.billing import add_billing_commands
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.cli.consortium import add_consortium_commands
@@ -304,6 +305,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_ledger_commands,
     add_trace_commands,
     add_recall_commands,
+    add_archive_commands,
     add_parts_commands,
     add_oem_commands,
     add_consortium_commands,

@@ -39,6 +39,16 @@ class Floor:
     def data_dir(self) -> Path:
         return Path(self.settings.data_dir)
 
+    def config(self, name: str = "site.toml", extra: str = "") -> Path:
+        """A config file for this site (its data directory and local chain) beside its data
+        directory, with ``extra`` TOML appended; the CLI reaches the site through it."""
+        path = self.data_dir.parent / name
+        path.write_text(
+            f'data_dir = "{self.data_dir}"\n\n[chain]\nchain_id = {self.settings.chain.chain_id}\n'
+            + extra
+        )
+        return path
+
 
 async def build_floor(folder: Path) -> Floor:
     """Register the design, raise an alert and its order, print and anchor the four parts."""

@@ -29,7 +29,7 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Floor:
 @pytest.fixture(scope="module")
 def campaign(floor: Floor) -> str:
     """A recall of lot A: one part returned, the other scrapped, then taken back and dismantled."""
-    site = ("--data-dir", str(floor.data_dir))
+    site = ("--config", str(floor.config()))
     create = ["recall", "create", "--lot", LOT_A, "--reason", "powder", "--disposition", "return"]
     assert main([*create, *site]) == ExitCode.OK
     for serial, closure in (("P-A1", "returned"), ("P-A2", "scrapped")):
