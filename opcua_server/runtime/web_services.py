@@ -196,4 +196,5 @@ def console_services(
         parts=SiteParts(orders, certificates, ledger)
         if orders is not None and certificates is not None
         else None,
+        print_hours={p.design_id: p.print_hours for p in settings.maintenance.spare_parts},
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from models import OrderState
+from models import OrderState, PrintOrder
 from opcua_server.web.actions import Console, may
 from opcua_server.web.app import render, signed_in, web_state
 from opcua_server.web.errors import TooManyRequestsError
@@ -28,13 +29,26 @@ async def board_context(request: Request) -> dict[str, Any]:
     floor = c.services.floor
     orders = await c.orders(limit=50)
     role = signed_in(request).role
+    shown = [o for o in orders if o.state in OPEN_ORDER_STATES] or orders[:10]
     return {
         "alerts": await c.alerts(),
-        "orders": [o for o in orders if o.state in OPEN_ORDER_STATES] or orders[:10],
+        "orders": shown,
+        "ready_by": expected_ready(c, shown),
         "printers": floor.printers() if floor is not None else [],
         "health": floor.health() if floor is not None else [],
         "may_ack": may(role, "Acknowledge"),
         "may_confirm": may(role, "Confirm"),
+    }
+
+
+def expected_ready(c: Console, orders: list[PrintOrder]) -> dict[str, datetime]:
+    """When each open order should be printed and certified: its creation plus the catalogue's
+    print hours for its design (the figure the alert policy orders by)."""
+    hours = c.services.print_hours
+    return {
+        o.id: o.created_at + timedelta(hours=hours[o.design_id])
+        for o in orders
+        if o.state in OPEN_ORDER_STATES and o.design_id in hours
     }
 
 

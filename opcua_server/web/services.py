@@ -105,3 +105,5 @@ class ConsoleServices:
     alerts: AlertBoard | None = None
     floor: Floor | None = None
     parts: PartsRegister | None = None
+    print_hours: Mapping[str, float] = field(default_factory=dict)
+    """Hours to print and certify an order of each catalogued design (the planner's figure)."""

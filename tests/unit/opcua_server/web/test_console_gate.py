@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from tests.support import PASSWORDS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+PRINT_HOURS = 12.0
 ROLES = {"planner": Role.PLANNER, "auditor": Role.AUDITOR}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -53,7 +55,11 @@ async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Con
         users, {}, audit=audit, policy=LoginPolicy(backoff_s=0.0, max_failures=3), clock=clock
     )
     services = ConsoleServices(
-        audit=audit, users=manager, roles={u.name: u.role for u in users}, orders=orders
+        audit=audit,
+        users=manager,
+        roles={u.name: u.role for u in users},
+        orders=orders,
+        print_hours={"bracket": PRINT_HOURS},
     )
     web = WebConsole(WebSettings(enabled=True, port=0, session_idle_s=60), services, clock)
     await web.start()
@@ -231,3 +237,16 @@ async def test_a_body_larger_than_the_console_takes_is_refused_unread(console: C
             "/api/verify", content=b"x" * 2_000_001, headers={"X-CSRF-Token": token}
         )
     assert answer.status_code == 413
+
+
+async def test_the_board_shows_when_an_open_order_should_be_ready(console: Console) -> None:
+    async with client(console) as http:
+        token = await sign_in(http, "planner")
+        created = await http.post(
+            "/api/orders", json={"design_id": "bracket"}, headers={"X-CSRF-Token": token}
+        )
+        board = await http.get("/")
+    order = await console.orders.get_order(created.json()["id"])
+    ready = order.created_at + timedelta(hours=PRINT_HOURS)
+    row = board.text[board.text.index(f'id="order-{order.id}"') :]
+    assert ready.strftime("%Y-%m-%d %H:%M") in row[: row.index("</tr>")]
