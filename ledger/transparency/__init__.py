@@ -13,6 +13,7 @@ from ledger.transparency.note import (
     key_id,
     verify_note,
 )
+from ledger.transparency.quorum import CosignedCheckpoint, check_cosigned, split_view
 from ledger.transparency.witness import (
     AddCheckpoint,
     SplitView,
@@ -26,6 +27,7 @@ __all__ = [
     "ED25519",
     "AddCheckpoint",
     "Checkpoint",
+    "CosignedCheckpoint",
     "Note",
     "NoteError",
     "NoteSignature",
@@ -35,7 +37,9 @@ __all__ = [
     "Witness",
     "WitnessAnswer",
     "WitnessState",
+    "check_cosigned",
     "key_id",
     "load_or_create_signer",
+    "split_view",
     "verify_note",
 ]
