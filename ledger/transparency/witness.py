@@ -59,6 +59,13 @@ class AddCheckpoint:
     note: Note
     checkpoint: Checkpoint
 
+    def render(self) -> str:
+        """The request body a log sends (tlog-witness, add-checkpoint)."""
+        if len(self.proof) > MAX_PROOF_LINES:
+            raise NoteError(f"add-checkpoint: at most {MAX_PROOF_LINES} proof lines")
+        lines = [f"old {self.old_size}", *(base64.b64encode(h).decode() for h in self.proof)]
+        return "".join(f"{line}\n" for line in lines) + "\n" + self.note.render()
+
     @classmethod
     def parse(cls, body: str) -> AddCheckpoint:
         """The request body; NoteError saying what is malformed."""

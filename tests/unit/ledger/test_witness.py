@@ -10,6 +10,7 @@ import pytest
 from ledger.merkle import EMPTY_ROOT, consistency_proof, hash_leaf, root_hash
 from ledger.transparency import (
     COSIGNATURE_V1,
+    AddCheckpoint,
     Checkpoint,
     Note,
     Signer,
@@ -109,3 +110,10 @@ def test_a_checkpoint_of_size_zero_needs_the_empty_root(witness: Witness) -> Non
     body = "old 0\n\n" + Note(text, (LOG.sign(text),)).render()
     assert witness.add_checkpoint(body).status == 422
     assert witness.add_checkpoint(request(0, 0)).status == 200
+
+
+def test_a_request_renders_as_the_body_it_parses_from() -> None:
+    parsed = AddCheckpoint.parse(request(4, 9))
+    assert parsed.render() == request(4, 9)
+    assert (parsed.old_size, parsed.checkpoint.size) == (4, 9)
+    assert list(parsed.proof) == consistency_proof(LEAVES, 4, 9)
