@@ -15,7 +15,8 @@
 # changes included) 80-100 -> 30-35 µs; start-to-ready 1.7-2.2 -> 1.2-1.5 s.
 #
 # login (login_off_the_loop) keeps password checks off the event loop; channels
-# (channel_refusals, channel_rules) answers what a secure channel may not carry.
+# (channel_refusals, channel_rules) answers what a secure channel may not carry; imports
+# (nodeset_reverse_references) cuts the companion nodesets' import CPU by a third.
 
 from opcua_server.fastpath.channels import CHANNEL_PATCHES, ChannelRules, guard_channels
 from opcua_server.fastpath.install import PATCHES, install_fast_path
