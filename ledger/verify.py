@@ -27,6 +27,7 @@ from ledger.canonical import record_leaf
 from ledger.contract import AnchorRecord, TxOutcome
 from ledger.documents import LEAF_TAG, kind_of
 from ledger.errors import CanonicalEncodingError, ProofError, SigningError
+from ledger.licensed import licence_check
 from ledger.merkle import hash_leaf, root_from_inclusion_proof
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
@@ -57,6 +58,10 @@ class LedgerReader(Protocol):
     async def is_issuer(self, account: str) -> bool: ...
 
     async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None: ...
+
+    async def design_oem(self, design_key: bytes) -> str | None: ...
+
+    async def dossier_hash(self, design_key: bytes) -> bytes | None: ...
 
 
 ISSUER_TRUST = "issuer trust"
@@ -332,6 +337,7 @@ async def online_checks(
     if isinstance(issuer, str):
         checks.append(await _allow_list_check(issuer, reader))
         checks.append(await _chain_revocation_check(main, issuer, reader))
+        checks.append(await licence_check(bundle, reader))
     return checks
 
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from ledger.batcher import BatchPolicy
 from ledger.canonical import design_key
 from ledger.contract import LicenceState
 from ledger.errors import ContractError
+from ledger.issuing import Issuer
 from ledger.merkle import hash_leaf, root_hash
-from tests.integration.ledger.ledger_chainkit import Ledger
+from ledger.store import LedgerStore
+from ledger.verify import verify_online
+from models import AnchorReceipt, ProofBundle
+from tests.integration.ledger.ledger_chainkit import Ledger, site_key
+from tests.unit.ledger.ledgerkit import T0, certificate, design_ref, exported
 
 IMPELLER_C = design_key("pump-impeller", "C")
 DOSSIER = hashlib.sha256(b"impeller dossier").digest()
@@ -168,3 +176,56 @@ async def test_grants_with_their_price_and_the_count_at_a_past_block_are_read_ba
     assert before is not None
     assert before >= counted.block_number
     assert await site.last_block_before(0) is None
+
+
+async def anchored_bundle(
+    ledger: Ledger, folder: Path, serial: str, *, counted: bool
+) -> ProofBundle:
+    """A certificate of design pump-impeller C issued by the site and anchored by it, its piece
+    counted against its licence or (as a counterfeiter would) not."""
+    store = LedgerStore(folder / "ledger.sqlite")
+    _, ref = design_ref(folder)
+    site = site_key("issuer")
+    Issuer(store, site, BatchPolicy(10, timedelta(seconds=60))).issue_certificates(
+        [certificate(serial, ref, site.address)]
+    )
+    batch = store.seal(10, T0)
+    assert batch is not None
+    pieces = {design_key(ref.id, ref.revision): 1} if counted else {}
+    outcome = await ledger.issuer.anchor(batch.root, batch.size, pieces)
+    store.record_anchor(
+        batch.id,
+        AnchorReceipt(
+            chain_id=ledger.issuer.chain_id,
+            contract=ledger.issuer.contract_address,
+            tx_hash="0x" + outcome.tx_hash.hex(),
+            block_number=outcome.block_number,
+            root=batch.root.hex(),
+            size=batch.size,
+        ),
+    )
+    bundle = exported(store, serial)
+    store.close()
+    return bundle
+
+
+async def test_verify_says_whether_a_part_was_printed_under_a_valid_licence(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    await ledger.admin.add_oem(ledger.oem.address)
+    await ledger.admin.add_issuer(ledger.issuer.address)
+    dossier, _ = design_ref(tmp_path / "oem")
+    await ledger.oem.register_design("pump-impeller", "C", bytes.fromhex(dossier.dossier_sha256))
+    await ledger.oem.set_licence(design_key("pump-impeller", "C"), ledger.issuer.address, 5)
+
+    licensed = await anchored_bundle(ledger, tmp_path / "licensed", "P-1", counted=True)
+    report = await verify_online(licensed, ledger.outsider)
+    [check] = [c for c in report.checks if c.name == "licence"]
+    assert check.passed, check.detail
+    assert f"licence of pump-impeller revision C from its OEM {ledger.oem.address}" in check.detail
+
+    counterfeit = await anchored_bundle(ledger, tmp_path / "counterfeit", "P-2", counted=False)
+    report = await verify_online(counterfeit, ledger.outsider)
+    assert not report.valid
+    assert [c.name for c in report.checks if not c.passed] == ["licence"]
+    assert "printed without a valid licence of the design's OEM" in report.reasons[0]
