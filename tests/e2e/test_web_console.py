@@ -351,3 +351,43 @@ async def test_machine_health_shows_on_the_board_and_in_the_api(web: WebSite) ->
         [machine] = await answer.json()
     assert machine["anomaly_score"] is None, "NaN (no score while refilling) is null in JSON"
     assert (machine["rul_low_h"], machine["rul_high_h"]) == (90.0, 150.0)
+
+
+LABELS_AND_CONTRAST = """
+() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.offsetParent === null) continue;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(el.tagName + " " + ratio.toFixed(2));
+  }
+  const unlabelled = [...document.querySelectorAll("input:not([type=hidden]), select")]
+    .filter((i) => !(i.labels && i.labels.length) && !i.getAttribute("aria-label"))
+    .map((i) => i.name);
+  return { low, unlabelled };
+}
+"""
+"""WCAG 2.1 contrast (1.4.3: 4.5:1 for text) of every visible text, and a label for every field."""
+
+
+async def test_every_page_labels_its_fields_and_keeps_text_contrast(web: WebSite) -> None:
+    serial = await certified_serial(web)
+    async with web.page("quality_engineer") as page:
+        for path in ("/", "/orders", "/parts", f"/parts/{serial}", f"/verify/{serial}"):
+            await page.goto(path)
+            found = await page.evaluate(LABELS_AND_CONTRAST)
+            assert found == {"low": [], "unlabelled": []}, path
