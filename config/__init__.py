@@ -1,5 +1,6 @@
 """Typed settings: TOML loader that reports every problem, the bundled demo site, JSON schema."""
 
+from config.alerting import AlertTuning
 from config.archive import ArchiveSettings
 from config.checks import Problem
 from config.loader import (
@@ -46,6 +47,7 @@ __all__ = [
     "COMPANION_PROFILE",
     "PASSWORD_HASH_FORMAT",
     "PASSWORD_HASH_SCHEME",
+    "AlertTuning",
     "ArchiveSettings",
     "ArgumentSource",
     "ArgumentType",

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from config.alerting import AlertTuning
 from config.archive import ArchiveSettings
 from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
@@ -394,6 +395,7 @@ class MaintenanceSettings(ConfigRecord):
     )
     spare_parts: tuple[SparePart, ...] = Field((), description="the spare-part catalogue")
     webhook: WebhookSettings | None = Field(None, description="none: no webhook notifications")
+    alerting: AlertTuning = Field(AlertTuning(), description="calibrated alerting")
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> MaintenanceSettings:

@@ -13,6 +13,14 @@
 # alert id). Across restarts the policy is rebuilt from the alert store's open alerts
 # (``ActiveAlert``: level, and whether the order was raised); the timers restart, which at worst
 # delays a decision by ``min_duration_s``.
+#
+# Calibrated alerting (``settings.alerting``): an alert that rests on the anomaly score alone (no
+# spare part due) needs its evidence to persist ``anomaly_hold_s``, and is held back, with a
+# SUPPRESS decision saying why (once per unbroken run of the condition), while the RUL model is
+# confident of a long life (the band's lower edge above ``rul_veto_factor`` × the order point),
+# while the machine settles after a repair or a change of its model (``settling_s``), or once the
+# machine has spent its alert budget (``budget_per_month`` raised alerts per ``budget_window_s``).
+# An alert whose part is due is never held back.
 
 from __future__ import annotations
 
@@ -36,6 +44,19 @@ class Action(StrEnum):
     RAISE = "raise"
     UPDATE = "update"
     CLEAR = "clear"
+    SUPPRESS = "suppress"
+    """An alert would have been raised; it was held back (``Decision.suppressed`` says why)."""
+
+
+class SuppressReason(StrEnum):
+    """Why an anomaly-only alert was held back."""
+
+    RUL_VETO = "rul_veto"
+    """The RUL band's lower edge is far above the part's order point."""
+    SETTLING = "settling"
+    """The machine settles after a repair or a change of its model."""
+    BUDGET = "budget"
+    """The machine has raised its budget of alerts in the budget window."""
 
 
 class ClearReason(StrEnum):
@@ -102,6 +123,7 @@ class Decision:
     order: bool = False
     """Create the print order of ``part`` for this alert now; never true twice for one alert."""
     clear_reason: ClearReason | None = None
+    suppressed: SuppressReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +147,18 @@ class Track:
     clear_since: datetime | None = None
     order_since: datetime | None = None
     last_ts: datetime | None = None
+    settle_until: datetime | None = None
+    """Anomaly-only alerts are held back until then (a repair, a model change)."""
+    model_version: str = ""
+    suppressed: SuppressReason | None = None
+    """Why the current run of the raise condition is held back (logged once per run)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How many alerts the machine raised in the budget window (counted by the policy)."""
+
+    raised: int = 0
 
 
 def order_point_h(part: SparePart | None, margin_h: float) -> float | None:
@@ -275,9 +309,11 @@ def _decision(
 def _timers(track: Track, found: Assessment, now: datetime) -> Track:
     """The track with each condition's unbroken run extended to ``now``, or ended."""
     ordered = track.active is not None and track.active.ordered
+    raising = found.level is not None
     return replace(
         track,
-        raise_since=_since(track.raise_since, found.level is not None, now),
+        suppressed=track.suppressed if raising else None,
+        raise_since=_since(track.raise_since, raising, now),
         alarm_since=_since(track.alarm_since, found.level is HealthState.ALARM, now),
         clear_since=_since(track.clear_since, found.recovered, now),
         order_since=_since(track.order_since, found.order_due and not ordered, now),
@@ -285,15 +321,91 @@ def _timers(track: Track, found: Assessment, now: datetime) -> Track:
     )
 
 
-def _while_quiet(
-    track: Track, observation: Observation, part: SparePart | None, settings: MaintenanceSettings
+def _veto_point_h(part: SparePart | None, settings: MaintenanceSettings) -> float | None:
+    """RUL low (hours) above which the RUL model vetoes an anomaly-only alert (None: never)."""
+    point = order_point_h(part, settings.margin_h)
+    factor = settings.alerting.rul_veto_factor
+    return None if point is None or factor <= 0 else factor * point
+
+
+def held_back(
+    track: Track,
+    observation: Observation,
+    part: SparePart | None,
+    settings: MaintenanceSettings,
+    budget: Budget,
+) -> SuppressReason | None:
+    """Why an anomaly-only alert must not be raised now (None: raise it)."""
+    score, tuning = observation.score, settings.alerting
+    veto = _veto_point_h(part, settings)
+    rul_low = _finite(score.rul_low)
+    if veto is not None and rul_low is not None and rul_low > veto:
+        return SuppressReason.RUL_VETO
+    if track.settle_until is not None and score.ts < track.settle_until:
+        return SuppressReason.SETTLING
+    if 0 < tuning.budget_per_month <= budget.raised:
+        return SuppressReason.BUDGET
+    return None
+
+
+def why_held_back(
+    reason: SuppressReason, track: Track, part: SparePart | None, settings: MaintenanceSettings
+) -> str:
+    """The reason in words, with the figures that decided it."""
+    if reason is SuppressReason.RUL_VETO:
+        veto = _veto_point_h(part, settings) or 0.0
+        return (
+            f"the RUL band's lower edge is above {_hours(veto)} h "
+            f"({settings.alerting.rul_veto_factor:g} × the order point)"
+        )
+    if reason is SuppressReason.SETTLING:
+        until = track.settle_until.isoformat() if track.settle_until else "-"
+        return f"settling after a repair or a model change until {until}"
+    tuning = settings.alerting
+    days = tuning.budget_window_s / 86_400
+    return f"the machine's budget of {tuning.budget_per_month} alerts per {days:g} days is spent"
+
+
+def _suppress(
+    track: Track,
+    observation: Observation,
+    part: SparePart | None,
+    settings: MaintenanceSettings,
+    reason: SuppressReason,
 ) -> tuple[Track, Decision | None]:
-    """No open alert: raise one once the raise condition has held ``min_duration_s``."""
+    """Hold the alert back; say so once per reason in an unbroken run of the condition."""
+    if track.suppressed is reason:
+        return track, None
+    level = HealthState.ALARM if track.alarm_since is not None else HealthState.WARNING
+    decision = _decision(Action.SUPPRESS, observation, level, part, settings)
+    why = why_held_back(reason, track, part, settings)
+    held = replace(decision, suppressed=reason, summary=f"{decision.summary} Held back: {why}.")
+    return replace(track, suppressed=reason), held
+
+
+def _while_quiet(
+    track: Track,
+    observation: Observation,
+    part: SparePart | None,
+    settings: MaintenanceSettings,
+    budget: Budget,
+) -> tuple[Track, Decision | None]:
+    """No open alert: raise one once the raise condition has held ``min_duration_s``.
+
+    An anomaly-only alert needs ``anomaly_hold_s`` and may be held back (``held_back``).
+    """
     now, minimum = observation.score.ts, settings.min_duration_s
     if not _held(track.raise_since, now, minimum):
         return track, None
-    level = HealthState.ALARM if _held(track.alarm_since, now, minimum) else HealthState.WARNING
     order = _held(track.order_since, now, minimum)
+    if not order:
+        hold = max(minimum, settings.alerting.anomaly_hold_s)
+        if not _held(track.raise_since, now, hold):
+            return track, None
+        reason = held_back(track, observation, part, settings, budget)
+        if reason is not None:
+            return _suppress(track, observation, part, settings, reason)
+    level = HealthState.ALARM if _held(track.alarm_since, now, minimum) else HealthState.WARNING
     active = ActiveAlert(*observation.key, level, ordered=order)
     decision = _decision(Action.RAISE, observation, level, part, settings, order=order)
     return replace(track, active=active), decision
@@ -323,23 +435,43 @@ def _while_active(
     return replace(track, active=changed), decision
 
 
+def _settle(track: Track, until: datetime) -> Track:
+    return replace(track, settle_until=max(filter(None, (track.settle_until, until))))
+
+
+def _model_seen(track: Track, score: HealthScore, settings: MaintenanceSettings) -> Track:
+    """A score from another model than the last one starts a settling period."""
+    version = score.model_version
+    if not version or version == track.model_version:
+        return track
+    changed = replace(track, model_version=version)
+    if not track.model_version:
+        return changed
+    return _settle(changed, score.ts + timedelta(seconds=settings.alerting.settling_s))
+
+
 def step(
-    track: Track, observation: Observation, part: SparePart | None, settings: MaintenanceSettings
+    track: Track,
+    observation: Observation,
+    part: SparePart | None,
+    settings: MaintenanceSettings,
+    budget: Budget | None = None,
 ) -> tuple[Track, Decision | None]:
     """The track after ``observation``, and what to do about it (None: nothing).
 
     Scores no newer than the last one seen are ignored (replays, out-of-order delivery), and so
-    are scores whose anomaly score is not a number.
+    are scores whose anomaly score is not a number. ``budget``: the machine's alerts so far.
     """
     now = observation.score.ts
     if track.last_ts is not None and now <= track.last_ts:
         return track, None
+    track = _model_seen(track, observation.score, settings)
     found = assess(observation.score, part, settings)
     if found is None:
         return replace(track, last_ts=now), None
     timed = _timers(track, found, now)
     if timed.active is None:
-        return _while_quiet(timed, observation, part, settings)
+        return _while_quiet(timed, observation, part, settings, budget or Budget())
     return _while_active(timed, timed.active, observation, part, settings)
 
 
@@ -348,7 +480,10 @@ def replaced_step(
 ) -> tuple[Track, Decision | None]:
     """The component was replaced: clear its alert, forget the timers and older scores."""
     last = max(filter(None, (track.last_ts, replacement.ts)))
-    fresh = Track(last_ts=last)
+    settling = timedelta(seconds=settings.alerting.settling_s)
+    fresh = Track(
+        last_ts=last, model_version=track.model_version, settle_until=replacement.ts + settling
+    )
     if track.active is None:
         return fresh, None
     reason = ClearReason.REPLACED
@@ -366,6 +501,12 @@ def replaced_step(
     return fresh, decision
 
 
+def _recent(raised: list[datetime], now: datetime, window_s: float) -> list[datetime]:
+    """The raise times within the budget window before ``now``."""
+    start = now - timedelta(seconds=window_s)
+    return [ts for ts in raised if ts > start]
+
+
 class AlertPolicy:
     """The policy over every machine component, rebuilt from the open alerts after a restart."""
 
@@ -374,20 +515,37 @@ class AlertPolicy:
         settings: MaintenanceSettings,
         catalogue: Catalogue | None = None,
         active: Iterable[ActiveAlert] = (),
+        raised: Iterable[tuple[str, datetime]] = (),
     ) -> None:
+        """``raised``: (machine, raised at) of earlier alerts, counted against the budgets."""
         self.settings = settings
         self.catalogue = catalogue if catalogue is not None else Catalogue(settings.spare_parts)
         self._tracks: dict[Key, Track] = {
             (alert.machine, alert.component): Track(active=alert) for alert in active
         }
+        self._raised: dict[str, list[datetime]] = {}
+        for machine, ts in sorted(raised, key=lambda item: item[1]):
+            self._raised.setdefault(machine, []).append(ts)
 
     def observe(self, observation: Observation) -> Decision | None:
         """Take one score; the decision it leads to, if any."""
         key = observation.key
         part = self.catalogue.part_for(*key)
-        track, decision = step(self._tracks.get(key, Track()), observation, part, self.settings)
+        budget = self.budget(key[0], observation.score.ts)
+        track, decision = step(
+            self._tracks.get(key, Track()), observation, part, self.settings, budget
+        )
         self._tracks[key] = track
+        if decision is not None and decision.action is Action.RAISE:
+            self._raised.setdefault(key[0], []).append(decision.ts)
         return decision
+
+    def budget(self, machine: str, now: datetime) -> Budget:
+        """The alerts ``machine`` raised in the budget window before ``now``."""
+        window = self.settings.alerting.budget_window_s
+        recent = _recent(self._raised.get(machine, []), now, window)
+        self._raised[machine] = recent
+        return Budget(raised=len(recent))
 
     def observe_all(self, observations: Iterable[Observation]) -> list[Decision]:
         """Take a tick's scores, in order; the decisions they lead to."""

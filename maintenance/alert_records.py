@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from maintenance.alert_policy import ActiveAlert, ClearReason, Decision, cleared_summary
-from models import Alert, AlertState, HealthState
+from models import Alert, AlertState, Frozen, HealthState
 
 
 def alert_id_of(seq: int) -> str:
@@ -89,3 +90,36 @@ def rul_band(low: float | None, high: float | None) -> str:
     if low is None:
         return "-"
     return f"{low:.0f}–{high:.0f}" if high is not None else f"≥{low:.0f}"
+
+
+class HeldBackAlert(Frozen):
+    """An alert the calibrated policy held back, and why (``trustfloor alerts --suppressed``)."""
+
+    machine: str
+    component: str
+    ts: datetime
+    level: HealthState
+    reason: str
+    """A ``SuppressReason`` value: rul_veto, settling or budget."""
+    anomaly_score: float
+    rul_low: float | None = None
+    rul_high: float | None = None
+    top_contributors: tuple[str, ...] = ()
+    summary: str
+    """The alert's sentence, then ``Held back: <why, with the figures>.``"""
+
+
+def held_back_of(decision: Decision) -> HeldBackAlert:
+    """The record of a SUPPRESS decision."""
+    return HeldBackAlert(
+        machine=decision.machine,
+        component=decision.component,
+        ts=decision.ts,
+        level=decision.level,
+        reason=decision.suppressed.value if decision.suppressed else "",
+        anomaly_score=decision.anomaly_score,
+        rul_low=decision.rul_low,
+        rul_high=decision.rul_high,
+        top_contributors=decision.top_contributors,
+        summary=decision.summary,
+    )

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from maintenance.alert_notices import AlertEvent, OutboxEntry
 from maintenance.alert_policy import Decision
-from maintenance.alert_records import alert_id_of, new_alert
+from maintenance.alert_records import HeldBackAlert, alert_id_of, new_alert
 from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
 from maintenance.notify import Notification
-from models import Alert, InvalidStateError, NotFoundError, PrintOrder, to_micros
+from models import Alert, InvalidStateError, NotFoundError, PrintOrder, from_micros, to_micros
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -37,6 +38,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     handed_over INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS held_back (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    machine TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS held_back_by_machine ON held_back (machine, ts_us);
 """
 
 
@@ -127,6 +136,39 @@ class AlertStore:
         """Alerts in any state, newest first."""
         rows = self._file.rows("SELECT body FROM alerts ORDER BY seq DESC LIMIT ?", (limit,))
         return [Alert.model_validate_json(row["body"]) for row in rows]
+
+    def raised_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(machine, raised at) of every alert raised at or after ``since``, oldest first."""
+        rows = self._file.rows(
+            "SELECT machine, raised_us FROM alerts WHERE raised_us >= ? ORDER BY raised_us",
+            (to_micros(since),),
+        )
+        return [(row["machine"], from_micros(row["raised_us"])) for row in rows]
+
+    def hold_back(self, held: HeldBackAlert) -> HeldBackAlert:
+        """Log an alert the policy held back (durable when this returns)."""
+        with self._file.transaction() as db:
+            db.execute(
+                "INSERT INTO held_back (machine, ts_us, reason, body) VALUES (?, ?, ?, ?)",
+                (held.machine, to_micros(held.ts), held.reason, held.model_dump_json()),
+            )
+        return held
+
+    def suppressed(self, limit: int = 100, machine: str | None = None) -> list[HeldBackAlert]:
+        """Alerts held back, newest first (only ``machine``'s when given)."""
+        where, params = ("WHERE machine = ?", (machine,)) if machine else ("", ())
+        rows = self._file.rows(
+            f"SELECT body FROM held_back {where} ORDER BY seq DESC LIMIT ?", (*params, limit)
+        )
+        return [HeldBackAlert.model_validate_json(row["body"]) for row in rows]
+
+    def held_back_counts(self, since: datetime) -> dict[str, int]:
+        """Alerts held back per machine at or after ``since``."""
+        rows = self._file.rows(
+            "SELECT machine, COUNT(*) AS n FROM held_back WHERE ts_us >= ? GROUP BY machine",
+            (to_micros(since),),
+        )
+        return {row["machine"]: int(row["n"]) for row in rows}
 
     def outbox(self) -> list[OutboxEntry]:
         """Notifications not yet handed to the notifier, oldest first."""

@@ -12,14 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from config import MaintenanceSettings
 from maintenance.alert_notices import AlertEvent, Notifier, hand_over
 from maintenance.alert_orders import AlertOrders
 from maintenance.alert_policy import Action, AlertPolicy, Decision, Observation, Replacement
-from maintenance.alert_records import active_of, cleared, more_urgent, updated
+from maintenance.alert_records import (
+    HeldBackAlert,
+    active_of,
+    cleared,
+    held_back_of,
+    more_urgent,
+    updated,
+)
 from maintenance.alert_store import AlertStateError, AlertStore
 from maintenance.alert_table import AlertRow, active_alert_rows
 from maintenance.catalogue import Catalogue
@@ -83,7 +90,9 @@ class AlertService:
         policy = AlertPolicy(settings, parts)
         service = cls(store, orders, policy, sink=sink, notifier=notifier, clock=clock)
         reconciled = [await service._reconcile(alert) for alert in await service.open_alerts()]
-        service.policy = AlertPolicy(settings, parts, [active_of(a) for a in reconciled])
+        window = timedelta(seconds=settings.alerting.budget_window_s)
+        raised = await asyncio.to_thread(store.raised_since, service._clock.now() - window)
+        service.policy = AlertPolicy(settings, parts, [active_of(a) for a in reconciled], raised)
         await service._hand_over()
         return service
 
@@ -148,7 +157,19 @@ class AlertService:
         """Close the store; the service is not used after."""
         self.store.close()
 
+    async def held_back(self, limit: int = 100) -> list[HeldBackAlert]:
+        """Alerts the calibrated policy held back, newest first."""
+        return await asyncio.to_thread(self.store.suppressed, limit)
+
+    async def recent(self, limit: int = 1000) -> list[Alert]:
+        """Alerts in any state, newest first."""
+        return await asyncio.to_thread(self.store.recent, limit)
+
     async def _apply(self, decision: Decision) -> Alert | None:
+        if decision.action is Action.SUPPRESS:
+            held = await asyncio.to_thread(self.store.hold_back, held_back_of(decision))
+            log.info("alert held back (%s): %s", held.reason, held.summary)
+            return None
         if decision.action is Action.CLEAR:
             alert = await self._clear(decision)
         else:

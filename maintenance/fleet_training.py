@@ -77,12 +77,18 @@ SITE_RUL = RulSettings(
     far_stride=4,
     full_windows_only=True,
 )
-"""RUL settings for a site's machines: a 300-sample horizon (12.5 days of hourly samples, room
-above any part's lead time + margin); a 95 % band, as its low edge decides print orders; errors
+"""RUL settings for a site's machines sampled hourly (``TrainingOptions.for_site`` scales the
+cap and offset to other intervals): a 300-sample horizon (12.5 days, room above any part's lead
+time + margin); a 95 % band, as its low edge decides print orders; errors
 relative to the life left + 30 samples, so the hours around an order point count as much as
 the last ones; large leaves, so that one rough hour of a signal does not swing the prediction;
 no age (scoring counts a machine's age from the service's start, not from the part's install);
 and training only on full windows, as scoring only ever scores full windows."""
+
+
+SITE_RUL_CAP_H = 300.0
+"""The site's RUL horizon as a duration: room above any part's lead time + margin."""
+SITE_LOG_OFFSET_H = 30.0
 
 
 class TrainingOptions(Frozen):
@@ -100,6 +106,19 @@ class TrainingOptions(Frozen):
     @property
     def windows(self) -> tuple[Window, ...]:
         return default_windows(self.window, self.long_window)
+
+    @classmethod
+    def for_site(cls, sample_interval_s: float) -> TrainingOptions:
+        """The site defaults for rows ``sample_interval_s`` apart.
+
+        The RUL cap and the log offset are durations (300 h, 30 h), so they become that many
+        samples at this interval: at one row a minute the cap is 18,000 samples, not 300.
+        """
+        per_hour = 3600.0 / sample_interval_s
+        rul = SITE_RUL.model_copy(
+            update={"cap": SITE_RUL_CAP_H * per_hour, "log_offset": SITE_LOG_OFFSET_H * per_hour}
+        )
+        return cls(sample_interval_s=sample_interval_s, rul=rul)
 
 
 class Evaluation(Frozen):
@@ -197,8 +216,7 @@ def train_table(
     model = fit_rul_on_table(
         frame, columns, windows=options.windows, n_conditions=conditions, settings=options.rul
     )
-    healthy = remaining_life(frame, unit_column=columns.unit, time_column=columns.time)
-    scorer = train_anomaly_scorer(frame[healthy > options.rul.cap], columns, model.pipeline)
+    scorer = train_anomaly_scorer(healthy_rows(frame, columns, options), columns, model.pipeline)
     digest = _digest(frame, columns)
     metrics = {
         SAMPLE_INTERVAL_METRIC: options.sample_interval_s,
@@ -226,6 +244,22 @@ def train_table(
     for line in report.lines():
         progress(line)
     return report
+
+
+def healthy_rows(
+    frame: pd.DataFrame, columns: HistoryColumns, options: TrainingOptions
+) -> pd.DataFrame:
+    """The anomaly baseline: every row more than the RUL cap before its unit's failure."""
+    life = remaining_life(frame, unit_column=columns.unit, time_column=columns.time)
+    healthy = frame[life > options.rul.cap]
+    if healthy.empty:
+        hours = options.rul.cap * options.sample_interval_s / 3600.0
+        raise TrainingDataError(
+            f"no run is longer than the RUL cap ({options.rul.cap:g} samples, {hours:g} h): "
+            "there is no healthy running to learn the anomaly baseline from",
+            advice="train on longer runs to failure, or with a shorter RUL cap",
+        )
+    return healthy
 
 
 def _digest(frame: pd.DataFrame, columns: HistoryColumns) -> str:
@@ -458,6 +492,11 @@ class HistorianSource:
     start: datetime
 
 
+def site_training_options(settings: Settings) -> TrainingOptions:
+    """What `trustfloor train` trains with: the site defaults at its scoring interval."""
+    return TrainingOptions.for_site(settings.maintenance.scoring_interval_s)
+
+
 async def train_command(
     settings: Settings,
     source: FileSource | HistorianSource,
@@ -467,7 +506,7 @@ async def train_command(
 ) -> list[TrainingReport]:
     """`trustfloor train`: train from ``source`` into the model store at ``out_dir``."""
     store = ModelStore(out_dir)
-    chosen = options or TrainingOptions(sample_interval_s=settings.maintenance.scoring_interval_s)
+    chosen = options or site_training_options(settings)
     if isinstance(source, FileSource):
         report = await train_from_file(
             source.path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from config.alerting import AlertTuning
 from config.settings import MaintenanceSettings, SparePart
 from maintenance.alert_policy import Observation
 from models import HealthScore
@@ -22,6 +23,9 @@ BEARING_PART = SparePart(
 )
 """Lead time 60 h; with the 24 h margin the order point is RUL low ≤ 84 h."""
 
+RAW = AlertTuning(anomaly_hold_s=0.0, rul_veto_factor=0.0, settling_s=0.0, budget_per_month=0)
+"""No calibration: every raise condition that holds ``min_duration_s`` raises."""
+
 SETTINGS = MaintenanceSettings(
     warning_above=2.0,
     alarm_above=4.0,
@@ -30,7 +34,9 @@ SETTINGS = MaintenanceSettings(
     margin_h=24.0,
     rul_hysteresis_h=24.0,
     spare_parts=(BEARING_PART,),
+    alerting=RAW,
 )
+"""The policy's raw mechanics: thresholds, durations, hysteresis, the order point."""
 
 
 def at(minutes: float) -> datetime:
