@@ -56,9 +56,12 @@ OPTIONAL_FIELDS: tuple[tuple[str, str], ...] = (
     ("excessBlobGas", "int"),
     ("parentBeaconBlockRoot", "hash"),
     ("requestsHash", "hash"),
+    ("blockAccessListHash", "hash"),
+    ("slotNumber", "int"),
 )
-"""Fields later forks append (London, Shanghai, Cancun, Prague), each present only after the one
-before it."""
+"""Fields later forks append (London, Shanghai, Cancun, Prague and after), each present only
+after the one before it, in Besu's BlockHeader.writeTo order. A field this list does not know
+changes the hash, so such a header's seals fail: they are never accepted unchecked."""
 
 
 class QbftHeaderError(LedgerError):
