@@ -160,6 +160,13 @@ class LicenceTermsError(PartyError):
     )
 
 
+class SealedDossierError(JobRefusedError):
+    """A sealed dossier was refused: for another site, not the OEM's, tampered, or no valid
+    licence to open it."""
+
+    advice = "Do not print: ask the design's OEM for a package sealed for this site's key."
+
+
 class StatementError(LedgerError):
     """A billing statement cannot be built, read or checked as asked."""
 
