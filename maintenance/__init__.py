@@ -1,5 +1,6 @@
 """Predictive maintenance: features, model store, training, scoring, alert policy, print orders."""
 
+from maintenance.alert_budgets import HeldBackReport, held_back_report, render_held_back
 from maintenance.alert_records import alarm_message
 from maintenance.alert_store import AlertStore
 from maintenance.alert_table import AlertRow, active_alert_rows, render_alert_table
@@ -37,6 +38,7 @@ __all__ = [
     "AlertService",
     "AlertStore",
     "FileSource",
+    "HeldBackReport",
     "HistorianSource",
     "HistoryColumns",
     "MachineGroup",
@@ -54,9 +56,11 @@ __all__ = [
     "WebhookNotifier",
     "active_alert_rows",
     "alarm_message",
+    "held_back_report",
     "load_group_models",
     "machine_groups",
     "render_alert_table",
+    "render_held_back",
     "scored_machines",
     "train_command",
     "train_table",

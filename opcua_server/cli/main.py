@@ -16,19 +16,35 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from config import ConfigError, json_schema, load_demo_settings, load_settings
+from config import (
+    ConfigError,
+    MaintenanceSettings,
+    json_schema,
+    load_demo_settings,
+    load_settings,
+)
 from connectors import SqliteHistorian
 from ledger import (
     certificate_show,
     design_register,
     verify_bundle_file,
 )
-from maintenance import AlertRow, AlertStore, SqliteOrderBook, active_alert_rows, render_alert_table
+from maintenance import (
+    AlertRow,
+    AlertStore,
+    HeldBackReport,
+    SqliteOrderBook,
+    active_alert_rows,
+    held_back_report,
+    render_alert_table,
+    render_held_back,
+)
 from models import ExitCode, TrustfloorError
 from opcua_server.cli.archive import add_archive_commands
 from opcua_server.cli.billing import add_billing_commands
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.cli.consortium import add_consortium_commands
+from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
 from opcua_server.cli.oem import add_oem_commands
 from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
@@ -182,11 +198,28 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             store.close()
             await orders.close()
 
+    if args.suppressed:
+        return show_held_back(data_dir / m.alerts_file, m, args.json)
     found = asyncio.run(rows())
     if args.json:
         print(json.dumps([row.model_dump(mode="json") for row in found], indent=2))
     else:
         print(render_alert_table(found))
+    return ExitCode.OK
+
+
+def show_held_back(path: Path, settings: MaintenanceSettings, as_json: bool) -> int:
+    """`trustfloor alerts --suppressed`: alerts held back, and each machine's budget."""
+
+    async def report() -> HeldBackReport:
+        store = AlertStore(path)
+        try:
+            return await held_back_report(store, settings, datetime.now(UTC))
+        finally:
+            store.close()
+
+    found = asyncio.run(report())
+    print(found.model_dump_json(indent=2) if as_json else render_held_back(found))
     return ExitCode.OK
 
 
@@ -285,6 +318,11 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     alerts = sub.add_parser("alerts", help="active maintenance alerts with their print orders")
     alerts.add_argument("--json", action="store_true")
+    alerts.add_argument(
+        "--suppressed",
+        action="store_true",
+        help="alerts the calibrated policy held back (with why) and each machine's budget",
+    )
     add_site_options(alerts)
     alerts.set_defaults(func=cmd_alerts)
 
@@ -310,6 +348,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_oem_commands,
     add_consortium_commands,
     add_billing_commands,
+    add_dossier_commands,
     add_printers_commands,
     add_witness_commands,
 )
