@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS held_orders (
     held_us INTEGER NOT NULL,
     PRIMARY KEY (campaign, order_id)
 );
+CREATE TABLE IF NOT EXISTS announced (
+    campaign TEXT NOT NULL REFERENCES campaigns (id),
+    event TEXT NOT NULL CHECK (event IN ('opened', 'closed')),
+    at_us INTEGER NOT NULL,
+    PRIMARY KEY (campaign, event)
+);
 CREATE TABLE IF NOT EXISTS archives (
     id INTEGER PRIMARY KEY,
     until_us INTEGER NOT NULL,
@@ -344,3 +350,21 @@ class CampaignStore:
         with self._tx() as cur:
             latest = cur.execute("SELECT MAX(until_us) FROM archives").fetchone()[0]
         return None if latest is None else from_micros(latest)
+
+    def unannounced(self) -> list[tuple[Campaign, str]]:
+        """Campaigns opened (or closed) that the running site has not announced yet, oldest
+        first: ``(campaign, "opened" | "closed")``."""
+        with self._tx() as cur:
+            done = set(cur.execute("SELECT campaign, event FROM announced").fetchall())
+        pending = []
+        for campaign in self.campaigns():
+            events = ["opened"] + (["closed"] if campaign.closed_at is not None else [])
+            pending += [(campaign, e) for e in events if (campaign.id, e) not in done]
+        return pending
+
+    def mark_announced(self, campaign_id: str, event: str, at: datetime) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO announced (campaign, event, at_us) VALUES (?, ?, ?)",
+                (campaign_id, event, to_micros(at)),
+            )

@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncua import Server
+
 from config import Settings
 from ledger import LedgerService, TraceCriteria, open_ledger, recall
 from maintenance import Notification, SqliteOrderBook, WebhookNotifier
 from models import AnchorReceipt, Clock, OrderState, PrintOrder, SystemClock
+from opcua_server.model.recall_events import RecallEvents, RecallNotice
 from opcua_server.runtime.aftersales import Aftersales, criteria_from_json, maintenance_books
 
 log = logging.getLogger(__name__)
@@ -262,3 +265,58 @@ async def open_recall_office(
         campaigns.close()
         if notifier is not None:
             await notifier.close()
+
+
+RECALL_POLL_S = 2.0
+"""How often the running site looks for campaigns opened or closed from the command line."""
+
+SEVERITY = {
+    recall.Disposition.SCRAP: 900,
+    recall.Disposition.RETURN: 700,
+    recall.Disposition.QUARANTINE: 700,
+    recall.Disposition.INSPECT: 500,
+}
+"""An event's severity from what holders are asked to do."""
+
+
+def recall_notice(campaign: recall.Campaign, event: str, parts: int) -> RecallNotice:
+    """What the MES reads of a campaign opened or closed."""
+    held = "revoked" if campaign.action is recall.CampaignAction.REVOKE else "suspended"
+    if event == "closed":
+        message = f"recall {campaign.id} closed: every one of its {parts} part(s) is closed"
+    else:
+        message = (
+            f"recall {campaign.id} opened: {parts} part(s) {held}, disposition "
+            f"{campaign.disposition.value}: {campaign.reason}"
+        )
+    return RecallNotice(campaign.id, event, message, SEVERITY[campaign.disposition])
+
+
+class RecallAnnouncer:
+    """Announces each campaign opened or closed as an OPC UA event, once, from the running
+    site (campaigns are opened from the command line, another process)."""
+
+    def __init__(self, campaigns: recall.CampaignStore, events: RecallEvents, clock: Clock) -> None:
+        self.campaigns = campaigns
+        self.events = events
+        self.clock = clock
+
+    @classmethod
+    def open(cls, data_dir: Path, server: Server, clock: Clock) -> RecallAnnouncer:
+        """The announcer of the site in ``data_dir`` on ``server``; ``close`` it at the end."""
+        campaigns = recall.CampaignStore(data_dir / recall.RECALLS_FILE)
+        return cls(campaigns, RecallEvents(server), clock)
+
+    def close(self) -> None:
+        self.campaigns.close()
+
+    async def tick(self) -> int:
+        """Emit the events not announced yet; how many."""
+        pending = await asyncio.to_thread(self.campaigns.unannounced)
+        for campaign, event in pending:
+            parts = await asyncio.to_thread(self.campaigns.parts, campaign.id)
+            await self.events.emit(recall_notice(campaign, event, len(parts)))
+            await asyncio.to_thread(
+                self.campaigns.mark_announced, campaign.id, event, self.clock.now()
+            )
+        return len(pending)

@@ -10,7 +10,6 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from config import Settings, SiteSettings
 from connectors import (
@@ -69,12 +68,12 @@ from opcua_server.runtime.metrics import (
 )
 from opcua_server.runtime.printer_snapshot import SNAPSHOT_EVERY_S, PrinterSnapshots
 from opcua_server.runtime.printflow import PrintFlow
+from opcua_server.runtime.recalls import RECALL_POLL_S, RecallAnnouncer
 from opcua_server.runtime.scheduling import PeriodicJobs
 from opcua_server.runtime.summary import SiteStatus, SiteSummary
+from opcua_server.runtime.web_services import console_services
 from opcua_server.server import ServerPorts, TrustfloorServer
-
-if TYPE_CHECKING:
-    from opcua_server.web import WebConsole
+from opcua_server.web import WebConsole
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +199,6 @@ class Site:
         """The web console on the same loop and services, when the config enables it."""
         if not self.settings.web.enabled or self.server is None:
             return
-        # imported here: the ASGI stack loads only in a process that serves the console
-        from opcua_server.runtime.web_services import console_services
-        from opcua_server.web import WebConsole
-
         services = console_services(
             self.settings,
             self.server,
@@ -378,6 +373,12 @@ class Site:
         jobs.every(
             self.settings.historian.maintenance_interval_s, self._maintain_historian, "historian"
         )
+        if self.server is not None:
+            recalls = RecallAnnouncer.open(
+                Path(self.settings.data_dir), self.server.ua_server, self.clock
+            )
+            self._stack.callback(recalls.close)
+            jobs.every(RECALL_POLL_S, recalls.tick, "recalls")
         jobs.start()
 
     async def _maintain_historian(self) -> None:
