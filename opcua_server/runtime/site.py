@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import Settings, SiteSettings
 from connectors import (
@@ -71,9 +72,10 @@ from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.runtime.recalls import RECALL_POLL_S, RecallAnnouncer
 from opcua_server.runtime.scheduling import PeriodicJobs
 from opcua_server.runtime.summary import SiteStatus, SiteSummary
-from opcua_server.runtime.web_services import console_services
 from opcua_server.server import ServerPorts, TrustfloorServer
-from opcua_server.web import WebConsole
+
+if TYPE_CHECKING:
+    from opcua_server.web import WebConsole
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,10 @@ class Site:
         """The web console on the same loop and services, when the config enables it."""
         if not self.settings.web.enabled or self.server is None:
             return
+        # imported here: the ASGI stack loads only in a process that serves the console
+        from opcua_server.runtime.web_services import console_services
+        from opcua_server.web import WebConsole
+
         services = console_services(
             self.settings,
             self.server,
