@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ledger.parties import (
         LicenceTerms,
         allow_parties,
+        check_sealed_package,
         find_design,
         grant_licence,
         init_oem,
@@ -60,10 +61,13 @@ if TYPE_CHECKING:
         oem_dir,
         oem_usage,
         parse_price,
+        read_package_file,
         recorded_admin,
         register_oem_design,
         render_usage,
         revoke_licence,
+        seal_for_site,
+        site_key_for_dossiers,
     )
     from ledger.partlist import PartEntry, list_parts
     from ledger.report import certificate_report
@@ -103,6 +107,10 @@ _LOADED_ON_USE = {
     "register_oem_design": "ledger.parties",
     "render_usage": "ledger.parties",
     "revoke_licence": "ledger.parties",
+    "check_sealed_package": "ledger.parties",
+    "read_package_file": "ledger.parties",
+    "seal_for_site": "ledger.parties",
+    "site_key_for_dossiers": "ledger.parties",
 }
 """Names whose modules load web3 (the chain client and the parties), matplotlib (the report) or
 the BaSyx SDK (exports), so that importing the ledger stays quick: each module is imported when
@@ -140,6 +148,7 @@ __all__ = [
     "certificate_export",
     "certificate_report",
     "certificate_show",
+    "check_sealed_package",
     "design_key",
     "design_register",
     "designs_dir",
@@ -160,12 +169,15 @@ __all__ = [
     "oem_usage",
     "open_ledger",
     "parse_price",
+    "read_package_file",
     "recorded_admin",
     "register_oem_design",
     "render_issued",
     "render_usage",
     "revoke_licence",
     "root_hash",
+    "seal_for_site",
+    "site_key_for_dossiers",
     "status_list",
     "traced_parts",
     "verify_bundle_file",

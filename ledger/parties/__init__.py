@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from ledger.parties.consortium import allow_parties
+from ledger.parties.dossiers import (
+    check_sealed_package,
+    read_package_file,
+    seal_for_site,
+    site_key_for_dossiers,
+)
 from ledger.parties.oem import (
     OemDesign,
     find_design,
@@ -24,6 +30,7 @@ __all__ = [
     "LicenceTerms",
     "OemDesign",
     "allow_parties",
+    "check_sealed_package",
     "find_design",
     "grant_licence",
     "init_oem",
@@ -34,8 +41,11 @@ __all__ = [
     "oem_key",
     "oem_usage",
     "parse_price",
+    "read_package_file",
     "recorded_admin",
     "register_oem_design",
     "render_usage",
     "revoke_licence",
+    "seal_for_site",
+    "site_key_for_dossiers",
 ]

@@ -45,6 +45,7 @@ from opcua_server.cli.billing import add_billing_commands
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.cli.consortium import add_consortium_commands
 from opcua_server.cli.dossier import add_dossier_commands
+from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
 from opcua_server.cli.oem import add_oem_commands
 from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
@@ -348,6 +349,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_oem_commands,
     add_consortium_commands,
     add_billing_commands,
+    add_dossier_commands,
     add_dossier_commands,
     add_printers_commands,
     add_witness_commands,

@@ -20,6 +20,7 @@ from ledger import (
     register_oem_design,
     render_usage,
     revoke_licence,
+    seal_for_site,
 )
 from models import ExitCode
 from opcua_server.cli.options import Subcommands, add_site_options, emit, site_settings_of
@@ -60,6 +61,12 @@ def cmd_oem_design_register(args: argparse.Namespace) -> int:
         f"  key        0x{design.key.hex()}",
         f"  chain      {chain}",
     )
+
+
+def cmd_oem_design_seal(args: argparse.Namespace) -> int:
+    settings = oem_settings_of(args)
+    address, path = seal_for_site(settings, args.folder, args.site_key, os.environ, args.out)
+    return _done(f"sealed dossier {address}", f"  written    {path}")
 
 
 def cmd_oem_licence_grant(args: argparse.Namespace) -> int:
@@ -116,6 +123,14 @@ def add_oem_commands(sub: Subcommands) -> None:
     register.add_argument("folder", type=Path)
     _oem_options(register)
     register.set_defaults(func=cmd_oem_design_register)
+    seal = design.add_parser("seal", help="seal a registered design folder for one site")
+    seal.add_argument("folder", type=Path)
+    seal.add_argument(
+        "--site-key", required=True, help="the site's public key (trustfloor dossier public-key)"
+    )
+    seal.add_argument("--out", type=Path, help="folder to write to (default <oem_dir>/sealed)")
+    _oem_options(seal)
+    seal.set_defaults(func=cmd_oem_design_seal)
 
     licence = commands.add_parser("licence", help="licences of the OEM's designs")
     licences = licence.add_subparsers(dest="oem_licence_command", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ from tests.unit.ledger.ledgerkit import write_design
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NO_ENV: dict[str, str] = {}
+
+
+def midnight(day: date) -> int:
+    """The Unix time a UTC day starts."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 async def trustfloor(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -38,6 +44,9 @@ async def test_the_oem_registers_and_licenses_with_its_own_key_once_allow_listed
     settings = load_demo_settings(data, check_secrets=False)
     released = write_design(tmp_path / "released")
     key = design_key("pump-impeller", "C")
+    first = datetime.now(UTC).date() - timedelta(days=1)  # a licence valid today, whenever run
+    last = first + timedelta(days=30)
+    end = last + timedelta(days=1)  # --until names the last day: the licence ends at its end
     async with open_site_chain(settings, NO_ENV) as site:  # the site runs the local chain
         assert site.key is not None
         code, out, _ = await trustfloor(capsys, "oem", "init", *site_options)
@@ -64,13 +73,13 @@ async def test_the_oem_registers_and_licenses_with_its_own_key_once_allow_listed
         code, out, _ = await trustfloor(
             capsys,
             "oem", "licence", "grant", "pump-impeller", site.key.address,
-            "--pieces", "10", "--overdraft", "2", "--from", "2026-12-01",
-            "--until", "2026-12-31", "--price", "12.50", "EUR", *site_options,
+            "--pieces", "10", "--overdraft", "2", "--from", first.isoformat(),
+            "--until", last.isoformat(), "--price", "12.50", "EUR", *site_options,
         )  # fmt: skip
         assert code == 0
         licence = await site.client.licence(key, site.key.address)
         assert (licence.quota, licence.overdraft) == (10, 2)
-        assert (licence.valid_from, licence.valid_until) == (1796083200, 1798761600)
+        assert (licence.valid_from, licence.valid_until) == (midnight(first), midnight(end))
 
         with pytest.raises(ContractError) as refused:  # the site cannot raise its own quota
             await site.client.set_licence(key, site.key.address, 1000)
@@ -85,14 +94,26 @@ async def test_the_oem_registers_and_licenses_with_its_own_key_once_allow_listed
             "site": site.key.address,
             "quota": 10,
             "overdraft": 2,
-            "valid_from": "2026-12-01T00:00:00Z",
-            "valid_until": "2027-01-01T00:00:00Z",
+            "valid_from": f"{first.isoformat()}T00:00:00Z",
+            "valid_until": f"{end.isoformat()}T00:00:00Z",
             "revoked": False,
             "price": "12.5 EUR",
             "counted": 0,
             "remaining": 10,
             "overage": 0,
         }
+        code, public_key, _ = await trustfloor(capsys, "dossier", "public-key", *site_options)
+        code, out, _ = await trustfloor(
+            capsys, "oem", "design", "seal", str(released), "--site-key", public_key.strip(),
+            *site_options,
+        )  # fmt: skip
+        assert code == 0
+        package = Path(out.split()[-1])
+        assert package.name == out.split()[2] + ".sealed.json"
+        code, out, _ = await trustfloor(capsys, "dossier", "check", str(package), *site_options)
+        assert code == 0
+        assert f"sealed dossier pump-impeller@C for {site.key.address}: opens" in out
+
         code, out, _ = await trustfloor(
             capsys, "oem", "licence", "revoke", "pump-impeller@C", site.key.address, *site_options
         )
@@ -101,6 +122,9 @@ async def test_the_oem_registers_and_licenses_with_its_own_key_once_allow_listed
         assert (await site.client.licence(key, site.key.address)).revoked
         code, out, _ = await trustfloor(capsys, "oem", "usage", *site_options)
         assert "REVOKED" in out.splitlines()[1]
+        code, _, err = await trustfloor(capsys, "dossier", "check", str(package), *site_options)
+        assert code == 1
+        assert "pump-impeller revision C: the licence is revoked" in err
 
 
 async def test_only_the_consortium_admin_allow_lists(
