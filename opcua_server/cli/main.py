@@ -152,12 +152,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_design_register(args: argparse.Namespace) -> int:
-    licensee, quota = None, None
-    if args.licence:
-        licensee, _, count = args.licence.partition("=")
-        quota = int(count)
-    settings = site_settings_of(args)
-    return emit(asyncio.run(design_register(settings, args.folder, licensee=licensee, quota=quota)))
+    return emit(asyncio.run(design_register(site_settings_of(args), args.folder)))
 
 
 def cmd_certificate_show(args: argparse.Namespace) -> int:
@@ -264,12 +259,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    design = sub.add_parser("design", help="design dossiers (OEM)").add_subparsers(
-        dest="design_command", required=True
+    design = sub.add_parser(
+        "design", help="the site's own (in-house) design dossiers; an OEM's: trustfloor oem"
+    ).add_subparsers(dest="design_command", required=True)
+    register = design.add_parser(
+        "register",
+        help="register a design of the site's own with the site's key (licences are granted "
+        "by the design's OEM: trustfloor oem licence grant)",
     )
-    register = design.add_parser("register", help="hash a design folder and register it on chain")
     register.add_argument("folder", type=Path)
-    register.add_argument("--licence", help="ADDRESS=QUOTA: pieces a site may print")
     add_site_options(register)
     register.set_defaults(func=cmd_design_register)
 
