@@ -27,13 +27,13 @@ class TraceCriteria:
     until: datetime | None = None
 
     def __post_init__(self) -> None:
+        if self.revision and not self.design:
+            raise TraceCriteriaError("--revision needs --design")
         named = (self.lot, self.printer, self.design, self.dossier, self.order, self.serial)
         if not any(named):
             raise TraceCriteriaError(
                 "no criterion: name a lot, printer, design, dossier, order or serial"
             )
-        if self.revision and not self.design:
-            raise TraceCriteriaError("--revision needs --design")
         for moment in (self.start, self.until):
             if moment is not None and moment.tzinfo is None:
                 raise TraceCriteriaError(f"{moment.isoformat()} has no time zone: add Z or +01:00")
