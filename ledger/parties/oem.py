@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,12 @@ from ledger.contract import LicenceState
 from ledger.designs import load_design
 from ledger.errors import ContractError, DesignError, PartyError
 from ledger.parties.terms import LicenceTerms
-from ledger.parties.usage import LicenceUsage, licence_usage
+from ledger.parties.usage import (
+    LicenceUsage,
+    licence_usage,
+    statement_counts,
+    with_statements,
+)
 from ledger.signing import SiteKey
 from ledger.sitechain import key_file, open_chain_as
 
@@ -234,16 +239,22 @@ async def revoke_licence(
     return design, "0x" + outcome.tx_hash.hex() if revoked else None
 
 
-async def oem_usage(settings: Settings, environ: Mapping[str, str]) -> list[LicenceUsage]:
+async def oem_usage(
+    settings: Settings, environ: Mapping[str, str], statements: Sequence[Path] = ()
+) -> list[LicenceUsage]:
     """Per design this OEM registered, per licensee: the licence's terms and what the chain
-    counted against it."""
+    counted against it; with the sites' ``statements`` (files or folders of them), the pieces
+    they report started, certified, failed, revoked and credited."""
+    files = [f for p in statements for f in (sorted(p.rglob("*.json")) if p.is_dir() else [p])]
+    sums = statement_counts(files) if statements else None
     designs = recorded_designs(settings)
     async with open_chain_as(settings, None, environ) as chain:
-        return [
+        rows = [
             row
             for design in designs
             for row in await licence_usage(chain, design.key, design.label)
         ]
+    return rows if sums is None else with_statements(rows, sums)
 
 
 async def licence_standing(

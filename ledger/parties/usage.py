@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from ledger.chain import ChainClient
 from ledger.contract import LicenceState
+from ledger.errors import StatementError
 from ledger.parties.terms import day_text, price_text
+
+REPORTED = ("started", "certified", "failed", "revoked", "credited")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,9 @@ class LicenceUsage:
     licence: LicenceState
     price_micros: int
     currency: str
+    reported: Mapping[str, int] | None = None
+    """The site's statements' counts summed (started, certified, failed, revoked, credited),
+    when statements were given."""
 
     def as_json(self) -> dict[str, object]:
         """The row as ``oem usage --json`` prints it."""
@@ -39,6 +47,7 @@ class LicenceUsage:
             "counted": state.used,
             "remaining": state.remaining,
             "overage": state.overage,
+            "reported": dict(self.reported) if self.reported is not None else None,
         }
 
 
@@ -51,6 +60,43 @@ async def licence_usage(chain: ChainClient, key: bytes, label: str) -> list[Lice
         state = await chain.licence(key, site)
         rows.append(LicenceUsage(label, key, site, state, grant.price_micros, grant.currency))
     return rows
+
+
+def statement_counts(paths: Sequence[Path]) -> dict[tuple[str, str], Counter[str]]:
+    """The counts of the sites' statement files, summed per (design key hex, site), each
+    statement checked offline first (StatementError naming the file that does not hold)."""
+    from ledger.billing import read_statement, verify_statement_offline  # billing needs parties
+
+    sums: dict[tuple[str, str], Counter[str]] = {}
+    for path in paths:
+        statement = read_statement(path.read_text("utf-8"))
+        report = verify_statement_offline(statement)
+        if not report.valid:
+            raise StatementError(f"{path} does not hold: {report.mismatches[0]}")
+        doc = statement.document
+        design, parties, counts = doc["design"], doc["parties"], doc["counts"]
+        assert isinstance(design, dict)
+        assert isinstance(parties, dict)
+        assert isinstance(counts, dict)
+        key = (str(design["key"]), str(parties["site"]).lower())
+        sums.setdefault(key, Counter()).update({k: int(str(counts[k])) for k in REPORTED})
+    return sums
+
+
+def with_statements(
+    rows: Sequence[LicenceUsage], sums: Mapping[tuple[str, str], Counter[str]]
+) -> list[LicenceUsage]:
+    """The rows with the counts their sites reported in statements (zeros when none)."""
+    return [
+        replace(
+            row,
+            reported={
+                k: sums.get((row.design_key.hex(), row.site.lower()), Counter())[k]
+                for k in REPORTED
+            },
+        )
+        for row in rows
+    ]
 
 
 def render_usage(rows: Sequence[LicenceUsage], *, as_json: bool) -> str:
@@ -73,4 +119,7 @@ def render_usage(rows: Sequence[LicenceUsage], *, as_json: bool) -> str:
             f"{state.overdraft:>9} {state.remaining:>9} {state.overage:>7}  {period}, "
             f"{price_text(row.price_micros, row.currency)}, {standing}"
         )
+        if row.reported is not None:
+            reported = ", ".join(f"{k} {row.reported[k]}" for k in REPORTED)
+            lines.append(f"{'':<26} statements: {reported}")
     return "\n".join(lines) + "\n"

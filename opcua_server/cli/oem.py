@@ -92,7 +92,7 @@ def cmd_oem_licence_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_oem_usage(args: argparse.Namespace) -> int:
-    rows = asyncio.run(oem_usage(oem_settings_of(args), os.environ))
+    rows = asyncio.run(oem_usage(oem_settings_of(args), os.environ, args.statements))
     return emit(CommandResult(ExitCode.OK, render_usage(rows, as_json=args.json)))
 
 
@@ -154,6 +154,15 @@ def add_oem_commands(sub: Subcommands) -> None:
 
     usage = commands.add_parser("usage", help="per design and site: terms and pieces counted")
     usage.add_argument("--json", action="store_true")
+    usage.add_argument(
+        "--statements",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="PATH",
+        help="the sites' statement files or folders: adds the pieces they report started, "
+        "certified, failed, revoked and credited",
+    )
     _oem_options(usage)
     usage.set_defaults(func=cmd_oem_usage)
 

@@ -20,6 +20,7 @@ from ledger.billing import (
     accept_statement,
     issue_statements,
     read_statement,
+    render_issued,
     verify_statement_file,
 )
 from ledger.billing.document import sign_statement
@@ -31,6 +32,7 @@ from ledger.parties import (
     allow_parties,
     grant_licence,
     licence_period,
+    oem_usage,
     register_oem_design,
 )
 from ledger.signing import SiteKey
@@ -188,6 +190,18 @@ async def test_a_month_statement_verifies_is_accepted_and_chains(
     )
     assert chained.exit_code == ExitCode.OK, chained.output
     assert "✓ previous statement: follows the statement of 2026-11" in chained.output
+
+    [row] = await oem_usage(*parties.oem, [settings.data_dir / "statements"])
+    assert (row.site, row.licence.used, row.licence.remaining) == (parties.a, 2, 0)
+    assert row.reported == {"started": 2, "certified": 2, "failed": 0, "revoked": 0, "credited": 0}
+
+    lines = render_issued([november], "csv", None).output.splitlines()
+    assert lines[0] == "serial,certificate,printer,issued_at,status,price,batch"
+    assert [line.split(",")[4:6] for line in lines[1:]] == [["certified", "12.50 EUR"]] * 2
+    pdf = tmp_path / "november.pdf"
+    shown = render_issued([november], "pdf", pdf)
+    assert "amount 25.00 EUR" in shown.output
+    assert pdf.read_bytes().startswith(b"%PDF")
 
 
 async def test_a_tampered_statement_fails_naming_the_mismatch(

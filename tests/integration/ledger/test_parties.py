@@ -101,6 +101,7 @@ async def test_the_oem_registers_and_licenses_with_its_own_key_once_allow_listed
             "counted": 0,
             "remaining": 10,
             "overage": 0,
+            "reported": None,
         }
         code, public_key, _ = await trustfloor(capsys, "dossier", "public-key", *site_options)
         code, out, _ = await trustfloor(
