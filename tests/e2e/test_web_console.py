@@ -247,6 +247,12 @@ async def test_a_certificate_page_shows_its_evidence_charts(web: WebSite) -> Non
         assert await charts.count() >= 2
         await expect(page.locator("#certificate-status")).to_contain_text("valid")
         await web.shot(page, "part")
+        listed = await (await page.request.get("/api/parts")).json()
+        assert serial in [p["serial"] for p in listed]
+        detail = await (await page.request.get(f"/api/parts/{serial}")).json()
+        assert (detail["design_id"], detail["status"]) == (DESIGN, "valid")
+        assert detail["certificate"]["serial"] == serial
+        assert (await page.request.get("/api/parts/NO-SUCH-PART")).status == 404
 
 
 async def test_a_tampered_bundle_is_refused_with_its_reason(web: WebSite, tmp_path: Path) -> None:
