@@ -89,7 +89,7 @@ def render_summary(summary: SiteSummary) -> str:
     lines = [
         f"── {datetime.now():%H:%M:%S} · simulated +{summary.simulated_h:.0f} h " + "─" * 40,
         f"machines  {summary.machines} ({stopped}) · health: {health}",
-        f"alerts    {len(summary.alerts)} active",
+        f"alerts    {len(summary.alerts)} active{_without_failure(summary)}",
         f"orders    {orders}",
         f"parts     passed {summary.parts_passed}, failed {summary.parts_failed}"
         f" · batches anchored {summary.batches_anchored}, waiting {summary.batches_pending}"
@@ -105,6 +105,12 @@ def render_summary(summary: SiteSummary) -> str:
     if summary.alerts:
         lines.append(render_alert_table(summary.alerts))
     return "\n".join(lines)
+
+
+def _without_failure(summary: SiteSummary) -> str:
+    """`` · alerts on machines that did not fail: N`` where the simulator knows N."""
+    count = summary.alerts_without_failure
+    return "" if count is None else f" · alerts on machines that did not fail: {count}"
 
 
 def print_demo_banner(site: Site, password: str) -> None:

@@ -71,7 +71,7 @@ from opcua_server.runtime.printer_snapshot import SNAPSHOT_EVERY_S, PrinterSnaps
 from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.runtime.recalls import RECALL_POLL_S, RecallAnnouncer
 from opcua_server.runtime.scheduling import PeriodicJobs
-from opcua_server.runtime.summary import SiteStatus, SiteSummary
+from opcua_server.runtime.summary import SiteStatus, SiteSummary, alerts_without_failure
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 if TYPE_CHECKING:
@@ -465,6 +465,7 @@ class Site:
             certificates_unanchored=counts.certificates_unanchored,
             licences=await self._licences(),
             repairs=self.technician.repairs if self.technician is not None else None,
+            alerts_without_failure=await alerts_without_failure(self.alerts, sim, now),
         )
 
     async def _alert_rows(self) -> list[AlertRow]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from maintenance import AlertRow
+from connectors.simulated import MachineWear, SimulatedSite, TimeBase, WearEventKind
+from maintenance import AlertRow, AlertService
+from models import Alert
 from opcua_server.demo.actors import Repairs
 
 
@@ -41,3 +44,49 @@ class SiteSummary:
     licences: Mapping[str, tuple[int, int]]
     """Design id → (pieces counted on chain, licensed quota)."""
     repairs: Repairs | None
+    alerts_without_failure: int | None = None
+    """Alerts raised on machines that did not fail within the alert's horizon (simulated site
+    only: the simulator knows); 0 is the goal."""
+
+
+def horizon_end(alert: Alert, timebase: TimeBase) -> datetime:
+    """When the alert's horizon ends: 2 × (lead time + margin) simulated hours after it."""
+    hours = 2.0 * ((alert.lead_time_h or 0.0) + alert.margin_h)
+    simulated = timebase.simulated(alert.raised_at) + hours * 3600.0
+    return timebase.real(simulated)
+
+
+def failed_within_horizon(
+    alert: Alert, wear: MachineWear, timebase: TimeBase, now: datetime
+) -> bool:
+    """Whether the machine failed (or will, as the simulator knows) within the alert's horizon.
+
+    A part replaced within the horizon counts as a failure averted: it was fitted because it was
+    due (its order came from the RUL band).
+    """
+    end = horizon_end(alert, timebase)
+    for event in wear.events:
+        if not alert.raised_at <= event.at <= end:
+            continue
+        if event.kind is WearEventKind.FAILURE or event.component == alert.component:
+            return True
+    failure = wear.failure_time(alert.component, now)
+    return failure is not None and alert.raised_at <= failure <= end
+
+
+async def alerts_without_failure(
+    alerts: AlertService | None, simulation: SimulatedSite | None, now: datetime
+) -> int | None:
+    """Alerts so far on simulated machines that did not fail within their horizon (None: a real
+    site, where nobody knows)."""
+    if alerts is None or simulation is None:
+        return None
+    raised = await alerts.recent(limit=100_000)
+    return sum(
+        1
+        for alert in raised
+        if alert.machine in simulation.wear
+        and not failed_within_horizon(
+            alert, simulation.wear[alert.machine], simulation.timebase, now
+        )
+    )
