@@ -368,3 +368,13 @@ class CampaignStore:
                 "INSERT OR IGNORE INTO announced (campaign, event, at_us) VALUES (?, ?, ?)",
                 (campaign_id, event, to_micros(at)),
             )
+
+    def campaigns_of(self, serial: str) -> list[tuple[str, Closure | None]]:
+        """The campaigns part ``serial`` is in, oldest first, with its closure in each."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT p.campaign, p.closure FROM campaign_parts p JOIN campaigns c"
+                " ON c.id = p.campaign WHERE p.serial = ? ORDER BY c.seq",
+                (serial,),
+            ).fetchall()
+        return [(str(r[0]), None if r[1] is None else Closure(r[1])) for r in rows]

@@ -135,6 +135,10 @@ def _part_line(line: TraceLine) -> str:
         f"  lot {job.material_lot or '-'}  built {job.started_at.isoformat()}"
         f"  certificate {part.status.value}  verdict {verdict}  order {order}  {fitted}"
     )
+    for campaign, closure in line.recalls:
+        text += f"  recall {campaign} ({'open' if closure is None else closure.value})"
+    for record in line.life:
+        text += f"  {record.event.value} {record.at.date().isoformat()}"
     if part.upstream is not None:
         text += "\n    upstream " + json.dumps(part.upstream, sort_keys=True)
     return text

@@ -32,11 +32,21 @@ class TraceLine:
     part: TracedPart
     order: PrintOrder | None
     alert: Alert | None
+    recalls: tuple[tuple[str, recall.Closure | None], ...] = ()
+    """The campaigns the part is in, with its closure in each (None while open)."""
+    life: tuple[recall.LifeRecord, ...] = ()
 
     def document(self) -> dict[str, object]:
         entry: dict[str, object] = dict(self.part.document())
         entry["order_state"] = None if self.order is None else self.order.state.value
         entry["fitted"] = _fitted(self.alert)
+        entry["recalls"] = [
+            {"campaign": c, "closure": None if closure is None else closure.value}
+            for c, closure in self.recalls
+        ]
+        entry["end_of_life"] = [
+            {"event": r.event.value, "by": r.by, "at": r.at.isoformat()} for r in self.life
+        ]
         return entry
 
 
@@ -179,10 +189,17 @@ def trace_epcis(report: TraceReport, created_at: datetime) -> dict[str, object]:
 class Aftersales:
     """Answers trace queries from the ledger store, the order book and the alerts."""
 
-    def __init__(self, ledger: LedgerStore, orders: OrderBook, alert_of: AlertLookup) -> None:
+    def __init__(
+        self,
+        ledger: LedgerStore,
+        orders: OrderBook,
+        alert_of: AlertLookup,
+        campaigns: recall.CampaignStore | None = None,
+    ) -> None:
         self.ledger = ledger
         self.orders = orders
         self.alert_of = alert_of
+        self.campaigns = campaigns
 
     async def trace(self, criteria: TraceCriteria, *, upstream: bool = False) -> TraceReport:
         """The parts ``criteria`` names with their orders and fitting, and the open orders."""
@@ -196,12 +213,20 @@ class Aftersales:
         return [o for o in orders if order_matches(criteria, o)]
 
     async def _line(self, part: TracedPart) -> TraceLine:
+        recalls, life = await asyncio.to_thread(self._after_sales_of, part.serial)
         try:
             order = await self.orders.get_order(part.job.order_id)
         except NotFoundError:
-            return TraceLine(part, None, None)
+            return TraceLine(part, None, None, recalls, life)
         alert = await asyncio.to_thread(self.alert_of, order.alert_id) if order.alert_id else None
-        return TraceLine(part, order, alert)
+        return TraceLine(part, order, alert, recalls, life)
+
+    def _after_sales_of(
+        self, serial: str
+    ) -> tuple[tuple[tuple[str, recall.Closure | None], ...], tuple[recall.LifeRecord, ...]]:
+        if self.campaigns is None:
+            return (), ()
+        return tuple(self.campaigns.campaigns_of(serial)), tuple(self.campaigns.life_events(serial))
 
     async def trace_json(self, criteria_json: str) -> str:
         """The ``Trace`` method's answer (see opcua_server.methods.trace.Tracer)."""
@@ -242,9 +267,14 @@ async def maintenance_books(
 @asynccontextmanager
 async def open_aftersales(settings: Settings) -> AsyncIterator[Aftersales]:
     """The site's ledger store, order book and alerts from its data directory, closed on exit."""
-    ledger = LedgerStore(Path(settings.data_dir) / settings.ledger.sqlite_file)
+    data_dir = Path(settings.data_dir)
+    ledger = LedgerStore(data_dir / settings.ledger.sqlite_file)
+    recalls = data_dir / recall.RECALLS_FILE
+    campaigns = recall.CampaignStore(recalls) if recalls.exists() else None
     try:
         async with maintenance_books(settings) as (orders, alert_of):
-            yield Aftersales(ledger, orders, alert_of)
+            yield Aftersales(ledger, orders, alert_of, campaigns)
     finally:
+        if campaigns is not None:
+            campaigns.close()
         ledger.close()

@@ -259,7 +259,7 @@ async def open_recall_office(
             open_ledger(settings, environ, clock) as ledger,
             maintenance_books(settings) as (orders, alert_of),
         ):
-            aftersales = Aftersales(ledger.store, orders, alert_of)
+            aftersales = Aftersales(ledger.store, orders, alert_of, campaigns)
             yield RecallOffice(ledger, campaigns, aftersales, orders, notifier, clock)
     finally:
         campaigns.close()

@@ -109,6 +109,7 @@ def test_a_recall_by_lot_is_followed_from_suspension_to_closure(
     assert f"suspended by recall campaign {campaign}" in out
     traced = run_json(capsys, "trace", "--lot", LOT_A, "--config", config)
     assert {p["certificate"] for p in traced["parts"]} == {"suspended"}
+    assert traced["parts"][0]["recalls"] == [{"campaign": campaign, "closure": None}]
 
     fine = run_json(
         capsys,
@@ -160,6 +161,10 @@ def test_a_recall_that_revokes_and_a_part_taken_back(
     assert code == ExitCode.OK
     assert "P-B1: taken-back by tech-carl" in out
     assert "P-B1: dismantled by tech-carl" in out
+    [part] = run_json(capsys, "trace", "--serial", "P-B1", "--config", config)["parts"]
+    assert [e["event"] for e in part["end_of_life"]] == ["taken-back", "dismantled"]
+    code, out = run(capsys, "trace", "--serial", "P-B1", "--config", config)
+    assert "recall RC-0002 (open)  taken-back" in out
 
 
 def test_a_recall_that_names_no_part_is_refused(
