@@ -77,6 +77,7 @@ async def open_ledger(
                 designs_dir=designs_dir(settings),
                 chain=site.client,
                 trusted_issuers=settings.ledger.trusted_issuers,
+                public_base_url=settings.ledger.public_base_url,
             )
             await service.reconcile()
             yield service

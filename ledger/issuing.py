@@ -74,6 +74,8 @@ def build_certificate(
     health: MachineHealth | None,
     issuer: str,
     issued_at: datetime,
+    *,
+    verify_url: str = "",
 ) -> PartCertificate:
     """A finished job's certificate: it passes when its evidence and every inspection pass.
 
@@ -106,6 +108,7 @@ def build_certificate(
         reasons=tuple(reasons),
         issuer=issuer,
         issued_at=issued_at,
+        verify_url=verify_url,
     )
 
 

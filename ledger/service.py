@@ -29,6 +29,7 @@ from ledger.errors import (
 )
 from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
+from ledger.links import PublicLinks
 from ledger.recipes import planned_layers
 from ledger.signing import SiteKey, same_address
 from ledger.store import LedgerStore
@@ -155,6 +156,7 @@ class LedgerService:
         designs_dir: Path,
         chain: ChainClient | None = None,
         trusted_issuers: Collection[str] = (),
+        public_base_url: str = "",
     ) -> None:
         if chain is not None and not same_address(chain.address, key.address):
             raise SigningError(
@@ -166,6 +168,7 @@ class LedgerService:
         self.clock = clock
         self.designs_dir = designs_dir
         self.chain = chain
+        self.links = PublicLinks(public_base_url)
         self.issuer_trust = IssuerTrust.pinning(
             [key.address, *trusted_issuers], source="ledger.trusted_issuers"
         )
@@ -517,7 +520,14 @@ class LedgerService:
         if record.state is not JobState.FINISHED:
             raise LedgerStateError(f"part {serial}'s job is {record.state}, not finished")
         inspections = await self._run(self.store.pending_inspections, serial)
-        certificate = build_certificate(record, inspections, health, self.address, self.clock.now())
+        certificate = build_certificate(
+            record,
+            inspections,
+            health,
+            self.address,
+            self.clock.now(),
+            verify_url=self.links.certificate_url(serial),
+        )
         [signed] = await self._run(
             self._issuer.issue_certificates, [certificate], job_ids=[record.job.job_id]
         )

@@ -22,7 +22,7 @@ from ledger.exports.aas_elements import (
     text,
 )
 from ledger.exports.fields import json_list, json_object
-from ledger.exports.vc import PublicLinks
+from ledger.links import PublicLinks
 from models import ProofBundle
 
 # Submodel templates (IDTA) and the ECLASS / IEC CDD concepts their elements carry.

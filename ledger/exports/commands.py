@@ -16,7 +16,8 @@ from ledger.exports.aasx import HandedOverFile, Operator, part_aasx
 from ledger.exports.did import did_key
 from ledger.exports.en10204 import inspection_document
 from ledger.exports.status_list import REVOCATION, STATUS_PURPOSES, status_list_credential
-from ledger.exports.vc import PublicLinks, certificate_credential, sign_credential
+from ledger.exports.vc import certificate_credential, sign_credential
+from ledger.links import PublicLinks
 from ledger.sitechain import site_key
 from ledger.stored import checked_part
 from ledger.tables import LeafRow

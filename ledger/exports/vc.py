@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -13,31 +12,13 @@ from ledger.canonical import JsonObject
 from ledger.errors import ExportError
 from ledger.exports.did import did_key, private_jwk, public_jwk, public_key_of, verification_method
 from ledger.exports.status_list import STATUS_PURPOSES, VC_V2_CONTEXT, status_entry
+from ledger.links import PublicLinks
 from ledger.signing import SiteKey
 from models import AttestedRecord
 
 ALGORITHM = "ES256K"
 MEDIA_TYPE = "vc+jwt"
 CREDENTIAL_TYPE = "PartCertificateCredential"
-
-
-@dataclass(frozen=True, slots=True)
-class PublicLinks:
-    """Where the site publishes what a credential points to: the part's verification page and
-    the status lists (``<base>/verify/<serial>``, ``<base>/status/<purpose>``); with no base
-    (``ledger.public_base_url`` unset), urn: names that identify but cannot be looked up."""
-
-    base_url: str = ""
-
-    def verify_url(self, serial: str) -> str:
-        if not self.base_url:
-            return f"urn:trustfloor:part:{serial}"
-        return f"{self.base_url.rstrip('/')}/verify/{serial}"
-
-    def status_list_url(self, purpose: str) -> str:
-        if not self.base_url:
-            return f"urn:trustfloor:status:{purpose}"
-        return f"{self.base_url.rstrip('/')}/status/{purpose}"
 
 
 def certificate_credential(

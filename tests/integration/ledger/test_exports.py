@@ -103,6 +103,7 @@ async def test_vc_verifies_with_an_independent_jose_library(printed: Settings) -
     assert isinstance(subject, dict)
     assert subject["id"] == "https://parts.example.com/verify/P-1"
     assert subject["certificate"]["serial"] == "P-1"
+    assert subject["certificate"]["verify_url"] == "https://parts.example.com/verify/P-1"
     evidence = credential["evidence"][0]
     assert evidence["anchor"]["tx_hash"].startswith("0x")
     assert evidence["inclusionProof"]["root"] == evidence["anchor"]["root"]
