@@ -348,7 +348,6 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_consortium_commands,
     add_billing_commands,
     add_dossier_commands,
-    add_dossier_commands,
     add_printers_commands,
     add_witness_commands,
 )
