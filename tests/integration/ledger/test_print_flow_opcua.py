@@ -51,6 +51,18 @@ def flow_of(site: Site, orders: SqliteOrderBook, link: Link, folder: Path) -> Pr
     return PrintFlow(orders, site.service, {"am-1": link.control}, display, clock=link.clock)
 
 
+async def licensed_site(link: Link, tmp_path: Path, ledger: Ledger) -> tuple[Site, SqliteOrderBook]:
+    """The site's ledger with a design of LAYERS layers licensed, and its order book."""
+    await ledger.admin.add_oem(ledger.issuer.address)
+    await ledger.admin.add_issuer(ledger.issuer.address)
+    site = site_on(link, tmp_path / "site", ledger)
+    design = design_folder(site.designs, "bracket", "A")
+    write_demo_design(design, "bracket", "A", "Bracket")
+    (design / "recipe.json").write_text(json.dumps({"material": "316L", "layers": LAYERS}))
+    await site.service.register_design(design, quota=5)
+    return site, SqliteOrderBook(tmp_path / "orders.sqlite", clock=link.clock)
+
+
 def certificate(site: Site, serial: str) -> dict[str, Any]:
     row = site.store.leaf(serial, RecordKind.CERTIFICATE)
     assert row is not None, f"no certificate for {serial}"
@@ -61,15 +73,8 @@ def certificate(site: Site, serial: str) -> dict[str, Any]:
 async def test_a_restart_mid_job_certifies_the_same_serial_with_the_gap_stated(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    await ledger.admin.add_oem(ledger.issuer.address)
-    await ledger.admin.add_issuer(ledger.issuer.address)
     async with simulated_link(tmp_path / "printer") as link:
-        site = site_on(link, tmp_path / "site", ledger)
-        design = design_folder(site.designs, "bracket", "A")
-        write_demo_design(design, "bracket", "A", "Bracket")
-        (design / "recipe.json").write_text(json.dumps({"material": "316L", "layers": LAYERS}))
-        await site.service.register_design(design, quota=5)
-        orders = SqliteOrderBook(tmp_path / "orders.sqlite", clock=link.clock)
+        site, orders = await licensed_site(link, tmp_path, ledger)
         telemetry = Telemetry(link)
         flow = flow_of(site, orders, link, tmp_path)
         order = await orders.create_order("bracket", 1, "test", "mes", design_revision="A")
@@ -105,5 +110,35 @@ async def test_a_restart_mid_job_certifies_the_same_serial_with_the_gap_stated(
         assert document["material_lot"] == "P316L-LPBF250-0007-A"
         assert document["evidence"]["layers"] == {"done": LAYERS, "planned": LAYERS}
         assert site.store.leaf(f"{order.id}-02", RecordKind.CERTIFICATE) is None
+        await orders.close()
+        await link.finish()
+
+
+async def test_a_printer_fault_mid_job_is_scrap_with_the_printers_reason(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    async with simulated_link(tmp_path / "printer") as link:
+        site, orders = await licensed_site(link, tmp_path, ledger)
+        telemetry = Telemetry(link)
+        flow = flow_of(site, orders, link, tmp_path)
+        order = await orders.create_order("bracket", 1, "test", "mes", design_revision="A")
+
+        await flow.tick()
+        await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+        await link.advance_layers(4.5)
+        link.simulator.fault("recoater blade collision")
+        await link.simulator.update()
+        await link.status_where(lambda s: s.job_state is PrinterJobState.ABORTED)
+        await link.sink.good("State", value="Aborted")
+        await flow.put(telemetry.new())
+
+        document = certificate(site, f"{order.id}-01")
+        assert document["verdict"] == "fail"
+        assert "stopped by the printer: recoater blade collision" in document["reasons"]
+        end = document["health_at_build"]["end"]
+        assert (end["state"], end["alarms"]) == ("Aborted", ["recoater blade collision"])
+        await flow.tick()  # the order's next piece
+        reprint = await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+        assert reprint.job_id == f"{order.id}-02"
         await orders.close()
         await link.finish()
