@@ -10,7 +10,7 @@ from typing import Any
 
 from config import Settings
 from connectors import SqliteHistorian
-from ledger import LedgerService, design_key
+from ledger import LedgerService, design_key, status_list
 from maintenance import AlertService
 from models import (
     CertificateDesk,
@@ -169,6 +169,16 @@ def statuses_of(view: PrinterView | None, settings: Settings) -> Callable[[], li
     return statuses
 
 
+class SiteStatusLists:
+    """The ledger's signed status lists, built from its store on each request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def status_list(self, purpose: str) -> bytes:
+        return await asyncio.to_thread(status_list, self._settings, purpose)
+
+
 def console_services(
     settings: Settings,
     server: TrustfloorServer,
@@ -197,4 +207,5 @@ def console_services(
         if orders is not None and certificates is not None
         else None,
         print_hours={p.design_id: p.print_hours for p in settings.maintenance.spare_parts},
+        status_lists=SiteStatusLists(settings) if ledger is not None else None,
     )

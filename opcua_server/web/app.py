@@ -36,7 +36,7 @@ CSRF_HEADER = "x-csrf-token"
 MAX_BODY_BYTES = 2_000_000
 """Largest body a state-changing request may declare (a proof bundle is far smaller)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PREFIXES = ("/static/", "/verify/")
+PUBLIC_PREFIXES = ("/static/", "/verify/", "/status/")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from models import OrderState, PrintOrder
+from models import NotFoundError, OrderState, PrintOrder
 from opcua_server.web.actions import Console, may
 from opcua_server.web.app import render, signed_in, web_state
 from opcua_server.web.errors import TooManyRequestsError
@@ -157,16 +157,35 @@ async def revoke(request: Request, serial: str) -> Response:
 async def public_verification(request: Request, serial: str) -> Response:
     """What a part's QR code opens: genuine or not, and nothing confidential."""
     web = web_state(request)
-    address = request.client.host if request.client else "unknown"
-    if not web.public_limit.allow(address):
-        raise TooManyRequestsError(
-            "too many verification requests from this address", advice="wait a minute"
-        )
+    _within_public_limit(request)
     summary, genuine = await web.console.public_check(serial)
     status = 200 if summary is not None else 404
     return render(
         request, "verify.html", status_code=status, serial=serial, part=summary, genuine=genuine
     )
+
+
+STATUS_PURPOSES = ("revocation", "suspension")
+"""The status lists the ledger publishes (its exports name the same two purposes)."""
+
+
+@router.get("/status/{purpose}")
+async def status_list(request: Request, purpose: str) -> Response:
+    """The signed status list credentials name (no login; rate-limited like /verify)."""
+    _within_public_limit(request)
+    lists = web_state(request).console.services.status_lists
+    if lists is None or purpose not in STATUS_PURPOSES:
+        raise NotFoundError(f"no status list {purpose!r} here")
+    return Response(await lists.status_list(purpose), media_type="application/vc+jwt")
+
+
+def _within_public_limit(request: Request) -> None:
+    """TooManyRequestsError once an address asked the public pages too often this minute."""
+    address = request.client.host if request.client else "unknown"
+    if not web_state(request).public_limit.allow(address):
+        raise TooManyRequestsError(
+            "too many verification requests from this address", advice="wait a minute"
+        )
 
 
 def _int(text: str) -> int:

@@ -87,6 +87,14 @@ class PartsRegister(Protocol):
         ...
 
 
+class StatusLists(Protocol):
+    """The site's signed status lists (W3C Bitstring Status List) its credentials point to."""
+
+    async def status_list(self, purpose: str) -> bytes:
+        """The compact JWS of the ``revocation`` or ``suspension`` list, as it stands now."""
+        ...
+
+
 class LoginChecker(Protocol):
     """The one user store of the site (OPC UA's): throttled, audited password checks."""
 
@@ -105,5 +113,6 @@ class ConsoleServices:
     alerts: AlertBoard | None = None
     floor: Floor | None = None
     parts: PartsRegister | None = None
+    status_lists: StatusLists | None = None
     print_hours: Mapping[str, float] = field(default_factory=dict)
     """Hours to print and certify an order of each catalogued design (the planner's figure)."""

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import json
 import math
 import os
@@ -334,6 +336,18 @@ async def test_only_the_quality_role_revokes_and_the_public_page_says_so(web: We
         await page.goto(f"/verify/{serial}")
         await expect(page.locator("#status")).to_have_text("revoked")
         await expect(page.locator("#genuine")).to_contain_text("revoked")
+        published = await page.request.get("/status/revocation")
+        assert published.headers["content-type"] == "application/vc+jwt"
+        assert revoked_bits(await published.text()) == 1
+        assert (await page.request.get("/status/expired")).status == 404
+
+
+def revoked_bits(token: str) -> int:
+    """How many bits the status list credential in a compact JWS sets."""
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    encoded = claims["credentialSubject"]["encodedList"]
+    bits = gzip.decompress(base64.urlsafe_b64decode(encoded[1:] + "=="))
+    return sum(bin(byte).count("1") for byte in bits)
 
 
 async def test_machine_health_shows_on_the_board_and_in_the_api(web: WebSite) -> None:
