@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -302,6 +303,20 @@ class OpcUaEndpoint(ConfigRecord):
     allow_insecure: bool = Field(
         False, description="must be true for security None to a real (not simulated) device"
     )
+    user_certificate_file: Path | None = Field(
+        None, description="X.509 user certificate (DER or PEM): log in with it, not a password"
+    )
+    user_key_file: Path | None = Field(
+        None, description="the user certificate's private key (PEM), file mode 0600"
+    )
+
+    @model_validator(mode="after")
+    def _one_user_identity(self) -> OpcUaEndpoint:
+        if (self.user_certificate_file is None) != (self.user_key_file is None):
+            raise ValueError("give user_certificate_file and user_key_file together")
+        if self.user_certificate_file is not None and self.username is not None:
+            raise ValueError("log in with a username or a user certificate, not both")
+        return self
 
     @model_validator(mode="after")
     def _coherent_security(self) -> OpcUaEndpoint:
@@ -370,9 +385,10 @@ class Printer(Asset):
     @model_validator(mode="after")
     def _secured_simulator_has_a_user(self) -> Printer:
         secured = self.opcua.security_policy is not SecurityPolicy.NONE
-        if self.simulated and secured and self.opcua.username is None:
+        anonymous = self.opcua.username is None and self.opcua.user_certificate_file is None
+        if self.simulated and secured and anonymous:
             raise ValueError(
                 "a secured simulated printer serves one user: give its opcua a username and"
-                " password_env (or security None in a lab test)"
+                " password_env, or a user certificate (or security None in a lab test)"
             )
         return self

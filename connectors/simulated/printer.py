@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 from asyncua import Node, Server, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.permission_rules import User, UserRole
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from config import COMPANION_NAMESPACES
@@ -129,11 +131,13 @@ class Feedstock:
 
 
 class _OneUser:
-    """asyncua user manager: the endpoint's one user, with the password from the environment."""
+    """asyncua user manager: the endpoint's one user, by its password from the environment or
+    by its X.509 certificate."""
 
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(self, username: str, password: str = "", certificate: bytes = b"") -> None:
         self._username = username
         self._password = password.encode()
+        self._certificate = certificate
 
     def get_user(
         self,
@@ -142,6 +146,18 @@ class _OneUser:
         password: str | None = None,
         certificate: Any = None,
     ) -> User | None:
+        if self._certificate:
+            if certificate is None:
+                return None
+            # asyncua hands over the token's DER certificate once its signature verified
+            presented = (
+                certificate
+                if isinstance(certificate, bytes)
+                else certificate.public_bytes(serialization.Encoding.DER)
+            )
+            if not hmac.compare_digest(presented, self._certificate):
+                return None
+            return User(role=UserRole.User, name=self._username)
         if username != self._username or password is None:
             return None
         if not hmac.compare_digest(password.encode(), self._password):
@@ -405,6 +421,9 @@ class SimulatedPrinter:
 
     def _user_manager(self) -> _OneUser | None:
         endpoint = self.printer.opcua
+        if endpoint.user_certificate_file is not None:
+            certificate = x509_certificate(endpoint.user_certificate_file)
+            return _OneUser("certificate user", certificate=certificate)
         if endpoint.username is None or endpoint.password_env is None:
             return None
         password = self._environ.get(endpoint.password_env)
@@ -450,7 +469,10 @@ class SimulatedPrinter:
         server.set_security_policy(
             [_POLICY_TYPES[(endpoint.security_policy, endpoint.security_mode)]]
         )
-        server.set_identity_tokens([ua.UserNameIdentityToken])
+        certificate_user = endpoint.user_certificate_file is not None
+        server.set_identity_tokens(
+            [ua.X509IdentityToken if certificate_user else ua.UserNameIdentityToken]
+        )
 
     async def _build(self, server: Server) -> None:
         indexes = {alias: await server.register_namespace(uri) for alias, uri in NAMESPACES.items()}
@@ -575,6 +597,14 @@ async def _close_sessions(server: Server) -> None:
     for session in list(sessions.values()):
         await session.close_session()
     sessions.clear()
+
+
+def x509_certificate(path: Path) -> bytes:
+    """A certificate file (DER or PEM) as DER bytes."""
+    data = path.read_bytes()
+    if data.startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
+    return data
 
 
 class UnknownJobError(PrinterError):

@@ -507,7 +507,11 @@ def new_client(endpoint: OpcUaEndpoint, password: str | None) -> Client:
 
 async def secure(client: Client, endpoint: OpcUaEndpoint, pki_dir: Path | None) -> None:
     """Set the endpoint's policy and mode with the site's client certificate (made once, in
-    ``pki_dir``), unless the endpoint says security None."""
+    ``pki_dir``), unless the endpoint says security None; and the X.509 user, if it names one
+    (OPC 10000-4 §7.41.5)."""
+    if endpoint.user_certificate_file is not None and endpoint.user_key_file is not None:
+        await client.load_client_certificate(str(endpoint.user_certificate_file))
+        await client.load_private_key(endpoint.user_key_file)
     if endpoint.security_policy is SecurityPolicy.NONE:
         return
     if pki_dir is None:

@@ -16,8 +16,9 @@ from connectors.opcua_client.printer import (
     PrinterUnreachableError,
 )
 from connectors.opcua_client.printer.driver import NOT_CONNECTED_YET
-from connectors.simulated import ManualClock
+from connectors.simulated import ManualClock, SimulatedPrinter
 from models import PrinterJobState, ProcessParameter, Quality
+from models.machines import Printer
 from tests.integration.printers.printer_link_kit import (
     DOSSIER,
     T0,
@@ -27,7 +28,7 @@ from tests.integration.printers.printer_link_kit import (
     secured_printer,
     simulated_link,
 )
-from tests.support import wait_until
+from tests.support import make_client_certificate, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -179,3 +180,35 @@ async def _first_attempt(control: OpcUaPrinterControl) -> None:
     """Wait until the driver has tried once, then ask for the status (which must fail)."""
     await wait_until(lambda: control.down_reason not in ("", NOT_CONNECTED_YET))
     await control.status()
+
+
+async def test_a_printer_with_a_certificate_user_is_driven_with_that_certificate(
+    tmp_path: Path,
+) -> None:
+    cert, key = make_client_certificate(tmp_path / "user", uri="urn:trustfloor:printer-user")
+    key.chmod(0o600)
+    identity = {"user_certificate_file": str(cert), "user_key_file": str(key)}
+    printer = Printer.model_validate(
+        secured_printer().model_dump(mode="json")
+        | {"opcua": {"url": "opc.tcp://127.0.0.1:0/printer"} | identity}
+    )
+    simulator = SimulatedPrinter(printer, ManualClock(T0), pki_dir=tmp_path / "printer-pki")
+    url = await simulator.start()
+    served = printer.model_copy(update={"opcua": printer.opcua.model_copy(update={"url": url})})
+    try:
+        async with driving(served, ManualClock(T0), tmp_path / "client-pki") as (control, _):
+            await wait_until(lambda: control.connected)
+            assert (await control.status()).job_state is PrinterJobState.IDLE
+        stranger_cert, stranger_key = make_client_certificate(tmp_path / "stranger")
+        stranger = served.model_copy(
+            update={
+                "opcua": served.opcua.model_copy(
+                    update={"user_certificate_file": stranger_cert, "user_key_file": stranger_key}
+                )
+            }
+        )
+        async with driving(stranger, ManualClock(T0), tmp_path / "client-pki") as (control, _):
+            with pytest.raises(PrinterUnreachableError, match=r"BadUserAccessDenied|Identity"):
+                await _first_attempt(control)
+    finally:
+        await simulator.stop()
