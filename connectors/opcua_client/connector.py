@@ -192,6 +192,10 @@ class OpcUaConnector:
 
     async def _connect(self, session: _Session) -> None:
         client = session.client
+        endpoint = self._endpoint
+        if endpoint.user_certificate_file is not None and endpoint.user_key_file is not None:
+            await client.load_client_certificate(str(endpoint.user_certificate_file))
+            await client.load_private_key(endpoint.user_key_file)
         if self._endpoint.security_policy is not SecurityPolicy.NONE:
             assert self._pki_dir is not None  # checked in __init__
             cert, key = await client.setup_self_signed_certificate(
