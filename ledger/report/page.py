@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import segno
+
 from ledger.documents import iso
 from ledger.evidence import samples_digest
+from ledger.exports.en10204 import NOT_COMPLIANT, STATEMENT
 from ledger.report.html import STYLE, key_values, num, section, table, table_cells, text
 from ledger.report.part import (
     PartRecords,
@@ -35,6 +38,8 @@ def render_part_report(
         f"issuing site.</p></header>",
         verdict_section(standing, doc),
         identity_section(doc, part.dossier),
+        identification_section(doc),
+        en10204_section(doc),
         checks_section(part),
         plots_section(part),
         inspections_section(part),
@@ -72,6 +77,33 @@ def _notes(doc: dict[str, Any]) -> str:
         return ""
     items = "".join(f"<li>{text(n)}</li>" for n in notes)
     return f'<p class="noted">Noted (fails nothing by itself):</p><ul class="notes">{items}</ul>'
+
+
+def identification_section(doc: dict[str, Any]) -> str:
+    """The part's identification link (IEC 61406 style) as a QR code and in words."""
+    url = str(doc.get("verify_url", ""))
+    if not url:
+        body = (
+            "<p>No identification link: the issuing site had no public address "
+            "(<code>ledger.public_base_url</code>) when it certified the part.</p>"
+        )
+    else:
+        code = segno.make(url, error="m").svg_inline(scale=3, title=f"QR code: {url}")
+        body = f'<div class="qr">{code}</div><p>{text(url)}</p>'
+    return section("identification", "Identification link", body)
+
+
+def en10204_section(doc: dict[str, Any]) -> str:
+    """The certificate read as an EN 10204:2004 type 3.1 inspection certificate."""
+    passed = doc.get("verdict") == Verdict.PASS.value
+    rows = [
+        ("Document", "EN 10204:2004 inspection certificate 3.1"),
+        ("Batch (material lot)", doc.get("material_lot", "unknown")),
+        ("Statement of compliance", STATEMENT if passed else NOT_COMPLIANT),
+        ("Originator (issuer)", doc.get("issuer", "")),
+        ("Date", doc.get("issued_at", "")),
+    ]
+    return section("en10204", "Inspection certificate (EN 10204 3.1)", key_values(rows))
 
 
 def identity_section(doc: dict[str, Any], dossier: DesignDossier | None) -> str:

@@ -190,3 +190,16 @@ async def test_cli_writes_an_export_to_a_file_and_names_an_unknown_part(
     assert main([*export, "--out", str(out)]) == 0
     assert zipfile.is_zipfile(out)
     assert main(["certificate", "export", "P-404", "--config", config, "--format", "vc"]) == 1
+
+
+async def test_report_prints_the_identification_link_as_qr_code_and_the_31_statement(
+    printed: Settings,
+) -> None:
+    from ledger.report import part_report_html
+
+    html = part_report_html(printed, "P-1", T0)
+    assert '<section id="identification"' in html
+    assert "<svg" in html
+    assert "QR code: https://parts.example.com/verify/P-1" in html
+    assert "EN 10204:2004 inspection certificate 3.1" in html
+    assert "We confirm that the product supplied complies" in html
