@@ -16,8 +16,9 @@ from models import Clock, TrustfloorError
 SNAPSHOT_FILE = "printers.json"
 """Under the data directory: the last printer snapshot the running site wrote."""
 SNAPSHOT_EVERY_S = 5.0
-STALE_AFTER_S = 3 * SNAPSHOT_EVERY_S
-"""A snapshot older than this was not written by a running site (or the site is stuck)."""
+STALE_AFTER_S = 6 * SNAPSHOT_EVERY_S
+"""A snapshot older than this was not written by a running site (or the site is stuck); a
+busy site's periodic jobs run seconds late, so it leaves them a margin."""
 UNREACHABLE = "Unreachable"
 """``state`` of a printer whose OPC UA server does not answer."""
 
