@@ -141,6 +141,8 @@ def test_a_recall_by_lot_is_followed_from_suspension_to_closure(
     ]
     code, out = run(capsys, "recall", "show", campaign, "--config", config)
     assert "(closed): 2 of 2 part(s) closed" in out
+    code, out = run(capsys, "recall", "list", "--config", config)
+    assert out.startswith(f"recall {campaign} (closed): 2 of 2 part(s) closed")
 
 
 def test_a_recall_that_revokes_and_a_part_taken_back(
