@@ -3,6 +3,7 @@
 from config.alerting import AlertTuning
 from config.archive import ArchiveSettings
 from config.checks import Problem
+from config.cmms import CmmsSettings
 from config.loader import (
     ConfigError,
     demo_config_text,
@@ -51,6 +52,7 @@ __all__ = [
     "ArchiveSettings",
     "ArgumentSource",
     "ArgumentType",
+    "CmmsSettings",
     "ConfigError",
     "HistorianSettings",
     "InfluxSettings",

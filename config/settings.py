@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.alerting import AlertTuning
 from config.archive import ArchiveSettings
+from config.cmms import CmmsSettings
 from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
 from config.printers import PrinterLinkSettings
@@ -396,6 +397,10 @@ class MaintenanceSettings(ConfigRecord):
     spare_parts: tuple[SparePart, ...] = Field((), description="the spare-part catalogue")
     webhook: WebhookSettings | None = Field(None, description="none: no webhook notifications")
     alerting: AlertTuning = Field(AlertTuning(), description="calibrated alerting")
+    cmms: CmmsSettings = Field(CmmsSettings(), description="work requests and closures")
+    cmms_webhook: WebhookSettings | None = Field(
+        None, description="where work requests are POSTed; none: kept locally only"
+    )
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> MaintenanceSettings:

@@ -5,14 +5,20 @@ from maintenance.alert_records import alarm_message
 from maintenance.alert_store import AlertStore
 from maintenance.alert_table import AlertRow, active_alert_rows, render_alert_table
 from maintenance.alerts import AlertService
+from maintenance.cmms import ClosureReceiver, WorkRequestDesk
 from maintenance.errors import MaintenanceError, ModelMismatchError
 from maintenance.fleet_training import (
     TIME,
     UNIT,
     FileSource,
     HistorianSource,
+    RetrainOutcome,
     RunTable,
     TrainingOptions,
+    closure_labels,
+    retrain_from_historian,
+    retrain_if_better,
+    site_training_options,
     train_command,
     train_table,
 )
@@ -30,6 +36,14 @@ from maintenance.scoring_groups import (
     scored_machines,
 )
 from maintenance.training import HistoryColumns
+from maintenance.work_request_store import WorkRequestStore
+from maintenance.work_requests import (
+    Closure,
+    WorkRequest,
+    WorkRequestError,
+    WorkRequestStatus,
+    work_request_schema,
+)
 
 __all__ = [
     "TIME",
@@ -37,6 +51,8 @@ __all__ = [
     "AlertRow",
     "AlertService",
     "AlertStore",
+    "Closure",
+    "ClosureReceiver",
     "FileSource",
     "HeldBackReport",
     "HistorianSource",
@@ -46,6 +62,7 @@ __all__ = [
     "ModelMismatchError",
     "ModelStore",
     "Notification",
+    "RetrainOutcome",
     "RulSettings",
     "RunTable",
     "ScoreHistory",
@@ -54,14 +71,24 @@ __all__ = [
     "SqliteOrderBook",
     "TrainingOptions",
     "WebhookNotifier",
+    "WorkRequest",
+    "WorkRequestDesk",
+    "WorkRequestError",
+    "WorkRequestStatus",
+    "WorkRequestStore",
     "active_alert_rows",
     "alarm_message",
+    "closure_labels",
     "held_back_report",
     "load_group_models",
     "machine_groups",
     "render_alert_table",
     "render_held_back",
+    "retrain_from_historian",
+    "retrain_if_better",
     "scored_machines",
+    "site_training_options",
     "train_command",
     "train_table",
+    "work_request_schema",
 ]

@@ -48,6 +48,12 @@ class AlarmSink(Protocol):
     async def clear(self, alert: Alert) -> None: ...
 
 
+class WorkRequests(Protocol):
+    """Where alerts become work requests (``maintenance.cmms.WorkRequestDesk``)."""
+
+    async def alert_changed(self, alert: Alert) -> object: ...
+
+
 class AlertService:
     """Applies the policy's decisions: store, alarm, print order once, notification.
 
@@ -63,12 +69,14 @@ class AlertService:
         sink: AlarmSink | None = None,
         notifier: Notifier | None = None,
         clock: Clock | None = None,
+        work_requests: WorkRequests | None = None,
     ) -> None:
         self.store = store
         self.orders = orders
         self.policy = policy
         self._sink = sink
         self._notifier = notifier
+        self._work_requests = work_requests
         self._clock = clock or SystemClock()
         self._ordering = AlertOrders(store, orders)
         self._lock = asyncio.Lock()
@@ -84,11 +92,20 @@ class AlertService:
         sink: AlarmSink | None = None,
         notifier: Notifier | None = None,
         clock: Clock | None = None,
+        work_requests: WorkRequests | None = None,
     ) -> AlertService:
         """The service over ``store``: open alerts reconciled, their alarms raised again."""
         parts = catalogue if catalogue is not None else Catalogue(settings.spare_parts)
         policy = AlertPolicy(settings, parts)
-        service = cls(store, orders, policy, sink=sink, notifier=notifier, clock=clock)
+        service = cls(
+            store,
+            orders,
+            policy,
+            sink=sink,
+            notifier=notifier,
+            clock=clock,
+            work_requests=work_requests,
+        )
         reconciled = [await service._reconcile(alert) for alert in await service.open_alerts()]
         window = timedelta(seconds=settings.alerting.budget_window_s)
         raised = await asyncio.to_thread(store.raised_since, service._clock.now() - window)
@@ -192,7 +209,17 @@ class AlertService:
         if decision.order and decision.part is not None:
             alert = await self._ordering.raise_order(alert, decision.part)
         await self._show(alert)
+        await self._request_work(alert)
         return alert
+
+    async def _request_work(self, alert: Alert) -> None:
+        """Open or refresh the alert's work request in the CMMS; a failure is only logged."""
+        if self._work_requests is None:
+            return
+        try:
+            await self._work_requests.alert_changed(alert)
+        except Exception:
+            log.exception("work request of %s could not be written (the alert is stored)", alert.id)
 
     async def _clear(self, decision: Decision) -> Alert | None:
         current = await asyncio.to_thread(

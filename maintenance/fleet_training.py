@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,7 +44,7 @@ from maintenance.datasets import (
     read_cmapss_table,
     remaining_life,
 )
-from maintenance.errors import TrainingDataError
+from maintenance.errors import MaintenanceError, TrainingDataError
 from maintenance.evaluation import band_coverage, mean_band_width, phm08_score, rmse
 from maintenance.features import Window, default_windows
 from maintenance.model_store import ModelStore, dataset_digest
@@ -58,6 +59,7 @@ from maintenance.scoring_groups import (
 )
 from maintenance.training import HistoryColumns, history_features, train_anomaly_scorer
 from maintenance.training import train_rul_model as fit_rul_on_table
+from maintenance.work_requests import WorkRequest
 from models import Frozen, Historian, Quality
 
 Progress = Callable[[str], None]
@@ -485,11 +487,13 @@ class FileSource:
 
 @dataclass(frozen=True, slots=True)
 class HistorianSource:
-    """Train from the historian's readings, labelled by a failures table."""
+    """Train from the historian's readings, labelled by a failures table and closed work
+    requests (``closures``: the failures their technicians reported)."""
 
     historian: Historian
-    failures: Path
+    failures: Path | None
     start: datetime
+    closures: tuple[Failure, ...] = ()
 
 
 def site_training_options(settings: Settings) -> TrainingOptions:
@@ -519,8 +523,11 @@ async def train_command(
             settings=source.settings,
         )
         return [report]
-    failures = await asyncio.to_thread(read_failures, source.failures)
-    progress(f"{len(failures)} failure(s) in {source.failures}")
+    failures = list(source.closures)
+    if source.failures is not None:
+        failures += await asyncio.to_thread(read_failures, source.failures)
+        progress(f"{len(failures) - len(source.closures)} failure(s) in {source.failures}")
+    progress(f"{len(source.closures)} failure(s) from closed work requests")
     machines = scored_machines(settings.site)
     return await train_from_historian(
         source.historian,
@@ -531,3 +538,102 @@ async def train_command(
         options=chosen,
         progress=progress,
     )
+
+
+def closure_labels(requests: Sequence[WorkRequest]) -> tuple[Failure, ...]:
+    """The failures closed work requests report: each ends a run at its failure (or repair)."""
+    return tuple(
+        Failure(
+            machine=r.asset,
+            component=r.component,
+            failed_at=r.closure.label_at,
+            replaced_at=r.closure.repaired_at,
+        )
+        for r in requests
+        if r.closure is not None
+    )
+
+
+class RetrainOutcome(Frozen):
+    """What a retrain of one group did: the candidate against the model scoring now."""
+
+    group: str
+    candidate_rmse: float
+    current_rmse: float | None
+    """The current model's RMSE on the same held-out runs (None: there was none, or it no
+    longer fits these signals)."""
+    promoted: bool
+    report: TrainingReport
+
+
+def _current_rmse(
+    store: ModelStore, name: str, table: RunTable, options: TrainingOptions
+) -> float | None:
+    """RMSE of the stored ``rul-<name>`` on the held-out runs a new training would use."""
+    model_name = rul_model_name(name)
+    if not store.versions(model_name):
+        return None
+    try:
+        metadata = store.metadata(model_name)
+        model = store.load(model_name, expected_features=metadata.features).model
+    except MaintenanceError:
+        return None
+    frame, columns = table.frame, table.columns
+    held_out = _held_out_units(np.sort(frame[columns.unit].unique()), options)
+    if not isinstance(model, RulModel):
+        return None
+    return evaluate(model, frame[frame[columns.unit].isin(held_out)], columns, options).rmse
+
+
+def retrain_if_better(
+    table: RunTable, name: str, store: ModelStore, options: TrainingOptions, progress: Progress
+) -> RetrainOutcome:
+    """Train a candidate aside; store it as the next version only if its held-out RMSE beats
+    the current model's on the same held-out runs. Older versions stay for rollback."""
+    current = _current_rmse(store, name, table, options)
+    with tempfile.TemporaryDirectory(prefix="retrain-") as scratch:
+        trial = ModelStore(Path(scratch))
+        report = train_table(table, name, trial, options, progress)
+        candidate = report.evaluation.rmse
+        promoted = current is None or candidate < current
+        if promoted:
+            store.copy_from(trial, rul_model_name(name))
+            store.copy_from(trial, anomaly_model_name(name))
+    verdict = "promoted" if promoted else "kept the current model"
+    was = "none" if current is None else f"{current:.2f}"
+    progress(f"{name}: candidate RMSE {candidate:.2f} against current {was}: {verdict}")
+    return RetrainOutcome(
+        group=name,
+        candidate_rmse=candidate,
+        current_rmse=current,
+        promoted=promoted,
+        report=report,
+    )
+
+
+async def retrain_from_historian(
+    historian: Historian,
+    machines: Sequence[ScoredMachine],
+    closures: Sequence[Failure],
+    store: ModelStore,
+    *,
+    failures: Path | None = None,
+    start: datetime,
+    options: TrainingOptions,
+    progress: Progress,
+) -> list[RetrainOutcome]:
+    """Retrain each group from the historian, labelled by closures (and a failures table);
+    each candidate replaces its group's model only when better on held-out runs."""
+    labels = list(closures)
+    if failures is not None:
+        labels += await asyncio.to_thread(read_failures, failures)
+    progress(f"{len(closures)} failure(s) from closed work requests, {len(labels)} in all")
+    outcomes = []
+    for group in machine_groups(machines):
+        table = await history_table(
+            historian, group.machines, labels, start, options.sample_interval_s
+        )
+        outcomes.append(
+            await asyncio.to_thread(retrain_if_better, table, group.name, store, options, progress)
+        )
+    return outcomes

@@ -172,6 +172,22 @@ class ModelStore:
         model = _unpickle_checked(artefact, metadata)
         return StoredModel(model=model, metadata=metadata)
 
+    def metadata(self, name: str, version: int | None = None) -> ModelMetadata:
+        """The metadata of ``name`` (latest version unless given), without loading the model."""
+        return _read_metadata(self._version_directory(name, version))
+
+    def copy_from(self, other: ModelStore, name: str) -> ModelMetadata:
+        """Store ``other``'s latest ``name`` here as the next version (older ones are kept)."""
+        metadata = other.metadata(name)
+        stored = other.load(name, expected_features=metadata.features)
+        return self.save(
+            name,
+            stored.model,
+            training_data_sha256=metadata.training_data_sha256,
+            metrics=metadata.metrics,
+            now=metadata.created_at,
+        )
+
     def _version_directory(self, name: str, version: int | None) -> Path:
         versions = self.versions(name)
         if not versions:

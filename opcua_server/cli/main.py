@@ -47,6 +47,7 @@ from opcua_server.cli.consortium import add_consortium_commands
 from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
+from opcua_server.cli.maintenance import add_maintenance_commands
 from opcua_server.cli.oem import add_oem_commands
 from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
 from opcua_server.cli.parts import add_parts_commands
@@ -350,6 +351,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_dossier_commands,
     add_printers_commands,
     add_witness_commands,
+    add_maintenance_commands,
 )
 
 
