@@ -5,11 +5,12 @@ from maintenance.alert_records import alarm_message
 from maintenance.alert_store import AlertStore
 from maintenance.alert_table import AlertRow, active_alert_rows, render_alert_table
 from maintenance.alerts import AlertService
-from maintenance.cmms import ClosureReceiver, WorkRequestDesk
+from maintenance.cmms import ClosureReceiver, ClosureSecretError, WorkRequestDesk
 from maintenance.errors import MaintenanceError, ModelMismatchError
 from maintenance.fleet_training import (
     TIME,
     UNIT,
+    Failure,
     FileSource,
     HistorianSource,
     RetrainOutcome,
@@ -53,6 +54,8 @@ __all__ = [
     "AlertStore",
     "Closure",
     "ClosureReceiver",
+    "ClosureSecretError",
+    "Failure",
     "FileSource",
     "HeldBackReport",
     "HistorianSource",

@@ -35,6 +35,7 @@ from maintenance.work_request_store import UnknownWorkRequestError, WorkRequestS
 from maintenance.work_requests import (
     Closure,
     WorkRequest,
+    WorkRequestError,
     WorkRequestStateError,
     WorkRequestStatus,
     closed,
@@ -50,6 +51,16 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 """Largest closure or status body the receiver reads."""
 _PATH = re.compile(r"^/work-requests/(WR-\d{6})/(closure|status)$")
+
+
+class ClosureSecretError(WorkRequestError):
+    """The closure receiver has no shared secret to check the CMMS's signatures with."""
+
+    advice = (
+        "set the variable maintenance.cmms.receiver_secret_env names (default "
+        "TRUSTFLOOR_CMMS_SECRET) to the secret the CMMS signs closures with, or remove "
+        "maintenance.cmms.receiver_port"
+    )
 
 
 class WorkRequestDesk:
@@ -126,7 +137,7 @@ class ClosureReceiver:
     ) -> None:
         """Bound to ``host:port`` (0: a free port); serving once ``start`` is called."""
         if not secret:
-            raise ValueError("the closure receiver needs a non-empty shared secret")
+            raise ClosureSecretError("the closure receiver needs a non-empty shared secret")
         self._desk = desk
         self._secret = secret
         self._server = ThreadingHTTPServer((host, port), _handler(self))

@@ -47,7 +47,7 @@ from opcua_server.cli.consortium import add_consortium_commands
 from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
-from opcua_server.cli.maintenance import add_maintenance_commands
+from opcua_server.cli.maintenance import add_maintenance_commands, closed_work_request_labels
 from opcua_server.cli.oem import add_oem_commands
 from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
 from opcua_server.cli.parts import add_parts_commands
@@ -239,7 +239,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 if args.since
                 else datetime(1970, 1, 1, tzinfo=UTC)
             )
-            source = HistorianSource(historian, args.failures, start)
+            source = HistorianSource(historian, args.failures, start, closures=closures)
         try:
             reports = await train_command(
                 settings, source, out, lambda line: print(line, flush=True)
@@ -250,9 +250,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(report)
         return ExitCode.OK
 
-    if args.from_file is None and args.failures is None:
+    closures = closed_work_request_labels(settings)
+    if args.from_file is None and args.failures is None and not closures:
         print(
-            "give --from-file FILE (run-to-failure data) or --failures FILE (historian)",
+            "give --from-file FILE (run-to-failure data) or --failures FILE (historian), "
+            "or close work requests (trustfloor maintenance close) to label failures",
             file=sys.stderr,
         )
         return ExitCode.FAILURE

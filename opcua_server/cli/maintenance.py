@@ -15,6 +15,7 @@ from config import Settings
 from connectors import SqliteHistorian
 from maintenance import (
     Closure,
+    Failure,
     ModelStore,
     WorkRequestDesk,
     WorkRequestStore,
@@ -157,3 +158,15 @@ def add_maintenance_commands(sub: Subcommands) -> None:
     retrain.add_argument("--since", help="ISO 8601 start of the historian data to use")
     add_site_options(retrain)
     retrain.set_defaults(func=cmd_retrain)
+
+
+def closed_work_request_labels(settings: Settings) -> tuple[Failure, ...]:
+    """The failures closed work requests report (none when the site has no work requests)."""
+    path = Path(settings.data_dir) / settings.maintenance.cmms.work_requests_file
+    if not path.exists():
+        return ()
+    store = WorkRequestStore(path)
+    try:
+        return closure_labels(store.closed())
+    finally:
+        store.close()

@@ -59,6 +59,7 @@ from opcua_server.runtime.adapters import (
     ua_machine_node,
 )
 from opcua_server.runtime.aftersales import Aftersales, alert_lookup
+from opcua_server.runtime.cmms import start_cmms
 from opcua_server.runtime.ingest import IngestBus
 from opcua_server.runtime.metrics import (
     Metric,
@@ -301,6 +302,9 @@ class Site:
             sink=AlarmManagerSink(self.server.alarms, nodes),
             notifier=self.notifier,
             clock=self.clock,
+            work_requests=await start_cmms(
+                self.settings, data_dir, self._environ, self.clock, self._background, self._stack
+            ),
         )
 
     async def _alarm_acknowledged(self, machine: str, component: str, user: str) -> None:
