@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from connectors.simulated import MachineWear, SimulatedSite, TimeBase, WearEventKind
+from connectors import SimulatedSite
 from maintenance import AlertRow, AlertService
 from models import Alert
 from opcua_server.demo.actors import Repairs
@@ -49,16 +50,46 @@ class SiteSummary:
     only: the simulator knows); 0 is the goal."""
 
 
-def horizon_end(alert: Alert, timebase: TimeBase) -> datetime:
+class Clocked(Protocol):
+    """The simulator's time base: simulated seconds since its epoch and back."""
+
+    def simulated(self, at: datetime) -> float: ...
+
+    def real(self, simulated_s: float) -> datetime: ...
+
+
+class WearEventView(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def component(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+class WearView(Protocol):
+    """What the summary asks of a simulated machine's wear (its ground truth)."""
+
+    @property
+    def events(self) -> Sequence[WearEventView]: ...
+
+    def failure_time(self, component: str, now: datetime) -> datetime | None: ...
+
+
+FAILURE = "failure"
+"""The kind of a failure event in the simulator's ground truth."""
+
+
+def horizon_end(alert: Alert, timebase: Clocked) -> datetime:
     """When the alert's horizon ends: 2 × (lead time + margin) simulated hours after it."""
     hours = 2.0 * ((alert.lead_time_h or 0.0) + alert.margin_h)
     simulated = timebase.simulated(alert.raised_at) + hours * 3600.0
     return timebase.real(simulated)
 
 
-def failed_within_horizon(
-    alert: Alert, wear: MachineWear, timebase: TimeBase, now: datetime
-) -> bool:
+def failed_within_horizon(alert: Alert, wear: WearView, timebase: Clocked, now: datetime) -> bool:
     """Whether the machine failed (or will, as the simulator knows) within the alert's horizon.
 
     A part replaced within the horizon counts as a failure averted: it was fitted because it was
@@ -68,7 +99,7 @@ def failed_within_horizon(
     for event in wear.events:
         if not alert.raised_at <= event.at <= end:
             continue
-        if event.kind is WearEventKind.FAILURE or event.component == alert.component:
+        if event.kind == FAILURE or event.component == alert.component:
             return True
     failure = wear.failure_time(alert.component, now)
     return failure is not None and alert.raised_at <= failure <= end
