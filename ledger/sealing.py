@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -23,10 +24,11 @@ import secrets
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from coincurve import PrivateKey, PublicKey
 from cryptography.exceptions import InvalidTag
@@ -45,6 +47,8 @@ SEALED_SCHEMA = "trustfloor.sealed-dossier/1"
 SEAL_TAG = b"trustfloor-sealed-dossier-v1\x00"
 WRAP_INFO = b"trustfloor-dossier-key-v1"
 SEALED_SUFFIX = ".sealed.json"
+JOBS_DIR = "jobs"
+"""Where a site opens a sealed dossier for a job: ``<data_dir>/jobs`` (0700), emptied after."""
 
 
 def site_public_key(key: SiteKey) -> str:
@@ -242,3 +246,60 @@ def opened_dossier(sealed: SealedDossier, key: SiteKey, job_dir: Path) -> Iterat
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class SealReader(Protocol):
+    """What opening a sealed dossier reads from the chain (ledger.chain.ChainClient has it)."""
+
+    async def design_oem(self, design_key: bytes) -> str | None: ...
+
+    async def dossier_hash(self, design_key: bytes) -> bytes | None: ...
+
+    async def licence(self, design_key: bytes, licensee: str) -> LicenceState: ...
+
+
+def _sealed_in(folder: Path) -> Path | None:
+    """The sealed package a design folder holds instead of the clear dossier, if it does."""
+    if not folder.is_dir() or any((folder / name).is_file() for name in MANIFEST_NAMES):
+        return None
+    packages = sorted(folder.glob("*" + SEALED_SUFFIX))
+    return packages[-1] if packages else None
+
+
+@asynccontextmanager
+async def dossier_for_job(
+    folder: Path,
+    design: tuple[str, str],
+    key: SiteKey,
+    chain: SealReader | None,
+    job_dir: Path,
+    at: int,
+) -> AsyncIterator[Path]:
+    """The design folder a job prints from: ``folder`` itself when it holds the clear dossier;
+    else the sealed package in it, checked against the chain (sealed for this site by the
+    design's OEM, the registered dossier, a licence valid at ``at``), opened into a private
+    folder of ``job_dir`` and removed when the block ends."""
+    package = await asyncio.to_thread(_sealed_in, folder)
+    if package is None:
+        yield folder
+        return
+    data = await asyncio.to_thread(package.read_bytes)
+    sealed = read_sealed(data, package.name.removesuffix(SEALED_SUFFIX))
+    design_id, revision, dkey, _ = sealed.design
+    if (design_id, revision) != design:
+        raise SealedDossierError(
+            f"the package kept for {design[0]} revision {design[1]} seals {design_id} "
+            f"revision {revision}"
+        )
+    if chain is None:
+        raise SealedDossierError("a sealed dossier is checked against the chain: none is set")
+    check_sealed(
+        sealed,
+        key.address,
+        design_oem=await chain.design_oem(dkey),
+        registered=await chain.dossier_hash(dkey),
+        licence=await chain.licence(dkey, key.address),
+        at=at,
+    )
+    with opened_dossier(sealed, key, job_dir) as opened:
+        yield opened

@@ -24,6 +24,7 @@ from ledger.errors import (
     EvidenceError,
     JobRefusedError,
     LedgerStateError,
+    SealedDossierError,
     SigningError,
     UnknownRecordError,
 )
@@ -31,6 +32,7 @@ from ledger.evidence import evaluate
 from ledger.issuing import Issuer, SignedRecord, build_certificate
 from ledger.links import PublicLinks
 from ledger.recipes import planned_layers
+from ledger.sealing import JOBS_DIR, dossier_for_job
 from ledger.signing import SiteKey, same_address
 from ledger.store import LedgerStore
 from ledger.stored import checked_part
@@ -249,13 +251,17 @@ class LedgerService:
         async with self._job_lock:
             now = self.clock.now()
             key = design_key(design_id, revision)
-            folder = design_folder(self.designs_dir, design_id, revision)
+            kept = design_folder(self.designs_dir, design_id, revision)
+            jobs = self.store.path.parent / JOBS_DIR
             try:
-                local = await self._run(load_design, folder)
-                refusal = await self._refusal(local, key, label)
-                if refusal is None and layers_planned is None:
-                    layers_planned = await self._run(planned_layers, folder, local)
-            except (DesignError, ChainError) as exc:
+                async with dossier_for_job(
+                    kept, (design_id, revision), self.key, self.chain, jobs, int(now.timestamp())
+                ) as folder:
+                    local = await self._run(load_design, folder)
+                    refusal = await self._refusal(local, key, label)
+                    if refusal is None and layers_planned is None:
+                        layers_planned = await self._run(planned_layers, folder, local)
+            except (DesignError, ChainError, SealedDossierError) as exc:
                 await self._record_refusal(serial, label, f"cannot check the dossier: {exc}")
                 raise
             if refusal is not None:

@@ -11,6 +11,7 @@ from ledger.designs import load_design
 from ledger.errors import PartyError, SealedDossierError
 from ledger.parties.oem import find_design, oem_dir, oem_key
 from ledger.sealing import (
+    JOBS_DIR,
     SEALED_SUFFIX,
     SealedDossier,
     check_sealed,
@@ -25,8 +26,6 @@ from ledger.sitechain import open_chain_as, site_key
 from models import Clock, SystemClock
 
 SEALED_DIR = "sealed"
-JOBS_DIR = "jobs"
-"""Where the site opens a sealed dossier for a job: ``<data_dir>/jobs`` (0700)."""
 
 
 def site_key_for_dossiers(settings: Settings, environ: Mapping[str, str]) -> str:

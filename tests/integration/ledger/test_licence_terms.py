@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,14 +12,16 @@ import pytest
 from ledger.batcher import BatchPolicy
 from ledger.canonical import design_key
 from ledger.contract import LicenceState
-from ledger.errors import ContractError
+from ledger.designs import load_design
+from ledger.errors import ContractError, SealedDossierError
 from ledger.issuing import Issuer
 from ledger.merkle import hash_leaf, root_hash
+from ledger.sealing import package_address, seal_dossier, site_public_key
 from ledger.store import LedgerStore
 from ledger.verify import verify_online
 from models import AnchorReceipt, ProofBundle
-from tests.integration.ledger.ledger_chainkit import Ledger, site_key
-from tests.unit.ledger.ledgerkit import T0, certificate, design_ref, exported
+from tests.integration.ledger.ledger_chainkit import Ledger, make_site, site_key
+from tests.unit.ledger.ledgerkit import T0, certificate, design_ref, exported, write_design
 
 IMPELLER_C = design_key("pump-impeller", "C")
 DOSSIER = hashlib.sha256(b"impeller dossier").digest()
@@ -229,3 +232,37 @@ async def test_verify_says_whether_a_part_was_printed_under_a_valid_licence(
     assert not report.valid
     assert [c.name for c in report.checks if not c.passed] == ["licence"]
     assert "printed without a valid licence of the design's OEM" in report.reasons[0]
+
+
+async def test_the_agent_prints_from_a_dossier_sealed_for_its_site_and_keeps_no_clear_copy(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    await ledger.admin.add_oem(ledger.oem.address)
+    await ledger.admin.add_issuer(ledger.issuer.address)
+    await ledger.admin.add_issuer(ledger.outsider.address)
+    released = write_design(tmp_path / "released")
+    dossier = load_design(released)
+    await ledger.oem.register_design("pump-impeller", "C", bytes.fromhex(dossier.dossier_sha256))
+    for site in (ledger.issuer, ledger.outsider):
+        await ledger.oem.set_licence(design_key("pump-impeller", "C"), site.address, 5)
+    package = seal_dossier(released, site_public_key(site_key("issuer")), site_key("oem"))
+
+    printing = make_site(tmp_path / "site", ledger.issuer)
+    kept = printing.designs / "pump-impeller" / "C"
+    kept.mkdir(parents=True)
+    (kept / f"{package_address(package)}.sealed.json").write_bytes(package)
+    certificate_record = await printing.print_part("SN-SEALED-1")
+    issued = json.loads(certificate_record.body)
+    assert issued["design"]["dossier_sha256"] == dossier.dossier_sha256
+    assert list((tmp_path / "site" / "jobs").iterdir()) == []  # opened for the job only
+    printing.store.close()
+
+    other = make_site(tmp_path / "other", ledger.outsider, role="outsider")
+    kept = other.designs / "pump-impeller" / "C"
+    kept.mkdir(parents=True)
+    (kept / f"{package_address(package)}.sealed.json").write_bytes(package)
+    with pytest.raises(SealedDossierError, match="sealed for another site"):
+        await other.print_part("SN-OTHER-1")
+    [refusal] = other.store.refusals()
+    assert "sealed for another site" in refusal.reason
+    other.store.close()
