@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledger.archive.checker import ArchiveReport, archive_trust, check_archive, read_manifest
 from ledger.archive.layout import STATUS_CHECKS
-from ledger.archive.writer import Exported, export_archive
+from ledger.archive.writer import Exported, export_archive, site_statements
 
 __all__ = [
     "STATUS_CHECKS",
@@ -14,4 +14,5 @@ __all__ = [
     "check_archive",
     "export_archive",
     "read_manifest",
+    "site_statements",
 ]

@@ -14,11 +14,13 @@ from ledger.archive.layout import (
     EVIDENCE,
     MANIFEST,
     RECALLS,
+    STATEMENTS,
     STATUS_CHECKS,
     file_sha256,
 )
+from ledger.billing import SignedStatement, read_statement, verify_statement_offline
 from ledger.bundle import read_bundle
-from ledger.errors import BundleError
+from ledger.errors import BundleError, StatementError
 from ledger.recall.errors import ArchiveError
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import verify_offline
@@ -94,6 +96,7 @@ def check_archive(folder: Path, trust: IssuerTrust) -> ArchiveReport:
     _check_evidence(folder, files, report)
     _check_recalls(folder, files, report)
     _check_anchors(folder, report)
+    _check_statements(folder, files, report)
     return report
 
 
@@ -193,3 +196,23 @@ def _check_anchors(folder: Path, report: ArchiveReport) -> None:
                 report.problems.append(
                     f"{name}: anchor root {record.anchor.root} is not among {ANCHORS}"
                 )
+
+
+def _check_statements(folder: Path, files: dict[str, object], report: ArchiveReport) -> None:
+    """Each statement's signatures, pieces, root, counts and amount, and its link to the month
+    before it (offline checks of ledger/billing/verify.py)."""
+    previous: dict[str, SignedStatement] = {}
+    for name in sorted(n for n in files if n.startswith(f"{STATEMENTS}/")):
+        path = folder / name
+        if not path.is_file():
+            continue
+        design = name.split("/")[1]
+        try:
+            statement = read_statement(path.read_text(encoding="utf-8"))
+        except (StatementError, UnicodeDecodeError) as exc:
+            report.problems.append(f"{name}: {exc}")
+            continue
+        checked = verify_statement_offline(statement, previous.get(design))
+        report.problems += [f"{name}: {m}" for m in checked.mismatches]
+        report.documents += 1
+        previous[design] = statement

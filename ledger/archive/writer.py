@@ -17,8 +17,10 @@ from ledger.archive.layout import (
     LIFE,
     MANIFEST,
     RECALLS,
+    STATEMENTS,
     file_sha256,
 )
+from ledger.billing.commands import STATEMENTS_DIR
 from ledger.bundle import build_bundle, bundle_json
 from ledger.canonical import JsonObject, canonical_json
 from ledger.documents import iso
@@ -51,10 +53,12 @@ def export_archive(
     start: datetime | None = None,
     until: datetime | None = None,
     now: datetime,
+    statements: Path | None = None,
 ) -> Exported:
     """Write every certificate issued in [``start``, ``until``) (default: all) with its later
     records, proofs and anchors, its evidence samples, the dossiers' hashes, the recalls
-    opened then and the anchors, then ``manifest.json`` with each file's SHA-256.
+    opened then, the anchors and the statements kept in ``statements`` (every one), then
+    ``manifest.json`` with each file's SHA-256.
 
     The folder must be new or empty; each stored record is checked as it is read (an altered
     store raises StoredRecordAlteredError and nothing is left half written to look whole).
@@ -114,6 +118,9 @@ def export_archive(
         ],
     )
     written[ANCHORS] = _write_json(folder / ANCHORS, _anchors(store))
+    for path in _statement_files(statements):
+        name = f"{STATEMENTS}/{path.parent.name}/{path.name}"
+        written[name] = _write(folder / name, path.read_bytes())
     manifest = {
         "format": ARCHIVE_FORMAT,
         "created_at": iso(now),
@@ -130,6 +137,18 @@ def export_archive(
     }
     manifest_path = _write_json(folder / MANIFEST, manifest)
     return Exported(folder, len(serials), len(recalls), len(written), file_sha256(manifest_path))
+
+
+def site_statements(data_dir: Path) -> Path:
+    """Where a site keeps its statements (see ledger/billing/commands.py)."""
+    return data_dir / STATEMENTS_DIR
+
+
+def _statement_files(statements: Path | None) -> list[Path]:
+    """Every month's statement of every design revision, by folder and month."""
+    if statements is None or not statements.is_dir():
+        return []
+    return sorted(statements.glob("*/????-??.json"))
 
 
 def _require_empty(folder: Path) -> None:

@@ -65,7 +65,13 @@ def cmd_archive_export(args: argparse.Namespace) -> int:
     try:
         now = datetime.now(UTC)
         done = archive.export_archive(
-            store, campaigns, args.dir, start=args.start, until=args.until, now=now
+            store,
+            campaigns,
+            args.dir,
+            start=args.start,
+            until=args.until,
+            now=now,
+            statements=archive.site_statements(data_dir),
         )
         if args.start is None:
             campaigns.record_archive(args.until or now, now, str(args.dir))
