@@ -81,13 +81,10 @@ from models.ports import (
     VerificationOutcome,
 )
 from models.printing import (
-    JOB_MANAGEMENT,
     PRINTER_NAMESPACE,
-    PRINTER_NODE_PATHS,
     PROCESS_TAGS,
     PrinterTag,
     ProcessParameter,
-    printer_tags,
 )
 from models.production import (
     MAX_ORDER_QUANTITY,
@@ -111,14 +108,12 @@ from models.timebase import (
 )
 
 __all__ = [
-    "JOB_MANAGEMENT",
     "MAX_JSON_LENGTH",
     "MAX_ORDER_QUANTITY",
     "MICROS_PER_SECOND",
     "NEXT_STATES",
     "NODE_ID_PATTERN",
     "PRINTER_NAMESPACE",
-    "PRINTER_NODE_PATHS",
     "PROCESS_TAGS",
     "UNKNOWN_LOT",
     "Aggregate",
@@ -216,7 +211,6 @@ __all__ = [
     "make_private_dir",
     "open_wal",
     "parse_json_text",
-    "printer_tags",
     "seconds_to_micros",
     "to_micros",
     "transaction",
