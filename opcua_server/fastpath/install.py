@@ -13,6 +13,7 @@ from opcua_server.fastpath import (
     imports,
     login,
     reads,
+    sharing,
     subscriptions,
     variants,
 )
@@ -29,6 +30,7 @@ PATCHES: dict[str, Patch] = {
         login.PATCH,
         bulk.PATCH,
         imports.PATCH,
+        sharing.PATCH,
     )
 }
 """Every patch `install_fast_path` applies, by name, in the order they are installed."""

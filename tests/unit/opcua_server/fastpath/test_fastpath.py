@@ -355,6 +355,7 @@ def test_the_fast_path_installs_its_patches_in_their_order() -> None:
         "login_off_the_loop",
         "bulk_value_writes",
         "nodeset_reverse_references",
+        "shared_attribute_values",
     ]
 
 
