@@ -21,8 +21,12 @@ def add_archive_commands(sub: Subcommands) -> None:
     )
     export = group.add_parser("export", help="write documents, proofs and a manifest to DIR")
     export.add_argument("dir", type=Path)
-    export.add_argument("--from", dest="start", type=moment, help="issued at or after")
-    export.add_argument("--until", type=moment, help="issued before (default: everything)")
+    export.add_argument(
+        "--from", dest="start", type=moment, metavar="TIME", help="issued at or after"
+    )
+    export.add_argument(
+        "--until", type=moment, metavar="TIME", help="issued before (default: everything)"
+    )
     add_site_options(export)
     export.set_defaults(func=cmd_archive_export)
 

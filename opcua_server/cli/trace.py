@@ -50,9 +50,15 @@ def add_criteria_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lot", default="", help="material lot the parts were printed from")
     parser.add_argument("--printer", default="", help="printer that built the parts")
     parser.add_argument(
-        "--from", dest="start", type=moment, help="built at or after (ISO 8601 with zone)"
+        "--from",
+        dest="start",
+        type=moment,
+        metavar="TIME",
+        help="built at or after (ISO 8601 with zone)",
     )
-    parser.add_argument("--until", type=moment, help="built before (ISO 8601 with zone)")
+    parser.add_argument(
+        "--until", type=moment, metavar="TIME", help="built before (ISO 8601 with zone)"
+    )
     parser.add_argument("--design", default="", help="design id")
     parser.add_argument("--revision", default="", help="design revision (with --design)")
     parser.add_argument("--dossier", default="", help="dossier SHA-256 (hex)")
