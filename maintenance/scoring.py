@@ -38,7 +38,7 @@ from config import MaintenanceSettings
 from maintenance.alert_policy import Observation
 from maintenance.anomaly import AnomalyResult
 from maintenance.errors import MaintenanceError
-from maintenance.features import FloatArray
+from maintenance.features import FloatArray, IntArray
 from maintenance.model_store import ModelStore, dataset_digest
 from maintenance.score_history import ScoreHistory
 from maintenance.scoring_groups import (
@@ -148,6 +148,7 @@ class ScoringService:
         self._history = history
         self._alerts = alerts
         self._time_scale = time_scale
+        self._shared_columns: dict[str, IntArray | None] = {}
         self.latest: dict[str, HealthScore] = {}
         """Each machine's newest score."""
         self._groups = [self._state_of(group) for group in machine_groups(machines)]
@@ -318,15 +319,33 @@ class ScoringService:
             ", ".join(m.id for m in state.group.machines),
         )
 
+    def _shared(self, models: GroupModels, window: FloatArray) -> IntArray | None:
+        """The anomaly features' columns among the RUL features, once checked on ``window`` to
+        give the same scores as the anomaly model's own extraction (None: extract twice)."""
+        if models.version not in self._shared_columns:
+            columns = models.shared_columns()
+            if columns is not None and models.rul is not None:
+                shared = models.rul.pipeline.transform(window)[:, columns]
+                own = models.anomaly.pipeline.transform(window)
+                if not np.allclose(shared, own, equal_nan=True):
+                    columns = None
+            self._shared_columns[models.version] = columns
+        return self._shared_columns[models.version]
+
     def _scores_of(
         self, state: _GroupState, models: GroupModels, at: datetime
     ) -> list[tuple[HealthScore, str]]:
         window = state.window()
-        anomaly = models.anomaly.score(window)
+        shared = self._shared(models, window)
+        features = models.rul.pipeline.transform(window) if models.rul is not None else None
+        if shared is not None and features is not None:
+            anomaly = models.anomaly.score_features(features[:, shared])  # one extraction
+        else:
+            anomaly = models.anomaly.score(window)
         rul_h: tuple[FloatArray, FloatArray, FloatArray] | None = None
-        if models.rul is not None:
+        if models.rul is not None and features is not None:
             age = state.ages if models.rul.settings.use_age else None
-            prediction = models.rul.predict(window, age)
+            prediction = models.rul.predict_features(features, age)
             hours = models.sample_interval_s / 3600.0 * self._time_scale
             rul_h = (prediction.rul * hours, prediction.lower * hours, prediction.upper * hours)
         return [

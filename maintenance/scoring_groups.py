@@ -17,7 +17,7 @@ import numpy as np
 from config import SiteSettings
 from maintenance.anomaly import AnomalyScorer, fit_anomaly_scorer
 from maintenance.errors import ModelMismatchError, TrainingDataError
-from maintenance.features import FloatArray, iter_history_features, level_windows
+from maintenance.features import FloatArray, IntArray, iter_history_features, level_windows
 from maintenance.model_store import METADATA_FILE, ModelMetadata, ModelStore
 from maintenance.pipeline import FeaturePipeline
 from maintenance.rul import RulModel
@@ -94,6 +94,18 @@ class GroupModels:
         """Samples per machine the models need."""
         rul_history = self.rul.pipeline.history if self.rul is not None else 0
         return max(self.anomaly.pipeline.history, rul_history)
+
+    def shared_columns(self) -> IntArray | None:
+        """Where the anomaly scorer's features sit among the RUL model's by name (None: not all
+        of them are there). Whether they are computed alike is checked on a window by the
+        caller (``ScoringService``) before a tick extracts features once for both models."""
+        if self.rul is None:
+            return None
+        anomaly = self.anomaly.pipeline
+        position = {name: i for i, name in enumerate(self.rul.pipeline.feature_names)}
+        if not all(name in position for name in anomaly.feature_names):
+            return None
+        return np.array([position[name] for name in anomaly.feature_names], dtype=np.intp)
 
 
 def stored_metadata(store: ModelStore, name: str) -> ModelMetadata | None:

@@ -149,3 +149,20 @@ async def test_ticks_running_a_hair_early_still_sample_every_interval(tmp_path: 
         made.append(await service.tick())
     first_scored = next(i for i, scores in enumerate(made) if scores)
     assert first_scored == SETTINGS.baseline_samples + 1, "no interval may be skipped"
+
+
+def test_the_rul_features_hold_the_anomaly_features_so_a_tick_extracts_once(
+    trained_store: ModelStore,
+) -> None:
+    service = ScoringService([machine("deg-1")], trained_store, SETTINGS, ManualClock(T0))
+    models = service.models_of("deg-1")
+    assert models is not None
+    assert models.rul is not None
+    columns = models.shared_columns()
+    assert columns is not None
+    rng = np.random.default_rng(11)
+    windows = np.stack([signals(models.history, rng) for _ in range(4)])
+    shared = models.anomaly.score_features(models.rul.pipeline.transform(windows)[:, columns])
+    own = models.anomaly.score(windows)
+    np.testing.assert_allclose(shared.score, own.score)
+    np.testing.assert_allclose(shared.contributions, own.contributions)
