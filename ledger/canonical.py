@@ -52,12 +52,16 @@ SUSPENSION_LEAF_TAG_V1 = b"trustfloor-suspension-v1\x00"
 REINSTATEMENT_LEAF_TAG_V1 = b"trustfloor-reinstatement-v1\x00"
 """Domain tag of a version-1 reinstatement record (a suspension lifted). Frozen."""
 
+END_OF_LIFE_LEAF_TAG_V1 = b"trustfloor-end-of-life-v1\x00"
+"""Domain tag of a version-1 end-of-life record (taken back, dismantled). Frozen."""
+
 LEAF_TAGS = (
     CERT_LEAF_TAG_V1,
     INSPECTION_LEAF_TAG_V1,
     REVOCATION_LEAF_TAG_V1,
     SUSPENSION_LEAF_TAG_V1,
     REINSTATEMENT_LEAF_TAG_V1,
+    END_OF_LIFE_LEAF_TAG_V1,
 )
 """Every released leaf tag; each stays readable forever."""
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from ledger.canonical import (
     CERT_LEAF_TAG_V1,
+    END_OF_LIFE_LEAF_TAG_V1,
     INSPECTION_LEAF_TAG_V1,
     REINSTATEMENT_LEAF_TAG_V1,
     REVOCATION_LEAF_TAG_V1,
@@ -45,6 +46,8 @@ SUSPENSION_SCHEMA = "trustfloor.suspension/1"
 """A recall campaign holds a certificate: the campaign, its frozen list's digest, why."""
 REINSTATEMENT_SCHEMA = "trustfloor.reinstatement/1"
 """A suspension lifted: the campaign, who cleared the part and why."""
+END_OF_LIFE_SCHEMA = "trustfloor.end-of-life/1"
+"""A part taken back or dismantled: which, by whom, when."""
 
 SCHEMAS: Mapping[str, RecordKind] = {
     CERTIFICATE_SCHEMA_V1: RecordKind.CERTIFICATE,
@@ -53,6 +56,7 @@ SCHEMAS: Mapping[str, RecordKind] = {
     REVOCATION_SCHEMA: RecordKind.REVOCATION,
     SUSPENSION_SCHEMA: RecordKind.SUSPENSION,
     REINSTATEMENT_SCHEMA: RecordKind.REINSTATEMENT,
+    END_OF_LIFE_SCHEMA: RecordKind.END_OF_LIFE,
 }
 """Every schema ever issued and the kind of record it is."""
 
@@ -62,6 +66,7 @@ LEAF_TAG: Mapping[RecordKind, bytes] = {
     RecordKind.REVOCATION: REVOCATION_LEAF_TAG_V1,
     RecordKind.SUSPENSION: SUSPENSION_LEAF_TAG_V1,
     RecordKind.REINSTATEMENT: REINSTATEMENT_LEAF_TAG_V1,
+    RecordKind.END_OF_LIFE: END_OF_LIFE_LEAF_TAG_V1,
 }
 """The frozen leaf tag that opens each kind of record's leaf."""
 
@@ -265,6 +270,30 @@ def reinstatement_document(
         "issuer": issuer,
         "issued_at": iso(at),
     }
+
+
+def end_of_life_document(
+    serial: str,
+    certificate_leaf_hash: str,
+    event: str,
+    by: str,
+    note: str,
+    issuer: str,
+    at: datetime,
+) -> JsonObject:
+    """A signed record that a part was taken back or dismantled (``event``), by whom, when."""
+    document: JsonObject = {
+        "schema": END_OF_LIFE_SCHEMA,
+        "serial": serial,
+        "certificate": certificate_leaf_hash,
+        "event": event,
+        "by": by,
+        "issuer": issuer,
+        "issued_at": iso(at),
+    }
+    if note:
+        document["note"] = note
+    return document
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,8 @@ def offline_checks(bundle: ProofBundle) -> list[VerificationCheck]:
     checks.append(_revocation_check(bundle))
     if (suspension := suspension_check(bundle)) is not None:
         checks.append(suspension)
+    if (life := end_of_life_check(bundle)) is not None:
+        checks.append(life)
     return checks
 
 
@@ -322,6 +324,19 @@ def suspension_check(bundle: ProofBundle) -> VerificationCheck | None:
         f"by {doc.get('reinstated_by')}: {doc.get('reason')}"
     )
     return _check(SUSPENSION, True, detail)
+
+
+def end_of_life_check(bundle: ProofBundle) -> VerificationCheck | None:
+    """The part's end of life as its records state it (it fails nothing: the certificate still
+    says what the part was); None while the part is in service."""
+    events = [
+        f"{r.document.get('event')} at {r.document.get('issued_at')} by {r.document.get('by')}"
+        for r in bundle.records
+        if r.kind is RecordKind.END_OF_LIFE
+    ]
+    if not events:
+        return None
+    return _check("end of life", True, "; ".join(events))
 
 
 async def online_checks(

@@ -310,6 +310,8 @@ class RecordKind(StrEnum):
     """A certificate held by a recall campaign until the part is cleared or withdrawn."""
     REINSTATEMENT = "reinstatement"
     """A suspension lifted: the part was inspected and found fine."""
+    END_OF_LIFE = "end_of_life"
+    """The part taken back, or dismantled: its life closed on the record."""
 
 
 class AttestedRecord(Frozen):

@@ -10,6 +10,7 @@ from datetime import datetime
 from ledger.canonical import JsonObject, canonical_json
 from ledger.documents import (
     CampaignRef,
+    end_of_life_document,
     iso,
     reinstatement_document,
     revocation_document,
@@ -190,6 +191,21 @@ class RecallDesk:
             self._append_sealed([record], at)
         closed = self._part(campaign_id, serial)
         return PartClosed(closed, record, done)
+
+    def record_end_of_life(
+        self, serial: str, event: str, *, by: str, note: str, at: datetime
+    ) -> SignedRecord | None:
+        """Sign that part ``serial`` was taken back or dismantled and seal it in a batch of its
+        own; None when the part has no certificate to refer to."""
+        certificate = self.ledger.leaf(serial, RecordKind.CERTIFICATE)
+        if certificate is None:
+            return None
+        document = end_of_life_document(
+            serial, certificate.leaf_hash.hex(), event, by, note, self.key.address, at
+        )
+        record = sign_record(self.key, RecordKind.END_OF_LIFE, document)
+        self._append_sealed([record], at)
+        return record
 
     def _part(self, campaign_id: str, serial: str) -> CampaignPart:
         for part in self.campaigns.parts(campaign_id):

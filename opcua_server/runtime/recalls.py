@@ -231,10 +231,17 @@ class RecallOffice:
     async def end_of_life(
         self, serial: str, event: recall.LifeEvent, *, by: str, note: str = ""
     ) -> recall.LifeRecord:
-        """Record that a part was taken back or dismantled (it must be a part of this site)."""
+        """Record that a part was taken back or dismantled (it must be a part of this site): a
+        signed end-of-life record about its certificate, anchored now, and the event kept for
+        the trace and the exchange formats."""
         await asyncio.to_thread(self.ledger.store.job_by_serial, serial)
         record = recall.LifeRecord(serial, event, by, self.clock.now(), note)
+        signed = await asyncio.to_thread(
+            self.desk.record_end_of_life, serial, event.value, by=by, note=note, at=record.at
+        )
         await asyncio.to_thread(self.campaigns.record_life_event, record)
+        if signed is not None:
+            await self.ledger.tick()
         return record
 
 

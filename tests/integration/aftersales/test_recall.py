@@ -167,6 +167,10 @@ def test_a_recall_that_revokes_and_a_part_taken_back(
     assert [e["event"] for e in part["end_of_life"]] == ["taken-back", "dismantled"]
     code, out = run(capsys, "trace", "--serial", "P-B1", "--config", config)
     assert "recall RC-0002 (open)  taken-back" in out
+    code, out = verify(capsys, config, "P-B1")
+    assert code == ExitCode.INVALID  # revoked by the recall
+    assert "end of life: taken-back at" in out
+    assert "dismantled at" in out
 
 
 def test_a_recall_that_names_no_part_is_refused(

@@ -153,6 +153,7 @@ def test_each_kind_has_its_own_frozen_leaf_tag() -> None:
         RecordKind.REVOCATION: b"trustfloor-revocation-v1\x00",
         RecordKind.SUSPENSION: b"trustfloor-suspension-v1\x00",
         RecordKind.REINSTATEMENT: b"trustfloor-reinstatement-v1\x00",
+        RecordKind.END_OF_LIFE: b"trustfloor-end-of-life-v1\x00",
     }
 
 

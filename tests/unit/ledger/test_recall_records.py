@@ -8,12 +8,19 @@ from datetime import timedelta
 import pytest
 
 from ledger.canonical import (
+    END_OF_LIFE_LEAF_TAG_V1,
     REINSTATEMENT_LEAF_TAG_V1,
     SUSPENSION_LEAF_TAG_V1,
     canonical_json,
     record_leaf,
 )
-from ledger.documents import CampaignRef, kind_of, reinstatement_document, suspension_document
+from ledger.documents import (
+    CampaignRef,
+    end_of_life_document,
+    kind_of,
+    reinstatement_document,
+    suspension_document,
+)
 from ledger.merkle import hash_leaf
 from ledger.recall import TraceCriteria, TraceCriteriaError
 from models import DesignRef, PrintJob, RecordKind
@@ -31,6 +38,7 @@ CAMPAIGN = CampaignRef(
 SUSPENSION_LEAF = "0f9df4b05b54f86e4a2f40b723f2a9624b99679671344a84d603bf645351c2af"
 """RFC 6962 leaf hash of the example suspension: frozen, as every anchored leaf is."""
 REINSTATEMENT_LEAF = "4d6de911d3385675570128736c53681c5c602586100a303e817f268408358840"
+END_OF_LIFE_LEAF = "3827adbf4d4ff15095f7e686325480819885f8d42661da6b8a34dd792a322fb5"
 
 
 def job(serial: str = "P-1", printer: str = "am-1", lot: str = "L-1", hours: int = 0) -> PrintJob:
@@ -62,6 +70,16 @@ def test_a_reinstatement_leaf_is_pinned() -> None:
     assert kind_of(document) is RecordKind.REINSTATEMENT
     leaf = record_leaf(REINSTATEMENT_LEAF_TAG_V1, document)
     assert hash_leaf(leaf).hex() == REINSTATEMENT_LEAF
+
+
+def test_an_end_of_life_leaf_is_pinned() -> None:
+    document = end_of_life_document(
+        "P-1", "ab" * 32, "dismantled", "tech-carl", "", DEV_ADDRESS_0, T0
+    )
+    assert kind_of(document) is RecordKind.END_OF_LIFE
+    assert "note" not in document
+    leaf = record_leaf(END_OF_LIFE_LEAF_TAG_V1, document)
+    assert hash_leaf(leaf).hex() == END_OF_LIFE_LEAF
 
 
 def test_criteria_match_every_named_fact_and_the_build_window() -> None:
