@@ -19,6 +19,7 @@ from pathlib import Path
 from config import (
     ConfigError,
     MaintenanceSettings,
+    WebSettings,
     json_schema,
     load_demo_settings,
     load_settings,
@@ -44,7 +45,6 @@ from opcua_server.cli.archive import add_archive_commands
 from opcua_server.cli.billing import add_billing_commands
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.cli.consortium import add_consortium_commands
-from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
 from opcua_server.cli.maintenance import add_maintenance_commands, closed_work_request_labels
@@ -93,7 +93,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     web = settings.web.model_copy(
         update={"enabled": True, "port": 0 if args.port == 0 else settings.web.port}
     )
-    settings = settings.model_copy(update={"server": server, "simulation": simulation, "web": web})
+    ledger = settings.ledger.model_copy(update={"public_base_url": demo_public_url(web)})
+    settings = settings.model_copy(
+        update={"server": server, "simulation": simulation, "web": web, "ledger": ledger}
+    )
     configure_logging(args.verbose)
     site = Site(settings, demo_designs=True, excursion_every=3, demo_loop=True)
     banner = functools.partial(print_demo_banner, password=password)
@@ -101,6 +104,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         run_site(site, duration_s=args.duration, status=True, on_started=banner, summary=True)
     )
     return ExitCode.OK
+
+
+def demo_public_url(web: WebSettings) -> str:
+    """The demo's certificates point to its own console's /verify page, when its port is fixed
+    (``--port 0`` picks it at start, after the certificates' address is decided: none then)."""
+    return f"http://127.0.0.1:{web.port}" if web.port else ""
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
