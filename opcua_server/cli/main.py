@@ -67,6 +67,8 @@ def configure_logging(verbose: bool) -> None:
     # Their failures are reported once, with context, by our connectors and server.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     logging.getLogger("asyncua").setLevel(logging.WARNING)
+    # The companion nodesets' import notes quirks of the published files at every start.
+    logging.getLogger("asyncua.common.xmlimporter").setLevel(logging.ERROR)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run otherwise
     logging.getLogger("web3").setLevel(logging.WARNING)  # one line per IPC connect otherwise
 
