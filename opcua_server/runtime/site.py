@@ -354,7 +354,7 @@ class Site:
         if self.order_book is None or self.ledger is None or not printers or self.server is None:
             return None
         if self._demo_designs:
-            await install_demo_designs(self.ledger, self.settings, data_dir)
+            await install_demo_designs(self.ledger, self.settings, data_dir, self._environ)
         return PrintFlow(self.order_book, self.ledger, printers, self.server, clock=self.clock)
 
     def _printer_controls(self) -> Mapping[str, PrinterControl]:
