@@ -25,21 +25,22 @@ from joserfc.jwk import ECKey
 from config.settings import Settings
 from ledger import ExportFormat, export_certificate, status_list
 from ledger.commands import open_ledger
-from models import ManualClock
+from models import ManualClock, Sample
 from opcua_server.cli.main import main
 from tests.integration.ledger.ledger_chainkit import NO_ENV, licensed_site, print_part
-from tests.unit.ledger.ledgerkit import T0
+from tests.unit.ledger.ledgerkit import T0, good_samples
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-SERIALS = ("P-1", "P-2", "P-3")
+SERIALS = ("P-1", "P-2", "P-3", "P-4")
 
 
 @pytest.fixture(scope="module")
 async def printed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A site on its local chain with three anchored parts: P-2 revoked, P-3 held by a recall."""
+    """A site on its local chain with four anchored parts: P-2 revoked, P-3 held by a recall,
+    P-4 failed (its laser power left the window)."""
     folder = tmp_path_factory.mktemp("exports")
-    settings = await licensed_site(folder)
+    settings = await licensed_site(folder, quota=len(SERIALS))
     settings = settings.model_copy(
         update={
             "ledger": settings.ledger.model_copy(
@@ -47,13 +48,22 @@ async def printed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             )
         }
     )
-    for serial in SERIALS:
+    for serial in SERIALS[:3]:
         await print_part(settings, serial)
+    await print_part(settings, "P-4", samples=excursion_samples())
     async with open_ledger(settings, NO_ENV, ManualClock(T0)) as ledger:
         await ledger.revoke("P-2", "cracked in inspection", "quality")
     recall = ["recall", "create", "--serial", "P-3", "--reason", "porosity", "--by", "quality"]
     assert await asyncio.to_thread(main, [*recall, "--config", str(site_config(settings))]) == 0
     return settings
+
+
+def excursion_samples() -> list[Sample]:
+    """A job's samples with the laser power far out of its window for ten seconds."""
+    return [
+        Sample(p.parameter, p.ts, 150.0) if p.parameter == "laser_power_w" and i < 40 else p
+        for i, p in enumerate(good_samples(T0, 20))
+    ]
 
 
 def site_config(settings: Settings) -> Path:
@@ -119,34 +129,44 @@ async def test_a_tampered_vc_fails_the_independent_check(printed: Settings) -> N
         decoded(f"{head}.{forged}.{signature}".encode())
 
 
-async def test_status_lists_set_the_bits_of_revoked_and_suspended_parts(
+def credential_standing(vc: bytes, lists: dict[str, dict[str, Any]]) -> str:
+    """What a relying party concludes from a credential and the status lists it names:
+    ``valid``, ``revoked`` or ``suspended`` (the VC and each list verified with joserfc)."""
+    _, credential = decoded(vc)
+    for entry in credential["credentialStatus"]:
+        listed = lists[entry["statusPurpose"]]
+        assert entry["statusListCredential"] == listed["id"]
+        subject = listed["credentialSubject"]
+        assert subject["statusPurpose"] == entry["statusPurpose"]
+        bits = gzip.decompress(base64.urlsafe_b64decode(subject["encodedList"][1:] + "=="))
+        assert len(bits) * 8 >= 131_072
+        index = int(entry["statusListIndex"])
+        if bits[index // 8] & (0x80 >> (index % 8)):
+            return "revoked" if entry["statusPurpose"] == "revocation" else "suspended"
+    return "valid"
+
+
+async def test_each_credential_reads_valid_revoked_or_suspended_from_its_status_lists(
     printed: Settings,
 ) -> None:
     lists = {
         purpose: decoded(status_list(printed, purpose, environ=NO_ENV))[1]
         for purpose in ("revocation", "suspension")
     }
-
-    def bit_set(serial: str, purpose: str) -> bool:
-        _, credential = decoded(
-            export_certificate(printed, serial, ExportFormat.VC, environ=NO_ENV)
+    standings = [
+        credential_standing(
+            export_certificate(printed, serial, ExportFormat.VC, environ=NO_ENV), lists
         )
-        (entry,) = [e for e in credential["credentialStatus"] if e["statusPurpose"] == purpose]
-        listed = lists[purpose]
-        assert entry["statusListCredential"] == listed["id"]
-        subject = listed["credentialSubject"]
-        assert subject["statusPurpose"] == purpose
-        bits = gzip.decompress(base64.urlsafe_b64decode(subject["encodedList"][1:] + "=="))
-        assert len(bits) * 8 >= 131_072
-        index = int(entry["statusListIndex"])
-        return bool(bits[index // 8] & (0x80 >> (index % 8)))
-
-    assert [bit_set(s, "revocation") for s in SERIALS] == [False, True, False]
-    assert [bit_set(s, "suspension") for s in SERIALS] == [False, False, True]
+        for serial in SERIALS
+    ]
+    assert standings == ["valid", "revoked", "suspended", "valid"]
 
 
-async def test_aasx_passes_the_official_test_engine_and_reads_back(printed: Settings) -> None:
-    package = export_certificate(printed, "P-1", ExportFormat.AASX, environ=NO_ENV)
+@pytest.mark.parametrize("serial", SERIALS)
+async def test_every_aasx_passes_the_official_test_engine_and_reads_back(
+    printed: Settings, serial: str
+) -> None:
+    package = export_certificate(printed, serial, ExportFormat.AASX, environ=NO_ENV)
     result = aas_checks.check_aasx_data(zipfile.ZipFile(io.BytesIO(package)))
     assert result.ok()
     objects: model.DictIdentifiableStore[model.Identifiable] = model.DictIdentifiableStore()
@@ -161,15 +181,17 @@ async def test_aasx_passes_the_official_test_engine_and_reads_back(printed: Sett
         "ProcessParametersInstance",
         "DigitalProductPassportMetadata",
     }
-    serial = submodels["Nameplate"].get_referable("SerialNumber")
-    assert isinstance(serial, model.Property)
-    assert serial.value == "P-1"
-    handed = {name for name in files}
-    assert handed == {
+    number = submodels["Nameplate"].get_referable("SerialNumber")
+    assert isinstance(number, model.Property)
+    assert number.value == serial
+    assert set(files) == {
         "/aasx/documents/certificate.json",
         "/aasx/documents/proof-bundle.json",
         "/aasx/documents/report.html",
     }
+    errors = submodels["ProcessParametersInstance"].get_referable("Errors")
+    assert isinstance(errors, model.SubmodelElementList)
+    assert (len(errors.value) > 0) == (serial == "P-4")
 
 
 async def test_en10204_states_compliance_only_for_a_passing_part(printed: Settings) -> None:
@@ -179,6 +201,10 @@ async def test_en10204_states_compliance_only_for_a_passing_part(printed: Settin
     assert document["product"]["identification_link"] == "https://parts.example.com/verify/P-1"
     assert document["validation"]["compliant"] is True
     assert document["validation"]["statement_of_compliance"].startswith("We confirm")
+    failed = json.loads(export_certificate(printed, "P-4", ExportFormat.EN10204))
+    assert failed["validation"]["compliant"] is False
+    assert failed["validation"]["statement_of_compliance"].startswith("The product does NOT")
+    assert failed["tests"]["process"]["result"] == "fail"
 
 
 async def test_cli_writes_an_export_to_a_file_and_names_an_unknown_part(
