@@ -18,8 +18,9 @@
 # spare part due) needs its evidence to persist ``anomaly_hold_s``, and is held back, with a
 # SUPPRESS decision saying why (once per unbroken run of the condition), while the RUL model is
 # confident of a long life (the band's lower edge above ``rul_veto_factor`` × the order point),
-# while the machine settles after a repair or a change of its model (``settling_s``), or once the
-# machine has spent its alert budget (``budget_per_month`` raised alerts per ``budget_window_s``).
+# while the machine settles after a repair, a change of its model or the first model it is scored
+# by (``settling_s``), or once the machine has spent its alert budget (``budget_per_month`` raised
+# alerts per ``budget_window_s``).
 # An alert whose part is due is never held back.
 
 from __future__ import annotations
@@ -440,13 +441,12 @@ def _settle(track: Track, until: datetime) -> Track:
 
 
 def _model_seen(track: Track, score: HealthScore, settings: MaintenanceSettings) -> Track:
-    """A score from another model than the last one starts a settling period."""
+    """A score from another model than the last one starts a settling period, and so does the
+    first model a machine is scored by (a fresh baseline, or a restart)."""
     version = score.model_version
     if not version or version == track.model_version:
         return track
     changed = replace(track, model_version=version)
-    if not track.model_version:
-        return changed
     return _settle(changed, score.ts + timedelta(seconds=settings.alerting.settling_s))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from config import load_demo_settings
+from config import MaintenanceSettings, load_demo_settings
 from maintenance.alert_policy import Observation
 from maintenance.alert_store import AlertStore
 from maintenance.alerts import AlertService
@@ -41,7 +41,12 @@ def anomalous(start: datetime, minutes: int) -> list[Observation]:
 async def test_a_repaired_machine_s_held_back_alarm_is_listed_with_why_and_its_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    maintenance = load_demo_settings(tmp_path, check_secrets=False).maintenance
+    demo = load_demo_settings(tmp_path, check_secrets=False).maintenance
+    maintenance = MaintenanceSettings()  # the product's tuning: 1 h of evidence, 6 h settling
+    assert (maintenance.alerts_file, maintenance.orders_file) == (
+        demo.alerts_file,
+        demo.orders_file,
+    )
     now = datetime.now(UTC)
     clock = ManualClock(now)
     store = AlertStore(tmp_path / maintenance.alerts_file)
@@ -61,8 +66,9 @@ async def test_a_repaired_machine_s_held_back_alarm_is_listed_with_why_and_its_b
     assert [(h["machine"], h["reason"], h["level"]) for h in report["held_back"]] == [
         (MILL, "settling", "alarm")
     ]
+    window_days = demo.alerting.budget_window_s / 86_400  # the command reads the demo's
     assert report["budgets"] == [
-        {"machine": MILL, "raised": 0, "budget": 2, "held_back": 1, "window_days": 30.0}
+        {"machine": MILL, "raised": 0, "budget": 2, "held_back": 1, "window_days": window_days}
     ]
     assert await asyncio.to_thread(main, command) == 0
     text = capsys.readouterr().out

@@ -149,3 +149,11 @@ async def test_held_back_alerts_are_logged_with_why_and_budgets_survive_a_restar
     )
     service.close()
     await orders.close()
+
+
+def test_the_first_model_a_machine_is_scored_by_starts_a_settling_period() -> None:
+    policy = only({"settling_s": 3600.0})
+    first = policy.observe_all(versioned(every_minute(0, 30, 4.5), "anomaly-mill v1 (baseline)"))
+    assert [(d.action, d.suppressed) for d in first] == [(Action.SUPPRESS, SuppressReason.SETTLING)]
+    later = policy.observe_all(versioned(every_minute(30, 35, 4.5), "anomaly-mill v1 (baseline)"))
+    assert [(d.action, d.ts) for d in later] == [(Action.RAISE, at(60))]
