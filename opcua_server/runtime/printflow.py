@@ -100,6 +100,16 @@ def stop_reason(status: PrinterStatus | None) -> str:
     return "the printer aborted the job and gave no reason"
 
 
+PRINTER_LOST_JOB = (
+    "the printer lost the job: it answers idle with no job (restarted or reset mid-build)"
+)
+
+
+def lost_the_job(active: ActiveJob, status: PrinterStatus) -> bool:
+    """Whether a printer that was building the job now shows no job at all."""
+    return active.seen_printing and status.job_state is PrinterJobState.IDLE and not status.job_id
+
+
 @dataclass(slots=True)
 class ActiveJob:
     """A piece being printed: its order, its job as the ledger keeps it, what the printer
@@ -115,6 +125,8 @@ class ActiveJob:
     """When the printer stopped answering (None while it answers)."""
     ended_seen: bool = False
     """Whether the printer's status already showed the job ended on an earlier tick."""
+    stop_note: str = ""
+    """Why the job stopped when the printer itself cannot say (it lost the job)."""
 
     @property
     def serial(self) -> str:
@@ -324,6 +336,12 @@ class PrintFlow:
             log.warning("printer %s answers again; %s continues", printer, active.serial)
         if await self._check_reported(printer, active, status):
             return
+        if lost_the_job(active, status):
+            log.warning("printer %s lost %s: %s", printer, active.serial, PRINTER_LOST_JOB)
+            active.final_state = PrinterJobState.ABORTED
+            active.stop_note = PRINTER_LOST_JOB
+            await self._finish(printer)
+            return
         if status.job_state in ENDED and reported_job(status) in ("", active.job.job_id):
             active.layers_done = max(active.layers_done, status.current_layer)
             if active.ended_seen:  # the telemetry did not bring the end within a tick
@@ -359,7 +377,7 @@ class PrintFlow:
         # OPC 40540: a Completed job built every planned layer; an aborted one what it reported.
         completed = job.final_state == PrinterJobState.COMPLETED
         layers = job.job.layers_planned if completed else job.layers_done
-        stopped = "" if completed else stop_reason(status)
+        stopped = "" if completed else job.stop_note or stop_reason(status)
         evidence = await self._ledger.finish_job(
             job.job.job_id, layers, health=health, stopped=stopped
         )

@@ -10,16 +10,18 @@ from typing import Any
 import pytest
 
 from config import Settings
+from connectors.simulated.printer_model import PrinterModel
 from ledger.designs import design_folder
 from ledger.documents import iso
 from maintenance.orders import SqliteOrderBook
 from models import OrderState, PrinterJobState, Reading
 from models.parts import RecordKind
 from opcua_server.demo.actors import write_demo_design
-from opcua_server.runtime.printflow import SITE_AWAY, PrintFlow
+from opcua_server.runtime.printflow import PRINTER_LOST_JOB, SITE_AWAY, PrintFlow
 from opcua_server.server import TrustfloorServer
 from tests.integration.ledger.ledger_chainkit import Ledger, Site, make_site
-from tests.integration.printers.printer_link_kit import Link, simulated_link
+from tests.integration.printers.printer_link_kit import COMPRESSION, Link, simulated_link
+from tests.support import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -137,6 +139,38 @@ async def test_a_printer_fault_mid_job_is_scrap_with_the_printers_reason(
         assert "stopped by the printer: recoater blade collision" in document["reasons"]
         end = document["health_at_build"]["end"]
         assert (end["state"], end["alarms"]) == ("Aborted", ["recoater blade collision"])
+        await flow.tick()  # the order's next piece
+        reprint = await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+        assert reprint.job_id == f"{order.id}-02"
+        await orders.close()
+        await link.finish()
+
+
+async def test_a_printer_killed_mid_job_that_comes_back_blank_makes_the_piece_scrap(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    async with simulated_link(tmp_path / "printer") as link:
+        site, orders = await licensed_site(link, tmp_path, ledger)
+        telemetry = Telemetry(link)
+        flow = flow_of(site, orders, link, tmp_path)
+        order = await orders.create_order("bracket", 1, "test", "mes", design_revision="A")
+
+        await flow.tick()
+        await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+        await link.advance_layers(3)
+        await link.sink.good("State", value="Printing")
+        await flow.put(telemetry.new())
+        sessions = link.control.sessions
+        await link.simulator.stop()  # the printer loses power, and its job with it
+        link.simulator.model = PrinterModel("am-1", seed=3, time_compression=COMPRESSION)
+        await link.simulator.start()
+        await wait_until(lambda: link.control.connected and link.control.sessions > sessions)
+        await link.status_where(lambda s: s.job_state is PrinterJobState.IDLE and not s.job_id)
+        await flow.tick()
+
+        document = certificate(site, f"{order.id}-01")
+        assert document["verdict"] == "fail"
+        assert f"stopped by the printer: {PRINTER_LOST_JOB}" in document["reasons"]
         await flow.tick()  # the order's next piece
         reprint = await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
         assert reprint.job_id == f"{order.id}-02"
