@@ -239,6 +239,7 @@ async def install_demo_designs(
     await play_demo_oem(
         settings,
         ledger.address,
+        ledger.key.public_key.hex(),
         designs,
         DEMO_LICENCE_QUOTA,
         os.environ if environ is None else environ,

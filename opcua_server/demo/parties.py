@@ -1,12 +1,11 @@
-"""The demo's OEM and consortium admin: designs registered, the site licensed, dossiers handed."""
+"""The demo's OEM and consortium admin: designs registered, the site licensed, dossiers sealed."""
 
 # The consortium admin admits the OEM; the OEM, with its own key, registers the spare parts'
-# designs, grants the site its licences and hands the site the released design folders.
+# designs, grants the site its licences and hands the site each design sealed for it.
 
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from ledger import (
     licence_standing,
     oem_dir,
     register_oem_design,
+    seal_for_site,
 )
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def oem_design_folder(settings: Settings, design_id: str, revision: str) -> Path
 async def play_demo_oem(
     settings: Settings,
     site: str,
+    site_public_key: str,
     designs: Mapping[tuple[str, str], str],
     quota: int,
     environ: Mapping[str, str],
@@ -51,7 +52,9 @@ async def play_demo_oem(
     its key (``<data_dir>/oem/oem.key``), admission by the consortium admin, each design of
     ``designs`` ((id, revision) -> name) written and registered, a year's licence of
     ``quota`` pieces granted to ``site`` when it holds none valid now, and the released
-    folder handed to the site. ``write_design(folder, id, revision, name)`` writes a design.
+    folder sealed for the site (``site_public_key``) and handed to it: the site keeps only
+    the sealed package, which its printer agent opens for each job.
+    ``write_design(folder, id, revision, name)`` writes a design.
 
     A data directory from before the OEM was a party of its own has the designs registered
     by the site itself: those stay the site's own, with the licence it granted itself.
@@ -79,7 +82,8 @@ async def play_demo_oem(
             )
         installed = designs_dir(settings) / design_id / revision
         if not installed.exists():
-            shutil.copytree(released, installed)
+            installed.mkdir(parents=True)
+            seal_for_site(settings, released, site_public_key, environ, out=installed)
 
 
 def _terms(now: datetime, quota: int) -> LicenceTerms:
