@@ -31,6 +31,9 @@ from opcua_server.server import TrustfloorServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_SERVER = REPO / "tests" / "peers" / "nodeopcua_bench_server.mjs"
+SUBSCRIBER = REPO / "bench" / "nodeopcua_subscriber.mjs"
+SATURATION_KINDS = ("trustfloor", "nodeopcua")
+"""Servers of the saturation case, both consumed by the same node-opcua subscriber."""
 PER_OBJECT = 100
 """Variables per object (asyncua slows down with every sibling under one parent)."""
 
@@ -489,6 +492,89 @@ async def measure(peers: Sequence[Peer], seconds: float) -> None:
             await each.notification_round(round_s, warmup_s=0.5)
 
 
+# --- saturation: many monitored items changing faster than a server can report them ---
+
+
+@dataclass(frozen=True, slots=True)
+class Saturation:
+    """What one server delivered to the node-opcua subscriber, and the CPU both spent."""
+
+    notifications_per_s: float
+    server_cpu_us_per_notification: float
+    client_cpu_us_per_notification: float
+
+
+async def saturation_case(kind: str, args: argparse.Namespace, folder: Path) -> Saturation:
+    """``--saturation-items`` variables changed every ``--saturation-ms`` and monitored at that
+    rate by one node-opcua client; notifications/s delivered and CPU per notification."""
+    sized = argparse.Namespace(
+        **{**vars(args), "items": args.saturation_items, "change_ms": args.saturation_ms}
+    )
+    async with running_server(kind, sized, folder / "saturation") as server:
+        login = kind.startswith("trustfloor")
+        client = await connected_client(server.ready["endpoint"], None, login=login)
+        try:
+            nodes = [n.to_string() for n in await node_ids_of(client, server.ready)]
+        finally:
+            await client.disconnect()
+        request = {
+            "endpoint": server.ready["endpoint"],
+            "user": "bench" if login else None,
+            "password": BENCH_PASSWORD,
+            "nodeIds": nodes,
+            "publishingMs": args.saturation_ms,
+            "seconds": args.seconds,
+        }
+        return await subscribed(server, request)
+
+
+async def subscribed(server: ServerProcess, request: dict[str, Any]) -> Saturation:
+    """Run the node-opcua subscriber against ``server`` while the server changes its values."""
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(SUBSCRIBER),
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        process.stdin.write(json.dumps(request).encode() + b"\n")
+        await asyncio.wait_for(line_starting(process.stdout, b"READY"), 300)
+        server.command("change")
+        await asyncio.sleep(1.0)
+        cpu = cpu_seconds(server.pid)
+        process.stdin.write(b"go\n")
+        result = json.loads(await asyncio.wait_for(line_starting(process.stdout, b"{"), 600))
+        server_cpu = cpu_seconds(server.pid) - cpu
+        server.command("still")
+    finally:
+        process.stdin.close()
+        await process.wait()
+    count = max(1, result["notifications"])
+    return Saturation(
+        notifications_per_s=result["notifications"] / result["seconds"],
+        server_cpu_us_per_notification=1e6 * server_cpu / count,
+        client_cpu_us_per_notification=1e6 * result["client_cpu_s"] / count,
+    )
+
+
+async def line_starting(stdout: asyncio.StreamReader, start: bytes) -> bytes:
+    """The first line that starts with ``start`` (node-opcua prints its warnings on stdout)."""
+    while line := await stdout.readline():
+        if line.startswith(start):
+            return line
+    raise RuntimeError("the node-opcua subscriber ended early")
+
+
+async def saturation(args: argparse.Namespace) -> dict[str, Saturation]:
+    with tempfile.TemporaryDirectory(prefix="trustfloor-bench-opcua-") as folder:
+        (Path(folder) / "saturation").mkdir()
+        return {kind: await saturation_case(kind, args, Path(folder)) for kind in SATURATION_KINDS}
+
+
 def fast_path_names(choice: str) -> list[str]:
     if choice == "all":
         return [*PATCHES, QUIET_STARTUP]
@@ -600,6 +686,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"trustfloor's fast path: all, none, or names from {','.join(PATCHES)},"
         f"{QUIET_STARTUP} (to measure each)",
     )
+    parser.add_argument(
+        "--saturation",
+        choices=("no", "also", "only"),
+        default="no",
+        help="the saturation case (trustfloor and node-opcua, one node-opcua subscriber)",
+    )
+    parser.add_argument("--saturation-items", type=int, default=10_000)
+    parser.add_argument("--saturation-ms", type=float, default=50.0, help="change and sampling")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--serve", choices=("trustfloor", "asyncua"), help=argparse.SUPPRESS)
     parser.add_argument("--secure", action="store_true", help=argparse.SUPPRESS)
@@ -613,11 +707,51 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(serve(args))
         return
     logging.getLogger("asyncua").setLevel(logging.ERROR)  # the client's notes on plain passwords
-    measured = asyncio.run(run(args))
+    measured = asyncio.run(run(args)) if args.saturation != "only" else {}
+    saturated = asyncio.run(saturation(args)) if args.saturation != "no" else {}
     if args.json:
-        print(json.dumps(as_json(measured)))
+        out = {
+            "measured": (
+                f"reads and notifications of {args.items} variables per server"
+                + (
+                    f"; saturation: {args.saturation_items} items changed and sampled every "
+                    f"{args.saturation_ms:g} ms, one node-opcua subscriber"
+                    if saturated
+                    else ""
+                )
+            ),
+            "cores": os.cpu_count(),
+        }
+        print(json.dumps(out | as_json(measured) | saturation_json(saturated)))
     else:
-        print("\n".join(report(measured, args)))
+        print("\n".join([*report(measured, args), *saturation_report(saturated, args)]))
+
+
+def saturation_json(saturated: dict[str, Saturation]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind, figures in saturated.items():
+        out[f"{kind}_saturation_notifications_per_s"] = round(figures.notifications_per_s, 1)
+        out[f"{kind}_cpu_us_per_notification"] = round(figures.server_cpu_us_per_notification, 2)
+        out[f"{kind}_client_cpu_us_per_notification"] = round(
+            figures.client_cpu_us_per_notification, 2
+        )
+    return out
+
+
+def saturation_report(saturated: dict[str, Saturation], args: argparse.Namespace) -> Iterator[str]:
+    if not saturated:
+        return
+    offered = args.saturation_items * 1000 / args.saturation_ms
+    yield (
+        f"saturation: {args.saturation_items} items changed every {args.saturation_ms:g} ms "
+        f"(offered {offered:,.0f}/s), one node-opcua subscriber"
+    )
+    yield f"  {'server':<12}{'notif/s':>12}{'server µs/notif':>17}{'client µs/notif':>17}"
+    for kind, f in saturated.items():
+        yield (
+            f"  {kind:<12}{f.notifications_per_s:>12,.0f}{f.server_cpu_us_per_notification:>17.1f}"
+            f"{f.client_cpu_us_per_notification:>17.1f}"
+        )
 
 
 if __name__ == "__main__":
