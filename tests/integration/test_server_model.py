@@ -232,7 +232,13 @@ async def test_created_order_appears_as_an_isa95_job_order_and_cancels(
             ua.uaerrors.BadNotFound,
         ),
         (
-            [text(KNOWN_DESIGN), ua.Variant(1, ua.VariantType.UInt32), text("x"), text("y")],
+            [
+                text(KNOWN_DESIGN),
+                ua.Variant(1, ua.VariantType.UInt32),
+                text("x"),
+                text("LOT-1"),
+                text("one too many"),
+            ],
             ua.uaerrors.BadTooManyArguments,
         ),
     ],
