@@ -51,6 +51,17 @@ class AnomalyResult:
         order = np.argsort(-row, kind="stable")[:count]
         return tuple((self.tags[i], float(row[i])) for i in order)
 
+    def top_contributors(self, count: int = 3) -> list[tuple[str, ...]]:
+        """Per machine, the names of the ``count`` tags contributing most, largest first, those
+        with a positive share only (all machines in one sort)."""
+        order = np.argsort(-self.contributions, axis=1, kind="stable")[:, :count]
+        shares = np.take_along_axis(self.contributions, order, axis=1)
+        tags = self.tags
+        return [
+            tuple(tags[i] for i, share in zip(row, values, strict=True) if share > 0)
+            for row, values in zip(order.tolist(), shares.tolist(), strict=True)
+        ]
+
 
 @dataclass(frozen=True, eq=False)
 class AnomalyScorer:

@@ -36,7 +36,6 @@ import numpy as np
 
 from config import MaintenanceSettings
 from maintenance.alert_policy import Observation
-from maintenance.anomaly import AnomalyResult
 from maintenance.errors import MaintenanceError
 from maintenance.features import FloatArray, IntArray
 from maintenance.model_store import ModelStore, dataset_digest
@@ -342,16 +341,26 @@ class ScoringService:
             anomaly = models.anomaly.score_features(features[:, shared])  # one extraction
         else:
             anomaly = models.anomaly.score(window)
-        rul_h: tuple[FloatArray, FloatArray, FloatArray] | None = None
+        rul_h: list[tuple[float, float, float]] | None = None
         if models.rul is not None and features is not None:
             age = state.ages if models.rul.settings.use_age else None
             prediction = models.rul.predict_features(features, age)
             hours = models.sample_interval_s / 3600.0 * self._time_scale
-            rul_h = (prediction.rul * hours, prediction.lower * hours, prediction.upper * hours)
+            band = np.stack([prediction.rul, prediction.lower, prediction.upper], axis=1) * hours
+            rul_h = [(float(r), float(lo), float(hi)) for r, lo, hi in band.tolist()]
+        scores = anomaly.score.tolist()
+        contributors = anomaly.top_contributors(TOP_SIGNALS)
+        refilling = (state.refilling > 0).tolist()
         return [
             (
                 self._health(
-                    machine.id, row, anomaly, rul_h, models.version, at, state.refilling[row] > 0
+                    machine.id,
+                    scores[row],
+                    contributors[row],
+                    rul_h[row] if rul_h is not None else None,
+                    models.version,
+                    at,
+                    refilling[row],
                 ),
                 self._part(machine, at),
             )
@@ -361,17 +370,16 @@ class ScoringService:
     def _health(
         self,
         machine: str,
-        row: int,
-        anomaly: AnomalyResult,
-        rul_h: tuple[FloatArray, FloatArray, FloatArray] | None,
+        anomaly: float,
+        contributors: tuple[str, ...],
+        rul_h: tuple[float, float, float] | None,
         version: str,
         at: datetime,
         refilling: bool,
     ) -> HealthScore:
         """The score of one machine (UNKNOWN while its window refills after a repair)."""
-        score = math.nan if refilling else float(anomaly.score[row])
-        contributors = tuple(n for n, share in anomaly.top_signals(row, TOP_SIGNALS) if share > 0)
-        rul = [float(p[row]) for p in rul_h] if rul_h and not refilling else [None, None, None]
+        score = math.nan if refilling else anomaly
+        rul = rul_h if rul_h is not None and not refilling else (None, None, None)
         return HealthScore(
             machine=machine,
             ts=at,

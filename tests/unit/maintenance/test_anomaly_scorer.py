@@ -7,6 +7,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from maintenance.anomaly import AnomalyResult
 from maintenance.datasets import CMAPSS_CYCLE, CMAPSS_UNIT
 from maintenance.errors import FeatureInputError
 from maintenance.features import FloatArray, latest_window
@@ -89,3 +90,16 @@ def test_a_missing_signal_does_not_raise_the_score() -> None:
 def test_features_of_another_pipeline_are_refused() -> None:
     with pytest.raises(FeatureInputError):
         small_anomaly_scorer().score_features(np.zeros((2, 7)))
+
+
+def test_the_top_contributors_of_all_machines_match_each_machine_s_top_signals() -> None:
+    rng = np.random.default_rng(2)
+    contributions = rng.normal(size=(50, 6))
+    contributions[0] = -1.0  # nothing contributes: no name
+    tags = tuple(f"tag_{i}" for i in range(6))
+    result = AnomalyResult(contributions.sum(axis=1), contributions, tags)
+    each = [
+        tuple(name for name, share in result.top_signals(row, 3) if share > 0) for row in range(50)
+    ]
+    assert result.top_contributors(3) == each
+    assert each[0] == ()
