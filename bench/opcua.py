@@ -32,6 +32,8 @@ from opcua_server.server import TrustfloorServer, free_port
 REPO = Path(__file__).resolve().parents[1]
 NODE_SERVER = REPO / "tests" / "peers" / "nodeopcua_bench_server.mjs"
 SUBSCRIBER = REPO / "bench" / "nodeopcua_subscriber.mjs"
+READY_LINE_LIMIT = 1 << 24
+"""Bytes a server's ready line may take (it lists every node id: 10,000 of them in saturation)."""
 SATURATION_KINDS = ("trustfloor", "nodeopcua")
 """Servers of the saturation case, both consumed by the same node-opcua subscriber."""
 PER_OBJECT = 100
@@ -289,10 +291,11 @@ async def running_server(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
+        limit=READY_LINE_LIMIT,
     )
     assert process.stdout is not None
     try:
-        ready = await asyncio.wait_for(read_ready(process.stdout), 120)
+        ready = await asyncio.wait_for(read_ready(process.stdout), 300)
         server = ServerProcess(process, ready)
         yield server
     finally:

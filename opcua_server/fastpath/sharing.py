@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Hashable
 from datetime import datetime
 
@@ -43,7 +44,7 @@ def _value_key(value: object) -> Hashable | None:
         return (name.NamespaceIndex, name.Name)
     if isinstance(value, ua.NodeId):
         return value if value.NamespaceIndex == 0 else None
-    if kind in _SCALARS:
+    if kind in _SCALARS or isinstance(value, enum.Enum):
         long_text = isinstance(value, str | bytes) and len(value) > _LONGEST_SHARED_TEXT
         return None if long_text else value
     return None

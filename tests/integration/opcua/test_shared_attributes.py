@@ -25,6 +25,8 @@ def test_equal_scalars_are_one_object_and_unequal_ones_stay_apart() -> None:
     )
     name = value(ua.QualifiedName("t000", 2), ua.VariantType.QualifiedName)
     assert shared(name) is shared(value(ua.QualifiedName("t000", 2), ua.VariantType.QualifiedName))
+    node_class = value(ua.NodeClass.Variable, ua.VariantType.Int32)
+    assert shared(node_class) is shared(value(ua.NodeClass.Variable, ua.VariantType.Int32))
     array = value([1.0, 2.0], ua.VariantType.Double)
     assert shared(array) is array
     own_id = value(ua.NodeId("Machines/m1", 2), ua.VariantType.NodeId)
