@@ -5,7 +5,7 @@ from __future__ import annotations
 from asyncua import Server, ua
 
 from opcua_server.fastpath import install_patch
-from opcua_server.fastpath.sharing import PATCH, shared
+from opcua_server.fastpath.sharing import NO_CALLBACKS, PATCH, shared
 
 
 def value(v: object, vtype: ua.VariantType) -> ua.DataValue:
@@ -43,7 +43,17 @@ async def test_nodes_share_equal_attributes_and_writes_stay_their_own() -> None:
     nodes = server.iserver.aspace._nodes
     access = ua.AttributeIds.AccessLevel
     assert nodes[a.nodeid].attributes[access].value is nodes[b.nodeid].attributes[access].value
+    values = ua.AttributeIds.Value
+    assert nodes[a.nodeid].attributes[values].datachange_callbacks is NO_CALLBACKS
+    seen: list[object] = []
+
+    async def changed(_handle: int, written: ua.DataValue) -> None:
+        seen.append(written.Value.Value)
+
+    server.iserver.aspace.add_datachange_callback(a.nodeid, values, changed)
+    assert nodes[b.nodeid].attributes[values].datachange_callbacks is NO_CALLBACKS
     await a.write_value(7.0)
+    assert seen == [7.0]
     assert await a.read_value() == 7.0
     assert await b.read_value() == 1.5
     assert await b.read_browse_name() == ua.QualifiedName("b", 2)
