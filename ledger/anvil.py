@@ -94,7 +94,7 @@ class LocalAnvil:
         self.binary = binary
         self.extra_args = extra_args
         self.start_timeout = start_timeout
-        self.ipc = ipc
+        self.ipc = ipc.absolute() if ipc is not None else None  # web3 takes absolute paths
         self.pid_file = pid_file
         self._process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None

@@ -68,6 +68,15 @@ async def test_a_key_from_the_environment_wins_and_a_remote_chain_needs_one(
             pass
 
 
+async def test_a_relative_data_directory_reaches_its_local_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # `--data-dir var`, as the demo's commands default to
+    async with open_site_chain(local_settings(Path("var")), NO_ENV) as site:
+        assert site.key is not None
+        assert await site.client.is_issuer(site.key.address)
+
+
 async def test_read_only_verification_needs_a_deployed_ledger(tmp_path: Path) -> None:
     with pytest.raises(ChainError, match="no ledger is deployed"):
         async with open_site_chain(local_settings(tmp_path), NO_ENV, read_only=True):
