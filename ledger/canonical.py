@@ -164,12 +164,16 @@ def _encode_object(members: dict[object, object], out: list[str]) -> None:
         keys.sort()  # ASCII code points order as UTF-16 code units do
     else:
         keys.sort(key=_utf16)
-    separator = "{"
-    for key in keys:
-        out.append(separator)
-        out.append(_member_name(key))
-        _encode(members[key], out)
-        separator = ","
+    names = _MEMBER_NAMES
+    out.append("{")
+    for index, key in enumerate(keys):
+        name = names.get(key) or _member_name(key)
+        out.append(name if index else name[1:])
+        value = members[key]
+        if type(value) is str:
+            out.append(encode_basestring(value))
+        else:
+            _encode(value, out)
     out.append("}")
 
 
@@ -179,12 +183,10 @@ _MEMBER_NAMES_KEPT = 4096
 
 
 def _member_name(key: str) -> str:
-    """``"key":`` with the key escaped (RFC 8785 §3.2.2.2)."""
-    text = _MEMBER_NAMES.get(key)
-    if text is None:
-        text = encode_basestring(key) + ":"
-        if len(_MEMBER_NAMES) < _MEMBER_NAMES_KEPT and type(key) is str and len(key) <= 64:
-            _MEMBER_NAMES[key] = text
+    """``,"key":`` with the key escaped (RFC 8785 §3.2.2.2); kept when it is likely to recur."""
+    text = "," + encode_basestring(key) + ":"
+    if len(_MEMBER_NAMES) < _MEMBER_NAMES_KEPT and type(key) is str and len(key) <= 64:
+        _MEMBER_NAMES[key] = text
     return text
 
 
