@@ -1,4 +1,4 @@
-"""CMMS settings: where work requests go, where closures come back, the opt-in retrain."""
+"""CMMS settings: where work requests are kept and where their closures come back."""
 
 from __future__ import annotations
 
@@ -28,11 +28,4 @@ class CmmsSettings(ConfigRecord):
         "TRUSTFLOOR_CMMS_SECRET",
         min_length=1,
         description="environment variable holding the secret closures are signed with",
-    )
-    retrain_every_s: float | None = Field(
-        None,
-        gt=0,
-        le=366 * 86_400,
-        description="retrain from the closures this often (replacing a model only when "
-        "better on held-out runs); none: never",
     )
