@@ -58,6 +58,11 @@ async def held_back_report(
     return HeldBackReport(held_back=tuple(held), budgets=tuple(budgets))
 
 
+def _span(days: float) -> str:
+    """``30 days``, or ``12 h`` / ``0.2 h`` under a day (compressed demo time)."""
+    return f"{days:g} days" if days >= 1 else f"{days * 24:.2g} h"
+
+
 def _budget_line(row: BudgetRow) -> str:
     budget = f"{row.raised}/{row.budget}" if row.budget else f"{row.raised} (no budget)"
     return f"  {row.machine}: raised {budget}, held back {row.held_back}"
@@ -72,8 +77,7 @@ def render_held_back(report: HeldBackReport) -> str:
     """Plain text: the budgets per machine, then each alert held back, newest first."""
     lines: list[str] = []
     if report.budgets:
-        days = report.budgets[0].window_days
-        lines.append(f"alert budgets (last {days:g} days):")
+        lines.append(f"alert budgets (last {_span(report.budgets[0].window_days)}):")
         lines.extend(_budget_line(row) for row in report.budgets)
     held: Sequence[HeldBackAlert] = report.held_back
     lines.append(f"alerts held back: {len(held)}" if held else "no alert held back")
