@@ -217,6 +217,7 @@ class Site:
             health=self.scoring.latest if self.scoring is not None else {},
             historian=self.historian,
             printers=self.printers,
+            tracer=self.server.ports.tracer,
         )
         self.web = WebConsole(self.settings.web, services, self.clock)
         await self.web.start()

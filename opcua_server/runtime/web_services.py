@@ -27,7 +27,7 @@ from opcua_server.alarms import AlarmManager, ConditionMethodError, ConditionSta
 from opcua_server.model.printers import PrinterView
 from opcua_server.runtime.printflow import MAX_SCRAPPED_PIECES, piece_serial
 from opcua_server.server import TrustfloorServer
-from opcua_server.web import AlertView, ConsoleServices, Evidence, Point, Window
+from opcua_server.web import AlertView, ConsoleServices, Evidence, Point, Tracer, Window
 
 TREND_SPAN = timedelta(hours=1)
 TREND_POINTS = 600
@@ -191,6 +191,7 @@ def console_services(
     health: Mapping[str, HealthScore],
     historian: SqliteHistorian | None,
     printers: PrinterView | None,
+    tracer: Tracer | None = None,
 ) -> ConsoleServices:
     """The console's view of a running site: the server's users and audit log, the services."""
     return ConsoleServices(
@@ -208,4 +209,5 @@ def console_services(
         else None,
         print_hours={p.design_id: p.print_hours for p in settings.maintenance.spare_parts},
         status_lists=SiteStatusLists(settings) if ledger is not None else None,
+        tracer=tracer,
     )

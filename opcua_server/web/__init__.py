@@ -17,6 +17,8 @@ from opcua_server.web.services import (
     LoginChecker,
     PartsRegister,
     Point,
+    StatusLists,
+    Tracer,
     Window,
 )
 
@@ -32,7 +34,9 @@ __all__ = [
     "PartsRegister",
     "Point",
     "RoleRefusedError",
+    "StatusLists",
     "TooManyRequestsError",
+    "Tracer",
     "WebConsole",
     "WebError",
     "Window",

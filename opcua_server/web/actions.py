@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from config import Role
 from models import (
@@ -70,6 +72,20 @@ class Console:
             f"{session.role.value} may not {action}",
             advice="sign in as a user whose role allows it",
         )
+
+    # trace
+
+    async def trace(self, session: WebSession, criteria: Mapping[str, str]) -> dict[str, Any]:
+        """Parts and open orders matching ``criteria`` (lot, printer, from, until, design,
+        revision, dossier, order, serial), for the roles that may call ``Trace``."""
+        await self.require(session, "Trace")
+        if self.services.tracer is None:
+            raise NotAvailableError("this site keeps no ledger to trace parts in")
+        query = {key: value for key, value in criteria.items() if value}
+        answer = await self.services.tracer.trace_json(json.dumps(query))
+        await self.audited(session, "Trace", "", json.dumps(query), "Good")
+        found: dict[str, Any] = json.loads(answer)
+        return found
 
     # alerts
 

@@ -106,6 +106,30 @@ async def cancel_order(request: Request, order_id: str) -> Response:
     return RedirectResponse(f"/orders?message=order+{order_id}+cancelled", status_code=303)
 
 
+TRACE_FIELDS = (
+    "lot",
+    "printer",
+    "from",
+    "until",
+    "design",
+    "revision",
+    "dossier",
+    "order",
+    "serial",
+)
+"""The trace criteria the page's form offers (those of ``trustfloor trace``)."""
+
+
+@router.get("/trace", response_class=HTMLResponse)
+async def trace(request: Request) -> Response:
+    """Find parts by lot, printer and window, design, dossier, order or serial."""
+    criteria = {name: request.query_params.get(name, "").strip() for name in TRACE_FIELDS}
+    found = None
+    if any(criteria.values()):
+        found = await console(request).trace(signed_in(request), criteria)
+    return render(request, "trace.html", criteria=criteria, found=found)
+
+
 @router.get("/parts", response_class=HTMLResponse)
 async def parts(request: Request, q: str = "") -> Response:
     found = await console(request).parts(q)

@@ -87,6 +87,14 @@ class PartsRegister(Protocol):
         ...
 
 
+class Tracer(Protocol):
+    """Trace queries, answered as the OPC UA ``Trace`` method answers them."""
+
+    async def trace_json(self, criteria_json: str) -> str:
+        """The trace of the criteria (JSON object) as JSON: parts and the open orders."""
+        ...
+
+
 class StatusLists(Protocol):
     """The site's signed status lists (W3C Bitstring Status List) its credentials point to."""
 
@@ -114,5 +122,6 @@ class ConsoleServices:
     floor: Floor | None = None
     parts: PartsRegister | None = None
     status_lists: StatusLists | None = None
+    tracer: Tracer | None = None
     print_hours: Mapping[str, float] = field(default_factory=dict)
     """Hours to print and certify an order of each catalogued design (the planner's figure)."""

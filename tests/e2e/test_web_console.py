@@ -227,6 +227,31 @@ async def test_a_role_without_the_right_is_refused(web: WebSite) -> None:
         assert "auditor may not CreatePrintOrder" in (await answer.json())["detail"]
 
 
+async def test_a_quality_engineer_traces_a_part_by_its_lot_and_an_auditor_may_not(
+    web: WebSite,
+) -> None:
+    serial = await certified_serial(web)
+    async with web.page("quality_engineer") as page:
+        await page.goto(f"/parts/{serial}")
+        await page.goto("/trace")
+        await page.get_by_label("Serial").fill(serial)
+        await page.get_by_role("button", name="Trace").click()
+        row = page.locator("#trace-parts tbody tr").filter(has_text=serial)
+        await expect(row).to_have_count(1)
+        lot = (await row.locator("td").nth(3).inner_text()).strip()
+        assert lot
+        await page.goto("/trace")
+        await page.get_by_label("Material lot").fill(lot)
+        await page.get_by_role("button", name="Trace").click()
+        await expect(page.locator("#trace-parts tbody tr").filter(has_text=serial)).to_have_count(1)
+        await page.goto("/trace?lot=NO-SUCH-LOT")
+        await expect(page.locator("#traced")).to_have_text("0 part(s)")
+    async with web.page("auditor") as page:
+        refused = await page.goto(f"/trace?serial={serial}")
+        assert refused is not None
+        assert refused.status == 403
+
+
 async def test_a_form_without_its_token_is_refused(web: WebSite) -> None:
     async with web.page("planner") as page:
         await page.goto("/orders")
@@ -407,7 +432,14 @@ LABELS_AND_CONTRAST = """
 async def test_every_page_labels_its_fields_and_keeps_text_contrast(web: WebSite) -> None:
     serial = await certified_serial(web)
     async with web.page("quality_engineer") as page:
-        for path in ("/", "/orders", "/parts", f"/parts/{serial}", f"/verify/{serial}"):
+        for path in (
+            "/",
+            "/orders",
+            "/parts",
+            f"/parts/{serial}",
+            f"/verify/{serial}",
+            f"/trace?serial={serial}",
+        ):
             await page.goto(path)
             found = await page.evaluate(LABELS_AND_CONTRAST)
             assert found == {"low": [], "unlabelled": []}, path
