@@ -32,6 +32,7 @@ from ledger.verify import verify_offline
 
 if TYPE_CHECKING:
     from ledger.billing import (
+        STATEMENTS_DIR,
         accept_statement,
         issue_statements,
         render_issued,
@@ -76,6 +77,7 @@ _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
     "accept_statement": "ledger.billing",
     "issue_statements": "ledger.billing",
+    "STATEMENTS_DIR": "ledger.billing",
     "render_issued": "ledger.billing",
     "verify_statement_file": "ledger.billing",
     "CommandResult": "ledger.commands",
@@ -118,6 +120,7 @@ one of its names is first used."""
 
 __all__ = [
     "COSIGNATURE_V1",
+    "STATEMENTS_DIR",
     "STATUS_PURPOSES",
     "BatchPolicy",
     "ChainClient",

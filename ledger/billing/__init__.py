@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ledger.billing.commands import (
+    STATEMENTS_DIR,
     accept_statement,
     issue_statements,
     render_issued,
@@ -12,6 +13,7 @@ from ledger.billing.document import SignedStatement, read_statement
 from ledger.billing.verify import verify_statement_offline, verify_statement_online
 
 __all__ = [
+    "STATEMENTS_DIR",
     "SignedStatement",
     "accept_statement",
     "issue_statements",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from config import Settings
 from connectors import SqliteHistorian
-from ledger import LedgerService, design_key, status_list
+from ledger import STATEMENTS_DIR, LedgerService, design_key, recall, status_list
 from maintenance import AlertService
 from models import (
     CertificateDesk,
@@ -27,7 +29,18 @@ from opcua_server.alarms import AlarmManager, ConditionMethodError, ConditionSta
 from opcua_server.model.printers import PrinterView
 from opcua_server.runtime.printflow import MAX_SCRAPPED_PIECES, piece_serial
 from opcua_server.server import TrustfloorServer
-from opcua_server.web import AlertView, ConsoleServices, Evidence, Point, Tracer, Window
+from opcua_server.web import (
+    AlertView,
+    ConsoleServices,
+    Evidence,
+    Point,
+    RecallView,
+    StatementView,
+    Tracer,
+    Window,
+)
+
+log = logging.getLogger(__name__)
 
 TREND_SPAN = timedelta(hours=1)
 TREND_POINTS = 600
@@ -169,6 +182,69 @@ def statuses_of(view: PrinterView | None, settings: Settings) -> Callable[[], li
     return statuses
 
 
+class SiteAfterSales:
+    """Recall campaigns and billing statements from the site's data directory, read-only."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._data_dir = settings.data_dir
+
+    async def recalls(self) -> list[RecallView]:
+        return await asyncio.to_thread(self._read_recalls)
+
+    async def statements(self) -> list[StatementView]:
+        return await asyncio.to_thread(self._read_statements)
+
+    def _read_recalls(self) -> list[RecallView]:
+        path = self._data_dir / recall.RECALLS_FILE
+        if not path.exists():
+            return []
+        store = recall.CampaignStore(path)
+        try:
+            return [_recall_view(c, store.parts(c.id)) for c in reversed(store.campaigns())]
+        finally:
+            store.close()
+
+    def _read_statements(self) -> list[StatementView]:
+        folder = self._data_dir / STATEMENTS_DIR
+        views = [_statement_view(f) for f in sorted(folder.glob("*/*.json"), reverse=True)]
+        return [view for view in views if view is not None]
+
+
+def _recall_view(campaign: recall.Campaign, parts: Sequence[recall.CampaignPart]) -> RecallView:
+    return RecallView(
+        id=campaign.id,
+        reason=campaign.reason,
+        disposition=campaign.disposition.value,
+        action=campaign.action.value,
+        opened_by=campaign.opened_by,
+        opened_at=campaign.opened_at,
+        closed_at=campaign.closed_at,
+        parts=[(p.serial, p.closure.value if p.closure else "") for p in parts],
+    )
+
+
+def _statement_view(path: Path) -> StatementView | None:
+    """A statement file as the console lists it; None (logged) when it is not one."""
+    try:
+        kept = json.loads(path.read_text("utf-8"))
+        statement = kept["statement"]
+        counts, balances = statement["counts"], statement["balances"]
+        design = statement["design"]
+        amount = int(balances["amount_micros"]) / 1_000_000
+        return StatementView(
+            period=str(statement["period"]["month"]),
+            design=f"{design['id']}@{design['revision']}",
+            billable=int(counts["billable"]),
+            failed=int(counts["failed"]),
+            revoked=int(counts["revoked"]),
+            amount=f"{amount:,.2f} {balances['currency']}",
+            countersigned=bool(kept.get("countersignature")),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("statement %s is not readable: %s", path, error)
+        return None
+
+
 class SiteStatusLists:
     """The ledger's signed status lists, built from its store on each request."""
 
@@ -210,4 +286,5 @@ def console_services(
         print_hours={p.design_id: p.print_hours for p in settings.maintenance.spare_parts},
         status_lists=SiteStatusLists(settings) if ledger is not None else None,
         tracer=tracer,
+        after_sales=SiteAfterSales(settings) if ledger is not None else None,
     )

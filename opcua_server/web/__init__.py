@@ -9,6 +9,7 @@ from opcua_server.web.errors import (
 )
 from opcua_server.web.server import WebConsole
 from opcua_server.web.services import (
+    AfterSalesBoard,
     AlertBoard,
     AlertView,
     ConsoleServices,
@@ -17,12 +18,15 @@ from opcua_server.web.services import (
     LoginChecker,
     PartsRegister,
     Point,
+    RecallView,
+    StatementView,
     StatusLists,
     Tracer,
     Window,
 )
 
 __all__ = [
+    "AfterSalesBoard",
     "AlertBoard",
     "AlertView",
     "ConsoleServices",
@@ -33,7 +37,9 @@ __all__ = [
     "NotSignedInError",
     "PartsRegister",
     "Point",
+    "RecallView",
     "RoleRefusedError",
+    "StatementView",
     "StatusLists",
     "TooManyRequestsError",
     "Tracer",

@@ -20,7 +20,15 @@ from models import (
 from opcua_server.security.roles import METHOD_ROLES
 from opcua_server.web.errors import RoleRefusedError, WebError
 from opcua_server.web.parts import PartSummary, part_summary
-from opcua_server.web.services import AlertBoard, AlertView, ConsoleServices, Evidence
+from opcua_server.web.services import (
+    AfterSalesBoard,
+    AlertBoard,
+    AlertView,
+    ConsoleServices,
+    Evidence,
+    RecallView,
+    StatementView,
+)
 from opcua_server.web.sessions import WebSession
 
 MAX_BUNDLE_BYTES = 1_000_000
@@ -86,6 +94,21 @@ class Console:
         await self.audited(session, "Trace", "", json.dumps(query), "Good")
         found: dict[str, Any] = json.loads(answer)
         return found
+
+    async def recalls(self, session: WebSession) -> Sequence[RecallView]:
+        """The recall campaigns, newest first, for the roles that may trace parts."""
+        await self.require(session, "Trace")
+        return await self._after_sales().recalls()
+
+    async def statements(self, session: WebSession) -> Sequence[StatementView]:
+        """The usage and billing statements the site issued, for the roles that may trace."""
+        await self.require(session, "Trace")
+        return await self._after_sales().statements()
+
+    def _after_sales(self) -> AfterSalesBoard:
+        if self.services.after_sales is None:
+            raise NotAvailableError("this site keeps no ledger")
+        return self.services.after_sales
 
     # alerts
 

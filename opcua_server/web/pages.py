@@ -130,6 +130,19 @@ async def trace(request: Request) -> Response:
     return render(request, "trace.html", criteria=criteria, found=found)
 
 
+@router.get("/recalls", response_class=HTMLResponse)
+async def recalls(request: Request) -> Response:
+    """Recall campaigns with each part's closure; statements of usage and billing."""
+    c = console(request)
+    session = signed_in(request)
+    return render(
+        request,
+        "recalls.html",
+        campaigns=await c.recalls(session),
+        statements=await c.statements(session),
+    )
+
+
 @router.get("/parts", response_class=HTMLResponse)
 async def parts(request: Request, q: str = "") -> Response:
     found = await console(request).parts(q)

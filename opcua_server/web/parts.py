@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models import parse_json_text
+from models import RecordKind, parse_json_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,19 @@ def certificate_status(bundle: dict[str, Any]) -> str:
     status = str(bundle.get("status", ""))
     if status in ("suspended", "revoked"):
         return status
-    return "revoked" if bundle.get("revocation") == "revoked" else "valid"
+    if bundle.get("revocation") == "revoked":
+        return "revoked"
+    return "suspended" if held_by_a_recall(bundle.get("records", [])) else "valid"
+
+
+def held_by_a_recall(records: object) -> bool:
+    """Whether the last suspension among the bundle's later records is not lifted yet."""
+    held = False
+    for record in records if isinstance(records, list) else []:
+        kind = record.get("kind") if isinstance(record, dict) else None
+        if kind in (RecordKind.SUSPENSION.value, RecordKind.REINSTATEMENT.value):
+            held = kind == RecordKind.SUSPENSION.value
+    return held
 
 
 def _lot(value: object) -> str:

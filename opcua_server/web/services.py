@@ -87,6 +87,46 @@ class PartsRegister(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecallView:
+    """A recall campaign as the console lists it, with each affected part's closure."""
+
+    id: str
+    reason: str
+    disposition: str
+    action: str
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
+    parts: Sequence[tuple[str, str]]
+    """(serial, closure) of each affected part; closure "" while the part is open."""
+
+    @property
+    def closed_parts(self) -> int:
+        return sum(1 for _, closure in self.parts if closure)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    """A usage and billing statement the site issued, as the console lists it."""
+
+    period: str
+    design: str
+    billable: int
+    failed: int
+    revoked: int
+    amount: str
+    countersigned: bool
+
+
+class AfterSalesBoard(Protocol):
+    """The site's recall campaigns and billing statements, read-only."""
+
+    async def recalls(self) -> Sequence[RecallView]: ...
+
+    async def statements(self) -> Sequence[StatementView]: ...
+
+
 class Tracer(Protocol):
     """Trace queries, answered as the OPC UA ``Trace`` method answers them."""
 
@@ -123,5 +163,6 @@ class ConsoleServices:
     parts: PartsRegister | None = None
     status_lists: StatusLists | None = None
     tracer: Tracer | None = None
+    after_sales: AfterSalesBoard | None = None
     print_hours: Mapping[str, float] = field(default_factory=dict)
     """Hours to print and certify an order of each catalogued design (the planner's figure)."""

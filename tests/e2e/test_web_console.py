@@ -25,8 +25,11 @@ import pytest_asyncio
 from asyncua import ua
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from ledger import TraceCriteria
+from ledger.recall import Disposition
 from maintenance.alert_policy import Observation
 from models import HealthScore, HealthState, OrderState
+from opcua_server.runtime.recalls import open_recall_office
 from opcua_server.runtime.site import Site
 from tests.support import (
     PASSWORDS,
@@ -443,3 +446,35 @@ async def test_every_page_labels_its_fields_and_keeps_text_contrast(web: WebSite
             await page.goto(path)
             found = await page.evaluate(LABELS_AND_CONTRAST)
             assert found == {"low": [], "unlabelled": []}, path
+
+
+async def test_a_recall_opened_by_the_quality_engineer_shows_with_its_progress(
+    web: WebSite,
+) -> None:
+    book = web.site.order_book
+    assert book is not None
+    order = await book.create_order(DESIGN, 1, "recalled later", "e2e")
+
+    async def state() -> OrderState:
+        return (await book.get_order(order.id)).state
+
+    done = await wait_for(state, lambda s: s in FINAL_STATES, timeout_s=PRINTED_WITHIN_S)
+    assert done is OrderState.CERTIFIED
+    serial = f"{order.id}-01"
+    async with open_recall_office(web.site.settings, ENVIRON) as office:
+        opened = await office.open_campaign(
+            TraceCriteria(serial=serial),
+            reason="powder lot contaminated",
+            disposition=Disposition.QUARANTINE,
+            revoke=False,
+            opened_by="qe-anna",
+        )
+    campaign = opened.opened.campaign.id
+    async with web.page("quality_engineer") as page:
+        await page.goto("/recalls")
+        row = page.locator("#recalls tbody tr").filter(has_text=campaign)
+        await expect(row).to_contain_text("powder lot contaminated")
+        await expect(row).to_contain_text("0 of 1 closed")
+        await expect(row).to_contain_text(f"{serial} (open)")
+        await page.goto(f"/verify/{serial}")
+        await expect(page.locator("#status")).to_have_text("suspended")
