@@ -38,7 +38,10 @@ async def start_cmms(
     stack.callback(store.close)
     outbox = None
     if m.cmms_webhook is not None:
-        outbox = WebhookNotifier.from_settings(m.cmms_webhook, data_dir, environ=env, clock=clock)
+        # its own spool beside the planner webhook's, whatever the two settings name
+        spool = f"cmms-{m.cmms_webhook.spool_file}"
+        hook = m.cmms_webhook.model_copy(update={"spool_file": spool})
+        outbox = WebhookNotifier.from_settings(hook, data_dir, environ=env, clock=clock)
         stack.push_async_callback(outbox.close)
         background.append(asyncio.create_task(outbox.run(), name="cmms-outbox"))
     desk = WorkRequestDesk(store, outbox, clock)

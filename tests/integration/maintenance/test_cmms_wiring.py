@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from config import CmmsSettings, MaintenanceSettings, Settings, load_demo_settings
+from config import (
+    CmmsSettings,
+    MaintenanceSettings,
+    Settings,
+    WebhookSettings,
+    load_demo_settings,
+)
 from maintenance import ClosureSecretError, WorkRequestStore
 from maintenance.work_requests import from_alert
 from models import Alert, HealthState, ManualClock
@@ -87,3 +93,19 @@ async def test_maintenance_close_records_the_codes_that_train_then_uses(
     bad = [*command[:6], "7.7", *command[7:]]
     assert await asyncio.to_thread(main, bad) == 1
     assert "not an ISO 14224 failure mechanism code" in capsys.readouterr().err
+
+
+async def test_work_requests_are_spooled_apart_from_the_planner_notifications(
+    tmp_path: Path,
+) -> None:
+    hook = WebhookSettings(url="http://127.0.0.1:9/cmms", secret_env="CMMS_HOOK_SECRET")
+    settings = Settings(maintenance=MaintenanceSettings(webhook=hook, cmms_webhook=hook))
+    background: list[asyncio.Task[None]] = []
+    async with contextlib.AsyncExitStack() as stack:
+        environ = {"CMMS_HOOK_SECRET": "s"}
+        await start_cmms(settings, tmp_path, environ, ManualClock(at(0)), background, stack)
+        assert (tmp_path / "queue" / f"cmms-{hook.spool_file}").exists()
+        assert not (tmp_path / "queue" / hook.spool_file).exists()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
