@@ -40,7 +40,7 @@ from opcua_server.model.companion import import_companion_nodesets
 from opcua_server.model.diagnostics import Diagnostics, SessionCounters
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.persisted import PersistedValues
-from opcua_server.model.production import ProductionAddressSpace
+from opcua_server.model.production import PassportIssuer, ProductionAddressSpace
 from opcua_server.security.audit import AuditLog
 from opcua_server.security.login_guard import LoginPolicy
 from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate
@@ -221,6 +221,11 @@ class TrustfloorServer:
             self.namespaces.site,
             max_items=self.server_settings.max_items_per_folder,
             on_printer=self.address_space.apply_printer,
+            passport=PassportIssuer(
+                economic_operator=self.settings.site.name,
+                facility=self.settings.site.name,
+                public_base_url=self.settings.ledger.public_base_url,
+            ),
         )
         await self.production.build()
         self.alarms = AlarmManager(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from asyncua import Server, ua
 
-from models import Design, Part, PrinterStatus, PrintOrder
+from models import CertificateStatus, Design, Part, PrinterStatus, PrintOrder
 from opcua_server.model.nodes import NodeBuilder
 
 
@@ -94,6 +95,47 @@ class ItemFolder:
             await self._server.delete_nodes([node], recursive=True)
 
 
+PASSPORT_STATUS = {
+    CertificateStatus.NONE: "in production",
+    CertificateStatus.ISSUED: "active",
+    CertificateStatus.ANCHORED: "active",
+    CertificateStatus.SUSPENDED: "suspended",
+    CertificateStatus.REVOKED: "revoked",
+    CertificateStatus.REFUSED: "invalid",
+}
+"""The passport's status for each certificate status."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassportIssuer:
+    """Who issues the parts' passports (DPP metadata after IDTA 02099 / EN 18223, shown on each
+    part after OPC 30450-1): the economic operator, its facility, its public address."""
+
+    economic_operator: str = ""
+    facility: str = ""
+    public_base_url: str = ""
+
+    def identifier(self, serial: str) -> str:
+        """The part's unique product identifier: its verification URL, or a urn without one."""
+        if not self.public_base_url:
+            return f"urn:trustfloor:part:{serial}"
+        return f"{self.public_base_url.rstrip('/')}/verify/{serial}"
+
+    def of(self, part: Part, now: datetime) -> Value:
+        """The part's ``DigitalProductPassport`` variable with the passport's metadata."""
+        return Value(
+            "DigitalProductPassport",
+            text(self.identifier(part.serial)),
+            {
+                "Granularity": text("item"),
+                "EconomicOperator": text(self.economic_operator),
+                "Facility": text(self.facility),
+                "Status": text(PASSPORT_STATUS.get(part.certificate, "active")),
+                "LastUpdate": ua.Variant(now, ua.VariantType.DateTime),
+            },
+        )
+
+
 class ProductionAddressSpace:
     """The folders an MES uses to follow printing: printers, orders, parts, designs."""
 
@@ -104,8 +146,12 @@ class ProductionAddressSpace:
         *,
         max_items: int = 200,
         on_printer: Callable[[PrinterStatus], Awaitable[None]] | None = None,
+        passport: PassportIssuer | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         builder = NodeBuilder(server, namespace)
+        self._passport = passport or PassportIssuer()
+        self._now = now
         self._on_printer = on_printer
         self.printers = ItemFolder(server, builder, "Printers", max_items)
         self.orders = ItemFolder(server, builder, "PrintOrders", max_items)
@@ -149,6 +195,7 @@ class ProductionAddressSpace:
                 Value("Printer", text(part.printer)),
                 Value("Verdict", text(part.verdict.value if part.verdict else "")),
                 Value("CertificateStatus", text(part.certificate.value)),
+                self._passport.of(part, self._now()),
             ],
         )
 

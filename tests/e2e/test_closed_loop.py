@@ -165,6 +165,10 @@ async def test_predicted_failure_alarms_orders_prints_and_fits_the_part_in_time(
         assert state == "certified"
         serial = f"{order_id}-01"
         assert await wait_for_value(client, f"Parts/{serial}/Verdict", {"pass", "fail"}, 10)
+        passport = f"Parts/{serial}/DigitalProductPassport"
+        assert await node_value(client, passport) == f"urn:trustfloor:part:{serial}"
+        assert await node_value(client, f"{passport}/Granularity") == "item"
+        assert await wait_for_value(client, f"{passport}/Status", {"active"}, 10) == "active"
         bundle = await anchored_bundle(client, serial)
         assert site.ledger is not None
         offline = verify_offline(read_bundle(bundle), trust=site.ledger.issuer_trust)
