@@ -167,6 +167,9 @@ class OpcUaConnector:
         except _LINK_ERRORS as error:
             await self._close(session)
             return f"cannot connect to {self._endpoint.url}: {_describe(error)}"
+        except asyncio.CancelledError:  # stopped while connecting: leave no client task behind
+            await self._close(session)
+            raise
         try:
             subscriptions = await self._subscribe(session, sink)
             self._session, self.connected = session, True

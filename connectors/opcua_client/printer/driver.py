@@ -220,6 +220,9 @@ class OpcUaPrinterControl:
         except LINK_ERRORS as error:
             await self._close(client)
             return f"cannot connect to {self._endpoint.url}: {_describe(error)}"
+        except asyncio.CancelledError:  # stopped while connecting: leave no client task behind
+            await self._close(client)
+            raise
         try:
             notifications = await self._subscribe(link)
             await self._attach(link)

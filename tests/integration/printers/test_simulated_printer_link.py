@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
@@ -212,3 +213,26 @@ async def test_a_printer_with_a_certificate_user_is_driven_with_that_certificate
                 await _first_attempt(control)
     finally:
         await simulator.stop()
+
+
+def asyncua_client_tasks() -> list[str]:
+    """The asyncua client loops still running in this event loop."""
+    names = ("Client._renew_channel_loop", "Client._stale_watchdog_loop")
+    return [
+        qualname
+        for task in asyncio.all_tasks()
+        if not task.done() and (qualname := getattr(task.get_coro(), "__qualname__", "")) in names
+    ]
+
+
+@pytest.mark.parametrize("after_s", [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8])
+async def test_a_driver_stopped_while_it_connects_leaves_no_client_behind(
+    link: Link, tmp_path: Path, after_s: float
+) -> None:
+    printer = secured_printer().model_copy(
+        update={"opcua": secured_printer().opcua.model_copy(update={"url": link.simulator.url})}
+    )
+    before = len(asyncua_client_tasks())
+    async with driving(printer, ManualClock(T0), tmp_path):
+        await asyncio.sleep(after_s)  # stopped somewhere between the socket and the first values
+    assert len(asyncua_client_tasks()) == before
