@@ -4,6 +4,9 @@ while the printer prints takes the job up again by its id and certifies the same
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from connectors.simulated.printer_model import PrinterModel
 from ledger.designs import design_folder
 from ledger.documents import iso
 from maintenance.orders import SqliteOrderBook
-from models import OrderState, PrinterJobState, Reading
+from models import OrderState, PrinterJobState, PrintOrder, Reading
 from models.parts import RecordKind
 from opcua_server.demo.actors import write_demo_design
 from opcua_server.runtime.printflow import PRINTER_LOST_JOB, SITE_AWAY, PrintFlow
@@ -116,63 +119,74 @@ async def test_a_restart_mid_job_certifies_the_same_serial_with_the_gap_stated(
         await link.finish()
 
 
+@dataclass
+class Printing:
+    """One order's first piece printing on the simulated printer, driven by a print flow."""
+
+    link: Link
+    site: Site
+    orders: SqliteOrderBook
+    telemetry: Telemetry
+    flow: PrintFlow
+    order: PrintOrder
+
+    async def next_piece_prints(self) -> None:
+        """After a scrapped piece, the order's next one is dispatched and prints."""
+        await self.flow.tick()
+        reprint = await self.link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+        assert reprint.job_id == f"{self.order.id}-02"
+
+
+@asynccontextmanager
+async def printing(ledger: Ledger, tmp_path: Path) -> AsyncIterator[Printing]:
+    """An order of one piece dispatched to a simulated printer that now prints it."""
+    async with simulated_link(tmp_path / "printer") as link:
+        site, orders = await licensed_site(link, tmp_path, ledger)
+        flow = flow_of(site, orders, link, tmp_path)
+        order = await orders.create_order("bracket", 1, "test", "mes", design_revision="A")
+        await flow.tick()
+        await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+        yield Printing(link, site, orders, Telemetry(link), flow, order)
+        await orders.close()
+        await link.finish()
+
+
 async def test_a_printer_fault_mid_job_is_scrap_with_the_printers_reason(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    async with simulated_link(tmp_path / "printer") as link:
-        site, orders = await licensed_site(link, tmp_path, ledger)
-        telemetry = Telemetry(link)
-        flow = flow_of(site, orders, link, tmp_path)
-        order = await orders.create_order("bracket", 1, "test", "mes", design_revision="A")
+    async with printing(ledger, tmp_path) as run:
+        await run.link.advance_layers(4.5)
+        run.link.simulator.fault("recoater blade collision")
+        await run.link.simulator.update()
+        await run.link.status_where(lambda s: s.job_state is PrinterJobState.ABORTED)
+        await run.link.sink.good("State", value="Aborted")
+        await run.flow.put(run.telemetry.new())
 
-        await flow.tick()
-        await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
-        await link.advance_layers(4.5)
-        link.simulator.fault("recoater blade collision")
-        await link.simulator.update()
-        await link.status_where(lambda s: s.job_state is PrinterJobState.ABORTED)
-        await link.sink.good("State", value="Aborted")
-        await flow.put(telemetry.new())
-
-        document = certificate(site, f"{order.id}-01")
+        document = certificate(run.site, f"{run.order.id}-01")
         assert document["verdict"] == "fail"
         assert "stopped by the printer: recoater blade collision" in document["reasons"]
         end = document["health_at_build"]["end"]
         assert (end["state"], end["alarms"]) == ("Aborted", ["recoater blade collision"])
-        await flow.tick()  # the order's next piece
-        reprint = await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
-        assert reprint.job_id == f"{order.id}-02"
-        await orders.close()
-        await link.finish()
+        await run.next_piece_prints()
 
 
 async def test_a_printer_killed_mid_job_that_comes_back_blank_makes_the_piece_scrap(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    async with simulated_link(tmp_path / "printer") as link:
-        site, orders = await licensed_site(link, tmp_path, ledger)
-        telemetry = Telemetry(link)
-        flow = flow_of(site, orders, link, tmp_path)
-        order = await orders.create_order("bracket", 1, "test", "mes", design_revision="A")
-
-        await flow.tick()
-        await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
+    async with printing(ledger, tmp_path) as run:
+        link = run.link
         await link.advance_layers(3)
         await link.sink.good("State", value="Printing")
-        await flow.put(telemetry.new())
+        await run.flow.put(run.telemetry.new())
         sessions = link.control.sessions
         await link.simulator.stop()  # the printer loses power, and its job with it
         link.simulator.model = PrinterModel("am-1", seed=3, time_compression=COMPRESSION)
         await link.simulator.start()
         await wait_until(lambda: link.control.connected and link.control.sessions > sessions)
         await link.status_where(lambda s: s.job_state is PrinterJobState.IDLE and not s.job_id)
-        await flow.tick()
+        await run.flow.tick()
 
-        document = certificate(site, f"{order.id}-01")
+        document = certificate(run.site, f"{run.order.id}-01")
         assert document["verdict"] == "fail"
         assert f"stopped by the printer: {PRINTER_LOST_JOB}" in document["reasons"]
-        await flow.tick()  # the order's next piece
-        reprint = await link.status_where(lambda s: s.job_state is PrinterJobState.PRINTING)
-        assert reprint.job_id == f"{order.id}-02"
-        await orders.close()
-        await link.finish()
+        await run.next_piece_prints()
