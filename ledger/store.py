@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -41,13 +39,11 @@ from models import (
     PrintJob,
     RecordKind,
     Sample,
+    SerializedStore,
     Synchronous,
     Verdict,
-    failures_as,
     from_micros,
-    open_wal,
     to_micros,
-    transaction,
 )
 
 _UNANCHORED_CERTIFICATES = (
@@ -77,39 +73,18 @@ _SUSPENDED_CERTIFICATES = (
 """Certificates whose part's latest suspension or reinstatement record is a suspension."""
 
 
-class LedgerStore:
+class LedgerStore(SerializedStore):
     """One SQLite file (WAL, synchronous=FULL) holding everything the site's ledger issued."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = open_wal(
-            path, SCHEMA, Synchronous.FULL, error=StoreError, label=f"the ledger store {path}"
+        super().__init__(
+            path,
+            SCHEMA,
+            Synchronous.FULL,
+            error=StoreError,
+            opened_as=f"the ledger store {path}",
+            label=f"ledger store {path}",
         )
-        self.path = path
-
-    def close(self) -> None:
-        """Close the database; every acknowledged write is already on disk."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        """One immediate transaction, committed (and fsynced) on success, rolled back on error."""
-        with (
-            self._lock,
-            transaction(self._db, StoreError, f"ledger store {self.path}") as db,
-            closing(db.cursor()) as cursor,
-        ):
-            yield cursor
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Cursor]:
-        with (
-            self._lock,
-            failures_as(StoreError, "ledger store"),
-            closing(self._db.cursor()) as cursor,
-        ):
-            yield cursor
 
     # ------------------------------------------------------------------ designs
 

@@ -98,7 +98,14 @@ from models.production import (
     PrintOrder,
 )
 from models.readings import Cause, Quality, Reading, bad, good, trusted_reading, uncertain
-from models.storage import Synchronous, failures_as, make_private_dir, open_wal, transaction
+from models.storage import (
+    SerializedStore,
+    Synchronous,
+    failures_as,
+    make_private_dir,
+    open_wal,
+    transaction,
+)
 from models.timebase import (
     MICROS_PER_SECOND,
     ManualClock,
@@ -196,6 +203,7 @@ __all__ = [
     "RevocationStatus",
     "Sample",
     "SecurityPolicy",
+    "SerializedStore",
     "Synchronous",
     "SystemClock",
     "Tag",

@@ -7,8 +7,9 @@ import logging
 import os
 import sqlite3
 import stat
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -172,6 +173,53 @@ def transaction(
         except BaseException:
             rollback_quietly(db)
             raise
+
+
+class SerializedStore:
+    """One SQLite file (WAL, its schema applied) shared by threads under one lock: writes in
+    one IMMEDIATE transaction each, reads under the same lock, every SQLite failure raised as
+    the store's own ``error`` naming ``label``. Async callers run its calls in a thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        schema: str,
+        synchronous: Synchronous,
+        *,
+        error: type[TrustfloorError],
+        opened_as: str,
+        label: str,
+    ) -> None:
+        self.path = path
+        self._error = error
+        self._label = label
+        self._lock = threading.Lock()
+        self._db = open_wal(path, schema, synchronous, error=error, label=opened_as)
+
+    def close(self) -> None:
+        """Close the database; every acknowledged write is already on disk."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        """One immediate transaction, committed (and fsynced) on success, rolled back on error."""
+        with (
+            self._lock,
+            transaction(self._db, self._error, self._label) as db,
+            closing(db.cursor()) as cursor,
+        ):
+            yield cursor
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor for reads, under the store's lock."""
+        with (
+            self._lock,
+            failures_as(self._error, self._label),
+            closing(self._db.cursor()) as cursor,
+        ):
+            yield cursor
 
 
 PRIVATE_DIR_MODE = 0o700

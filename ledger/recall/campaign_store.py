@@ -5,17 +5,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 from ledger.recall.errors import AftersalesError, CampaignStateError, UnknownCampaignError
-from models import Synchronous, from_micros, open_wal, to_micros, transaction
+from models import SerializedStore, Synchronous, from_micros, to_micros
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -154,28 +151,18 @@ def campaign_id_of(seq: int) -> str:
     return f"RC-{seq:04d}"
 
 
-class CampaignStore:
+class CampaignStore(SerializedStore):
     """One SQLite file (WAL, synchronous=FULL) holding the site's recall campaigns."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = open_wal(
-            path, SCHEMA, Synchronous.FULL, error=CampaignStoreError, label=f"recalls {path}"
+        super().__init__(
+            path,
+            SCHEMA,
+            Synchronous.FULL,
+            error=CampaignStoreError,
+            opened_as=f"recalls {path}",
+            label=f"recalls {path}",
         )
-        self.path = path
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        with (
-            self._lock,
-            transaction(self._db, CampaignStoreError, f"recalls {self.path}") as db,
-            closing(db.cursor()) as cursor,
-        ):
-            yield cursor
 
     def next_id(self) -> str:
         """The id the next campaign will get."""
