@@ -13,13 +13,16 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ledger.canonical import JsonObject, JsonValue, canonical_digest
+from ledger.canonical import JsonObject, JsonValue, canonical_digest, design_key
 from ledger.errors import DesignError
 from models import DesignDossier, DesignFile, FileRole, ParameterWindow
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 DOSSIER_SCHEMA = "trustfloor.dossier/1"
 MANIFEST_NAMES = ("design.toml", "design.json")
@@ -142,3 +145,24 @@ def _problems(path: Path, error: ValidationError) -> str:
         for item in error.errors(include_url=False)
     ]
     return f"{path}: {len(lines)} problem(s)\n" + "\n".join(lines)
+
+
+async def register_dossier_once(chain: ChainClient, dossier: DesignDossier) -> str | None:
+    """Register ``dossier``'s hash on chain unless it is there; the transaction hash, or None
+    when that dossier was registered already. A different dossier already registered under
+    the same id and revision raises DesignError (a registered dossier never changes)."""
+    key = design_key(dossier.id, dossier.revision)
+    registered = await chain.dossier_hash(key)
+    if registered is None:
+        outcome = await chain.register_design(
+            dossier.id, dossier.revision, bytes.fromhex(dossier.dossier_sha256)
+        )
+        return "0x" + outcome.tx_hash.hex()
+    if registered.hex() != dossier.dossier_sha256:
+        raise DesignError(
+            f"design {dossier.id} revision {dossier.revision} is registered with dossier "
+            f"{registered.hex()}, the folder hashes to {dossier.dossier_sha256}",
+            advice="A registered dossier never changes: give the changed design a new "
+            "revision and register that.",
+        )
+    return None

@@ -16,7 +16,7 @@ from ledger.anchoring import Anchoring, AnchoringReport, require_chain
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle
 from ledger.canonical import design_key
-from ledger.designs import design_folder, load_design
+from ledger.designs import design_folder, load_design, register_dossier_once
 from ledger.documents import inspection_document, revocation_document
 from ledger.errors import (
     ChainError,
@@ -205,26 +205,13 @@ class LedgerService:
         dossier = await self._run(load_design, folder)
         key = design_key(dossier.id, dossier.revision)
         chain = self._chain()
-        registered = await chain.dossier_hash(key)
-        tx_hash = None
-        if registered is None:
-            outcome = await chain.register_design(
-                dossier.id, dossier.revision, bytes.fromhex(dossier.dossier_sha256)
-            )
-            tx_hash = "0x" + outcome.tx_hash.hex()
-        elif registered.hex() != dossier.dossier_sha256:
-            raise DesignError(
-                f"design {dossier.id} revision {dossier.revision} is registered with dossier "
-                f"{registered.hex()}, the folder hashes to {dossier.dossier_sha256}",
-                advice="A registered dossier never changes: give the changed design a new "
-                "revision and register that.",
-            )
+        tx_hash = await register_dossier_once(chain, dossier)
         licence = None
         if quota is not None:
             licence = (licensee or self.address, quota)
             await chain.set_licence(key, *licence)
         await self._run(self.store.save_design, key, dossier, tx_hash, self.clock.now())
-        return DesignRegistration(dossier, key, tx_hash, registered is not None, licence)
+        return DesignRegistration(dossier, key, tx_hash, tx_hash is None, licence)
 
     # ------------------------------------------------------------------ printer agent
 

@@ -19,8 +19,8 @@ from config import Settings
 from ledger.canonical import design_key
 from ledger.chain import ChainClient
 from ledger.contract import LicenceState
-from ledger.designs import load_design
-from ledger.errors import ContractError, DesignError, PartyError
+from ledger.designs import load_design, register_dossier_once
+from ledger.errors import ContractError, PartyError
 from ledger.parties.terms import LicenceTerms
 from ledger.parties.usage import (
     LicenceUsage,
@@ -175,25 +175,12 @@ async def register_oem_design(
     dossier = load_design(folder)
     key = design_key(dossier.id, dossier.revision)
     async with oem_chain(settings, environ) as chain:
-        registered = await chain.dossier_hash(key)
-        tx_hash = None
-        if registered is None:
-            outcome = await chain.register_design(
-                dossier.id, dossier.revision, bytes.fromhex(dossier.dossier_sha256)
-            )
-            tx_hash = "0x" + outcome.tx_hash.hex()
-        elif registered.hex() != dossier.dossier_sha256:
-            raise DesignError(
-                f"design {dossier.id} revision {dossier.revision} is registered with dossier "
-                f"{registered.hex()}, the folder hashes to {dossier.dossier_sha256}",
-                advice="A registered dossier never changes: give the changed design a new "
-                "revision and register that.",
-            )
-        elif await chain.design_oem(key) != chain.address:
+        tx_hash = await register_dossier_once(chain, dossier)
+        if tx_hash is None and await chain.design_oem(key) != chain.address:
             raise PartyError(f"design {dossier.id} revision {dossier.revision} is another OEM's")
     design = OemDesign(dossier.id, dossier.revision, dossier.dossier_sha256, key, tx_hash)
     _record_design(settings, design)
-    return design, registered is not None
+    return design, tx_hash is None
 
 
 # ---------------------------------------------------------------------- licences
