@@ -41,6 +41,7 @@ from config.settings import (
     User,
     WebhookSettings,
 )
+from config.transparency import WitnessEndpoint, log_origin
 from config.web import WebSettings
 
 __all__ = [
@@ -75,10 +76,12 @@ __all__ = [
     "User",
     "WebSettings",
     "WebhookSettings",
+    "WitnessEndpoint",
     "companion_mapping",
     "demo_config_text",
     "json_schema",
     "load_demo_settings",
     "load_settings",
+    "log_origin",
     "parse_settings",
 ]

@@ -14,6 +14,7 @@ from config.cmms import CmmsSettings
 from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
 from config.printers import PrinterLinkSettings
+from config.transparency import LogName, WitnessEndpoint, witness_problem
 from config.web import WebSettings
 from models import ConfigRecord, Identifier, Machine, OpcUaMachine, Printer, Revision
 from models import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
@@ -319,6 +320,19 @@ class LedgerSettings(ConfigRecord):
         "and credentials point to <url>/verify/<serial> and <url>/status/<purpose>; empty: "
         "urn: identifiers that nobody can look up",
     )
+    log_name: LogName = Field(
+        "", description="the site log's checkpoint origin; empty: trustfloor/<site.name>"
+    )
+    witnesses: tuple[WitnessEndpoint, ...] = Field((), description="witnesses of the site log")
+    witness_quorum: int = Field(
+        0, ge=0, le=64, description="cosignatures a bundle needs to verify (0: none required)"
+    )
+
+    @model_validator(mode="after")
+    def _witness_quorum_fits(self) -> LedgerSettings:
+        if (problem := witness_problem(self.witnesses, self.witness_quorum)) is not None:
+            raise ValueError(problem)
+        return self
 
 
 class SparePart(ConfigRecord):
