@@ -5,7 +5,12 @@ from maintenance.alert_records import alarm_message
 from maintenance.alert_store import AlertStore
 from maintenance.alert_table import AlertRow, active_alert_rows, render_alert_table
 from maintenance.alerts import AlertService
-from maintenance.cmms import ClosureReceiver, ClosureSecretError, WorkRequestDesk
+from maintenance.cmms import (
+    ClosureInvalidError,
+    ClosureReceiver,
+    ClosureSecretError,
+    WorkRequestDesk,
+)
 from maintenance.errors import MaintenanceError, ModelMismatchError
 from maintenance.fleet_training import (
     TIME,
@@ -53,6 +58,7 @@ __all__ = [
     "AlertService",
     "AlertStore",
     "Closure",
+    "ClosureInvalidError",
     "ClosureReceiver",
     "ClosureSecretError",
     "Failure",

@@ -44,7 +44,7 @@ from maintenance.work_requests import (
     refreshed,
     work_request_id,
 )
-from models import Alert, Clock, SystemClock
+from models import Alert, Clock, InvalidRequestError, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,28 @@ class ClosureSecretError(WorkRequestError):
         "TRUSTFLOOR_CMMS_SECRET) to the secret the CMMS signs closures with, or remove "
         "maintenance.cmms.receiver_port"
     )
+
+
+class ClosureInvalidError(WorkRequestError, InvalidRequestError):
+    """A closure names an unknown ISO 14224 code, gives no time, or has a malformed field."""
+
+
+def parsed_closure(fields: Mapping[str, object]) -> Closure:
+    """The closure ``fields`` describe; ClosureInvalidError saying every problem otherwise."""
+    try:
+        return Closure.model_validate(dict(fields))
+    except ValidationError as error:
+        raise ClosureInvalidError(closure_problems(error)) from error
+
+
+def closure_problems(error: ValidationError) -> str:
+    """One line per problem of a closure, each naming its field when it has one."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in problem["loc"])
+        problems.append(f"{field}: {message}" if field else message)
+    return "; ".join(problems)
 
 
 class WorkRequestDesk:
@@ -100,6 +122,12 @@ class WorkRequestDesk:
         request = await asyncio.to_thread(self.close_now, request_id, closure)
         await self._tell("work_request.closed", request)
         return request
+
+    async def close_work_request(self, request_id: str, closure: Mapping[str, object]) -> str:
+        """WorkRequestCloser: ``close`` with the closure's fields (the OPC UA method); the
+        status after."""
+        done = await self.close(request_id, parsed_closure(closure))
+        return done.status.value
 
     def move_now(self, request_id: str, status: WorkRequestStatus) -> WorkRequest:
         """``move`` without telling the CMMS (it told us); blocking."""

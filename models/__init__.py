@@ -79,6 +79,7 @@ from models.ports import (
     ReadingSink,
     SystemClock,
     VerificationOutcome,
+    WorkRequestCloser,
 )
 from models.printing import (
     PRINTER_NAMESPACE,
@@ -212,6 +213,7 @@ __all__ = [
     "VerificationCheck",
     "VerificationOutcome",
     "VerificationReport",
+    "WorkRequestCloser",
     "bad",
     "failures_as",
     "from_micros",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -284,6 +284,18 @@ class CertificateDesk(Protocol):
     async def record_inspection(self, serial: str, results_json: str, inspector: str) -> None: ...
 
     async def revoke(self, serial: str, reason: str, revoked_by: str) -> None: ...
+
+
+class WorkRequestCloser(Protocol):
+    """Where a maintenance work request is closed with what the technician found."""
+
+    async def close_work_request(self, request_id: str, closure: Mapping[str, object]) -> str:
+        """Close ``request_id`` with ``closure`` (the fields of a closure: ISO 14224 failure_mode,
+        failure_mechanism, failure_cause, failed_at and/or repaired_at, part_serial, closed_by,
+        notes); the status it is in after. NotFoundError for an unknown request,
+        InvalidRequestError for unknown codes or no time, InvalidStateError when it was closed
+        otherwise before."""
+        ...
 
 
 class Aggregate(StrEnum):

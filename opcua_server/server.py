@@ -20,6 +20,7 @@ from models import (
     Part,
     PrintOrder,
     Reading,
+    WorkRequestCloser,
 )
 from opcua_server.alarms import AlarmManager
 from opcua_server.errors import ServerError
@@ -33,6 +34,7 @@ from opcua_server.fastpath import (
 from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.history.raw import HistoryLimits, SiteHistory
 from opcua_server.methods.job_orders import JobOrderReceiver
+from opcua_server.methods.maintenance import MaintenanceMethods, add_maintenance_object
 from opcua_server.methods.table import MethodHost
 from opcua_server.methods.trace import Tracer
 from opcua_server.model.address_space import MachinesAddressSpace
@@ -83,6 +85,8 @@ class ServerPorts:
     announces_orders: bool = False
     """True when the order book tells the server of every change itself (no double events)."""
     tracer: Tracer | None = None
+    work_requests: WorkRequestCloser | None = None
+    """Where CloseWorkRequest closes a work request (the CMMS desk)."""
 
 
 class TrustfloorServer:
@@ -235,6 +239,7 @@ class TrustfloorServer:
             authorize=self._authorize_condition_call,
         )
         await self.alarms.start()
+        await add_maintenance_object(self._server, self.namespaces.site)
         self.methods = MethodHost(
             self._server,
             self.namespaces.site,
@@ -243,6 +248,7 @@ class TrustfloorServer:
             certificates=self.ports.certificates,
             on_order=None if self.ports.announces_orders else self.show_order,
             tracer=self.ports.tracer,
+            more=MaintenanceMethods(self.ports.work_requests).specs(),
         )
         await self.methods.build()
         self.job_orders = JobOrderReceiver(

@@ -157,8 +157,11 @@ class MethodHost:
         certificates: CertificateDesk | None = None,
         on_order: Callable[[PrintOrder], Awaitable[None]] | None = None,
         tracer: Tracer | None = None,
+        more: Sequence[MethodSpec] = (),
     ) -> None:
+        """``more``: methods of other objects (e.g. the Maintenance object's), served alike."""
         self.tracer = tracer
+        self._more = tuple(more)
         self._server = server
         self._namespace = namespace
         self._audit = audit
@@ -289,7 +292,7 @@ class MethodHost:
         ]
 
     async def build(self) -> None:
-        for spec in self.specs():
+        for spec in [*self.specs(), *self._more]:
             parent = self._server.get_node(ua.NodeId(spec.folder, self._namespace))
             node = await parent.add_method(
                 ua.NodeId(f"{spec.folder}/{spec.name}", self._namespace),

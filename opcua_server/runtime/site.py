@@ -33,6 +33,7 @@ from maintenance import (
     ScoringService,
     SqliteOrderBook,
     WebhookNotifier,
+    WorkRequestDesk,
     scored_machines,
 )
 from models import (
@@ -124,6 +125,7 @@ class Site:
         self.influx: InfluxSink | None = None
         self.order_book: SqliteOrderBook | None = None
         self.alerts: AlertService | None = None
+        self.work_requests: WorkRequestDesk | None = None
         self.notifier: WebhookNotifier | None = None
         self.ledger: LedgerService | None = None
         self.web: WebConsole | None = None
@@ -160,6 +162,9 @@ class Site:
             await self.influx.start()
             sinks.append(SpoolRefusalCounted(self.influx))
         await self._open_operations(data_dir)
+        self.work_requests = await start_cmms(
+            self.settings, data_dir, self._environ, self.clock, self._background, self._stack
+        )
         ports = ServerPorts(
             historian=self.historian,
             aggregates=aggregates_of(self.historian),
@@ -167,6 +172,7 @@ class Site:
             certificates=self._certificates or self._ledger_desk(),
             announces_orders=self._orders is None,
             tracer=self._tracer(data_dir),
+            work_requests=self.work_requests,
         )
         self.server = TrustfloorServer(self.settings, self._environ, ports)
         await self.server.start()
@@ -303,9 +309,7 @@ class Site:
             sink=AlarmManagerSink(self.server.alarms, nodes),
             notifier=self.notifier,
             clock=self.clock,
-            work_requests=await start_cmms(
-                self.settings, data_dir, self._environ, self.clock, self._background, self._stack
-            ),
+            work_requests=self.work_requests,
         )
 
     async def _alarm_acknowledged(self, machine: str, component: str, user: str) -> None:

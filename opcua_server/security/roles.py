@@ -38,6 +38,7 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     "RevokeCertificate": frozenset({Role.QUALITY_ENGINEER}),
     "Trace": frozenset({Role.QUALITY_ENGINEER, Role.MES, Role.PLANNER, Role.ADMIN}),
     "Acknowledge": frozenset({Role.MES, Role.PLANNER, Role.OPERATOR, Role.ADMIN}),
+    "CloseWorkRequest": frozenset({Role.MES, Role.PLANNER, Role.ADMIN}),
     "Confirm": frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN}),
 }
 """Roles allowed to call each method; anything not listed is refused."""
