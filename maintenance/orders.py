@@ -5,7 +5,8 @@
 # reused. ``alert_id`` is UNIQUE: however often the alert service retries (after a crash between
 # creating an order and recording it on the alert, say), one alert has at most one order.
 # Every change is also appended to ``order_changes`` (who, when, what), the order's audit trail;
-# the note of the change that rejected or cancelled an order is its ``state_reason``.
+# the note of the change that rejected, cancelled or held an order is its ``state_reason``. A held
+# order is released to the state it had before the hold, which the trail keeps.
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from maintenance.durable import DurableFile
 from maintenance.errors import MaintenanceError
 from models import (
+    HOLDABLE_STATES,
     MAX_ORDER_QUANTITY,
     NEXT_STATES,
     Clock,
@@ -48,8 +50,9 @@ _DESIGN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 _REVISION = re.compile(r"^[A-Za-z0-9._\-]{1,16}$")
 _ORDER_ID = re.compile(r"^PO-(\d{6,})$")
 
-STATES_WITH_REASON = frozenset({OrderState.REJECTED, OrderState.CANCELLED})
-"""Final states that did not deliver the order: their last change's note is the order's reason."""
+STATES_WITH_REASON = frozenset({OrderState.REJECTED, OrderState.CANCELLED, OrderState.HELD})
+"""States that stop the order from delivering (final ones and held): their last change's note is
+the order's reason."""
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS orders (
@@ -138,7 +141,10 @@ class LicenceExceededError(OrderBookError, OutOfRangeError):
 class OrderStateError(OrderBookError, InvalidStateError):
     """The order is not in a state that allows the change asked for."""
 
-    advice = "an order can be cancelled only while created or dispatched; read its state first"
+    advice = (
+        "an order can be cancelled only while created or dispatched (or held), held only while "
+        "created or dispatched, and released only while held; read its state first"
+    )
 
 
 def order_id_of(seq: int) -> str:
@@ -203,9 +209,12 @@ def check_material_lot(material_lot: str) -> None:
         )
 
 
-def check_transition(order: PrintOrder, state: OrderState) -> None:
-    """Raise OrderStateError unless ``order`` may move to ``state``."""
+def check_transition(order: PrintOrder, state: OrderState, *, releasing: bool = False) -> None:
+    """Raise OrderStateError unless ``order`` may move to ``state``; a held order goes back to
+    created or dispatched only when it is ``releasing`` (never by the print flow's own moves)."""
     allowed = NEXT_STATES.get(order.state, frozenset())
+    if order.state is OrderState.HELD and not releasing:
+        allowed = allowed - HOLDABLE_STATES
     if state not in allowed:
         options = ", ".join(sorted(s.value for s in allowed)) or "none (final)"
         raise OrderStateError(
@@ -300,6 +309,20 @@ class SqliteOrderBook:
             order_id, OrderState.CANCELLED, actor=cancelled_by, note=f"cancelled by {cancelled_by}"
         )
 
+    async def hold_order(self, order_id: str, held_by: str, reason: str) -> PrintOrder:
+        """Hold an order that is still created or dispatched: the print flow leaves it until it
+        is released or cancelled. ``reason`` (a recall campaign, say) is its state reason."""
+        return await self.update_state(order_id, OrderState.HELD, actor=held_by, note=reason)
+
+    async def release_order(self, order_id: str, released_by: str, note: str = "") -> PrintOrder:
+        """Release a held order to the state it had before it was held."""
+        _check_text("actor", released_by, MAX_NAME, required=True)
+        order = await asyncio.to_thread(
+            self._release, order_id, released_by, note[:MAX_TEXT] or f"released by {released_by}"
+        )
+        await self._announce(order)
+        return order
+
     async def update_state(
         self,
         order_id: str,
@@ -393,20 +416,21 @@ class SqliteOrderBook:
         self, order_id: str, state: OrderState, actor: str, printer: str | None, note: str
     ) -> PrintOrder:
         seq = _seq_of(order_id)
-        now = to_micros(self._clock.now())
         with self._file.transaction() as db:
-            row = db.execute(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,)).fetchone()
-            if row is None:
-                raise UnknownOrderError(f"no order {order_id!r}")
-            check_transition(_order_of(row), state)
-            db.execute(
-                "UPDATE orders SET state = ?, printer = coalesce(?, printer), updated_us = ?"
-                " WHERE seq = ?",
-                (state.value, printer, now, seq),
-            )
-            _record_change(db, seq, state, actor, note or printer or "", now)
-            changed = db.execute(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,)).fetchone()
-        return _order_of(changed)
+            check_transition(_locked_order(db, order_id, seq), state)
+            return _move(db, seq, state, actor, printer, note, to_micros(self._clock.now()))
+
+    def _release(self, order_id: str, actor: str, note: str) -> PrintOrder:
+        seq = _seq_of(order_id)
+        with self._file.transaction() as db:
+            order = _locked_order(db, order_id, seq)
+            if order.state is not OrderState.HELD:
+                raise OrderStateError(
+                    f"order {order.id} is {order.state.value}, not held: nothing to release"
+                )
+            before = _state_before_hold(db, seq)
+            check_transition(order, before, releasing=True)
+            return _move(db, seq, before, actor, None, note, to_micros(self._clock.now()))
 
     async def _announce(self, order: PrintOrder) -> None:
         """Tell the listeners; the order is already stored, so a failing listener is only logged."""
@@ -415,6 +439,42 @@ class SqliteOrderBook:
                 await listener(order)
             except Exception:
                 log.exception("order listener failed for %s (the order itself is stored)", order.id)
+
+
+def _locked_order(db: sqlite3.Connection, order_id: str, seq: int) -> PrintOrder:
+    """The order as it stands inside the caller's transaction; UnknownOrderError if none."""
+    row = db.execute(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,)).fetchone()
+    if row is None:
+        raise UnknownOrderError(f"no order {order_id!r}")
+    return _order_of(row)
+
+
+def _state_before_hold(db: sqlite3.Connection, seq: int) -> OrderState:
+    """The state the order's trail shows before its latest hold (created when it shows none)."""
+    row = db.execute(
+        "SELECT state FROM order_changes WHERE order_seq = ? AND seq < (SELECT max(seq)"
+        " FROM order_changes WHERE order_seq = ? AND state = ?) ORDER BY seq DESC LIMIT 1",
+        (seq, seq, OrderState.HELD.value),
+    ).fetchone()
+    return OrderState.CREATED if row is None else OrderState(row["state"])
+
+
+def _move(
+    db: sqlite3.Connection,
+    seq: int,
+    state: OrderState,
+    actor: str,
+    printer: str | None,
+    note: str,
+    now: int,
+) -> PrintOrder:
+    """Set the order's state (and printer) and append the change to its trail."""
+    db.execute(
+        "UPDATE orders SET state = ?, printer = coalesce(?, printer), updated_us = ? WHERE seq = ?",
+        (state.value, printer, now, seq),
+    )
+    _record_change(db, seq, state, actor, note or printer or "", now)
+    return _order_of(db.execute(f"{_SELECT_ORDERS} WHERE o.seq = ?", (seq,)).fetchone())
 
 
 def _record_change(

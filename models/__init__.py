@@ -88,6 +88,7 @@ from models.printing import (
     ProcessParameter,
 )
 from models.production import (
+    HOLDABLE_STATES,
     MAX_ORDER_QUANTITY,
     NEXT_STATES,
     CertificateStatus,
@@ -116,6 +117,7 @@ from models.timebase import (
 )
 
 __all__ = [
+    "HOLDABLE_STATES",
     "MAX_JSON_LENGTH",
     "MAX_ORDER_QUANTITY",
     "MICROS_PER_SECOND",

@@ -24,6 +24,9 @@ class OrderState(StrEnum):
     CERTIFIED = "certified"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    HELD = "held"
+    """Stopped before printing while a question about what it would make is open (a recall);
+    released to the state it had, or cancelled."""
 
     @property
     def isa95(self) -> str:
@@ -33,7 +36,11 @@ class OrderState(StrEnum):
     @property
     def is_open(self) -> bool:
         """Whether the order may still be cancelled."""
-        return self in (OrderState.CREATED, OrderState.DISPATCHED)
+        return self in HOLDABLE_STATES or self is OrderState.HELD
+
+
+HOLDABLE_STATES = frozenset({OrderState.CREATED, OrderState.DISPATCHED})
+"""States an order may be held from (and is released back to): it has not started printing."""
 
 
 _ISA95_STATES = {
@@ -44,21 +51,27 @@ _ISA95_STATES = {
     OrderState.CERTIFIED: "Ended",
     OrderState.REJECTED: "Ended",
     OrderState.CANCELLED: "Aborted",
+    OrderState.HELD: "NotAllowedToStart",
 }
+"""A held order maps to NotAllowedToStart: OPC 10031-4's Interrupted (Held, Suspended) is for
+a job that was running; an order held before it printed is stored and may not start."""
 
 NEXT_STATES: dict[OrderState, frozenset[OrderState]] = {
     OrderState.CREATED: frozenset(
-        {OrderState.DISPATCHED, OrderState.CANCELLED, OrderState.REJECTED}
+        {OrderState.DISPATCHED, OrderState.CANCELLED, OrderState.REJECTED, OrderState.HELD}
     ),
     OrderState.DISPATCHED: frozenset(
-        {OrderState.PRINTING, OrderState.CANCELLED, OrderState.REJECTED}
+        {OrderState.PRINTING, OrderState.CANCELLED, OrderState.REJECTED, OrderState.HELD}
     ),
+    OrderState.HELD: frozenset({OrderState.CREATED, OrderState.DISPATCHED, OrderState.CANCELLED}),
     OrderState.PRINTING: frozenset({OrderState.PRINTED, OrderState.REJECTED}),
     OrderState.PRINTED: frozenset({OrderState.CERTIFIED, OrderState.REJECTED}),
 }
 """ISA-95 job order life (OPC 10031-4): created → dispatched → printing → printed → certified or
-rejected; cancelled only while created or dispatched (by a person); rejected before printing
-when the printer agent refuses it (dossier, licence), while printing when a build fails."""
+rejected; cancelled only while created, dispatched or held (by a person); rejected before
+printing when the printer agent refuses it (dossier, licence), while printing when a build fails.
+Held (a recall) only while created or dispatched, and released back to the state it had
+(the order book knows which) or cancelled."""
 
 
 class PrintOrder(Frozen):

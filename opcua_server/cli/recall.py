@@ -1,4 +1,5 @@
-"""``trustfloor recall create|show|list|close-part`` and ``take-back``: campaigns to closure."""
+"""``trustfloor recall create|show|list|close-part|release-orders|cancel-orders`` and
+``take-back``: campaigns to closure."""
 
 from __future__ import annotations
 
@@ -74,6 +75,15 @@ def add_recall_commands(sub: Subcommands) -> None:
     )
     _add_common(close)
     close.set_defaults(func=cmd_recall_close_part)
+
+    for name, verb, func in (
+        ("release-orders", "release to the state each had", cmd_recall_release_orders),
+        ("cancel-orders", "cancel", cmd_recall_cancel_orders),
+    ):
+        orders = recall_cmd.add_parser(name, help=f"{verb} the orders a campaign still holds")
+        orders.add_argument("campaign")
+        _add_common(orders)
+        orders.set_defaults(func=func)
 
     take_back = sub.add_parser("take-back", help="record a part taken back at its end of life")
     take_back.add_argument("serial")
@@ -179,7 +189,18 @@ def render_campaign(shown: dict[str, object]) -> str:
             f", replacement order {part['replacement_order']}" if part["replacement_order"] else ""
         )
         lines.append(f"  {part['serial']}  {closure}{who}{replacement}")
+    lines.append(f"  held orders {_held_orders_line(shown)}")
     return "\n".join(lines)
+
+
+def _held_orders_line(shown: dict[str, object]) -> str:
+    held = shown.get("held_orders") or []
+    still = shown.get("orders_still_held") or []
+    assert isinstance(held, list)
+    assert isinstance(still, list)
+    if not held:
+        return "none"
+    return f"{', '.join(held)} ({len(still)} still held)"
 
 
 def cmd_recall_list(args: argparse.Namespace) -> int:
@@ -211,6 +232,7 @@ def cmd_recall_close_part(args: argparse.Namespace) -> int:
         "record": None if recorded.closed.record is None else recorded.closed.record.kind.value,
         "replacement_order": None if recorded.replacement is None else recorded.replacement.id,
         "campaign_closed": recorded.closed.campaign_closed,
+        "released_orders": list(recorded.released),
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -222,7 +244,27 @@ def cmd_recall_close_part(args: argparse.Namespace) -> int:
             else ""
         )
         closed = f"; campaign {args.campaign} closed" if recorded.closed.campaign_closed else ""
-        print(f"{part.serial}: {args.closure}{record}{replaced}{closed}")
+        released = f"; orders released: {', '.join(recorded.released)}" if recorded.released else ""
+        print(f"{part.serial}: {args.closure}{record}{replaced}{closed}{released}")
+    return ExitCode.OK
+
+
+def cmd_recall_release_orders(args: argparse.Namespace) -> int:
+    released = _with_office(args, lambda office: office.release_orders(args.campaign, by=args.by))
+    return _report_orders(args, "released", released)
+
+
+def cmd_recall_cancel_orders(args: argparse.Namespace) -> int:
+    cancelled = _with_office(args, lambda office: office.cancel_orders(args.campaign, by=args.by))
+    return _report_orders(args, "cancelled", cancelled)
+
+
+def _report_orders(args: argparse.Namespace, done: str, order_ids: tuple[str, ...]) -> int:
+    if args.json:
+        print(json.dumps({"campaign": args.campaign, done: list(order_ids)}, indent=2))
+    else:
+        listed = ", ".join(order_ids) or "none (the campaign holds no order now)"
+        print(f"recall {args.campaign}: orders {done}: {listed}")
     return ExitCode.OK
 
 

@@ -15,8 +15,8 @@ from ledger import LedgerStore, TraceCriteria, TracedPart, recall, traced_parts
 from maintenance import AlertStore, SqliteOrderBook
 from models import Alert, NotFoundError, OrderBook, OrderState, PrintOrder, parse_json_text
 
-OPEN_STATES = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING)
-"""Orders whose pieces are not all made yet."""
+OPEN_STATES = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING, OrderState.HELD)
+"""Orders whose pieces are not all made yet (a held one may still be released)."""
 
 MAX_ORDERS = 10_000
 """Most open orders a trace reads."""

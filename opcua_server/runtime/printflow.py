@@ -53,6 +53,9 @@ SITE_AWAY = "trustfloor was not running while the printer kept printing"
 
 ENDED = (PrinterJobState.COMPLETED, PrinterJobState.ABORTED)
 
+WAITING = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING)
+"""Orders the flow prints pieces for; a held order (a recall) waits for a person instead."""
+
 UNREACHABLE = (TrustfloorError, OSError)
 """What a printer's status raises when the printer does not answer."""
 
@@ -210,9 +213,7 @@ class PrintFlow:
             idle = [p for p in self._printers if p not in self._active]
             if not idle:
                 return
-            waiting = await self._orders.list_orders(
-                [OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING]
-            )
+            waiting = await self._orders.list_orders(WAITING)
             for order in sorted(waiting, key=lambda o: o.created_at):
                 if any(job.order.id == order.id for job in self._active.values()):
                     continue
@@ -232,6 +233,8 @@ class PrintFlow:
             return self._cannot_take(printer, "it does not answer")
         if before.job_state is PrinterJobState.PRINTING:
             return self._cannot_take(printer, f"it is printing job {reported_job(before)!r}")
+        if (await self._orders.get_order(order.id)).state not in WAITING:
+            return True  # held or cancelled since it was listed: it waits for a person now
         serial = piece_serial(order, await self._pieces_done(order) + 1)
         try:
             job = await self._ledger.start_job(

@@ -1,5 +1,10 @@
 """Recall campaigns across the site: ledger, held orders, anchoring, webhook, part closures."""
 
+# A campaign holds the open orders (created or dispatched) that would make more of the parts it
+# names, with "recall <id>" as their state reason; the print flow leaves held orders alone. They
+# are released to the state they had when the campaign closes with every part inspected-ok (the
+# suspicion was lifted), or when the quality engineer releases or cancels them.
+
 from __future__ import annotations
 
 import asyncio
@@ -15,14 +20,16 @@ from asyncua import Server
 from config import Settings
 from ledger import LedgerService, TraceCriteria, open_ledger, recall
 from maintenance import Notification, SqliteOrderBook, WebhookNotifier
-from models import AnchorReceipt, Clock, OrderState, PrintOrder, SystemClock
+from models import HOLDABLE_STATES, AnchorReceipt, Clock, OrderState, PrintOrder, SystemClock
 from opcua_server.model.recall_events import RecallEvents, RecallNotice
 from opcua_server.runtime.aftersales import Aftersales, criteria_from_json, maintenance_books
 
 log = logging.getLogger(__name__)
 
-HOLDABLE = (OrderState.CREATED, OrderState.DISPATCHED)
-"""Open orders a recall can still stop (a printing order ends as its printer finishes)."""
+
+def hold_reason(campaign_id: str) -> str:
+    """The state reason of the orders campaign ``campaign_id`` holds."""
+    return f"recall {campaign_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,8 @@ class PartRecorded:
 
     closed: recall.PartClosed
     replacement: PrintOrder | None
+    released: tuple[str, ...] = ()
+    """The held orders released as the campaign closed with every part inspected-ok."""
 
 
 class RecallOffice:
@@ -97,18 +106,21 @@ class RecallOffice:
             opened_by=opened_by,
             at=self.clock.now(),
         )
-        held = await self._hold_orders(opened.campaign.id, criteria)
+        held = await self._hold_orders(opened.campaign.id, criteria, opened_by)
         anchor = await self._anchor(opened.batch.id if opened.batch is not None else None)
         result = RecallOpened(opened, held, anchor, "no webhook")
         notified = await self._notify(opened.campaign.id, "recall.opened", result.document())
         return RecallOpened(opened, held, anchor, notified)
 
-    async def _hold_orders(self, campaign_id: str, criteria: TraceCriteria) -> tuple[str, ...]:
-        """Cancel the open orders that would make more parts the recall names."""
+    async def _hold_orders(
+        self, campaign_id: str, criteria: TraceCriteria, by: str
+    ) -> tuple[str, ...]:
+        """Hold the open orders that would make more parts the recall names (a printing order
+        ends as its printer finishes)."""
         held = []
         for order in await self.aftersales.open_orders(criteria):
-            if order.state in HOLDABLE:
-                await self.orders.cancel_order(order.id, f"recall {campaign_id}")
+            if order.state in HOLDABLE_STATES:
+                await self.orders.hold_order(order.id, by, hold_reason(campaign_id))
                 held.append(order.id)
         await asyncio.to_thread(self.campaigns.hold_orders, campaign_id, held, self.clock.now())
         return tuple(held)
@@ -160,9 +172,46 @@ class RecallOffice:
         )
         if closed.record is not None:
             await self.ledger.tick()
+        released: tuple[str, ...] = ()
         if closed.campaign_closed:
+            if await self._every_part_inspected_ok(campaign_id):
+                released = await self.release_orders(campaign_id, by=by)
             await self._notify(campaign_id, "recall.closed", await self.show(campaign_id))
-        return PartRecorded(closed, replacement)
+        return PartRecorded(closed, replacement, released)
+
+    async def _every_part_inspected_ok(self, campaign_id: str) -> bool:
+        parts = await asyncio.to_thread(self.campaigns.parts, campaign_id)
+        return all(p.closure is recall.Closure.INSPECTED_OK for p in parts)
+
+    async def still_held(self, campaign_id: str) -> list[PrintOrder]:
+        """The orders the campaign held that are held by it still."""
+        held = await asyncio.to_thread(self.campaigns.held_orders, campaign_id)
+        orders = [await self.orders.get_order(order_id) for order_id in held]
+        return [
+            o
+            for o in orders
+            if o.state is OrderState.HELD and o.state_reason == hold_reason(campaign_id)
+        ]
+
+    async def release_orders(self, campaign_id: str, *, by: str) -> tuple[str, ...]:
+        """Release the orders the campaign still holds to the state each had; their ids."""
+        await asyncio.to_thread(self.campaigns.campaign, campaign_id)
+        released = []
+        for order in await self.still_held(campaign_id):
+            await self.orders.release_order(
+                order.id, by, f"released from {hold_reason(campaign_id)}"
+            )
+            released.append(order.id)
+        return tuple(released)
+
+    async def cancel_orders(self, campaign_id: str, *, by: str) -> tuple[str, ...]:
+        """Cancel the orders the campaign still holds; their ids."""
+        await asyncio.to_thread(self.campaigns.campaign, campaign_id)
+        cancelled = []
+        for order in await self.still_held(campaign_id):
+            await self.orders.cancel_order(order.id, by)
+            cancelled.append(order.id)
+        return tuple(cancelled)
 
     async def _replacement(
         self, campaign_id: str, serial: str, by: str, revision: str
@@ -187,7 +236,10 @@ class RecallOffice:
             document["held_orders"] = self.campaigns.held_orders(campaign_id)
             return document
 
-        return await asyncio.to_thread(read)
+        document = await asyncio.to_thread(read)
+        still = await self.still_held(campaign_id)
+        document["orders_still_held"] = [o.id for o in still]
+        return document
 
     async def epcis(self, campaign_id: str) -> dict[str, object]:
         """The campaign as an EPCIS 2.0 document: each affected part's build (lot → part) and

@@ -17,6 +17,8 @@ from opcua_server.web.errors import TooManyRequestsError
 router = APIRouter(include_in_schema=False)
 
 OPEN_ORDER_STATES = (OrderState.CREATED, OrderState.DISPATCHED, OrderState.PRINTING)
+BOARD_ORDER_STATES = (*OPEN_ORDER_STATES, OrderState.HELD)
+"""The board shows the orders being made and those a recall holds."""
 
 
 def console(request: Request) -> Console:
@@ -29,7 +31,7 @@ async def board_context(request: Request) -> dict[str, Any]:
     floor = c.services.floor
     orders = await c.orders(limit=50)
     role = signed_in(request).role
-    shown = [o for o in orders if o.state in OPEN_ORDER_STATES] or orders[:10]
+    shown = [o for o in orders if o.state in BOARD_ORDER_STATES] or orders[:10]
     return {
         "alerts": await c.alerts(),
         "orders": shown,

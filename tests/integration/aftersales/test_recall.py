@@ -13,7 +13,7 @@ import pytest
 
 from ledger.store import LedgerStore
 from maintenance import SqliteOrderBook
-from models import ExitCode, OrderState, RecordKind
+from models import ExitCode, OrderState, PrintOrder, RecordKind
 from opcua_server.cli.main import main
 from tests.integration.aftersales.kit import LOT_A, LOT_B, Floor, build_floor
 from tests.integration.maintenance.webhook_kit import SECRET, Receiver, running_receiver
@@ -65,15 +65,35 @@ def verify(capsys: pytest.CaptureFixture[str], config: Path, serial: str) -> tup
     return run(capsys, "verify", bundle, "--config", config)
 
 
-def order_state(floor: Floor, order_id: str) -> OrderState:
-    async def read() -> OrderState:
+def order_of(floor: Floor, order_id: str) -> PrintOrder:
+    async def read() -> PrintOrder:
         book = SqliteOrderBook(floor.data_dir / floor.settings.maintenance.orders_file)
         try:
-            return (await book.get_order(order_id)).state
+            return await book.get_order(order_id)
         finally:
             await book.close()
 
     return asyncio.run(read())
+
+
+def order_state(floor: Floor, order_id: str) -> OrderState:
+    return order_of(floor, order_id).state
+
+
+def new_order(floor: Floor, lot: str) -> str:
+    """A new MES order for ``lot``, not printed yet."""
+
+    async def create() -> str:
+        book = SqliteOrderBook(floor.data_dir / floor.settings.maintenance.orders_file)
+        try:
+            order = await book.create_order(
+                "pump-impeller", 1, "stock", "mes", design_revision="C", material_lot=lot
+            )
+            return order.id
+        finally:
+            await book.close()
+
+    return asyncio.run(create())
 
 
 def test_a_recall_by_lot_is_followed_from_suspension_to_closure(
@@ -90,7 +110,8 @@ def test_a_recall_by_lot_is_followed_from_suspension_to_closure(
     assert opened["anchor"]["root"] == opened["batch_root"]
     assert opened["held_orders"] == [floor.open_order.id]
     assert opened["notified"] == "delivered"
-    assert order_state(floor, floor.open_order.id) is OrderState.CANCELLED
+    held = order_of(floor, floor.open_order.id)
+    assert (held.state, held.state_reason) == (OrderState.HELD, f"recall {campaign}")
     [notice] = receiver.delivered
     assert notice.signed
     assert notice.json()["event"] == "recall.opened"
@@ -130,6 +151,8 @@ def test_a_recall_by_lot_is_followed_from_suspension_to_closure(
     assert replaced["replacement_order"]
     assert replaced["campaign_closed"]
     assert order_state(floor, replaced["replacement_order"]) is OrderState.CREATED
+    assert replaced["released_orders"] == []  # a part was replaced: the lot stays in doubt
+    assert order_state(floor, floor.open_order.id) is OrderState.HELD
     assert [r.json()["event"] for r in receiver.delivered] == ["recall.opened", "recall.closed"]
 
     shown = run_json(capsys, "recall", "show", campaign, "--config", config)
@@ -139,8 +162,15 @@ def test_a_recall_by_lot_is_followed_from_suspension_to_closure(
         ("inspected-ok", "qe-ben"),
         ("replaced", "tech-carl"),
     ]
+    assert shown["orders_still_held"] == [floor.open_order.id]
     code, out = run(capsys, "recall", "show", campaign, "--config", config)
     assert "(closed): 2 of 2 part(s) closed" in out
+    assert f"held orders {floor.open_order.id} (1 still held)" in out
+    released = run_json(
+        capsys, "recall", "release-orders", campaign, "--by", "qe-anna", "--config", config
+    )
+    assert released == {"campaign": campaign, "released": [floor.open_order.id]}
+    assert order_state(floor, floor.open_order.id) is OrderState.CREATED
     code, out = run(capsys, "recall", "list", "--config", config)
     assert out.startswith(f"recall {campaign} (closed): 2 of 2 part(s) closed")
 
@@ -181,3 +211,30 @@ def test_a_recall_that_names_no_part_is_refused(
     )
     assert code == ExitCode.FAILURE
     assert "nothing to recall" in capsys.readouterr().err
+
+
+def test_held_orders_are_released_when_every_part_is_inspected_ok_or_cancelled(
+    floor: Floor, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = new_order(floor, LOT_A)
+    inspect = [*("recall", "create", "--lot", LOT_A, "--reason", "check the lot again")]
+    opened = run_json(capsys, *inspect, "--disposition", "inspect", "--config", config)
+    assert order in opened["held_orders"]
+    for serial in ("P-A1", "P-A2"):
+        closed = run_json(
+            capsys,
+            *("recall", "close-part", opened["id"], serial, "--as", "inspected-ok"),
+            *("--config", config),
+        )
+    assert closed["campaign_closed"]
+    assert order in closed["released_orders"]
+    assert order_state(floor, order) is OrderState.CREATED
+
+    opened = run_json(capsys, *inspect, "--config", config)
+    assert order in opened["held_orders"]
+    cancelled = run_json(capsys, "recall", "cancel-orders", opened["id"], "--config", config)
+    assert order in cancelled["cancelled"]
+    assert order_state(floor, order) is OrderState.CANCELLED
+    code, out = run(capsys, "recall", "release-orders", opened["id"], "--config", config)
+    assert code == ExitCode.OK
+    assert "orders released: none" in out

@@ -277,3 +277,17 @@ async def _printed_layers(floor: Floor, layers: int) -> bool:
 
 async def _certified(floor: Floor, serial: str) -> bool:
     return floor.site.store.leaf(serial, RecordKind.CERTIFICATE) is not None
+
+
+async def test_a_held_order_is_not_printed_until_it_is_released(floor: Floor) -> None:
+    order = await floor.order()
+    await floor.orders.hold_order(order.id, "qe-anna", "recall RC-0001")
+
+    await floor.step()
+    await floor.step()
+
+    assert await floor.state_of(order) is OrderState.HELD
+    assert [p for p in await floor.site.service.parts() if p.job.order_id == order.id] == []
+    await floor.orders.release_order(order.id, "qe-anna")
+    await floor.run_until(lambda: floor.settled(order))
+    assert await floor.state_of(order) is OrderState.CERTIFIED

@@ -54,9 +54,22 @@ def test_a_final_order_never_changes_again(final: OrderState) -> None:
             check_transition(order_in(final), state)
 
 
-def test_every_state_but_the_final_ones_leads_somewhere_and_nothing_leads_back_to_created() -> None:
+def test_every_state_but_the_final_ones_leads_somewhere_and_only_a_release_leads_back() -> None:
     assert set(NEXT_STATES) == set(OrderState) - set(FINAL)
-    assert all(OrderState.CREATED not in following for following in NEXT_STATES.values())
+    back = [state for state, following in NEXT_STATES.items() if OrderState.CREATED in following]
+    assert back == [OrderState.HELD]
+
+
+@pytest.mark.parametrize("state", [OrderState.CREATED, OrderState.DISPATCHED])
+def test_a_held_order_goes_back_only_when_released(state: OrderState) -> None:
+    check_transition(order_in(state), OrderState.HELD)
+    check_transition(order_in(OrderState.HELD), state, releasing=True)
+    check_transition(order_in(OrderState.HELD), OrderState.CANCELLED)
+    with pytest.raises(InvalidStateError, match="allowed next: cancelled"):
+        check_transition(order_in(OrderState.HELD), state)
+    for later in (OrderState.PRINTING, OrderState.PRINTED, OrderState.REJECTED):
+        with pytest.raises(InvalidStateError, match="cannot become"):
+            check_transition(order_in(OrderState.HELD), later, releasing=True)
 
 
 @pytest.mark.parametrize("quantity", [0, -1, MAX_ORDER_QUANTITY + 1])
