@@ -29,6 +29,8 @@ class AnchoringReport:
     confirmed: list[AnchorReceipt] = field(default_factory=list)
     revocations_marked: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    cosigned: list[str] = field(default_factory=list)
+    """Witness cosignatures of the site log's checkpoints received in this round."""
 
 
 def require_chain(chain: ChainClient | None) -> ChainClient:

@@ -39,15 +39,24 @@ def attested_record(row: LeafRow) -> AttestedRecord:
         leaf_hash=row.leaf_hash.hex(),
         proof=proof,
         anchor=row.batch.receipt if row.batch is not None else None,
+        checkpoint=row.batch.checkpoint if row.batch is not None else None,
     )
 
 
 def build_bundle(
     certificate: LeafRow, later: Sequence[LeafRow], exported_at: datetime
 ) -> ProofBundle:
-    """The bundle of one part: its certificate and every later record about it."""
+    """The bundle of one part: its certificate and every later record about it.
+
+    Format 2 when a record was sealed into the site log: its proof leads to the log's signed
+    checkpoint, which the record carries with the cosignatures received so far, and the bundle
+    carries the log's verifier key. Format 1 otherwise, as bundles were before the log.
+    """
     revoked = any(r.kind is RecordKind.REVOCATION for r in later)
+    log_keys = [r.batch.log_key for r in (certificate, *later) if r.batch and r.batch.log_key]
     return ProofBundle(
+        format="trustfloor.bundle/2" if log_keys else "trustfloor.bundle/1",
+        log_key=log_keys[0] if log_keys else None,
         certificate=attested_record(certificate),
         records=tuple(attested_record(r) for r in later),
         revocation=RevocationStatus.REVOKED if revoked else RevocationStatus.NOT_REVOKED,

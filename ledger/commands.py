@@ -22,6 +22,7 @@ from ledger.stored import checked_part
 from ledger.tables import LeafRow
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
+from ledger.witnessing import site_log_of
 from models import Clock, ExitCode, RecordKind, SystemClock, Verdict, VerificationReport
 
 
@@ -78,6 +79,7 @@ async def open_ledger(
                 chain=site.client,
                 trusted_issuers=settings.ledger.trusted_issuers,
                 public_base_url=settings.ledger.public_base_url,
+                log=site_log_of(settings, os.environ if environ is None else environ),
             )
             await service.reconcile()
             yield service

@@ -59,16 +59,17 @@ def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
     return _levels(leaf_hashes)[-1][0] if leaf_hashes else EMPTY_ROOT
 
 
-def inclusion_proofs(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
-    """PATH(i, D[0:n]) for every leaf i of the tree at once (RFC 6962 §2.1.1), in O(n log n).
+def inclusion_proofs(leaf_hashes: Sequence[bytes], first: int = 0) -> list[list[bytes]]:
+    """PATH(i, D[0:n]) for every leaf i >= ``first`` at once (RFC 6962 §2.1.1), in O(n log n).
 
-    What sealing a batch needs: one pass builds the levels, then each proof takes the sibling
-    of its node on every level where the node has one (an unpaired node rises unchanged).
+    What sealing needs: one pass builds the levels, then each proof takes the sibling of its
+    node on every level where the node has one (an unpaired node rises unchanged). A growing
+    log asks only for the leaves it just appended (``first``: the size before them).
     """
     _check_hashes(leaf_hashes, "leaf hash", TreeRangeError)
     levels = _levels(leaf_hashes) if leaf_hashes else []
     proofs: list[list[bytes]] = []
-    for index in range(len(leaf_hashes)):
+    for index in range(first, len(leaf_hashes)):
         proof, node = [], index
         for level in levels[:-1]:
             if (sibling := node ^ 1) < len(level):

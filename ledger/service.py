@@ -39,6 +39,7 @@ from ledger.stored import checked_part
 from ledger.tables import JobRecord, JobState, PartRow
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from ledger.verify import verify_offline, verify_online
+from ledger.witnessing import SiteLog, Witnessing
 from models import (
     Clock,
     DesignDossier,
@@ -159,6 +160,7 @@ class LedgerService:
         chain: ChainClient | None = None,
         trusted_issuers: Collection[str] = (),
         public_base_url: str = "",
+        log: SiteLog | None = None,
     ) -> None:
         if chain is not None and not same_address(chain.address, key.address):
             raise SigningError(
@@ -180,6 +182,9 @@ class LedgerService:
             store, self._issuer, address=key.address, clock=clock, chain=chain
         )
         self._job_lock = asyncio.Lock()
+        self.log = log or SiteLog()
+        store.log_signer = self.log.signer
+        self._witnessing = Witnessing(store, self.log.witnesses, self.log.post)
 
     @property
     def address(self) -> str:
@@ -575,12 +580,17 @@ class LedgerService:
     # ------------------------------------------------------------------ batches and anchors
 
     async def tick(self) -> AnchoringReport:
-        """Seal the batches that are due, anchor every sealed batch, mark anchored revocations.
+        """Seal the batches that are due, anchor every sealed batch, mark anchored revocations,
+        then send the site log's new checkpoints to its witnesses.
 
         Call it on a schedule (the composition root does); failures are logged and reported,
         and retried on the next tick.
         """
-        return await self._anchoring.tick()
+        report = await self._anchoring.tick()
+        witnessed = await self._run(self._witnessing.submit)
+        report.cosigned += witnessed.cosigned
+        report.failures += witnessed.failures
+        return report
 
     async def reconcile(self) -> AnchoringReport:
         """On start: make the chain hold every batch the store has sealed, without duplicates

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
 from ledger.merkle import inclusion_proofs, root_hash
+from ledger.sitelog import LOG_SCHEMA, SiteLogStore
 from ledger.tables import (
     BATCH_COLUMNS,
     LEAF_COLUMNS,
@@ -39,7 +40,6 @@ from models import (
     PrintJob,
     RecordKind,
     Sample,
-    SerializedStore,
     Synchronous,
     Verdict,
     from_micros,
@@ -73,13 +73,13 @@ _SUSPENDED_CERTIFICATES = (
 """Certificates whose part's latest suspension or reinstatement record is a suspension."""
 
 
-class LedgerStore(SerializedStore):
+class LedgerStore(SiteLogStore):
     """One SQLite file (WAL, synchronous=FULL) holding everything the site's ledger issued."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(
             path,
-            SCHEMA,
+            SCHEMA + LOG_SCHEMA,
             Synchronous.FULL,
             error=StoreError,
             opened_as=f"the ledger store {path}",
@@ -420,7 +420,12 @@ class LedgerStore(SerializedStore):
         """Seal the oldest waiting leaves (at most ``max_size``) into one batch; None if none.
 
         Computes the RFC 6962 root and every leaf's inclusion proof in the same transaction.
+        With the site's log key (``log_signer``) the leaves grow the site log instead.
         """
+        if self.log_signer is not None:
+            return self.seal_into_log(max_size, at, self.log_signer)
+        if self.has_log():
+            raise LedgerStateError("this ledger keeps a site log: sealing needs its log key")
         with self._tx() as cur:
             rows = cur.execute(
                 "SELECT seq, leaf_hash FROM leaves WHERE batch_id IS NULL ORDER BY seq LIMIT ?",

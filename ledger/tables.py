@@ -125,6 +125,11 @@ class BatchRow:
     sealed_us: int
     state: BatchState
     receipt: AnchorReceipt | None
+    checkpoint: str | None = None
+    """The site log's signed checkpoint with the cosignatures received (ledger/sitelog.py);
+    None for a batch sealed before the site log."""
+    log_key: str | None = None
+    """The verifier key of the log key that signed ``checkpoint``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +192,12 @@ class PendingRevocationMark:
     record_root: bytes
 
 
-BATCH_COLUMNS = "b.id, b.root, b.size, b.sealed_us, b.state, b.receipt"
+BATCH_COLUMNS = (
+    "b.id, b.root, b.size, b.sealed_us, b.state, b.receipt, (SELECT k.note || COALESCE(("
+    "SELECT group_concat(w.line, '') FROM cosignatures w WHERE w.batch_id = b.id), '')"
+    " FROM checkpoints k WHERE k.batch_id = b.id),"
+    " (SELECT k.log_key FROM checkpoints k WHERE k.batch_id = b.id)"
+)
 LEAF_COLUMNS = (
     "l.seq, l.kind, l.serial, l.body, l.leaf_hash, l.signature, l.created_us, l.leaf_index,"
     " l.proof, " + BATCH_COLUMNS
@@ -205,7 +215,7 @@ def job_record(row: Sequence[Any]) -> JobRecord:
 
 
 def batch_row(row: Sequence[Any]) -> BatchRow:
-    batch_id, root, size, sealed_us, state, receipt = row
+    batch_id, root, size, sealed_us, state, receipt, checkpoint, log_key = row
     return BatchRow(
         id=batch_id,
         root=bytes(root),
@@ -213,6 +223,8 @@ def batch_row(row: Sequence[Any]) -> BatchRow:
         sealed_us=sealed_us,
         state=BatchState(state),
         receipt=None if receipt is None else AnchorReceipt.model_validate_json(receipt),
+        checkpoint=checkpoint,
+        log_key=log_key,
     )
 
 

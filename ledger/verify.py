@@ -28,6 +28,7 @@ from ledger.contract import AnchorRecord, TxOutcome
 from ledger.documents import LEAF_TAG, kind_of
 from ledger.errors import CanonicalEncodingError, ProofError, SigningError
 from ledger.licensed import licence_check
+from ledger.logchecks import NO_WITNESSES, WitnessPolicy, log_checks
 from ledger.merkle import hash_leaf, root_from_inclusion_proof
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
@@ -71,12 +72,16 @@ ALLOW_LIST = "issuer allow-list"
 ISSUER_CHECKS = frozenset({ISSUER_TRUST, ALLOW_LIST})
 
 
-def verify_offline(bundle: ProofBundle, *, trust: IssuerTrust) -> VerificationReport:
-    """Content, signature and inclusion of every record, the receipts' consistency, and the
-    issuers against the verifier's trust anchor ``trust``: a verdict with its reasons."""
+def verify_offline(
+    bundle: ProofBundle, *, trust: IssuerTrust, witnesses: WitnessPolicy = NO_WITNESSES
+) -> VerificationReport:
+    """Content, signature and inclusion of every record, the receipts' consistency, the site
+    log's checkpoints and their ``witnesses`` (ledger/logchecks.py), and the issuers against the
+    verifier's trust anchor ``trust``: a verdict with its reasons."""
     checks = offline_checks(bundle)
+    logged, log_warnings = log_checks(bundle, witnesses)
     trusted, warnings = issuer_trust_check(bundle, trust)
-    return _report("offline", bundle, [*checks, trusted], warnings)
+    return _report("offline", bundle, [*checks, *logged, trusted], (*log_warnings, *warnings))
 
 
 async def verify_online(
@@ -85,6 +90,7 @@ async def verify_online(
     *,
     trusted_contract: str | None = None,
     trust: IssuerTrust = NO_ISSUER_PINNED,
+    witnesses: WitnessPolicy = NO_WITNESSES,
 ) -> VerificationReport:
     """The offline checks, then each anchor, the allow-list and revocation on the chain.
 
@@ -93,10 +99,12 @@ async def verify_online(
     ``trust`` narrow that further. Raises ChainError when the chain cannot be read.
     """
     checks = offline_checks(bundle)
+    logged, warnings = log_checks(bundle, witnesses)
+    checks += logged
     checks += await online_checks(bundle, reader, trusted_contract or reader.contract_address)
     if trust.pinned:
         checks.append(issuer_trust_check(bundle, trust)[0])
-    return _report("online", bundle, checks)
+    return _report("online", bundle, checks, warnings)
 
 
 def issuer_untrusted(report: VerificationReport) -> bool:

@@ -323,6 +323,12 @@ class AttestedRecord(Frozen):
     leaf_hash: Sha256Hex
     proof: InclusionProof | None = None
     anchor: AnchorReceipt | None = None
+    checkpoint: str | None = Field(
+        None,
+        max_length=16_384,
+        description="bundle 2: the site log's checkpoint the proof leads to, as a C2SP signed "
+        "note with the site's signature line and each witness's cosignature line",
+    )
 
 
 class RevocationStatus(StrEnum):
@@ -335,7 +341,11 @@ class RevocationStatus(StrEnum):
 class ProofBundle(Frozen):
     """Everything a third party needs to verify one part's certificate, offline or online."""
 
-    format: Literal["trustfloor.bundle/1"] = "trustfloor.bundle/1"
+    format: Literal["trustfloor.bundle/1", "trustfloor.bundle/2"] = "trustfloor.bundle/1"
+    """1: each batch its own tree; 2: one site log, its records' proofs lead to checkpoints."""
+    log_key: str | None = Field(
+        None, max_length=512, description="bundle 2: the site log's verifier key (signed-note)"
+    )
     certificate: AttestedRecord
     records: tuple[AttestedRecord, ...] = Field(
         (), description="signed records issued later about the part: inspections, revocation"

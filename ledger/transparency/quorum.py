@@ -55,7 +55,10 @@ def check_cosigned(
         elif lines and witness.name not in cosigners:
             cosigners.append(witness.name)
     if len(cosigners) < quorum:
-        problems.append(f"{len(cosigners)} of the {quorum} witness cosignatures required")
+        missing = ", ".join(w.name for w in witnesses if w.name not in cosigners)
+        problems.append(
+            f"{len(cosigners)} of the {quorum} witness cosignatures required; none from {missing}"
+        )
     return CosignedCheckpoint(checkpoint, tuple(cosigners), tuple(problems))
 
 

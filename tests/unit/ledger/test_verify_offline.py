@@ -156,6 +156,7 @@ EXPECTED_CHECK = {
     "signature": "certificate signature",
     "proof": "certificate inclusion",
     "anchor": "certificate anchor receipt",
+    "checkpoint": "certificate checkpoint",
 }
 
 

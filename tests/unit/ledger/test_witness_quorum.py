@@ -45,7 +45,9 @@ def test_two_of_two_witnesses_pass() -> None:
 
 def test_one_cosignature_missing_fails_a_quorum_of_two() -> None:
     verdict = check_cosigned(cosigned(OEM, STRANGER), LOG.verifier(), WITNESSES, 2)
-    assert verdict.problems == ("1 of the 2 witness cosignatures required",)
+    assert verdict.problems == (
+        "1 of the 2 witness cosignatures required; none from notary.example/witness",
+    )
     assert check_cosigned(cosigned(OEM), LOG.verifier(), WITNESSES, 1).ok
 
 

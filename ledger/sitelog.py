@@ -1,0 +1,207 @@
+"""The site's one append-only log: leaves, signed checkpoints and witness cosignatures in SQLite."""
+
+# Every seal appends its leaves to one growing RFC 6962 tree; the batch row keeps the tree's new
+# root and size (what the chain anchors) and the checkpoint of that size signed by the site's
+# log key (C2SP tlog-checkpoint). A leaf's index is its place in the log and its proof leads to
+# the root of the checkpoint it was sealed in. Batches sealed before the log existed keep their
+# own roots and proofs (bundle format 1). Cosignatures arrive later, one row per witness.
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ledger.errors import LedgerStateError
+from ledger.merkle import inclusion_proofs, root_hash
+from ledger.tables import BatchRow, BatchState
+from ledger.transparency import (
+    ED25519,
+    Checkpoint,
+    Note,
+    NoteError,
+    NoteSignature,
+    Signer,
+    load_or_create_signer,
+)
+from ledger.transparency.keyfile import SEED_LENGTH
+from models import SerializedStore, to_micros
+
+LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log_leaves (
+    log_index INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE REFERENCES leaves (seq)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    batch_id INTEGER PRIMARY KEY REFERENCES batches (id),
+    size INTEGER NOT NULL UNIQUE,
+    note TEXT NOT NULL,
+    log_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    batch_id INTEGER NOT NULL REFERENCES checkpoints (batch_id),
+    witness TEXT NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (batch_id, witness)
+);
+CREATE TABLE IF NOT EXISTS witness_progress (
+    witness TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A checkpoint the site signed when it sealed batch ``batch_id``, with its cosignatures."""
+
+    batch_id: int
+    size: int
+    note: str
+    """The signed note with the site's signature line only."""
+    cosignatures: Mapping[str, str]
+    """Witness name (as configured) -> its cosignature/v1 line."""
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint.parse(Note.parse(self.note).text)
+
+    def cosigned_note(self) -> str:
+        """The note with the site's signature and every cosignature line received."""
+        lines = [NoteSignature.parse(line.rstrip("\n")) for line in self.cosignatures.values()]
+        return Note.parse(self.note).with_signatures(lines).render()
+
+
+class SiteLogStore(SerializedStore):
+    """The log's tables in the ledger store (see the module comment); LedgerStore is one."""
+
+    log_signer: Signer | None = None
+    """The site's log key; with it every seal grows the log and signs a checkpoint."""
+
+    def has_log(self) -> bool:
+        with self._read() as cur:
+            return cur.execute("SELECT 1 FROM checkpoints LIMIT 1").fetchone() is not None
+
+    def seal_into_log(self, max_size: int, at: datetime, signer: Signer) -> BatchRow | None:
+        """Append the oldest waiting leaves (at most ``max_size``) to the log, in one transaction:
+        their log indices and proofs, the batch with the new root and size, the checkpoint
+        signed by ``signer`` (whose name is the origin). None when no leaf waits."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT seq, leaf_hash FROM leaves WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
+                (max_size,),
+            ).fetchall()
+            if not rows:
+                return None
+            old = _log_hashes(cur)
+            hashes = old + [bytes(h) for _, h in rows]
+            root, size = root_hash(hashes), len(hashes)
+            cur.execute(
+                "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
+                (root, size, to_micros(at), BatchState.SEALED),
+            )
+            batch_id = cur.lastrowid
+            assert batch_id is not None
+            proofs = inclusion_proofs(hashes, first=len(old))
+            placed = [
+                (len(old) + n, seq, proof)
+                for n, ((seq, _), proof) in enumerate(zip(rows, proofs, strict=True))
+            ]
+            cur.executemany(
+                "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
+                [(batch_id, index, b"".join(proof), seq) for index, seq, proof in placed],
+            )
+            cur.executemany(
+                "INSERT INTO log_leaves (log_index, seq) VALUES (?, ?)",
+                [(index, seq) for index, seq, _ in placed],
+            )
+            text = Checkpoint(signer.name, size, root).text()
+            note = Note(text, (signer.sign(text),)).render()
+            cur.execute(
+                "INSERT INTO checkpoints (batch_id, size, note, log_key) VALUES (?, ?, ?, ?)",
+                (batch_id, size, note, vkey := signer.verifier().vkey()),
+            )
+        sealed = to_micros(at)
+        return BatchRow(batch_id, root, size, sealed, BatchState.SEALED, None, note, vkey)
+
+    def log_hashes(self, size: int | None = None) -> list[bytes]:
+        """The leaf hashes of the log in order (the first ``size`` of them)."""
+        with self._read() as cur:
+            hashes = _log_hashes(cur)
+        if size is not None and size > len(hashes):
+            raise LedgerStateError(f"the log holds {len(hashes)} leaves, not {size}")
+        return hashes if size is None else hashes[:size]
+
+    def checkpoints(self, batch_ids: Iterable[int] | None = None) -> list[StoredCheckpoint]:
+        """The signed checkpoints (of ``batch_ids``; all by default), smallest first."""
+        wanted = None if batch_ids is None else set(batch_ids)
+        with self._read() as cur:
+            rows = cur.execute("SELECT batch_id, size, note FROM checkpoints ORDER BY size")
+            found = [r for r in rows.fetchall() if wanted is None or r[0] in wanted]
+            lines: dict[int, dict[str, str]] = {}
+            for batch_id, witness, line in cur.execute(
+                "SELECT batch_id, witness, line FROM cosignatures ORDER BY witness"
+            ).fetchall():
+                lines.setdefault(int(batch_id), {})[str(witness)] = str(line)
+        return [
+            StoredCheckpoint(int(b), int(s), str(n), lines.get(int(b), {})) for b, s, n in found
+        ]
+
+    def add_cosignature(self, batch_id: int, witness: str, line: str, size: int) -> None:
+        """Keep a witness's cosignature of a checkpoint; the witness has cosigned ``size``."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO cosignatures (batch_id, witness, line) VALUES (?, ?, ?)",
+                (batch_id, witness, line),
+            )
+            _set_progress(cur, witness, size)
+
+    def witness_progress(self) -> dict[str, int]:
+        """The size each witness last cosigned (or said it had), as far as the site knows."""
+        with self._read() as cur:
+            rows = cur.execute("SELECT witness, size FROM witness_progress").fetchall()
+        return {str(w): int(s) for w, s in rows}
+
+    def set_witness_progress(self, witness: str, size: int) -> None:
+        with self._tx() as cur:
+            _set_progress(cur, witness, size)
+
+
+def _log_hashes(cur: sqlite3.Cursor) -> list[bytes]:
+    rows = cur.execute(
+        "SELECT l.leaf_hash FROM log_leaves g JOIN leaves l ON l.seq = g.seq ORDER BY g.log_index"
+    ).fetchall()
+    return [bytes(row[0]) for row in rows]
+
+
+def _set_progress(cur: sqlite3.Cursor, witness: str, size: int) -> None:
+    cur.execute(
+        "INSERT INTO witness_progress (witness, size) VALUES (?, ?)"
+        " ON CONFLICT (witness) DO UPDATE SET size = excluded.size",
+        (witness, size),
+    )
+
+
+LOG_KEY_ENV = "TRUSTFLOOR_LOG_KEY"
+"""The site log key's 32-byte Ed25519 seed in hex, when it is not kept in the data directory."""
+LOG_KEY_FILE = "log.key"
+"""The site log key's seed under the data directory (0600, made on first use)."""
+
+
+def site_log_signer(data_dir: Path, origin: str, environ: Mapping[str, str]) -> Signer:
+    """The log key named ``origin``: ``TRUSTFLOOR_LOG_KEY``, else ``<data_dir>/log.key``."""
+    seed_hex = environ.get(LOG_KEY_ENV, "")
+    if not seed_hex:
+        return load_or_create_signer(data_dir / LOG_KEY_FILE, origin, ED25519)
+    try:
+        seed = bytes.fromhex(seed_hex.removeprefix("0x"))
+    except ValueError:
+        seed = b""
+    if len(seed) != SEED_LENGTH:
+        raise NoteError(
+            f"{LOG_KEY_ENV} is not a {SEED_LENGTH}-byte Ed25519 seed in hex",
+            advice=f"set it to 64 hex digits, or unset it to keep the key in {LOG_KEY_FILE}",
+        )
+    return Signer.from_seed(origin, seed, ED25519)
