@@ -132,8 +132,7 @@ def verify_all(bundles: Sequence[ProofBundle], trust: IssuerTrust) -> None:
 
 def issue_all(issuer: Issuer, certs: Sequence[PartCertificate], chunk: int) -> None:
     """Issue ``certs`` in transactions of ``chunk`` and seal batches of 1000: the timed path."""
-    for start in range(0, len(certs), chunk):
-        issuer.issue_certificates(certs[start : start + chunk])
+    issuer.issue_in_runs(certs, chunk)
     while issuer.store.seal(1000, T0) is not None:
         pass
 

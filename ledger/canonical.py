@@ -190,6 +190,33 @@ def _member_name(key: str) -> str:
     return text
 
 
+def member_order(names: list[str]) -> list[str]:
+    """Object member names in RFC 8785 order (§3.2.3: by their UTF-16 code units)."""
+    return sorted(names) if "".join(names).isascii() else sorted(names, key=_utf16)
+
+
+def value_text(value: JsonValue) -> str:
+    """The RFC 8785 text of one value, as :func:`canonical_json` writes it inside a document
+    (strings not yet checked for lone surrogates: they fail when the whole text is encoded)."""
+    kind = type(value)
+    if kind is float:
+        text = _float_repr(value)
+        if "e" not in text and "n" not in text and not text.endswith(".0"):
+            return text  # the common case of _number, without a call
+    elif kind is str:
+        return encode_basestring(value)  # type: ignore[arg-type]  # checked: a str
+    elif value is None:
+        return "null"
+    try:
+        if kind is float:
+            return _number(value)  # type: ignore[arg-type]  # checked: a float
+        if kind is int:
+            return _integer(value)  # type: ignore[arg-type]  # checked: an int
+    except _NotCanonicalError as exc:
+        raise CanonicalEncodingError(f"value has no canonical JSON form: {exc}") from exc
+    return canonical_json(value).decode("utf-8")
+
+
 def _utf16(key: str) -> bytes:
     """RFC 8785 §3.2.3: members sort by the UTF-16 code units of their names."""
     return key.encode("utf-16-be", "surrogatepass")
@@ -201,19 +228,22 @@ def _integer(value: int) -> str:
     return str(value)
 
 
+_float_repr = float.__repr__
+
+
 def _number(value: float) -> str:
     """ECMA-262 Number::toString (7.1.12.1) of a finite double, as RFC 8785 §3.2.2.3 asks.
 
     Python's ``repr`` gives the same shortest round-trip digits; only where the two place the
     decimal point or switch to exponent notation differently is the text rebuilt.
     """
+    text = _float_repr(value)
+    if "e" not in text and "n" not in text:  # neither an exponent, nor inf nor nan
+        if text.endswith(".0"):
+            return text[:-2] if value else "0"  # -0.0 too is written 0
+        return text
     if not math.isfinite(value):
         raise _NotCanonicalError(f"{value} is not representable in JCS")
-    if value == 0:
-        return "0"
-    text = repr(value)
-    if "e" not in text:
-        return text[:-2] if text.endswith(".0") else text
     sign, text = ("-", text[1:]) if value < 0 else ("", text)
     mantissa, exponent = text.split("e")
     digits = mantissa.replace(".", "").rstrip("0") or "0"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
-from ledger.documents import LEAF_TAG, certificate_document, iso
+from ledger.certificate_text import certificate_body
+from ledger.documents import LEAF_TAG, iso
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
@@ -50,20 +52,33 @@ def sign_records(
     key: SiteKey, kind: RecordKind, documents: Sequence[JsonObject]
 ) -> list[SignedRecord]:
     """:func:`sign_record` of each document; chunks are signed while the next are encoded."""
-    bodies: list[bytes] = []
+    serials = [str(document["serial"]) for document in documents]
+    return sign_bodies(key, kind, serials, map(canonical_json, documents))
+
+
+def sign_bodies(
+    key: SiteKey, kind: RecordKind, serials: Sequence[str], bodies: Iterable[bytes]
+) -> list[SignedRecord]:
+    """Hash each encoded record's tagged leaf (RFC 6962 §2.1) and sign it.
+
+    ``bodies`` (one per serial) may be a lazy iterable: chunks are signed on the signing
+    threads while the next records are encoded.
+    """
+    tag = LEAF_TAG[kind]
+    kept: list[bytes] = []
     leaf_hashes: list[bytes] = []
 
-    def encoded() -> Iterator[bytes]:
-        for document in documents:
-            bodies.append(canonical_json(document))
-            leaf_hashes.append(hash_leaf(LEAF_TAG[kind] + bodies[-1]))
+    def hashed() -> Iterator[bytes]:
+        for body in bodies:
+            kept.append(body)
+            leaf_hashes.append(hash_leaf(tag + body))
             yield leaf_hashes[-1]
 
-    signatures = key.sign_many(encoded())
+    signatures = key.sign_many(hashed())
     return [
-        SignedRecord(kind, str(document["serial"]), body, leaf_hash, signature)
-        for document, body, leaf_hash, signature in zip(
-            documents, bodies, leaf_hashes, signatures, strict=True
+        SignedRecord(kind, serial, body, leaf_hash, signature)
+        for serial, body, leaf_hash, signature in zip(
+            serials, kept, leaf_hashes, signatures, strict=True
         )
     ]
 
@@ -162,15 +177,50 @@ class Issuer:
         jobs = list(job_ids) or [None] * len(certificates)
         if len(jobs) != len(certificates):
             raise ValueError("give one job id per certificate, or none")
-        documents = [certificate_document(c) for c in certificates]
-        signed = sign_records(self.key, RecordKind.CERTIFICATE, documents)
-        self.store.append(
-            [
-                _new_leaf(s, c.issued_at, self._design_key(c.design), job)
-                for s, c, job in zip(signed, certificates, jobs, strict=True)
-            ]
-        )
+        signed, leaves = self._signed_leaves(certificates, jobs)
+        self.store.append(leaves)
         return signed
+
+    def issue_in_runs(
+        self, certificates: Sequence[PartCertificate], run: int
+    ) -> list[SignedRecord]:
+        """:meth:`issue_certificates` of each run of ``run`` certificates, in order, one
+        transaction per run: while a run commits (its fsync waits on the disk), the next run
+        is encoded and signed.
+
+        Durable when it returns. When a run fails, the runs before it stay issued and the
+        error is raised.
+        """
+        if run < 1:
+            raise ValueError(f"a run holds at least one certificate, not {run}")
+        issued: list[SignedRecord] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="ledger-append") as writer:
+            committing: Future[None] | None = None
+            for start in range(0, len(certificates), run):
+                part = certificates[start : start + run]
+                signed, leaves = self._signed_leaves(part, [None] * len(part))
+                if committing is not None:
+                    committing.result()
+                committing = writer.submit(self.store.append, leaves)
+                issued += signed
+            if committing is not None:
+                committing.result()
+        return issued
+
+    def _signed_leaves(
+        self, certificates: Sequence[PartCertificate], jobs: Sequence[str | None]
+    ) -> tuple[list[SignedRecord], list[NewLeaf]]:
+        signed = sign_bodies(
+            self.key,
+            RecordKind.CERTIFICATE,
+            [c.serial for c in certificates],
+            map(certificate_body, certificates),
+        )
+        leaves = [
+            _new_leaf(s, c.issued_at, self._design_key(c.design), job)
+            for s, c, job in zip(signed, certificates, jobs, strict=True)
+        ]
+        return signed, leaves
 
     def issue_record(self, kind: RecordKind, document: JsonObject, at: datetime) -> SignedRecord:
         """Sign and append one inspection or revocation record."""
