@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         verify_bundle_file,
     )
     from ledger.exports import STATUS_PURPOSES, ExportFormat, export_certificate, status_list
+    from ledger.logverify import verify_bundle_files, witness_policy
     from ledger.parties import (
         LicenceTerms,
         allow_parties,
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     )
     from ledger.partlist import PartEntry, list_parts
     from ledger.report import certificate_report
+    from ledger.witnessing import site_log_of
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
@@ -87,6 +89,9 @@ _LOADED_ON_USE = {
     "designs_dir": "ledger.commands",
     "open_ledger": "ledger.commands",
     "verify_bundle_file": "ledger.commands",
+    "verify_bundle_files": "ledger.logverify",
+    "witness_policy": "ledger.logverify",
+    "site_log_of": "ledger.witnessing",
     "certificate_report": "ledger.report",
     "PartEntry": "ledger.partlist",
     "list_parts": "ledger.partlist",
@@ -181,12 +186,15 @@ __all__ = [
     "root_hash",
     "seal_for_site",
     "site_key_for_dossiers",
+    "site_log_of",
     "status_list",
     "traced_parts",
     "verify_bundle_file",
+    "verify_bundle_files",
     "verify_inclusion",
     "verify_offline",
     "verify_statement_file",
+    "witness_policy",
 ]
 
 

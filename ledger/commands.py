@@ -15,6 +15,7 @@ from config import Settings
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle, bundle_json, read_bundle
 from ledger.errors import BundleError, LedgerError, TrustedIssuersError
+from ledger.logchecks import WitnessPolicy
 from ledger.service import LedgerService
 from ledger.sitechain import open_site_chain
 from ledger.store import LedgerStore
@@ -22,7 +23,7 @@ from ledger.stored import checked_part
 from ledger.tables import LeafRow
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
-from ledger.witnessing import site_log_of
+from ledger.witnessing import configured_witnesses, site_log_of
 from models import Clock, ExitCode, RecordKind, SystemClock, Verdict, VerificationReport
 
 
@@ -142,9 +143,11 @@ async def verify_bundle_file(
     issuers: Path | None = None,
     trust_any_issuer: bool = False,
     environ: Mapping[str, str] | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> CommandResult:
     """``trustfloor verify bundle.json [--offline] [--issuers FILE | --trust-any-issuer]``: the
-    verdict, each check and an exit code.
+    verdict, each check and an exit code. A format 2 bundle's checkpoints need the quorum of
+    ``witnesses`` (default: ``ledger.witnesses`` and ``ledger.witness_quorum``).
 
     Exit 0: authentic, anchored, not revoked, issued by a trusted issuer and the part passed;
     3: not (tampered, not anchored, revoked: the output says which check failed); 4: authentic
@@ -161,11 +164,12 @@ async def verify_bundle_file(
     except BundleError as exc:
         report = malformed(str(exc))
         return CommandResult(ExitCode.INVALID, render_report(report), report)
+    policy = witnesses or configured_witnesses(settings)
     if offline:
-        report = verify_offline(bundle, trust=trust)
+        report = verify_offline(bundle, trust=trust, witnesses=policy)
     else:
         async with open_site_chain(settings, environ or os.environ, read_only=True) as site:
-            report = await verify_online(bundle, site.client, trust=trust)
+            report = await verify_online(bundle, site.client, trust=trust, witnesses=policy)
     return CommandResult(exit_code(report), render_report(report), report)
 
 

@@ -570,11 +570,16 @@ class LedgerService:
         """Verify a bundle offline, trusting this site and ``trusted_issuers`` as issuers, or
         online against this site's chain and ledger, whose allow-list decides (narrowed to
         those issuers when ``trusted_issuers`` lists any)."""
+        witnesses = self.log.witness_policy()
         if not online:
-            return verify_offline(bundle, trust=self.issuer_trust)
+            return verify_offline(bundle, trust=self.issuer_trust, witnesses=witnesses)
         chain = self._chain()
         return await verify_online(
-            bundle, chain, trusted_contract=chain.contract_address, trust=self._online_trust
+            bundle,
+            chain,
+            trusted_contract=chain.contract_address,
+            trust=self._online_trust,
+            witnesses=witnesses,
         )
 
     # ------------------------------------------------------------------ batches and anchors

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from config import Settings, log_origin
 from ledger.errors import LedgerError
+from ledger.logchecks import WitnessPolicy
 from ledger.merkle import consistency_proof
 from ledger.sitelog import SiteLogStore, StoredCheckpoint, site_log_signer
 from ledger.transparency import (
@@ -92,6 +93,11 @@ class SiteLog:
     def verifier(self) -> Verifier | None:
         """The log's public key (type 0x01, named by the origin)."""
         return None if self.signer is None else self.signer.verifier()
+
+    def witness_policy(self) -> WitnessPolicy:
+        """What a verifier of this site's bundles requires: the quorum of its witnesses."""
+        keys = tuple(w.verifier for w in self.witnesses)
+        return WitnessPolicy(keys, self.quorum, "ledger.witnesses")
 
 
 @dataclass(slots=True)
@@ -198,3 +204,9 @@ def site_log_of(settings: Settings, environ: Mapping[str, str]) -> SiteLog:
         witnesses,
         settings.ledger.witness_quorum,
     )
+
+
+def configured_witnesses(settings: Settings) -> WitnessPolicy:
+    """The witnesses a verifier pins by default: ``ledger.witnesses``, ``ledger.witness_quorum``."""
+    keys = tuple(Verifier.from_vkey(w.key) for w in settings.ledger.witnesses)
+    return WitnessPolicy(keys, settings.ledger.witness_quorum, "ledger.witnesses")

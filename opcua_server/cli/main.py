@@ -28,7 +28,8 @@ from connectors import SqliteHistorian
 from ledger import (
     certificate_show,
     design_register,
-    verify_bundle_file,
+    verify_bundle_files,
+    witness_policy,
 )
 from maintenance import (
     AlertRow,
@@ -181,12 +182,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     settings = site_settings_of(args)
     return emit(
         asyncio.run(
-            verify_bundle_file(
+            verify_bundle_files(
                 args.bundle,
                 settings,
                 offline=args.offline,
                 issuers=args.issuers,
                 trust_any_issuer=args.trust_any_issuer,
+                witnesses=witness_policy(settings, args.witnesses, args.quorum),
             )
         )
     )
@@ -309,7 +311,13 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "verify",
         help="verify a proof bundle (exit 0 valid, 3 invalid, 4 rejected, 5 issuer not trusted)",
     )
-    verify.add_argument("bundle", type=Path)
+    verify.add_argument(
+        "bundle",
+        type=Path,
+        nargs="+",
+        help="one or more bundles; several are also compared "
+        "for a split view (two checkpoints of one size with different roots)",
+    )
     verify.add_argument(
         "--offline", action="store_true", help="signature, inclusion and pinned issuers only"
     )
@@ -325,6 +333,21 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "--trust-any-issuer",
         action="store_true",
         help="offline with no trusted issuers: accept any issuer, with a warning",
+    )
+    verify.add_argument(
+        "--witnesses",
+        type=Path,
+        metavar="FILE",
+        help="witness keys a checkpoint's cosignatures are checked with: one a line, "
+        "'<name> <verifier key>' or the verifier key alone (# comments) "
+        "(default: ledger.witnesses)",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        metavar="K",
+        help="cosignatures of those witnesses each checkpoint needs (default: "
+        "ledger.witness_quorum; with --witnesses, every witness of the file)",
     )
     add_site_options(verify)
     verify.set_defaults(func=cmd_verify)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -20,9 +21,10 @@ from ledger import (
     WitnessAnswer,
     WitnessState,
     load_or_create_signer,
+    site_log_of,
 )
 from models import ExitCode
-from opcua_server.cli.options import Subcommands
+from opcua_server.cli.options import Subcommands, add_site_options, site_settings_of
 
 MAX_BODY = 64 * 1024
 """Bytes an add-checkpoint request may carry (63 proof lines and a checkpoint fit easily)."""
@@ -48,6 +50,11 @@ def add_witness_commands(sub: Subcommands) -> None:
     key = commands.add_parser("key", help="print the witness's verifier key (made on first use)")
     add_witness_options(key)
     key.set_defaults(func=cmd_witness_key)
+    log_key = commands.add_parser(
+        "log-key", help="print the site log's verifier key, for the witnesses' --log"
+    )
+    add_site_options(log_key)
+    log_key.set_defaults(func=cmd_witness_log_key)
     evidence = commands.add_parser("evidence", help="split views seen, as JSON")
     evidence.add_argument("--data-dir", type=Path, default=Path("var/witness"))
     evidence.set_defaults(func=cmd_witness_evidence)
@@ -65,6 +72,14 @@ def add_witness_options(parser: argparse.ArgumentParser) -> None:
 def cmd_witness_key(args: argparse.Namespace) -> int:
     signer = load_or_create_signer(args.data_dir / KEY_FILE, args.name, COSIGNATURE_V1)
     print(signer.verifier().vkey())
+    return ExitCode.OK
+
+
+def cmd_witness_log_key(args: argparse.Namespace) -> int:
+    """The site's log key (made on first use) as a verifier key named by the log's origin."""
+    verifier = site_log_of(site_settings_of(args), os.environ).verifier
+    assert verifier is not None
+    print(verifier.vkey())
     return ExitCode.OK
 
 

@@ -21,6 +21,7 @@ from ledger.issuing import SignedRecord
 from ledger.service import LedgerService
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
+from ledger.witnessing import SiteLog
 from models.parts import InspectionResult, MachineHealth, Sample
 from models.timebase import ManualClock
 from tests.unit.ledger.ledgerkit import T0, good_samples, write_design
@@ -122,7 +123,9 @@ class Site:
         return await self.service.tick()
 
 
-def make_site(folder: Path, chain: ChainClient | None, role: str = "issuer") -> Site:
+def make_site(
+    folder: Path, chain: ChainClient | None, role: str = "issuer", log: SiteLog | None = None
+) -> Site:
     clock = ManualClock(T0)
     designs = folder / "designs"
     service = LedgerService(
@@ -132,6 +135,7 @@ def make_site(folder: Path, chain: ChainClient | None, role: str = "issuer") -> 
         policy=BatchPolicy(10, timedelta(seconds=60)),
         designs_dir=designs,
         chain=chain,
+        log=log,
     )
     return Site(service, clock, designs)
 

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +14,7 @@ from ledger.merkle import consistency_proof, hash_leaf, root_hash
 from ledger.transparency import Checkpoint, Note, Signer, Verifier, verify_note
 from models import ExitCode
 from opcua_server.cli.main import main
+from tests.integration.ledger.witness_kit import post, running_witness
 
 ORIGIN = "example.com/site-log"
 LOG = Signer.from_seed(ORIGIN, bytes(range(32)))
@@ -39,27 +36,8 @@ def body(old: int, size: int, leaves: list[bytes] = LEAVES) -> bytes:
 @contextmanager
 def witness(data_dir: Path) -> Iterator[tuple[str, Verifier]]:
     """A running witness process: its URL and its verifier key."""
-    command = [sys.executable, "-m", "opcua_server.cli", "witness", "serve"]
-    command += ["--data-dir", str(data_dir), "--name", "notary.example/w1"]
-    command += ["--log", LOG.verifier().vkey(), "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        vkey = process.stdout.readline().split()[1]
-        url = process.stdout.readline().split()[-1]
-        yield url, Verifier.from_vkey(vkey)
-    finally:
-        process.terminate()
-        assert process.wait(timeout=10) == 0
-
-
-def post(url: str, data: bytes) -> tuple[int, str]:
-    request = urllib.request.Request(f"{url}/add-checkpoint", data=data, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
+    with running_witness(data_dir, "notary.example/w1", [LOG.verifier().vkey()]) as running:
+        yield running
 
 
 def test_the_witness_cosigns_refuses_a_fork_and_remembers_across_a_restart(
