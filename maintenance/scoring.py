@@ -3,7 +3,10 @@
 # The composition root feeds readings to ``ScoringService.put`` (a ReadingSink) and schedules
 # ``await service.tick(now)`` every ``maintenance.scoring_interval_s``. Machines with the same tag
 # names form a group that shares one window buffer and one pair of models, so a tick computes
-# the features of a whole group in one numpy pass (no pandas on this path).
+# the features of a whole group in one numpy pass (no pandas on this path). Each model's pipeline
+# prepares (condition-normalises) only the sample a tick closes and keeps the prepared samples in
+# a ring (``SampleRing``): a tick never prepares or copies the whole window again. Preparing is
+# per sample, so the features are those of ``pipeline.transform`` on the raw window.
 #
 # Sampling: the models were trained on rows ``sample_interval_s`` apart (recorded in the model
 # metrics). Readings are averaged per machine and tag; once a sample interval has passed, a tick
@@ -37,8 +40,10 @@ import numpy as np
 from config import MaintenanceSettings
 from maintenance.alert_policy import Observation
 from maintenance.errors import MaintenanceError
-from maintenance.features import FloatArray, IntArray
+from maintenance.features import FloatArray, IntArray, window_features
 from maintenance.model_store import ModelStore, dataset_digest
+from maintenance.pipeline import FeaturePipeline
+from maintenance.sample_ring import SampleRing
 from maintenance.score_history import ScoreHistory
 from maintenance.scoring_groups import (
     SAMPLE_INTERVAL_METRIC,
@@ -112,6 +117,8 @@ class _GroupState:
     refilling: FloatArray = field(default_factory=lambda: np.zeros(0))
     """Per machine: samples still to come before its window holds only samples since a repair."""
     next_sample: datetime | None = None
+    prepared: dict[int, tuple[FeaturePipeline, SampleRing]] = field(default_factory=dict)
+    """Per pipeline of the current models (by id): its prepared samples, newest last."""
 
     @property
     def size(self) -> int:
@@ -120,6 +127,29 @@ class _GroupState:
     def window(self) -> FloatArray:
         """``(machines, time, tags)`` of the buffered samples, oldest first."""
         return np.asarray(np.stack(self.buffer, axis=1), dtype=np.float64)
+
+    def use(self, models: GroupModels) -> None:
+        """Score with ``models`` from now on (their pipelines prepare the buffer afresh)."""
+        self.models = models
+        self.prepared.clear()
+
+    def push(self, sample: FloatArray) -> None:
+        """Buffer a closed sample, raw and as every pipeline in use prepares it."""
+        self.buffer.append(sample)
+        for pipeline, ring in self.prepared.values():
+            ring.push(pipeline.prepare(sample))
+
+    def features(self, pipeline: FeaturePipeline) -> FloatArray:
+        """``pipeline``'s features of every machine's window: its ``transform`` of the raw
+        window, from the prepared samples (the ring is filled from the buffer on first use)."""
+        kept = self.prepared.get(id(pipeline))
+        if kept is None:
+            ring = SampleRing(self.size, pipeline.history, len(pipeline.spec.tags))
+            recent = pipeline.prepare(np.stack(self.buffer[-pipeline.history :], axis=1))
+            for step in range(recent.shape[1]):
+                ring.push(recent[:, step, :])
+            self.prepared[id(pipeline)] = kept = (pipeline, ring)
+        return window_features(kept[1].window(pipeline.history), pipeline.spec)
 
 
 class ScoringService:
@@ -215,7 +245,7 @@ class ScoringService:
                     state.sample_interval_s,
                 )
                 continue
-            state.models = models
+            state.use(models)
             changed.append(state.group.name)
             log.info("scoring %s with %s from now on", state.group.name, models.version)
         return changed
@@ -282,7 +312,7 @@ class ScoringService:
         return True
 
     def _score(self, state: _GroupState, at: datetime) -> list[tuple[HealthScore, str]]:
-        state.buffer.append(state.pending.take())
+        state.push(state.pending.take())
         state.ages += 1.0
         state.refilling = np.maximum(state.refilling - 1.0, 0.0)
         if state.models is None:
@@ -309,7 +339,7 @@ class ScoringService:
             now=self._clock.now(),
         )
         version = f"{name} v{metadata.version} (baseline)"
-        state.models = GroupModels(scorer, None, state.sample_interval_s, version)
+        state.use(GroupModels(scorer, None, state.sample_interval_s, version))
         log.warning(
             "learnt baseline anomaly model %s from %d samples of %s; no RUL until a model is "
             "trained with `trustfloor train`",
@@ -318,12 +348,14 @@ class ScoringService:
             ", ".join(m.id for m in state.group.machines),
         )
 
-    def _shared(self, models: GroupModels, window: FloatArray) -> IntArray | None:
-        """The anomaly features' columns among the RUL features, once checked on ``window`` to
-        give the same scores as the anomaly model's own extraction (None: extract twice)."""
+    def _shared(self, models: GroupModels, state: _GroupState) -> IntArray | None:
+        """The anomaly features' columns among the RUL features, once checked on the group's
+        window to give the same scores as the anomaly model's own extraction (None: extract
+        twice)."""
         if models.version not in self._shared_columns:
             columns = models.shared_columns()
             if columns is not None and models.rul is not None:
+                window = state.window()
                 shared = models.rul.pipeline.transform(window)[:, columns]
                 own = models.anomaly.pipeline.transform(window)
                 if not np.allclose(shared, own, equal_nan=True):
@@ -334,13 +366,12 @@ class ScoringService:
     def _scores_of(
         self, state: _GroupState, models: GroupModels, at: datetime
     ) -> list[tuple[HealthScore, str]]:
-        window = state.window()
-        shared = self._shared(models, window)
-        features = models.rul.pipeline.transform(window) if models.rul is not None else None
+        shared = self._shared(models, state)
+        features = state.features(models.rul.pipeline) if models.rul is not None else None
         if shared is not None and features is not None:
             anomaly = models.anomaly.score_features(features[:, shared])  # one extraction
         else:
-            anomaly = models.anomaly.score(window)
+            anomaly = models.anomaly.score_features(state.features(models.anomaly.pipeline))
         rul_h: list[tuple[float, float, float]] | None = None
         if models.rul is not None and features is not None:
             age = state.ages if models.rul.settings.use_age else None

@@ -11,6 +11,7 @@ import pytest
 from connectors.simulated import ManualClock
 from maintenance import AlertService, AlertStore
 from maintenance.errors import ModelMismatchError
+from maintenance.features import FloatArray
 from maintenance.fleet_training import RunTable, train_table
 from maintenance.model_store import ModelStore
 from maintenance.orders import SqliteOrderBook
@@ -166,3 +167,46 @@ def test_the_rul_features_hold_the_anomaly_features_so_a_tick_extracts_once(
     own = models.anomaly.score(windows)
     np.testing.assert_allclose(shared.score, own.score)
     np.testing.assert_allclose(shared.contributions, own.contributions)
+
+
+def column(scores: list[HealthScore], name: str) -> FloatArray:
+    """One numeric field of every score (NaN where it is None)."""
+    values = [getattr(score, name) for score in scores]
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+@ASYNC
+async def test_each_tick_scores_as_the_models_score_the_raw_windows(
+    trained_store: ModelStore,
+) -> None:
+    """Prepared samples kept between ticks give the scores of the models' own extraction."""
+    rng = np.random.default_rng(13)
+    raw = np.stack([signals(LIFE, rng), signals(LIFE, rng, fails=False)])
+    raw[0, ::7, 1] = np.nan  # deg-1's vibration is missed every 7th sample
+    raw[1, ::11, :] = np.nan  # ok-1 sends nothing every 11th sample
+    ids = ("deg-1", "ok-1")
+    clock = ManualClock(T0)
+    service = ScoringService([machine(i) for i in ids], trained_store, SETTINGS, clock)
+    models = service.models_of("deg-1")
+    assert models is not None
+    assert models.rul is not None
+    await service.tick()  # starts the sampling: each later tick closes one sample
+    compared = 0
+    for index in range(LIFE):
+        clock.set(hour(index + 1))
+        sent = {i: raw[row] for row, i in enumerate(ids)}
+        await service.put([r for r in readings_at(index, sent) if r.value == r.value])  # NaN
+        scores = await service.tick()
+        if index + 1 < models.history:
+            assert scores == []
+            continue
+        window = raw[:, index + 1 - models.history : index + 1, :]
+        anomaly = models.anomaly.score(window)
+        rul = models.rul.predict(window)
+        np.testing.assert_allclose(column(scores, "anomaly_score"), anomaly.score, rtol=1e-9)
+        np.testing.assert_allclose(column(scores, "rul"), rul.rul, rtol=1e-9)
+        np.testing.assert_allclose(column(scores, "rul_low"), rul.lower, rtol=1e-9)
+        np.testing.assert_allclose(column(scores, "rul_high"), rul.upper, rtol=1e-9)
+        assert [s.top_contributors for s in scores] == anomaly.top_contributors(3)
+        compared += 1
+    assert compared == LIFE + 1 - models.history
