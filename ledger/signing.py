@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from itertools import islice
@@ -126,11 +126,55 @@ def recover_address(digest: bytes, signature: bytes) -> str:
 
 
 def recover_signer(digest: bytes, signature: bytes) -> bytes:
-    """The 20-byte address whose key made ``signature`` over ``digest`` (see recover_address)."""
+    """The 20-byte address whose key made ``signature`` over ``digest`` (see recover_address).
+
+    A pair given to :func:`recover_ahead` is answered from its recovery, once.
+    """
+    _check_shape(signature)
+    ahead = _RECOVERED_AHEAD.pop((digest, signature), None)
+    return ahead if ahead is not None else _signer(digest, signature)
+
+
+def recover_ahead(pairs: Sequence[tuple[bytes, bytes]]) -> list[Future[None]]:
+    """Recover the signer of each ``(digest, signature)`` on the signing threads, chunk by
+    chunk (libsecp256k1 runs without the GIL), for :func:`recover_signer` to answer at once.
+
+    One future per chunk of SIGNING_CHUNK pairs, in order: wait on a chunk's future before
+    asking for its pairs (asked earlier, a pair is recovered again, never answered wrongly).
+    A pair that recovers no signer is left for recover_signer to refuse.
+    """
+    if len(_RECOVERED_AHEAD) > _RECOVERED_AHEAD_KEPT:
+        _RECOVERED_AHEAD.clear()  # pairs recovered ahead and never asked for
+    return [
+        _signing_threads().submit(_recover_chunk, list(pairs[start : start + SIGNING_CHUNK]))
+        for start in range(0, len(pairs), SIGNING_CHUNK)
+    ]
+
+
+_RECOVERED_AHEAD: dict[tuple[bytes, bytes], bytes] = {}
+_RECOVERED_AHEAD_KEPT = 1 << 16
+_ADDRESSES: dict[bytes, bytes] = {}
+_ADDRESSES_KEPT = 1024
+"""Public keys (x || y) recovered before and their addresses: a site signs with one key."""
+
+
+def _recover_chunk(pairs: list[tuple[bytes, bytes]]) -> None:
+    for digest, signature in pairs:
+        try:
+            _check_shape(signature)
+            _RECOVERED_AHEAD[(digest, signature)] = _signer(digest, signature)
+        except SigningError:
+            continue
+
+
+def _check_shape(signature: bytes) -> None:
     if len(signature) != SIGNATURE_SIZE or signature[64] > 1:
         raise SigningError("a signature is 65 bytes: r, s and a recovery id of 0 or 1")
     if int.from_bytes(signature[32:64], "big") > _HALF_ORDER:
         raise SigningError("the signature's s is in the upper half of the curve order (EIP-2)")
+
+
+def _signer(digest: bytes, signature: bytes) -> bytes:
     try:
         public_key = PublicKey.from_signature_and_message(signature, digest, hasher=None)
     except (ValueError, TypeError) as exc:
@@ -145,7 +189,13 @@ def address_of(public_key: PublicKey) -> str:
 
 def _raw_address(public_key: PublicKey) -> bytes:
     """The last 20 bytes of Keccak-256 of the key's x || y (Ethereum Yellow Paper, eq. 284)."""
-    return keccak(public_key.format(compressed=False)[1:])[12:]
+    point = public_key.format(compressed=False)[1:]
+    address = _ADDRESSES.get(point)
+    if address is None:
+        address = keccak(point)[12:]
+        if len(_ADDRESSES) < _ADDRESSES_KEPT:
+            _ADDRESSES[point] = address
+    return address
 
 
 def checksum_address(address: bytes) -> str:
