@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from ledger.signing import SIGNING_CHUNK, recover_ahead, recover_signer
