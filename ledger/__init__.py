@@ -9,6 +9,7 @@ from ledger.anvil import LocalAnvil
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle
 from ledger.canonical import canonical_json, design_key
+from ledger.childprocess import child_setup
 from ledger.desk import LedgerDesk
 from ledger.documents import certificate_document
 from ledger.errors import LedgerError
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         verify_statement_file,
     )
     from ledger.chain import ChainClient
+    from ledger.chainservice import Admission, ChainServiceInfo, consortium_chain
     from ledger.commands import (
         CommandResult,
         certificate_export,
@@ -77,6 +79,9 @@ if TYPE_CHECKING:
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
+    "Admission": "ledger.chainservice",
+    "ChainServiceInfo": "ledger.chainservice",
+    "consortium_chain": "ledger.chainservice",
     "accept_statement": "ledger.billing",
     "issue_statements": "ledger.billing",
     "STATEMENTS_DIR": "ledger.billing",
@@ -127,8 +132,10 @@ __all__ = [
     "COSIGNATURE_V1",
     "STATEMENTS_DIR",
     "STATUS_PURPOSES",
+    "Admission",
     "BatchPolicy",
     "ChainClient",
+    "ChainServiceInfo",
     "CommandResult",
     "ExportFormat",
     "Issuer",
@@ -157,6 +164,8 @@ __all__ = [
     "certificate_report",
     "certificate_show",
     "check_sealed_package",
+    "child_setup",
+    "consortium_chain",
     "design_key",
     "design_register",
     "designs_dir",

@@ -72,8 +72,9 @@ class LocalAnvil:
     namespace of its own so that its HTTP port (anvil always opens one) is unreachable, and its
     one funded development account has a random key (``dev_key``). With ``pid_file`` a node
     that a killed run left on the same state is stopped before this one starts, and the file
-    names this node while it runs. The process dies with its parent (SIGTERM, on Linux) and
-    has a process group of its own. Use ``async with`` or ``start()``/``stop()``.
+    names this node while it runs. ``port`` 0 lets the OS choose the HTTP port. The process
+    dies with its parent (SIGTERM, on Linux) and has a process group of its own. Use
+    ``async with`` or ``start()``/``stop()``.
     """
 
     def __init__(
@@ -87,8 +88,10 @@ class LocalAnvil:
         start_timeout: float = 15.0,
         ipc: Path | None = None,
         pid_file: Path | None = None,
+        port: int = 0,
     ) -> None:
         self.chain_id = chain_id
+        self.requested_port = port
         self.state = state
         self.state_interval = state_interval
         self.binary = binary
@@ -145,7 +148,7 @@ class LocalAnvil:
 
     def command(self, binary: Path) -> list[str]:
         """The argument vector anvil is started with."""
-        args = [str(binary), "--host", "127.0.0.1", "--port", "0"]
+        args = [str(binary), "--host", "127.0.0.1", "--port", str(self.requested_port)]
         args += ["--chain-id", str(self.chain_id)]
         if self.state is not None:
             args += ["--state", str(self.state)]

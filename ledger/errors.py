@@ -51,6 +51,10 @@ class LocalChainError(ChainError):
     advice = "Run `npm ci` so that node_modules/@foundry-rs/anvil is installed, or set chain.url."
 
 
+class ChainNodeUnreachableError(ChainError):
+    """The chain node does not answer at its URL or socket (nothing there, or a network fault)."""
+
+
 class ContractError(ChainError):
     """The ledger contract refused a call with one of its custom errors.
 

@@ -35,7 +35,7 @@ from typing import TextIO
 from config import Settings
 from ledger.anvil import LocalAnvil
 from ledger.chain import ChainClient
-from ledger.errors import ChainError
+from ledger.errors import ChainError, ChainNodeUnreachableError
 from ledger.signing import SiteKey, same_address
 
 log = logging.getLogger(__name__)
@@ -166,14 +166,7 @@ async def open_chain_as(
     secret = (key or SiteKey.generate()).secret_hex()
     chain = settings.chain
     if chain.url is not None:
-        client = await ChainClient.connect(
-            chain.url,
-            chain.chain_id,
-            secret,
-            contract_address=chain.contract_address,
-            confirmations=chain.confirmations,
-            timeout_s=chain.timeout_s,
-        )
+        client = await _connect_consortium_node(settings, secret)
         try:
             yield client
         finally:
@@ -190,11 +183,34 @@ async def open_chain_as(
                 await client.use_contract(_deployed_contract(folder / DEPLOYMENT_FILE))
             else:
                 if node.funding_key is not None:
-                    await _fund(client, node.endpoint, node.funding_key, SITE_FUNDS_WEI)
+                    await top_up(client, node.endpoint, node.funding_key, SITE_FUNDS_WEI)
                 await _use_or_deploy(client, folder, node, settings, environ)
             yield client
         finally:
             await client.close()
+
+
+async def _connect_consortium_node(settings: Settings, secret: str) -> ChainClient:
+    """The configured consortium node, as ``secret``'s account; never a node of our own: a node
+    that does not answer is ConsortiumNodeUnreachableError."""
+    chain = settings.chain
+    assert chain.url is not None
+    try:
+        return await ChainClient.connect(
+            chain.url,
+            chain.chain_id,
+            secret,
+            contract_address=chain.contract_address,
+            confirmations=chain.confirmations,
+            timeout_s=chain.timeout_s,
+        )
+    except ChainNodeUnreachableError as exc:
+        raise ChainNodeUnreachableError(
+            f"the consortium's chain node at {chain.url} does not answer ({exc}); "
+            "trustfloor starts no chain node of its own when chain.url is set",
+            advice="Start the consortium's chain node (`trustfloor chain serve`) or fix "
+            "chain.url; unset chain.url to run a local chain for this site alone.",
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +257,7 @@ async def _local_node(folder: Path, chain_id: int) -> AsyncIterator[_NodeAccess]
             await node.stop()
 
 
-async def _fund(account: ChainClient, endpoint: str, funding_key: str, wei: int) -> None:
+async def top_up(account: ChainClient, endpoint: str, funding_key: str, wei: int) -> None:
     """Top an account up to ``wei`` by a transfer from the node's funded development account,
     when it holds less than half of that."""
     if await account.balance(account.address) >= wei // 2:
@@ -354,7 +370,7 @@ async def _use_or_deploy(
         node.endpoint, client.chain_id, admin_key.secret_hex(), confirmations=1
     )
     async with admin:
-        await _fund(admin, node.endpoint, node.funding_key, ADMIN_FUNDS_WEI)
+        await top_up(admin, node.endpoint, node.funding_key, ADMIN_FUNDS_WEI)
         outcome = await admin.deploy()
         await admin.add_issuer(site.address)
         await admin.add_oem(site.address)

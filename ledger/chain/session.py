@@ -10,7 +10,7 @@ from typing import Any, Self, cast
 
 from ledger.chain.encoding import checksum, error_table, event_table, plain
 from ledger.contract import ContractArtifact, ContractEvent, TxOutcome
-from ledger.errors import ChainError, ContractError
+from ledger.errors import ChainError, ChainNodeUnreachableError, ContractError
 from ledger.recursion import kept_recursion_limit
 
 with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
@@ -112,10 +112,15 @@ class ContractSession:
         return client
 
     async def _check_chain_id(self, url: str) -> None:
-        async with self._rpc(f"reach the chain at {url}"):
-            if isinstance(self._w3.provider, PersistentConnectionProvider):
-                await self._w3.provider.connect()
-            actual = await self._w3.eth.chain_id
+        try:
+            async with self._rpc(f"reach the chain at {url}"):
+                if isinstance(self._w3.provider, PersistentConnectionProvider):
+                    await self._w3.provider.connect()
+                actual = await self._w3.eth.chain_id
+        except ContractError:
+            raise
+        except ChainError as exc:
+            raise ChainNodeUnreachableError(str(exc)) from exc.__cause__
         if actual != self._chain_id:
             raise ChainError(
                 f"the node at {url} serves chain id {actual}, not the configured {self._chain_id}",

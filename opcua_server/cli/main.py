@@ -44,6 +44,7 @@ from maintenance import (
 from models import ExitCode, TrustfloorError
 from opcua_server.cli.archive import add_archive_commands
 from opcua_server.cli.billing import add_billing_commands
+from opcua_server.cli.chain import add_chain_commands
 from opcua_server.cli.console import DEMO_PASSWORD_ENV, print_demo_banner, run_site
 from opcua_server.cli.consortium import add_consortium_commands
 from opcua_server.cli.dossier import add_dossier_commands
@@ -383,6 +384,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_parts_commands,
     add_oem_commands,
     add_consortium_commands,
+    add_chain_commands,
     add_billing_commands,
     add_dossier_commands,
     add_printers_commands,
