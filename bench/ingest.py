@@ -30,7 +30,7 @@ from connectors import ModbusConnector, SimulatedMachine, SqliteHistorian
 from connectors.modbus.codec import Registers, encode_engineering
 from connectors.modbus.connector import PlannedRead, plan_groups
 from connectors.simulated import listening_port
-from models import Machine, Reading, SystemClock, good
+from models import Machine, ReadingBatch, SystemClock, good
 from opcua_server.runtime.ingest import IngestBus
 from opcua_server.server import ServerPorts, TrustfloorServer
 
@@ -310,17 +310,19 @@ def responses(machine: Machine) -> list[tuple[PlannedRead, Registers]]:
     return planned
 
 
-def poll_batches(machine: Machine, count: int, size: int = 1000) -> list[list[Reading]]:
-    """``count`` batches of ``size`` Good readings of ``machine``, decoded as polls decode them."""
+def poll_batches(machine: Machine, count: int, size: int = 1000) -> list[ReadingBatch]:
+    """``count`` batches of ``size`` Good readings of ``machine``, decoded as polls decode them
+    and joined as the ingest bus joins them."""
     planned, start = responses(machine), datetime.now(UTC)
     polls = -(-count * size // len(machine.tags))
-    readings = [
-        reading
-        for n in range(polls)
-        for read, registers in planned
-        for reading in read.readings(registers, start + timedelta(microseconds=n))
-    ]
-    return [readings[i : i + size] for i in range(0, count * size, size)]
+    joined = ReadingBatch.joined(
+        [
+            read.batch(registers, start + timedelta(microseconds=n))
+            for n in range(polls)
+            for read, registers in planned
+        ]
+    )
+    return [joined.part(i, i + size) for i in range(0, count * size, size)]
 
 
 async def stage_costs(pipeline: Pipeline, machine: Machine, seconds: float) -> dict[str, float]:
@@ -328,7 +330,7 @@ async def stage_costs(pipeline: Pipeline, machine: Machine, seconds: float) -> d
     planned, now = responses(machine), datetime.now(UTC)
 
     async def decode() -> int:
-        return sum(len(read.readings(registers, now)) for read, registers in planned)
+        return sum(len(read.batch(registers, now)) for read, registers in planned)
 
     batches = poll_batches(machine, 60)
 

@@ -99,7 +99,16 @@ from models.production import (
     PrinterStatus,
     PrintOrder,
 )
-from models.readings import Cause, Quality, Reading, bad, good, trusted_reading, uncertain
+from models.readings import (
+    Cause,
+    Quality,
+    Reading,
+    ReadingBatch,
+    bad,
+    good,
+    trusted_reading,
+    uncertain,
+)
 from models.storage import (
     SerializedStore,
     Synchronous,
@@ -199,6 +208,7 @@ __all__ = [
     "ProofBundle",
     "Quality",
     "Reading",
+    "ReadingBatch",
     "ReadingSink",
     "RecordKind",
     "RegisterKind",

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import le
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -23,8 +24,8 @@ from models import (
     Cause,
     Clock,
     Machine,
-    Quality,
     Reading,
+    ReadingBatch,
     ReadingSink,
     RegisterKind,
     Tag,
@@ -67,15 +68,6 @@ def exception_text(code: int) -> str:
 _LARGEST = sys.float_info.max
 
 
-def _good_fields_set() -> frozenset[str]:
-    return frozenset(good("m", "t", datetime(1970, 1, 1, tzinfo=UTC), 0.0).model_fields_set)
-
-
-_GOOD_FIELDS_SET = _good_fields_set()
-_new = object.__new__
-_set = object.__setattr__
-
-
 @dataclass(frozen=True, slots=True)
 class PlannedField:
     """One tag of a planned read: where its value starts in the response and how it decodes."""
@@ -96,34 +88,11 @@ class PlannedField:
         high = _LARGEST if tag.eu_high is None else tag.eu_high
         return cls(tag, TagCodec.of(tag), request.offset_of(tag), template, low, high)
 
-    def good_at(self, now: datetime, value: float) -> Reading:
-        """The Good reading ``good(machine, tag, now, value)`` builds, without pydantic's
-        per-call work: a frozen model's fields written once, as ``model_construct`` writes them.
-        """
-        reading = _new(Reading)
-        _set(
-            reading,
-            "__dict__",
-            {
-                "machine": self.template.machine,
-                "tag": self.tag.name,
-                "source_ts": now,
-                "value": value,
-                "quality": Quality.GOOD,
-                "cause": Cause.NONE,
-                "reason": "",
-            },
-        )
-        _set(reading, "__pydantic_fields_set__", _GOOD_FIELDS_SET)
-        _set(reading, "__pydantic_extra__", None)
-        _set(reading, "__pydantic_private__", None)
-        return reading
-
     def reading_of_raw(self, raw: int | float, now: datetime) -> Reading:
         """The tag's reading from a raw number already unpacked from the response."""
         scaled = float(raw) * self.codec.scale + self.codec.offset
         if self.low <= scaled <= self.high:  # NaN and infinities fail both tests
-            return self.good_at(now, scaled)
+            return good(self.template.machine, self.tag.name, now, scaled)
         return self._checked(raw, now)
 
     def _checked(self, raw: int | float, now: datetime) -> Reading:
@@ -173,6 +142,14 @@ class PlannedRead:
     """``"holding 0+40"``: names the request in logs."""
     block: BlockCodec | None
     """Decodes every field of a register response in one unpack (None: field by field)."""
+    machine: str
+    names: tuple[str, ...]
+    """The fields' tag names, in field order: the tag column of every batch this read gives."""
+    scales: tuple[float, ...]
+    offsets: tuple[float, ...]
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    """Each field's engineering conversion and finite range (see :class:`PlannedField`)."""
 
     @classmethod
     def of(cls, machine: str, request: ReadRequest) -> PlannedRead:
@@ -180,14 +157,41 @@ class PlannedRead:
         ordered = sorted(fields, key=lambda f: f.start)
         block = BlockCodec.of([(f.start, f.tag.address) for f in ordered])
         key = f"{request.kind} {request.address}+{request.count}"
-        return cls(request, tuple(ordered) if block else fields, key, block)
+        kept = tuple(ordered) if block else fields
+        return cls(
+            request,
+            kept,
+            key,
+            block,
+            machine,
+            tuple(f.tag.name for f in kept),
+            tuple(float(f.codec.scale) for f in kept),
+            tuple(float(f.codec.offset) for f in kept),
+            tuple(f.low for f in kept),
+            tuple(f.high for f in kept),
+        )
 
     def readings(self, payload: Payload, now: datetime) -> list[Reading]:
-        """One reading per tag, in the plan's order; the whole block is unpacked at once."""
+        """One reading per tag, in the plan's order (see :meth:`batch`)."""
+        return list(self.batch(payload, now))
+
+    def batch(self, payload: Payload, now: datetime) -> ReadingBatch:
+        """One reading per tag, in the plan's order, as columns.
+
+        A register response of fixed-size numbers is unpacked in one call and scaled in one
+        pass; when every value lies in its range (NaN and infinities never do) the batch is
+        built with no object per reading. Otherwise each field is decoded on its own, so bad
+        device data still becomes Bad or Uncertain quality with its reason.
+        """
         if self.block is None or not isinstance(payload, Registers):
-            return [f.reading(payload, now) for f in self.fields]
+            return ReadingBatch.of([f.reading(payload, now) for f in self.fields])
         raws = self.block.unpack(payload)
-        return [f.reading_of_raw(raw, now) for f, raw in zip(self.fields, raws, strict=True)]
+        scaling = zip(raws, self.scales, self.offsets, strict=True)
+        values = [raw * scale + offset for raw, scale, offset in scaling]
+        if all(map(le, self.lows, values)) and all(map(le, values, self.highs)):
+            return ReadingBatch.good(self.machine, self.names, now, values)
+        fields = zip(self.fields, raws, strict=True)
+        return ReadingBatch.of([field.reading_of_raw(raw, now) for field, raw in fields])
 
 
 def plan_groups(machine: Machine) -> dict[GroupKey, tuple[PlannedRead, ...]]:
@@ -283,7 +287,7 @@ class ModbusConnector:
 
     async def poll_once(
         self, groups: Iterable[GroupKey] | None = None
-    ) -> tuple[list[Reading], bool]:
+    ) -> tuple[ReadingBatch, bool]:
         """Read ``groups`` (default: all) once; returns the readings and whether the link is up."""
         wanted = self._plans.keys() if groups is None else groups
         reads = [read for group in wanted for read in self._plans[group]]
@@ -291,24 +295,24 @@ class ModbusConnector:
             readings, self.connected = await self._poll_locked(reads)
             return readings, self.connected
 
-    async def _poll_locked(self, reads: Sequence[PlannedRead]) -> tuple[list[Reading], bool]:
+    async def _poll_locked(self, reads: Sequence[PlannedRead]) -> tuple[ReadingBatch, bool]:
         now = self._clock.now()
         if not await self._connected():
             endpoint = self.machine.modbus
             reason = f"cannot connect to {endpoint.host}:{endpoint.port}"
             return self._all_bad(reads, now, Cause.COMMUNICATION, reason), False
-        readings: list[Reading] = []
+        batches: list[ReadingBatch] = []
         for index, read in enumerate(reads):
             try:
-                readings.extend(await self._paced_read(read, now))
+                batches.append(await self._paced_read(read, now))
             except (ModbusException, OSError, TimeoutError) as error:
                 reason = f"communication error: {error}"
                 self._log.failed("link", reason)
                 await self.close()
-                readings.extend(self._all_bad(reads[index:], now, Cause.COMMUNICATION, reason))
-                return readings, False
+                batches.append(self._all_bad(reads[index:], now, Cause.COMMUNICATION, reason))
+                return ReadingBatch.joined(batches), False
         self._log.succeeded("link")
-        return readings, True
+        return ReadingBatch.joined(batches), True
 
     async def close(self) -> None:
         """Close the connection; the next poll reconnects."""
@@ -334,7 +338,7 @@ class ModbusConnector:
         await self.close()
         return False
 
-    async def _paced_read(self, read: PlannedRead, now: datetime) -> list[Reading]:
+    async def _paced_read(self, read: PlannedRead, now: datetime) -> ReadingBatch:
         if self._pacer.gap_s == 0:
             return await self._read(read, now)
         loop = asyncio.get_running_loop()
@@ -344,7 +348,7 @@ class ModbusConnector:
         finally:
             self._pacer.done(loop.time())
 
-    async def _read(self, read: PlannedRead, now: datetime) -> list[Reading]:
+    async def _read(self, read: PlannedRead, now: datetime) -> ReadingBatch:
         assert self._client is not None
         request = read.request
         response = await self._readers[request.kind](
@@ -358,10 +362,12 @@ class ModbusConnector:
         payload: Payload = (
             response.bits if request.kind.is_bit_table else Registers(response.registers)
         )
-        return read.readings(payload, now)
+        return read.batch(payload, now)
 
     def _all_bad(
         self, reads: Iterable[PlannedRead], now: datetime, cause: Cause, reason: str
-    ) -> list[Reading]:
+    ) -> ReadingBatch:
         machine = self.machine.id
-        return [bad(machine, f.tag.name, now, cause, reason) for r in reads for f in r.fields]
+        return ReadingBatch.of(
+            [bad(machine, f.tag.name, now, cause, reason) for r in reads for f in r.fields]
+        )

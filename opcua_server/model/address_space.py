@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from models import (
     PrinterStatus,
     Quality,
     Reading,
+    ReadingBatch,
     Tag,
 )
 from opcua_server.fastpath.bulk import data_value, scalar_variant, write_values
@@ -36,6 +38,8 @@ STATUS_BY_CAUSE: dict[Cause, int] = {
     Cause.OUT_OF_RANGE: ua.StatusCodes.UncertainEngineeringUnitsExceeded,
 }
 """OPC 10000-4 §7.39 status codes for each reason a reading is not Good."""
+
+_DOUBLE, _GOOD = ua.VariantType.Double, ua.StatusCodes.Good
 
 EXECUTING, NOT_EXECUTING, NOT_AVAILABLE = "Executing", "NotExecuting", "NotAvailable"
 """MachineryItemState states (OPC 40001-1 §12.1) this server reports."""
@@ -294,25 +298,41 @@ class MachinesAddressSpace:
         return None
 
     async def publish(self, readings: Sequence[Reading]) -> int:
-        """Write readings into their variables with source timestamp and status; returns count."""
-        written = 0
+        """Write readings into their variables with source timestamp and status; returns count.
+
+        The batch's columns are read as they are: a Good number needs no Reading object.
+        """
+        batch = ReadingBatch.of(readings)
         now = datetime.now(UTC)
-        reachable: dict[str, bool] = {}
+        node_ids = list(map(self._variables.get, zip(batch.machines, batch.tags, strict=True)))
         writes: list[tuple[ua.NodeId, ua.DataValue]] = []
-        for reading in readings:
-            lost = reading.cause is Cause.COMMUNICATION
-            if reading.machine in self._printing:
-                reachable[reading.machine] = reachable.get(reading.machine, False) or not lost
-            node_id = self._variables.get((reading.machine, reading.tag))
+        columns = zip(node_ids, batch.values, batch.qualities, batch.times, strict=True)
+        for index, (node_id, value, quality, ts) in enumerate(columns):
             if node_id is None:
                 continue
-            writes.append((node_id, published_value(reading, now)))
-            reachable[reading.machine] = reachable.get(reading.machine, False) or not lost
-            written += 1
+            if quality is Quality.GOOD and type(value) is float:
+                shown = data_value(scalar_variant(value, _DOUBLE), _GOOD, ts, now)
+            else:
+                shown = published_value(batch[index], now)
+            writes.append((node_id, shown))
         await write_values(self._server, writes)
-        for machine, up in reachable.items():
+        for machine, up in self._reachable(batch, node_ids).items():
             await self._set_state(machine, self._working_state(machine) if up else NOT_AVAILABLE)
-        return written
+        return len(writes)
+
+    def _reachable(
+        self, batch: ReadingBatch, node_ids: Sequence[ua.NodeId | None]
+    ) -> dict[str, bool]:
+        """Whether each machine with a variable in ``batch`` (or printing) answered: some reading
+        of it was not lost to a communication failure."""
+        shown = dict.fromkeys(itertools.compress(batch.machines, node_ids), False)
+        shown.update((m, False) for m in dict.fromkeys(batch.machines) if m in self._printing)
+        if Cause.COMMUNICATION not in batch.causes:
+            return dict.fromkeys(shown, True)
+        for machine, cause in zip(batch.machines, batch.causes, strict=True):
+            if machine in shown and cause is not Cause.COMMUNICATION:
+                shown[machine] = True
+        return shown
 
     def _working_state(self, machine: str) -> str:
         """The state of a machine that answers: a printer executes only while it prints."""

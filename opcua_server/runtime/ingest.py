@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import Reading, ReadingSink
+from models import Reading, ReadingBatch, ReadingSink
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ class IngestBus:
     Back-pressure policy: when ``capacity`` readings are waiting, ``put`` waits until the sinks
     catch up, which slows the connectors' polling. A failing sink is retried with backoff while
     ingest is held back. Nothing is dropped.
+
+    Readings travel as columns: each ``put`` is kept as one :class:`ReadingBatch` (a poll's
+    batch as it is), and a delivery joins them into one batch of at most ``batch_size``.
     """
 
     def __init__(
@@ -50,7 +54,9 @@ class IngestBus:
         self._capacity = capacity
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
-        self._buffer: list[Reading] = []
+        self._buffer: collections.deque[ReadingBatch] = collections.deque()
+        self._waiting = 0
+        """Readings in ``_buffer``."""
         self._changed = asyncio.Condition()
         self._closed = False
         self.stats = IngestStats()
@@ -59,14 +65,16 @@ class IngestBus:
         """Queue readings, waiting while the buffer is full (an empty buffer takes any batch)."""
         if not readings:
             return
+        batch, size = ReadingBatch.of(readings), len(readings)
         async with self._changed:
-            if self._buffer and len(self._buffer) + len(readings) > self._capacity:
+            if self._waiting and self._waiting + size > self._capacity:
                 self.stats.waits += 1
                 await self._changed.wait_for(
-                    lambda: not self._buffer or len(self._buffer) + len(readings) <= self._capacity
+                    lambda: not self._waiting or self._waiting + size <= self._capacity
                 )
-            self._buffer.extend(readings)
-            self.stats.received += len(readings)
+            self._buffer.append(batch)
+            self._waiting += size
+            self.stats.received += size
             self._changed.notify_all()
 
     async def run(self) -> None:
@@ -80,31 +88,40 @@ class IngestBus:
             self._closed = True
             self._changed.notify_all()
 
-    async def _next_batch(self) -> list[Reading]:
+    async def _next_batch(self) -> ReadingBatch | None:
         async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._buffer) or self._closed)
-            if not self._closed and len(self._buffer) < self._batch_size:
+            await self._changed.wait_for(lambda: bool(self._waiting) or self._closed)
+            if not self._closed and self._waiting < self._batch_size:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._flush_interval_s):
                         await self._changed.wait_for(
-                            lambda: len(self._buffer) >= self._batch_size or self._closed
+                            lambda: self._waiting >= self._batch_size or self._closed
                         )
-            return self._take()
+            return self._take() if self._waiting else None
 
-    def _take(self) -> list[Reading]:
-        batch = self._buffer[: self._batch_size]
-        del self._buffer[: self._batch_size]
+    def _take(self) -> ReadingBatch:
+        """The oldest ``batch_size`` readings (fewer when fewer wait), as one batch."""
+        parts: list[ReadingBatch] = []
+        wanted = self._batch_size
+        while wanted and self._buffer:
+            part = self._buffer.popleft()
+            if len(part) > wanted:
+                self._buffer.appendleft(part.part(wanted, len(part)))
+                part = part.part(0, wanted)
+            parts.append(part)
+            wanted -= len(part)
+        self._waiting -= self._batch_size - wanted
         self._changed.notify_all()
-        return batch
+        return ReadingBatch.joined(parts)
 
-    async def _deliver(self, batch: list[Reading]) -> None:
+    async def _deliver(self, batch: ReadingBatch) -> None:
         """Hand ``batch`` to each sink in turn; a failing sink is retried, never skipped."""
         for sink in self._sinks:
             await self._deliver_to(sink, batch)
         self.stats.delivered += len(batch)
         self.stats.batches += 1
 
-    async def _deliver_to(self, sink: ReadingSink, batch: list[Reading]) -> None:
+    async def _deliver_to(self, sink: ReadingSink, batch: ReadingBatch) -> None:
         delay = 0.1
         while True:
             try:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Reading, good
+from models import Reading, ReadingBatch, good
 from opcua_server.runtime.ingest import IngestBus
 from tests.support import wait_until
 
@@ -108,3 +108,31 @@ def test_a_failing_sink_is_retried_and_the_batch_is_kept() -> None:
 def test_bad_parameters_are_refused() -> None:
     with pytest.raises(ValueError, match="capacity"):
         IngestBus([], capacity=0)
+
+
+def test_poll_batches_are_joined_and_split_in_order_as_columns() -> None:
+    async def scenario() -> None:
+        sink = RecordingSink()
+        delivered: list[Sequence[Reading]] = []
+
+        class Keeping(RecordingSink):
+            async def put(self, batch: Sequence[Reading]) -> None:
+                delivered.append(batch)
+                await super().put(batch)
+
+        keeping = Keeping()
+        bus = IngestBus([sink, keeping], capacity=100, batch_size=10, flush_interval_s=5)
+        task = asyncio.create_task(bus.run())
+        for poll in range(3):
+            numbers = [float(7 * poll + i) for i in range(7)]
+            tags = tuple(f"t{i}" for i in range(7))
+            await bus.put(ReadingBatch.good("m", tags, T0 + timedelta(seconds=poll), numbers))
+        await bus.close()
+        await task
+        assert [len(b) for b in sink.batches] == [10, 10, 1]
+        assert values(sink) == [float(i) for i in range(21)]
+        assert all(isinstance(batch, ReadingBatch) for batch in delivered)
+        assert sink.batches[1][0] == good("m", "t3", T0 + timedelta(seconds=1), 10.0)
+        assert bus.stats.pending == 0
+
+    asyncio.run(scenario())
