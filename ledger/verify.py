@@ -23,13 +23,14 @@ import json
 from collections.abc import Sequence
 from typing import Protocol
 
+from ledger.batch_proofs import inclusion_root
 from ledger.canonical import record_leaf
 from ledger.contract import AnchorRecord, TxOutcome
 from ledger.documents import LEAF_TAG, kind_of
 from ledger.errors import CanonicalEncodingError, ProofError, SigningError
 from ledger.licensed import licence_check
 from ledger.logchecks import NO_WITNESSES, WitnessPolicy, log_checks
-from ledger.merkle import hash_leaf, root_from_inclusion_proof
+from ledger.merkle import hash_leaf
 from ledger.signing import address_bytes, checksum_address, recover_signer, same_address
 from ledger.trust import NO_ISSUER_PINNED, IssuerTrust
 from models import (
@@ -221,7 +222,7 @@ def _inclusion_check(label: str, record: AttestedRecord, leaf_hash: bytes) -> Ve
         return _check(name, False, detail)
     try:
         path = [bytes.fromhex(p) for p in proof.path]
-        root = root_from_inclusion_proof(proof.leaf_index, proof.tree_size, leaf_hash, path)
+        root = inclusion_root(proof.leaf_index, proof.tree_size, leaf_hash, path)
     except ProofError as exc:
         return _check(name, False, f"the proof is malformed: {exc}")
     if root.hex() != proof.root:
