@@ -217,6 +217,17 @@ class HistorianSettings(ConfigRecord):
         300, gt=0, le=86_400, description="how often retention and rollup run"
     )
     influx: InfluxSettings | None = None
+    sqlite_enabled: bool = Field(
+        True,
+        description="false: telemetry goes to historian.influx only (required then), and "
+        "HistoryRead of values answers BadHistoryOperationUnsupported",
+    )
+
+    @model_validator(mode="after")
+    def _somewhere_to_keep_telemetry(self) -> HistorianSettings:
+        if not self.sqlite_enabled and self.influx is None:
+            raise ValueError("historian.sqlite_enabled = false needs historian.influx")
+        return self
 
     @model_validator(mode="after")
     def _retention_ordered(self) -> HistorianSettings:

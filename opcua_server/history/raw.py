@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from models import (
 )
 from opcua_server.model.address_space import status_of, variant_of
 
+log = logging.getLogger(__name__)
+
 AGGREGATES: dict[ua.NodeId, Aggregate] = {
     ua.NodeId(ua.ObjectIds.AggregateFunction_Average): Aggregate.AVERAGE,
     ua.NodeId(ua.ObjectIds.AggregateFunction_Minimum): Aggregate.MINIMUM,
@@ -42,6 +45,12 @@ _CONTINUATION = struct.Struct(">4sqI")
 _CONTINUATION_TAG = b"tfrv"
 
 PointOf = Callable[[ua.NodeId], tuple[str, str] | None]
+
+NO_SQLITE_HISTORIAN = (
+    "historian.sqlite_enabled is false: telemetry goes to historian.influx only, and HistoryRead "
+    "of values answers BadHistoryOperationUnsupported (query the InfluxDB bucket for history)"
+)
+"""Logged when the site starts without its SQLite historian and at the first refused read."""
 
 
 class EventHistory(Protocol):
@@ -154,6 +163,14 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         self._aggregates = aggregates
         self.events = events
         self.limits = limits or HistoryLimits()
+        self._refusal_logged = False
+
+    def _no_values(self) -> ua.HistoryReadResult:
+        """The answer while the site keeps no values to read (logged once)."""
+        if not self._refusal_logged:
+            self._refusal_logged = True
+            log.warning("HistoryRead refused: %s", NO_SQLITE_HISTORIAN)
+        return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
 
     async def _read_history(self, details: Any, rv: ua.HistoryReadValueId) -> ua.HistoryReadResult:
         if _is_raw(details):
@@ -191,7 +208,9 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
     ) -> ua.HistoryReadResult:
         """Up to ``limit`` raw values of one node, read and converted in worker threads."""
         point = self._point_of(rv.NodeId)
-        if point is None or self._historian is None:
+        if self._historian is None:
+            return self._no_values()
+        if point is None:
             return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
         try:
             after = _resume_at(details, rv.ContinuationPoint)
@@ -205,6 +224,8 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         self, details: ua.ReadProcessedDetails, rv: ua.HistoryReadValueId, index: int
     ) -> ua.HistoryReadResult:
         point = self._point_of(rv.NodeId)
+        if self._historian is None:
+            return self._no_values()
         if point is None or self._aggregates is None:
             return _status_result(ua.StatusCodes.BadHistoryOperationUnsupported)
         types = details.AggregateType or []

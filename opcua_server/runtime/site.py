@@ -52,6 +52,7 @@ from opcua_server.demo.actors import (
     train_demo_models,
 )
 from opcua_server.demo.excursions import faulty_printers
+from opcua_server.history.raw import NO_SQLITE_HISTORIAN
 from opcua_server.model.printers import PrinterView
 from opcua_server.runtime.adapters import (
     AlarmManagerSink,
@@ -154,8 +155,11 @@ class Site:
         site = await self.simulation.start()
         self.settings = self.settings.model_copy(update={"site": site})
         hist = self.settings.historian
-        self.historian = SqliteHistorian.from_settings(hist, data_dir)
-        sinks: list[ReadingSink] = [self.historian]
+        if hist.sqlite_enabled:
+            self.historian = SqliteHistorian.from_settings(hist, data_dir)
+        else:
+            log.warning(NO_SQLITE_HISTORIAN)
+        sinks: list[ReadingSink] = [] if self.historian is None else [self.historian]
         if hist.influx is not None:
             environ = os.environ if self._environ is None else self._environ
             self.influx = InfluxSink.from_settings(hist.influx, data_dir, environ, clock=self.clock)

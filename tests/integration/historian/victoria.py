@@ -92,6 +92,13 @@ class VictoriaMetrics:
             series.setdefault(name, []).extend((int(ts), float(v)) for ts, v in pairs)
         return {name: sorted(values) for name, values in series.items()}
 
+    async def count(self, metric: str) -> int:
+        """Samples of ``metric`` over every series it has (flushed first)."""
+        await self._get("/internal/force_flush")
+        query = urllib.parse.urlencode({"match[]": f'{{__name__="{metric}"}}'})
+        text = await self._get(f"/api/v1/export?{query}")
+        return sum(len(json.loads(line)["timestamps"]) for line in text.splitlines())
+
     async def samples_once_searchable(
         self, machine: str, expected: int, timeout_s: float = WAIT_S
     ) -> Samples:
