@@ -13,6 +13,7 @@ from opcua_server.fastpath import (
     imports,
     login,
     reads,
+    references,
     sharing,
     subscriptions,
     variants,
@@ -31,6 +32,7 @@ PATCHES: dict[str, Patch] = {
         bulk.PATCH,
         imports.PATCH,
         sharing.PATCH,
+        references.PATCH,
     )
 }
 """Every patch `install_fast_path` applies, by name, in the order they are installed."""

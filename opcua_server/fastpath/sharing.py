@@ -1,35 +1,52 @@
-"""Patch shared_attribute_values: equal attribute values of many nodes are one DataValue."""
+"""Patch shared_attribute_values: equal attribute values of many nodes are one object."""
 
-# Replaces AttributeValue.__init__ and AddressSpace.add_datachange_callback (asyncua 2.1.0).
+# Replaces AttributeValue.__init__, NodeManagementService._add_node_attributes and
+# _add_node_attr, and wraps the four AddressSpace functions that change an attribute in place
+# (write_attribute_value, set_attribute_value_callback, set_attribute_value_setter,
+# add_datachange_callback) (asyncua 2.1.0).
 #
 # Why: every node holds a DataValue, Variant and StatusCode per attribute (15 for a variable),
-# and most are equal across nodes: AccessLevel, ValueRank, DataType, WriteMask, a tag's
-# BrowseName and DisplayName on every machine, the initial value. A site of 1000 machines ×
-# 20 tags built ~80,000 nodes at ~8 KB each. The new __init__ stores, for a scalar value of an
-# immutable type, the first equal DataValue seen instead of its own. asyncua never changes a
-# stored DataValue in place (a write replaces `AttributeValue.value`), so sharing one is
-# indistinguishable from holding a copy. Arrays, structures, values of the site's own NodeIds
-# and long strings are kept as given (they rarely repeat). Likewise every attribute starts
-# with one shared, read-only empty table of data-change callbacks instead of its own empty dict
-# (64 bytes × ~15 attributes × every node); add_datachange_callback gives an attribute its own
-# dict when its first callback (a monitored item) arrives. asyncua only iterates the table
-# elsewhere, and pops handles only from attributes that got one. Process-wide;
-# behaviour-preserving.
+# each in its own AttributeValue, and most are equal across nodes: AccessLevel, ValueRank,
+# DataType, WriteMask, a tag's BrowseName and DisplayName on every machine. A site of 1000
+# machines x 20 tags built ~86,000 nodes at ~4.4 KB each (tracemalloc: AttributeValue objects
+# and their DataValues were the largest share). Two levels of sharing:
 #
-# Checked: the source digests of AttributeValue.__init__, add_datachange_callback and the
-# functions that read or pop the callback table, and the field layouts of DataValue and
-# Variant.
+# - DataValues: AttributeValue.__init__ stores, for a scalar value of an immutable type, the
+#   first equal DataValue seen instead of its own. asyncua never changes a stored DataValue in
+#   place (a write replaces `AttributeValue.value`), so sharing one is indistinguishable from
+#   holding a copy. Arrays, structures, values of the site's own NodeIds and long strings are
+#   kept as given (they rarely repeat). Every attribute starts with one shared, read-only empty
+#   table of data-change callbacks instead of its own empty dict.
+# - AttributeValues: a node's attributes other than Value whose DataValue is shared are one
+#   read-only `SharedAttributeValue` per distinct value (a node of the site owns only its
+#   NodeId and Value attributes). Before asyncua changes an attribute in place (a write, a value
+#   callback or setter, a data-change callback) the wrapped functions give the node its own
+#   AttributeValue holding the same DataValue, so a change never reaches another node; any
+#   other attempt to change a shared one raises instead of changing them all.
+#
+# Reads, browses and writes answer exactly as on asyncua's own code. Process-wide.
+#
+# Checked: the source digests of every function replaced or wrapped and of those that read or
+# pop the callback table, and the field layouts of DataValue and Variant. A wrapper carries
+# the wrapped function's source (functools.wraps), so the patches that rely on
+# write_attribute_value still see asyncua's function under it.
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Mapping
-from datetime import datetime
+import functools
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from asyncua import ua
-from asyncua.server.address_space import AddressSpace, AttributeValue, NodeManagementService
+from asyncua.server.address_space import (
+    AddressSpace,
+    AttributeValue,
+    NodeData,
+    NodeManagementService,
+)
 
 from opcua_server.fastpath.copies import DATA_VALUE_FIELDS
 from opcua_server.fastpath.patching import Patch, Target
@@ -69,6 +86,8 @@ def shared_key(value: ua.DataValue) -> Hashable | None:
         return None
     if status is not None and type(status) is not ua.StatusCode:
         return None
+    if value.SourceTimestamp is not None or value.ServerTimestamp is not None:
+        return None  # a value stamped when its node was added: equal to no other
     inner = _value_key(variant.Value)
     if inner is None and variant.Value is not None:
         return None
@@ -78,8 +97,6 @@ def shared_key(value: ua.DataValue) -> Hashable | None:
         inner,
         None if status is None else status.value,
         value.Encoding,
-        value.SourceTimestamp,
-        value.ServerTimestamp,
         value.SourcePicoseconds,
         value.ServerPicoseconds,
     )
@@ -104,16 +121,149 @@ def _init(self: AttributeValue, value: ua.DataValue) -> None:
     self.datachange_callbacks = NO_CALLBACKS  # read-only until its first callback
 
 
+class SharedAttributeValue(AttributeValue):  # type: ignore[misc]  # asyncua is untyped to mypy here
+    """An AttributeValue that many nodes hold: read-only; a node owns a copy before a change."""
+
+    def __init__(self, value: ua.DataValue) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "value_callback", None)
+        object.__setattr__(self, "value_setter", None)
+        object.__setattr__(self, "datachange_callbacks", NO_CALLBACKS)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(
+            f"cannot set {name} of an attribute value many nodes share; "
+            "opcua_server.fastpath.sharing.own_attribute gives the node its own first"
+        )
+
+
+_TEMPLATES: dict[Hashable, SharedAttributeValue] = {}
+_VALUE = ua.AttributeIds.Value
+_NODE_ID = ua.AttributeIds.NodeId
+
+
+def attribute_value(attribute: ua.AttributeIds, value: ua.DataValue) -> AttributeValue:
+    """What a new node holds for ``attribute``: the shared read-only AttributeValue of an equal
+    shared DataValue, or its own (always for Value, which changes all the time, and NodeId,
+    which no two nodes have equal)."""
+    if attribute == _NODE_ID:
+        own = AttributeValue(None)
+        own.value = value
+        return own
+    key = None if attribute == _VALUE else shared_key(value)
+    if key is None:
+        return AttributeValue(value)
+    try:
+        template = _TEMPLATES.get(key)
+    except TypeError:  # a value type whose equal instances cannot be hashed: kept as given
+        return AttributeValue(value)
+    if template is None:
+        template = _TEMPLATES[key] = SharedAttributeValue(shared(value))
+    return template
+
+
+def own_attribute(node: NodeData, attribute: ua.AttributeIds) -> None:
+    """Give ``node`` its own AttributeValue for ``attribute`` (same DataValue) if it shares one."""
+    held = node.attributes.get(attribute)
+    if type(held) is SharedAttributeValue:
+        node.attributes[attribute] = AttributeValue(held.value)
+
+
+def _owning(nodes: Mapping[ua.NodeId, NodeData], nodeid: ua.NodeId, attr: ua.AttributeIds) -> None:
+    node = nodes.get(nodeid)
+    if node is not None:
+        own_attribute(node, attr)
+
+
+_asyncua_write = AddressSpace.write_attribute_value
+_asyncua_set_callback = AddressSpace.set_attribute_value_callback
+_asyncua_set_setter = AddressSpace.set_attribute_value_setter
+
+
+@functools.wraps(_asyncua_write)
+async def _write_attribute_value(
+    self: AddressSpace, nodeid: ua.NodeId, attr: ua.AttributeIds, value: ua.DataValue
+) -> ua.StatusCode:
+    """AddressSpace.write_attribute_value (asyncua 2.1.0) on the node's own attribute."""
+    _owning(self._nodes, nodeid, attr)
+    written: Awaitable[ua.StatusCode] = _asyncua_write(self, nodeid, attr, value)
+    return await written
+
+
+@functools.wraps(_asyncua_set_callback)
+def _set_attribute_value_callback(
+    self: AddressSpace, nodeid: ua.NodeId, attr: ua.AttributeIds, callback: Any
+) -> ua.StatusCode:
+    """AddressSpace.set_attribute_value_callback (asyncua 2.1.0) on the node's own attribute."""
+    _owning(self._nodes, nodeid, attr)
+    return _asyncua_set_callback(self, nodeid, attr, callback)
+
+
+@functools.wraps(_asyncua_set_setter)
+def _set_attribute_value_setter(
+    self: AddressSpace, nodeid: ua.NodeId, attr: ua.AttributeIds, setter: Any
+) -> ua.StatusCode:
+    """AddressSpace.set_attribute_value_setter (asyncua 2.1.0) on the node's own attribute."""
+    _owning(self._nodes, nodeid, attr)
+    return _asyncua_set_setter(self, nodeid, attr, setter)
+
+
+def _add_node_attributes(
+    self: NodeManagementService, nodedata: NodeData, item: ua.AddNodesItem, add_timestamps: bool
+) -> None:
+    """NodeManagementService._add_node_attributes (asyncua 2.1.0) with shared values."""
+    attributes = nodedata.attributes
+    attributes[ua.AttributeIds.NodeId] = attribute_value(
+        ua.AttributeIds.NodeId, ua.DataValue(ua.Variant(nodedata.nodeid, ua.VariantType.NodeId))
+    )
+    attributes[ua.AttributeIds.BrowseName] = attribute_value(
+        ua.AttributeIds.BrowseName,
+        ua.DataValue(ua.Variant(item.BrowseName, ua.VariantType.QualifiedName)),
+    )
+    attributes[ua.AttributeIds.NodeClass] = attribute_value(
+        ua.AttributeIds.NodeClass, ua.DataValue(ua.Variant(item.NodeClass, ua.VariantType.Int32))
+    )
+    self._add_nodeattributes(item.NodeAttributes, nodedata, add_timestamps)
+
+
+def _add_node_attr(
+    self: NodeManagementService,
+    attributes: Any,
+    nodedata: NodeData,
+    name: str,
+    vtype: ua.VariantType | None = None,
+    add_timestamps: bool = False,
+    is_array: bool = False,
+) -> None:
+    """NodeManagementService._add_node_attr (asyncua 2.1.0) with shared values."""
+    if attributes.SpecifiedAttributes & getattr(ua.NodeAttributesMask, name):
+        value = getattr(attributes, name)
+        if name == "DataTypeDefinition" and not isinstance(value, ua.DataTypeDefinition):
+            variant = ua.Variant(None, ua.VariantType.Null)
+        else:
+            variant = ua.Variant(value, vtype, is_array=is_array)
+        dv = ua.DataValue(
+            variant,
+            SourceTimestamp=datetime.now(UTC) if add_timestamps else None,
+            ServerTimestamp=datetime.now(UTC)
+            if add_timestamps and self._aspace.force_server_timestamp
+            else None,
+        )
+        attribute = getattr(ua.AttributeIds, name)
+        nodedata.attributes[attribute] = attribute_value(attribute, dv)
+
+
 def _add_datachange_callback(
     self: AddressSpace, nodeid: ua.NodeId, attr: ua.AttributeIds, callback: Callable[..., Any]
 ) -> tuple[ua.StatusCode, int]:
-    """AddressSpace.add_datachange_callback (asyncua 2.1.0), giving the attribute its own
-    callback table first."""
+    """AddressSpace.add_datachange_callback (asyncua 2.1.0), giving the node its own attribute
+    and the attribute its own callback table first."""
     if nodeid not in self._nodes:
         return ua.StatusCode(ua.StatusCodes.BadNodeIdUnknown), 0
     node = self._nodes[nodeid]
     if attr not in node.attributes:
         return ua.StatusCode(ua.StatusCodes.BadAttributeIdInvalid), 0
+    own_attribute(node, attr)
     attval = node.attributes[attr]
     if attval.datachange_callbacks is NO_CALLBACKS:
         attval.datachange_callbacks = {}
@@ -153,6 +303,36 @@ PATCH = Patch(
             AddressSpace,
             "write_attribute_value",
             "5887d38687e80d6721ce9ea4ea23e74ad6d0254cfa21ee214b470ea1d4915c57",
+            _write_attribute_value,
+        ),
+        Target(
+            AddressSpace,
+            "set_attribute_value_callback",
+            "2ca2f7fb31a3dc79df9ddd7d1809a16ead14a09914d18a529c982adb02905d0d",
+            _set_attribute_value_callback,
+        ),
+        Target(
+            AddressSpace,
+            "set_attribute_value_setter",
+            "1b8fdf584e8a115768074bd4d9dfb8dc32b28c4585c34825be3e664481f1baef",
+            _set_attribute_value_setter,
+        ),
+        Target(
+            NodeManagementService,
+            "_add_node_attributes",
+            "52f339c11e611cd036cfd681f08b00924efeb897ca994e48a321fc55df8eb2f0",
+            _add_node_attributes,
+        ),
+        Target(
+            NodeManagementService,
+            "_add_node_attr",
+            "6d79bd9f63db0171b50498048f92ced1e851b5e347ddc260450063d489758135",
+            _add_node_attr,
+        ),
+        Target(
+            NodeManagementService,
+            "_add_nodeattributes",
+            "0c9490901a2e4b2a7cb4c61d6cce6507b550bbeae2f4dc6dd2e5ce9f67270cfe",
         ),
     ),
     (

@@ -356,6 +356,7 @@ def test_the_fast_path_installs_its_patches_in_their_order() -> None:
         "bulk_value_writes",
         "nodeset_reverse_references",
         "shared_attribute_values",
+        "shared_reference_parts",
     ]
 
 

@@ -1,0 +1,154 @@
+"""Memory patches: nodes share attribute values and reference parts; every answer is asyncua's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import pytest_asyncio
+from asyncua import Server, ua
+
+from opcua_server.fastpath import install_patch, sharing
+from opcua_server.fastpath import references as shared_references
+from opcua_server.model.nodes import NodeBuilder
+
+# Builds an address space like a site's (standard nodes, a machine object, analog items with
+# engineering units and a range, properties), changes it the ways asyncua can (a DisplayName
+# write that renames references, set_writable, a value callback, a data-change callback), and
+# prints a digest of every node's attributes (times left out) and references.
+ADDRESS_SPACE_DIGEST = """
+import asyncio, hashlib, sys
+from asyncua import Server, ua
+from opcua_server.fastpath import install_patch, sharing, references
+from opcua_server.model.nodes import NodeBuilder
+
+async def digest() -> str:
+    if sys.argv[1] == "patched":
+        assert install_patch(sharing.PATCH) and install_patch(references.PATCH)
+    server = Server()
+    await server.init()
+    ns = await server.register_namespace("urn:trustfloor:test")
+    build = NodeBuilder(server, ns)
+    machines = await build.folder(ua.NodeId(ua.ObjectIds.ObjectsFolder), "Machines", "Machines")
+    for m in range(3):
+        machine = await build.obj(machines, f"Machines/m{m}", f"m{m}", display=f"Machine {m}")
+        for t in range(3):
+            tag = await build.analog_item(
+                machine, ua.NodeId(f"Machines/m{m}/t{t}", ns), f"t{t}", "speed [mm/s]",
+                historizing=True,
+            )
+            units = ua.EUInformation(UnitId=4403510, DisplayName=ua.LocalizedText("mm/s"))
+            await build.prop(tag, f"Machines/m{m}/t{t}/EngineeringUnits",
+                             ua.QualifiedName("EngineeringUnits", 0), units)
+            await build.prop(tag, f"Machines/m{m}/t{t}/EURange",
+                             ua.QualifiedName("EURange", 0), ua.Range(0.0, 10.0))
+        await build.prop(machine, f"Machines/m{m}/Serial", "SerialNumber", f"S{m}", writable=True)
+    aspace = server.iserver.aspace
+    renamed = ua.NodeId("Machines/m1", ns)
+    await aspace.write_attribute_value(
+        renamed, ua.AttributeIds.DisplayName, ua.DataValue(ua.Variant(ua.LocalizedText("Press")))
+    )
+    await server.get_node(ua.NodeId("Machines/m2/t1", ns)).set_writable()
+    aspace.set_attribute_value_callback(
+        ua.NodeId("Machines/m0/t2", ns), ua.AttributeIds.Description,
+        lambda nodeid, attr: ua.DataValue(ua.Variant(ua.LocalizedText("called"))),
+    )
+    async def changed(handle, value): pass
+    aspace.add_datachange_callback(ua.NodeId("Machines/m0/t0", ns), ua.AttributeIds.AccessLevel,
+                                   changed)
+    lines = []
+    for nodeid in sorted(aspace._nodes, key=lambda n: n.to_string()):
+        node = aspace._nodes[nodeid]
+        for attr in sorted(node.attributes):
+            dv = aspace.read_attribute_value(nodeid, attr)
+            line = f"{nodeid.to_string()} {attr!r} {dv.Value!r} {dv.StatusCode!r}"
+            if "datetime.datetime(" not in line:  # the server's start and build times
+                lines.append(line)
+        lines.extend(f"{nodeid.to_string()} {ref!r}" for ref in node.references)
+    return hashlib.sha256("\\n".join(lines).encode()).hexdigest()
+
+print(asyncio.run(digest()))
+"""
+
+
+def address_space_digest(mode: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", ADDRESS_SPACE_DIGEST, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_patched_address_space_answers_exactly_as_asyncuas_own() -> None:
+    assert address_space_digest("patched") == address_space_digest("plain")
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def built() -> tuple[Server, ua.NodeId, ua.NodeId]:
+    assert install_patch(sharing.PATCH)
+    assert install_patch(shared_references.PATCH)
+    server = Server()  # its address space only: nothing listens
+    await server.init()
+    build = NodeBuilder(server, 2)
+    folder = await build.folder(ua.NodeId(ua.ObjectIds.ObjectsFolder), "Shared", "Shared")
+    a = await build.variable(folder, "Shared/a", "a", 1.5)
+    b = await build.variable(folder, "Shared/b", "b", 1.5)
+    return server, a, b
+
+
+async def test_equal_attributes_of_two_nodes_are_one_read_only_object(
+    built: tuple[Server, ua.NodeId, ua.NodeId],
+) -> None:
+    server, a, b = built
+    nodes = server.iserver.aspace._nodes
+    access = ua.AttributeIds.AccessLevel
+    held = nodes[a].attributes[access]
+    assert held is nodes[b].attributes[access]
+    assert type(held) is sharing.SharedAttributeValue
+    with pytest.raises(AttributeError, match="many nodes share"):
+        held.value = ua.DataValue(ua.Variant(0, ua.VariantType.Byte))
+    assert (
+        nodes[a].attributes[ua.AttributeIds.Value] is not nodes[b].attributes[ua.AttributeIds.Value]
+    )
+    assert nodes[a].attributes[ua.AttributeIds.NodeId].value.Value.Value == a
+
+
+async def test_a_change_to_a_shared_attribute_reaches_only_its_node(
+    built: tuple[Server, ua.NodeId, ua.NodeId],
+) -> None:
+    server, a, b = built
+    await server.get_node(a).set_writable()
+    access = ua.AttributeIds.AccessLevel
+    aspace = server.iserver.aspace
+    assert aspace.read_attribute_value(a, access).Value.Value & ua.AccessLevel.CurrentWrite.mask
+    assert not aspace.read_attribute_value(b, access).Value.Value & ua.AccessLevel.CurrentWrite.mask
+    description = ua.AttributeIds.Description
+    aspace.set_attribute_value_callback(
+        b, description, lambda *_: ua.DataValue(ua.Variant(ua.LocalizedText("called")))
+    )
+    assert aspace.read_attribute_value(b, description).Value.Value == ua.LocalizedText("called")
+    assert aspace.read_attribute_value(a, description).Value.Value == ua.LocalizedText()
+
+
+async def test_references_share_their_type_ids_and_hold_the_nodes_names(
+    built: tuple[Server, ua.NodeId, ua.NodeId],
+) -> None:
+    server, a, b = built
+    nodes = server.iserver.aspace._nodes
+
+    def type_definition(node: ua.NodeId) -> ua.ReferenceDescription:
+        (ref,) = [
+            r
+            for r in nodes[node].references
+            if r.ReferenceTypeId == ua.NodeId(40)  # HasTypeDef.
+        ]
+        return ref
+
+    assert type_definition(a).ReferenceTypeId is type_definition(b).ReferenceTypeId
+    (to_a,) = [r for r in nodes[ua.NodeId("Shared", 2)].references if r.NodeId == a]
+    assert to_a.BrowseName is nodes[a].attributes[ua.AttributeIds.BrowseName].value.Value.Value
+    assert to_a.BrowseName == ua.QualifiedName("a", 2)
