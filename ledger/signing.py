@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
+from functools import cache, lru_cache
 from itertools import islice
 
 from coincurve import PrivateKey, PublicKey
@@ -208,8 +208,10 @@ def checksum_address(address: bytes) -> str:
     )
 
 
+@lru_cache(maxsize=1024)
 def address_bytes(address: str) -> bytes | None:
-    """The 20 bytes of a 0x-prefixed hex address, or None when it is not one."""
+    """The 20 bytes of a 0x-prefixed hex address, or None when it is not one (the issuers a
+    verifier meets are few: their addresses are kept parsed)."""
     try:
         raw = bytes.fromhex(address.removeprefix("0x"))
     except ValueError:
