@@ -184,7 +184,7 @@ class LedgerService:
         self._job_lock = asyncio.Lock()
         self.log = log or SiteLog()
         store.log_signer = self.log.signer
-        self._witnessing = Witnessing(store, self.log.witnesses, self.log.post)
+        self._witnessing = Witnessing(store, self.log.witnesses, self.log.post, clock)
 
     @property
     def address(self) -> str:

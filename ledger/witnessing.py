@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from config import Settings, log_origin
 from ledger.errors import LedgerError
@@ -29,11 +31,15 @@ from ledger.transparency import (
     Signer,
     Verifier,
 )
+from models import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
 CONFLICT = 409
 """The witness has cosigned another size than the request's old size; the body says which."""
+RETRY_FIRST = timedelta(seconds=5)
+"""How long a witness that failed is left alone; it doubles with each failure in a row."""
+RETRY_MAX = timedelta(minutes=5)
 
 
 class WitnessUnreachableError(LedgerError):
@@ -110,31 +116,57 @@ class WitnessRound:
 
 class Witnessing:
     """Brings each witness up to date with the site log (blocking; the service runs it in a
-    thread)."""
+    thread). A witness that failed is left alone for a while (``RETRY_FIRST``, doubling up to
+    ``RETRY_MAX``), so one that hangs delays at most one round in that time."""
 
-    def __init__(self, store: SiteLogStore, witnesses: Sequence[KnownWitness], post: Post) -> None:
+    def __init__(
+        self,
+        store: SiteLogStore,
+        witnesses: Sequence[KnownWitness],
+        post: Post,
+        clock: Clock | None = None,
+    ) -> None:
         self._store = store
         self._witnesses = tuple(witnesses)
         self._post = post
+        self._clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._retry: dict[str, tuple[int, datetime]] = {}
 
     def submit(self) -> WitnessRound:
         """One round: every witness is sent the checkpoints it has not cosigned, in order."""
         done = WitnessRound()
         if not self._witnesses:
             return done
-        checkpoints = self._store.checkpoints()
-        progress = self._store.witness_progress()
-        hashes: list[bytes] = []
-        for witness in self._witnesses:
-            missing = [c for c in checkpoints if witness.name not in c.cosignatures]
-            if missing and not hashes:
-                hashes = self._store.log_hashes()
-            try:
-                self._catch_up(witness, missing, progress.get(witness.name, 0), hashes, done)
-            except (WitnessUnreachableError, NoteError) as exc:
-                log.warning("witness %s: %s", witness.name, exc)
-                done.failures.append(f"witness {witness.name}: {exc}")
+        with self._lock:
+            checkpoints = self._store.checkpoints()
+            progress = self._store.witness_progress()
+            hashes: list[bytes] = []
+            for witness in self._witnesses:
+                known = progress.get(witness.name, 0)
+                missing = [
+                    c for c in checkpoints if witness.name not in c.cosignatures and c.size >= known
+                ]
+                if not missing or self._resting(witness.name):
+                    continue
+                hashes = hashes or self._store.log_hashes()
+                try:
+                    self._catch_up(witness, missing, known, hashes, done)
+                except (WitnessUnreachableError, NoteError) as exc:
+                    log.warning("witness %s: %s", witness.name, exc)
+                    done.failures.append(f"witness {witness.name}: {exc}")
+                    self._rest(witness.name)
+                else:
+                    self._retry.pop(witness.name, None)
         return done
+
+    def _resting(self, name: str) -> bool:
+        return name in self._retry and self._clock.now() < self._retry[name][1]
+
+    def _rest(self, name: str) -> None:
+        failures = self._retry.get(name, (0, self._clock.now()))[0] + 1
+        wait = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+        self._retry[name] = (failures, self._clock.now() + wait)
 
     def _catch_up(
         self,

@@ -22,8 +22,9 @@ from ledger.transparency import (
     Witness,
     check_cosigned,
 )
-from ledger.witnessing import KnownWitness, Witnessing, WitnessUnreachableError
+from ledger.witnessing import RETRY_FIRST, KnownWitness, Witnessing, WitnessUnreachableError
 from models import RecordKind
+from models.timebase import ManualClock
 from tests.unit.ledger.ledgerkit import DEV_KEY_0, T0, certificate, design_ref
 
 ORIGIN = "trustfloor/test-site"
@@ -118,7 +119,8 @@ def test_witnesses_cosign_each_checkpoint_and_a_down_one_catches_up_later(
     store: LedgerStore, tmp_path: Path
 ) -> None:
     witnesses = Witnesses(tmp_path)
-    submitting = Witnessing(store, witnesses.known(), witnesses.post)
+    clock = ManualClock(T0)
+    submitting = Witnessing(store, witnesses.known(), witnesses.post, clock)
     seal(store, tmp_path, ["P-1", "P-2", "P-3"])
     witnesses.down.add("notary")
     first = submitting.submit()
@@ -126,9 +128,11 @@ def test_witnesses_cosign_each_checkpoint_and_a_down_one_catches_up_later(
     assert first.failures == ["witness notary: http://notary/add-checkpoint: connection refused"]
     seal(store, tmp_path, ["P-4", "P-5"])
     witnesses.down.clear()
+    resting = submitting.submit()  # a witness that failed is asked again only after a while
+    assert (resting.cosigned, resting.failures) == (["oem cosigned size 5"], [])
+    clock.advance(RETRY_FIRST.total_seconds())
     second = submitting.submit()
     assert second.cosigned == [
-        "oem cosigned size 5",
         "notary cosigned size 3",
         "notary cosigned size 5",
     ]
