@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -16,31 +15,30 @@ from asyncua.common.subscription import (
     StatusChangeEvent,
     Subscription,
 )
-from asyncua.crypto import security_policies
 
-from connectors.opcua_client.errors import OpcUaClientError, OpcUaWriteError
+from connectors.opcua_client.errors import OpcUaWriteError
 from connectors.opcua_client.quality import Plain, reading_of, status_name
+from connectors.opcua_client.session import (
+    LINK_ERRORS,
+    Link,
+    connect,
+    endpoint_password,
+    keep_sessions,
+    new_client,
+    relay_until_lost,
+    require_pki,
+    secure,
+    serve_one_session,
+)
 from connectors.resilience import Backoff, LogOnce
-from models import Cause, Clock, OpcUaMachine, OpcUaTag, Reading, ReadingSink, SecurityPolicy, bad
+from models import Cause, Clock, OpcUaMachine, OpcUaTag, Reading, ReadingSink, bad
 
 log = logging.getLogger(__name__)
-
-CLIENT_APPLICATION_URI = "urn:trustfloor:opcua-client"
-"""ApplicationUri of trustfloor as an OPC UA client (in its certificate's subjectAltName)."""
 
 NOTIFICATION_QUEUE = 10_000
 """Notifications buffered per subscription while the sink applies back-pressure. When full,
 the connection is dropped and re-established (Bad readings, then fresh values): never a
 silent loss."""
-
-_POLICIES: dict[SecurityPolicy, type[security_policies.SecurityPolicy]] = {
-    SecurityPolicy.BASIC256SHA256: security_policies.SecurityPolicyBasic256Sha256,
-    SecurityPolicy.AES128_SHA256_RSAOAEP: security_policies.SecurityPolicyAes128Sha256RsaOaep,
-    SecurityPolicy.AES256_SHA256_RSAPSS: security_policies.SecurityPolicyAes256Sha256RsaPss,
-}
-
-_LINK_ERRORS = (OSError, TimeoutError, ua.UaError)
-"""What a lost or refused connection raises (ConnectionError is an OSError)."""
 
 _VARIANT_CASTS: dict[ua.VariantType, type[float] | type[int] | type[bool] | type[str]] = {
     ua.VariantType.Boolean: bool,
@@ -60,19 +58,11 @@ _VARIANT_CASTS: dict[ua.VariantType, type[float] | type[int] | type[bool] | type
 
 
 @dataclass(slots=True)
-class _Session:
-    """One connected session: the client, its resolved nodes, and why it ended."""
+class _Session(Link):
+    """One connected session: the link, and the machine's nodes resolved on this server."""
 
-    client: Client
     nodes: dict[str, ua.NodeId] = field(default_factory=dict)
     variant_types: dict[str, ua.VariantType] = field(default_factory=dict)
-    lost: asyncio.Event = field(default_factory=asyncio.Event)
-    reason: str = "connection lost"
-
-    def end(self, reason: str) -> None:
-        if not self.lost.is_set():
-            self.reason = reason
-            self.lost.set()
 
 
 class OpcUaConnector:
@@ -97,14 +87,11 @@ class OpcUaConnector:
         self.machine = machine
         self._clock = clock
         self._endpoint = machine.opcua
-        self._password = _password(machine, os.environ if environ is None else environ)
+        self._password = endpoint_password(
+            machine.opcua, os.environ if environ is None else environ, owner=machine.id
+        )
         self._pki_dir = pki_dir
-        if self._endpoint.security_policy is not SecurityPolicy.NONE and pki_dir is None:
-            raise OpcUaClientError(
-                f"{machine.id}: security policy {self._endpoint.security_policy} needs a client "
-                "certificate, and no PKI folder was given",
-                advice="pass the data directory's pki folder (or use security None in a lab)",
-            )
+        require_pki(self._endpoint, pki_dir, owner=machine.id)
         self._backoff = backoff or Backoff()
         self._session: _Session | None = None
         self._log = LogOnce(log, f"opcua {machine.id} {self._endpoint.url}")
@@ -118,12 +105,13 @@ class OpcUaConnector:
 
     async def run(self, sink: ReadingSink) -> None:
         """Subscribe until cancelled; while the server is unreachable every tag reads Bad."""
+
+        async def link_down(reason: str) -> None:
+            self._log.failed("link", reason)
+            await sink.put(self._all_bad(self.machine.tags, Cause.COMMUNICATION, reason))
+
         try:
-            while True:
-                reason = await self._serve_one_session(sink)
-                self._log.failed("link", reason)
-                await sink.put(self._all_bad(self.machine.tags, Cause.COMMUNICATION, reason))
-                await asyncio.sleep(self._backoff.next_delay())
+            await keep_sessions(lambda: self._serve_one_session(sink), link_down, self._backoff)
         finally:
             self.connected = False
 
@@ -153,7 +141,7 @@ class OpcUaConnector:
                 f"{status_name(error.code)}",
                 advice="check that the node is writable for this user and takes this value",
             ) from error
-        except _LINK_ERRORS as error:
+        except LINK_ERRORS as error:
             raise OpcUaWriteError(
                 f"{self.machine.id}/{tag}: write failed: {error!r}",
                 advice="the connection dropped; retry once the machine is connected again",
@@ -161,63 +149,29 @@ class OpcUaConnector:
 
     async def _serve_one_session(self, sink: ReadingSink) -> str:
         """Connect, subscribe and relay notifications until the link is lost; returns why."""
-        session = _Session(self._new_client())
-        try:
-            await self._connect(session)
-        except _LINK_ERRORS as error:
-            await self._close(session)
-            return f"cannot connect to {self._endpoint.url}: {_describe(error)}"
-        except asyncio.CancelledError:  # stopped while connecting: leave no client task behind
-            await self._close(session)
-            raise
-        try:
-            subscriptions = await self._subscribe(session, sink)
-            self._session, self.connected = session, True
-            self.sessions += 1
-            self._backoff.reset()
-            self._log.succeeded("link")
-            await self._relay_until_lost(session, subscriptions, sink)
-        except _LINK_ERRORS as error:
-            session.end(f"connection lost: {_describe(error)}")
-        finally:
-            self._session, self.connected = None, False
-            await self._close(session)
-        return session.reason
 
-    def _new_client(self) -> Client:
-        client = Client(self._endpoint.url, timeout=self._endpoint.timeout_s)
-        client.application_uri = CLIENT_APPLICATION_URI
-        client.name = client.description = "trustfloor"
-        if self._endpoint.username is not None:
-            client.set_user(self._endpoint.username)
-            client.set_password(self._password or "")
-        return client
+        async def serve(session: _Session) -> None:
+            try:
+                subscriptions = await self._subscribe(session, sink)
+                self._session, self.connected = session, True
+                self.sessions += 1
+                self._backoff.reset()
+                self._log.succeeded("link")
+                relays = [self._relay(session, sub, tags, sink) for sub, tags in subscriptions]
+                await relay_until_lost(session, relays, self.name)
+            finally:
+                self._session, self.connected = None, False
 
-    async def _connect(self, session: _Session) -> None:
-        client = session.client
-        endpoint = self._endpoint
-        if endpoint.user_certificate_file is not None and endpoint.user_key_file is not None:
-            await client.load_client_certificate(str(endpoint.user_certificate_file))
-            await client.load_private_key(endpoint.user_key_file)
-        if self._endpoint.security_policy is not SecurityPolicy.NONE:
-            assert self._pki_dir is not None  # checked in __init__
-            cert, key = await client.setup_self_signed_certificate(
-                self._pki_dir / "private" / "client_key.pem", self._pki_dir / "own" / "client.der"
-            )
-            await client.set_security(
-                _POLICIES[self._endpoint.security_policy],
-                certificate=str(cert),
-                private_key=str(key),
-                mode=ua.MessageSecurityMode[self._endpoint.security_mode.value],
-            )
+        client = new_client(self._endpoint, self._password)
+        return await serve_one_session(client, self._endpoint, self.name, self._connect, serve)
 
-        async def on_lost(error: Exception) -> None:
-            session.end(f"connection lost: {_describe(error)}")
-
-        client.connection_lost_callback = on_lost
-        await client.connect()
+    async def _connect(self, client: Client) -> _Session:
+        await secure(client, self._endpoint, self._pki_dir)
+        session = _Session(client)
+        await connect(session)
         namespaces = await client.get_namespace_array()
         session.nodes = _resolve(self.machine.tags, namespaces)
+        return session
 
     async def _subscribe(
         self, session: _Session, sink: ReadingSink
@@ -256,26 +210,6 @@ class OpcUaConnector:
             if tag.name not in session.nodes
         ]
 
-    async def _relay_until_lost(
-        self,
-        session: _Session,
-        subscriptions: list[tuple[Subscription, dict[int, OpcUaTag]]],
-        sink: ReadingSink,
-    ) -> None:
-        relays = [
-            asyncio.create_task(self._relay(session, sub, tags, sink), name=f"{self.name}:relay")
-            for sub, tags in subscriptions
-        ]
-        watcher = asyncio.create_task(session.lost.wait(), name=f"{self.name}:watch")
-        try:
-            done, _ = await asyncio.wait([watcher, *relays], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()  # a failing sink propagates
-        finally:
-            for task in (watcher, *relays):
-                task.cancel()
-            await asyncio.gather(watcher, *relays, return_exceptions=True)
-
     async def _relay(
         self,
         session: _Session,
@@ -299,30 +233,11 @@ class OpcUaConnector:
             session.variant_types[tag] = await node.read_data_type_as_variant_type()
         return session.variant_types[tag]
 
-    async def _close(self, session: _Session) -> None:
-        try:
-            await asyncio.wait_for(session.client.disconnect(), self._endpoint.timeout_s)
-        except _LINK_ERRORS as error:
-            log.debug("%s: disconnect: %r", self.name, error)
-
     def _bad(self, tag: OpcUaTag, cause: Cause, reason: str) -> Reading:
         return bad(self.machine.id, tag.name, self._clock.now(), cause, reason)
 
     def _all_bad(self, tags: Iterable[OpcUaTag], cause: Cause, reason: str) -> list[Reading]:
         return [self._bad(tag, cause, reason) for tag in tags]
-
-
-def _password(machine: OpcUaMachine, environ: Mapping[str, str]) -> str | None:
-    variable = machine.opcua.password_env
-    if variable is None:
-        return None
-    password = environ.get(variable)
-    if not password:
-        raise OpcUaClientError(
-            f"{machine.id}: environment variable {variable} (the OPC UA password) is not set",
-            advice=f"export {variable} before starting trustfloor",
-        )
-    return password
 
 
 def _resolve(tags: Iterable[OpcUaTag], namespaces: list[str]) -> dict[str, ua.NodeId]:
@@ -366,9 +281,3 @@ def _cast(value: Plain, variant_type: ua.VariantType, tag: str) -> Plain:
             advice="send a whole number",
         )
     return cast(value)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, ua.UaStatusCodeError):
-        return status_name(error.code)
-    return str(error) or type(error).__name__

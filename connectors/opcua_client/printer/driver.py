@@ -13,8 +13,6 @@ from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeNotif
 
 from config import ArgumentSource, ArgumentType, MethodArgument, PrinterMapping, PrinterMethod
-from connectors.opcua_client.connector import _POLICIES as SECURITY_POLICIES
-from connectors.opcua_client.connector import CLIENT_APPLICATION_URI
 from connectors.opcua_client.printer.errors import (
     PrinterLinkError,
     PrinterRefusedError,
@@ -27,12 +25,24 @@ from connectors.opcua_client.printer.paths import (
     resolve_method,
 )
 from connectors.opcua_client.quality import plain_value, status_name, timestamp_of
+from connectors.opcua_client.session import (
+    LINK_ERRORS,
+    Link,
+    connect,
+    describe,
+    endpoint_password,
+    keep_sessions,
+    new_client,
+    relay_until_lost,
+    require_pki,
+    secure,
+    serve_one_session,
+)
 from connectors.resilience import Backoff, LogOnce
 from models import (
     Cause,
     Clock,
     MessageSecurityMode,
-    OpcUaEndpoint,
     Printer,
     PrinterJobState,
     PrinterStatus,
@@ -42,15 +52,11 @@ from models import (
     Reading,
     ReadingSink,
     Sample,
-    SecurityPolicy,
     bad,
     trusted_reading,
 )
 
 log = logging.getLogger(__name__)
-
-LINK_ERRORS = (OSError, TimeoutError, ua.UaError)
-"""What a lost or refused connection raises (ConnectionError is an OSError)."""
 
 NOT_CONNECTED_YET = "not connected yet"
 
@@ -86,23 +92,12 @@ _CASTS: dict[ArgumentType, type] = {
     ArgumentType.DOUBLE: float,
 }
 
-_certificate_lock = asyncio.Lock()
-"""Printers share the site's client certificate: one coroutine creates it, once."""
-
 
 @dataclass(slots=True)
-class _Link:
-    """One session with the printer: its client, where the mapped nodes are, why it ended."""
+class _Link(Link):
+    """One session with the printer: the link, and where the mapped nodes are."""
 
-    client: Client
-    resolved: Resolved
-    lost: asyncio.Event = field(default_factory=asyncio.Event)
-    reason: str = "connection lost"
-
-    def end(self, reason: str) -> None:
-        if not self.lost.is_set():
-            self.reason = reason
-            self.lost.set()
+    resolved: Resolved = field(default_factory=Resolved)
 
 
 class _Notifications:
@@ -154,15 +149,13 @@ class OpcUaPrinterControl:
         self._clock = clock
         self._endpoint = printer.opcua
         self._password = endpoint_password(
-            printer.opcua, os.environ if environ is None else environ
+            printer.opcua,
+            os.environ if environ is None else environ,
+            owner=printer.opcua.url,
+            error=PrinterLinkError,
         )
         self._pki_dir = pki_dir
-        if self._endpoint.security_policy is not SecurityPolicy.NONE and pki_dir is None:
-            raise PrinterLinkError(
-                f"printer {printer.id}: security policy {self._endpoint.security_policy} needs "
-                "a client certificate, and no PKI folder was given",
-                advice="pass the data directory's pki folder",
-            )
+        require_pki(self._endpoint, pki_dir, owner=f"printer {printer.id}", error=PrinterLinkError)
         self._backoff = backoff or Backoff()
         self._link: _Link | None = None
         self._down_reason = NOT_CONNECTED_YET
@@ -200,56 +193,39 @@ class OpcUaPrinterControl:
 
     async def run(self, sink: ReadingSink) -> None:
         """Keep a session with the printer and publish its values until cancelled."""
+
+        async def link_down(reason: str) -> None:
+            self._down_reason = reason
+            self._log.failed("link", reason)
+            await sink.put(self._all_bad(reason))
+
         try:
-            while True:
-                reason = await self._serve_one_session(sink)
-                self._down_reason = reason
-                self._log.failed("link", reason)
-                await sink.put(self._all_bad(reason))
-                await asyncio.sleep(self._backoff.next_delay())
+            await keep_sessions(lambda: self._serve_one_session(sink), link_down, self._backoff)
         finally:
             self.connected = False
 
     async def _serve_one_session(self, sink: ReadingSink) -> str:
-        client = self._new_client()
-        try:
-            link = await self._open(client)
-        except PrinterLinkError as error:
-            await self._close(client)
-            return str(error)
-        except LINK_ERRORS as error:
-            await self._close(client)
-            return f"cannot connect to {self._endpoint.url}: {_describe(error)}"
-        except asyncio.CancelledError:  # stopped while connecting: leave no client task behind
-            await self._close(client)
-            raise
-        try:
-            notifications = await self._subscribe(link)
-            await self._attach(link)
-            self._link, self.connected = link, True
-            self.sessions += 1
-            self._backoff.reset()
-            self._log.succeeded("link")
-            await self._relay_until_lost(link, notifications, sink)
-        except LINK_ERRORS as error:
-            link.end(f"connection lost: {_describe(error)}")
-        finally:
-            self._link, self.connected = None, False
-            await self._close(client)
-        return link.reason
+        async def serve(link: _Link) -> None:
+            try:
+                notifications = await self._subscribe(link)
+                await self._attach(link)
+                self._link, self.connected = link, True
+                self.sessions += 1
+                self._backoff.reset()
+                self._log.succeeded("link")
+                await relay_until_lost(link, [self._relay(notifications, sink)], self.name)
+            finally:
+                self._link, self.connected = None, False
 
-    def _new_client(self) -> Client:
-        return new_client(self._endpoint, self._password)
+        client = new_client(self._endpoint, self._password)
+        return await serve_one_session(
+            client, self._endpoint, self.name, self._open, serve, refusals=(PrinterLinkError,)
+        )
 
     async def _open(self, client: Client) -> _Link:
-        await secure(client, self._endpoint, self._pki_dir)
-        link = _Link(client, Resolved())
-
-        async def on_lost(error: Exception) -> None:
-            link.end(f"connection lost: {_describe(error)}")
-
-        client.connection_lost_callback = on_lost
-        await client.connect()
+        await secure(client, self._endpoint, self._pki_dir, PrinterLinkError)
+        link = _Link(client)
+        await connect(link)
         link.resolved = await resolve_mapping(client, self.mapping, self.printer.id)
         required_missing(link.resolved, self.mapping, self.printer.id)
         for key, why in link.resolved.missing.items():
@@ -280,20 +256,6 @@ class OpcUaPrinterControl:
         if job_id and job_id != self.attached_job:
             log.info("printer %s: attached to job %s", self.printer.id, job_id)
         self.attached_job = job_id
-
-    async def _relay_until_lost(
-        self, link: _Link, notifications: _Notifications, sink: ReadingSink
-    ) -> None:
-        relay = asyncio.create_task(self._relay(notifications, sink), name=f"{self.name}:relay")
-        watcher = asyncio.create_task(link.lost.wait(), name=f"{self.name}:watch")
-        try:
-            done, _ = await asyncio.wait([watcher, relay], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-        finally:
-            for task in (watcher, relay):
-                task.cancel()
-            await asyncio.gather(watcher, relay, return_exceptions=True)
 
     async def _relay(self, notifications: _Notifications, sink: ReadingSink) -> None:
         while True:
@@ -344,12 +306,6 @@ class OpcUaPrinterControl:
         tags = [*READING_TAGS.values(), *self._process_keys()]
         return [bad(self.printer.id, tag, now, Cause.COMMUNICATION, reason) for tag in tags]
 
-    async def _close(self, client: Client) -> None:
-        try:
-            await asyncio.wait_for(client.disconnect(), self._endpoint.timeout_s)
-        except LINK_ERRORS as error:
-            log.debug("%s: disconnect: %r", self.name, error)
-
     # --- PrinterControl --------------------------------------------------------------------
 
     async def submit(self, job: PrintJob) -> None:
@@ -379,7 +335,7 @@ class OpcUaPrinterControl:
         try:
             values = dict(zip(keys, await link.client.read_values(nodes), strict=True))
         except LINK_ERRORS as error:
-            raise self._unreachable(_describe(error)) from error
+            raise self._unreachable(describe(error)) from error
         job_id = _text(values.get("job_id"))
         known = self._jobs.get(job_id)
         return PrinterStatus(
@@ -452,7 +408,7 @@ class OpcUaPrinterControl:
                 advice="see the printer's reason; retry when it is ready",
             ) from error
         except LINK_ERRORS as error:
-            raise self._unreachable(_describe(error)) from error
+            raise self._unreachable(describe(error)) from error
         results = outputs if isinstance(outputs, list) else [] if outputs is None else [outputs]
         refusal = refusal_of(method, results)
         if refusal is not None:
@@ -497,44 +453,6 @@ class OpcUaPrinterControl:
         )
 
 
-def new_client(endpoint: OpcUaEndpoint, password: str | None) -> Client:
-    """An asyncua client for ``endpoint`` as trustfloor (its user, when it names one)."""
-    client = Client(endpoint.url, timeout=endpoint.timeout_s)
-    client.application_uri = CLIENT_APPLICATION_URI
-    client.name = client.description = "trustfloor"
-    if endpoint.username is not None:
-        client.set_user(endpoint.username)
-        client.set_password(password or "")
-    return client
-
-
-async def secure(client: Client, endpoint: OpcUaEndpoint, pki_dir: Path | None) -> None:
-    """Set the endpoint's policy and mode with the site's client certificate (made once, in
-    ``pki_dir``), unless the endpoint says security None; and the X.509 user, if it names one
-    (OPC 10000-4 §7.41.5)."""
-    if endpoint.user_certificate_file is not None and endpoint.user_key_file is not None:
-        await client.load_client_certificate(str(endpoint.user_certificate_file))
-        await client.load_private_key(endpoint.user_key_file)
-    if endpoint.security_policy is SecurityPolicy.NONE:
-        return
-    if pki_dir is None:
-        raise PrinterLinkError(
-            f"security policy {endpoint.security_policy} needs a client certificate, and no "
-            "PKI folder was given",
-            advice="pass the data directory's pki folder",
-        )
-    async with _certificate_lock:
-        cert, key = await client.setup_self_signed_certificate(
-            pki_dir / "private" / "client_key.pem", pki_dir / "own" / "client.der"
-        )
-    await client.set_security(
-        SECURITY_POLICIES[endpoint.security_policy],
-        certificate=str(cert),
-        private_key=str(key),
-        mode=ua.MessageSecurityMode[endpoint.security_mode.value],
-    )
-
-
 def _source_value(job: PrintJob, source: ArgumentSource) -> object:
     return {
         ArgumentSource.JOB_ID: job.job_id,
@@ -576,23 +494,3 @@ def _text(value: object) -> str:
     if value is None:
         return ""
     return str(plain_value(value))
-
-
-def endpoint_password(endpoint: OpcUaEndpoint, environ: Mapping[str, str]) -> str | None:
-    """The user's password from the variable the endpoint names (None when anonymous)."""
-    variable = endpoint.password_env
-    if variable is None:
-        return None
-    password = environ.get(variable)
-    if not password:
-        raise PrinterLinkError(
-            f"{endpoint.url}: environment variable {variable} (the OPC UA password) is not set",
-            advice=f"export {variable} before starting trustfloor",
-        )
-    return password
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, ua.UaStatusCodeError):
-        return status_name(error.code)
-    return str(error) or type(error).__name__

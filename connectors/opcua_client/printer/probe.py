@@ -12,7 +12,6 @@ from pathlib import Path
 from asyncua import Client, Node, ua
 
 from config import PrinterMapping
-from connectors.opcua_client.printer.driver import LINK_ERRORS, new_client, secure
 from connectors.opcua_client.printer.errors import PrinterUnreachableError
 from connectors.opcua_client.printer.paths import (
     PathFinder,
@@ -20,7 +19,7 @@ from connectors.opcua_client.printer.paths import (
     printer_root,
     resolve_mapping,
 )
-from connectors.opcua_client.quality import status_name
+from connectors.opcua_client.session import LINK_ERRORS, describe, new_client, secure
 from models import OpcUaEndpoint, ProcessParameter
 
 MAX_NODES = 5_000
@@ -120,7 +119,7 @@ async def probe_printer(
         await client.connect()
     except LINK_ERRORS as error:
         raise PrinterUnreachableError(
-            f"cannot connect to {endpoint.url}: {_describe(error)}",
+            f"cannot connect to {endpoint.url}: {describe(error)}",
             advice="check the URL, the security policy and mode, the user and its password",
         ) from error
     try:
@@ -313,9 +312,3 @@ def render_toml(report: ProbeReport, mapping: PrinterMapping, profile: str = "pr
         else:
             lines.append(f"# {key} = {{ path = ... }}  (no method looks like it)")
     return "\n".join(lines) + "\n"
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, ua.UaStatusCodeError):
-        return status_name(error.code)
-    return str(error) or type(error).__name__
