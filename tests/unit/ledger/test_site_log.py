@@ -22,10 +22,21 @@ from ledger.transparency import (
     Witness,
     check_cosigned,
 )
+from ledger.trust import IssuerTrust
+from ledger.verify import verify_offline
 from ledger.witnessing import RETRY_FIRST, KnownWitness, Witnessing, WitnessUnreachableError
 from models import RecordKind
 from models.timebase import ManualClock
-from tests.unit.ledger.ledgerkit import DEV_KEY_0, T0, certificate, design_ref
+from tests.unit.ledger.ledgerkit import (
+    DEV_KEY_0,
+    SYNTHETIC_TX,
+    T0,
+    certificate,
+    design_ref,
+    exported,
+    seal_as_anchored,
+    sealed_store,
+)
 
 ORIGIN = "trustfloor/test-site"
 LOG = Signer.from_seed(ORIGIN, bytes(range(32)))
@@ -181,3 +192,26 @@ def test_the_log_key_comes_from_the_environment_or_a_private_file(tmp_path: Path
     assert given.verifier() == Signer.from_seed(ORIGIN, b"\x11" * 32, ED25519).verifier()
     with pytest.raises(NoteError, match=LOG_KEY_ENV):
         site_log_signer(tmp_path, ORIGIN, {LOG_KEY_ENV: "not hex"})
+
+
+def test_batches_sealed_before_the_log_keep_their_format_1_bundles(tmp_path: Path) -> None:
+    store, key, serials = sealed_store(tmp_path, count=2)  # one batch of its own, anchored
+    store.log_signer = LOG
+    issue(store, tmp_path, ["P-LOG"])
+    seal_as_anchored(store, 1000, SYNTHETIC_TX, block_number=9)
+    old, new = exported(store, serials[0]), exported(store, "P-LOG")
+    trust = IssuerTrust.pinning([key.address])
+    assert (old.format, old.certificate.checkpoint) == ("trustfloor.bundle/1", None)
+    assert verify_offline(old, trust=trust).valid
+    assert new.format == "trustfloor.bundle/2"
+    assert new.certificate.proof is not None
+    assert (new.certificate.proof.leaf_index, new.certificate.proof.tree_size) == (0, 1)
+    assert verify_offline(new, trust=trust).valid
+    stray = old.model_copy(
+        update={
+            "certificate": old.certificate.model_copy(
+                update={"checkpoint": new.certificate.checkpoint}
+            )
+        }
+    )
+    assert not verify_offline(stray, trust=trust).valid
