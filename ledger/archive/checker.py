@@ -18,6 +18,7 @@ from ledger.archive.layout import (
     STATUS_CHECKS,
     file_sha256,
 )
+from ledger.archive.sitelog import LOG_FILE, check_log
 from ledger.billing import SignedStatement, read_statement, verify_statement_offline
 from ledger.bundle import read_bundle
 from ledger.errors import BundleError, StatementError
@@ -97,6 +98,9 @@ def check_archive(folder: Path, trust: IssuerTrust) -> ArchiveReport:
     _check_recalls(folder, files, report)
     _check_anchors(folder, report)
     _check_statements(folder, files, report)
+    problems, notes = check_log(folder / LOG_FILE, report.bundles)
+    report.problems += problems
+    report.notes += notes
     return report
 
 

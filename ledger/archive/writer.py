@@ -20,6 +20,7 @@ from ledger.archive.layout import (
     STATEMENTS,
     file_sha256,
 )
+from ledger.archive.sitelog import LOG_FILE, checkpoint_sizes, log_document
 from ledger.billing.commands import STATEMENTS_DIR
 from ledger.bundle import build_bundle, bundle_json
 from ledger.canonical import JsonObject, canonical_json
@@ -68,9 +69,11 @@ def export_archive(
     serials = _serials(store, start, until)
     dossiers: dict[str, JsonObject] = {}
     issuers: set[str] = set()
+    sizes: set[int] = set()
     for serial in serials:
         part = checked_part(store, serial, issuer=issuer)
         bundle = build_bundle(part.certificate, part.later, now)
+        sizes |= checkpoint_sizes([bundle])
         written[f"{CERTIFICATES}/{serial}.json"] = _write(
             folder / CERTIFICATES / f"{serial}.json", bundle_json(bundle).encode()
         )
@@ -118,6 +121,8 @@ def export_archive(
         ],
     )
     written[ANCHORS] = _write_json(folder / ANCHORS, _anchors(store))
+    if (log := log_document(store, sizes)) is not None:
+        written[LOG_FILE] = _write_json(folder / LOG_FILE, log)
     for path in _statement_files(statements):
         name = f"{STATEMENTS}/{path.parent.name}/{path.name}"
         written[name] = _write(folder / name, path.read_bytes())

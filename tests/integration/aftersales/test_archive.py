@@ -102,3 +102,20 @@ def test_archived_samples_are_pruned_after_their_retention_never_the_certificate
         assert store.job_by_serial("P-A1").evidence is not None
     finally:
         store.close()
+
+
+def test_the_archive_proves_its_bundles_belong_to_one_append_only_log(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = json.loads((exported / "log.json").read_text())["checkpoints"]
+    code, out = verify(capsys, exported)
+    assert code == ExitCode.OK, out
+    assert f"log.json: {len(entries)} checkpoint(s) of one append-only log" in out
+    copy = tmp_path / "rewritten"
+    shutil.copytree(exported, copy)
+    log = json.loads((copy / "log.json").read_text())
+    log["checkpoints"][-1]["consistency"][0] = "00" * 32
+    (copy / "log.json").write_text(json.dumps(log))
+    code, out = verify(capsys, copy)
+    assert code == ExitCode.INVALID
+    assert "problem: log.json: consistency proof" in out
