@@ -7,25 +7,23 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from maintenance.errors import MaintenanceError
-from models import Synchronous, failures_as, open_wal, transaction
+from models import SerializedStore, Synchronous, transaction
 
 Params = Sequence[object]
 
 
-class DurableFile:
-    """One SQLite file with ``schema`` applied; failures raise ``error`` with its advice."""
+class DurableFile(SerializedStore):
+    """One SQLite file with ``schema`` applied (a ``SerializedStore`` that fsyncs every commit
+    and reads rows as ``sqlite3.Row``); failures raise ``error`` with its advice."""
 
     def __init__(self, path: Path, schema: str, error: type[MaintenanceError]) -> None:
-        self.path = path
-        self._error = error
-        self._lock = threading.Lock()
-        self._db = open_wal(path, schema, Synchronous.FULL, error=error, label=str(path))
+        label = str(path)
+        super().__init__(path, schema, Synchronous.FULL, error=error, opened_as=label, label=label)
         self._db.row_factory = sqlite3.Row
 
     @contextmanager
@@ -35,19 +33,12 @@ class DurableFile:
         sqlite3.IntegrityError passes through unchanged (callers turn a broken constraint into
         their own error); any other SQLite failure raises the file's error.
         """
-        with (
-            self._lock,
-            transaction(
-                self._db, self._error, str(self.path), passing=(sqlite3.IntegrityError,)
-            ) as db,
-        ):
+        passing = (sqlite3.IntegrityError,)
+        with self._lock, transaction(self._db, self._error, self._label, passing=passing) as db:
             yield db
 
     def rows(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """The rows a read-only query returns."""
-        with self._lock, failures_as(self._error, str(self.path)):
-            return self._db.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._read() as cursor:
+            rows: list[sqlite3.Row] = cursor.execute(sql, params).fetchall()
+            return rows
