@@ -155,26 +155,43 @@ def _encode_object(members: dict[object, object], out: list[str]) -> None:
     if not members:
         out.append("{}")
         return
-    keys: list[str] = list(members)  # type: ignore[arg-type]  # checked below
-    try:
-        joined = "".join(keys)
-    except TypeError:
-        raise _NotCanonicalError("object keys must be strings") from None
-    if joined.isascii():
-        keys.sort()  # ASCII code points order as UTF-16 code units do
-    else:
-        keys.sort(key=_utf16)
-    names = _MEMBER_NAMES
+    shape = tuple(members)
+    plan = _PLANS.get(shape) or _plan(shape)
     out.append("{")
-    for index, key in enumerate(keys):
-        name = names.get(key) or _member_name(key)
-        out.append(name if index else name[1:])
+    for key, name in plan:
+        out.append(name)
         value = members[key]
-        if type(value) is str:
-            out.append(encode_basestring(value))
+        kind = type(value)
+        if kind is str:
+            out.append(encode_basestring(value))  # type: ignore[arg-type]  # checked: a str
+        elif kind is float:
+            text = _float_repr(value)
+            if "e" in text or "n" in text or text.endswith(".0"):
+                text = _number(value)  # type: ignore[arg-type]  # checked: a float
+            out.append(text)
         else:
             _encode(value, out)
     out.append("}")
+
+
+_Plan = tuple[tuple[str, str], ...]
+"""An object's members in RFC 8785 order, each with its ``,"name":`` text (no comma first)."""
+
+_PLANS: dict[tuple[object, ...], _Plan] = {}
+_PLANS_KEPT = 4096
+"""Documents repeat their objects' member names: the order of each set of names is kept."""
+
+
+def _plan(shape: tuple[object, ...]) -> _Plan:
+    """The RFC 8785 order (§3.2.3) of the member names ``shape``, kept when likely to recur."""
+    if not all(isinstance(key, str) for key in shape):
+        raise _NotCanonicalError("object keys must be strings")
+    keys: list[str] = member_order(list(shape))  # type: ignore[arg-type]  # checked above
+    names = [_MEMBER_NAMES.get(key) or _member_name(key) for key in keys]
+    plan = tuple(zip(keys, [names[0][1:], *names[1:]], strict=True))
+    if len(_PLANS) < _PLANS_KEPT and len(shape) <= 64:
+        _PLANS[shape] = plan
+    return plan
 
 
 _MEMBER_NAMES: dict[str, str] = {}
