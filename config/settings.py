@@ -202,7 +202,7 @@ class HistorianSettings(ConfigRecord):
     """The embedded SQLite historian (retention, rollups) and an optional InfluxDB sink."""
 
     sqlite_file: StoreName = Field("telemetry.sqlite", description="relative to the data directory")
-    batch_size: int = Field(1000, ge=1, le=100_000)
+    batch_size: int = Field(10_000, ge=1, le=100_000, description="readings per transaction")
     flush_interval_s: float = Field(0.5, gt=0, le=60)
     raw_retention_s: float = Field(
         7 * 86_400, gt=0, description="raw readings older than this are rolled up, then deleted"

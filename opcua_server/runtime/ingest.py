@@ -115,9 +115,10 @@ class IngestBus:
         return ReadingBatch.joined(parts)
 
     async def _deliver(self, batch: ReadingBatch) -> None:
-        """Hand ``batch`` to each sink in turn; a failing sink is retried, never skipped."""
-        for sink in self._sinks:
-            await self._deliver_to(sink, batch)
+        """Hand ``batch`` to every sink at once (the historian writes in its thread while the
+        address space is published); a failing sink is retried, never skipped, and the next
+        batch waits until every sink has taken this one."""
+        await asyncio.gather(*(self._deliver_to(sink, batch) for sink in self._sinks))
         self.stats.delivered += len(batch)
         self.stats.batches += 1
 

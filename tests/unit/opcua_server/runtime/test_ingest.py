@@ -136,3 +136,28 @@ def test_poll_batches_are_joined_and_split_in_order_as_columns() -> None:
         assert bus.stats.pending == 0
 
     asyncio.run(scenario())
+
+
+def test_every_sink_takes_a_batch_at_the_same_time() -> None:
+    """The historian's thread writes while the address space publishes: the first sink may
+    still be busy when the second takes the batch."""
+
+    async def scenario() -> None:
+        second_has_it = asyncio.Event()
+        first = RecordingSink(gate=second_has_it)
+
+        class Telling(RecordingSink):
+            async def put(self, batch: Sequence[Reading]) -> None:
+                await super().put(batch)
+                second_has_it.set()
+
+        second = Telling()
+        bus = IngestBus([first, second], capacity=100, batch_size=4, flush_interval_s=0.01)
+        task = asyncio.create_task(bus.run())
+        await bus.put(readings(4))
+        await bus.close()
+        async with asyncio.timeout(10):  # delivering one sink after the other never ends
+            await task
+        assert values(first) == values(second) == [0.0, 1.0, 2.0, 3.0]
+
+    asyncio.run(scenario())
