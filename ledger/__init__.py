@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     )
     from ledger.partlist import PartEntry, list_parts
     from ledger.report import certificate_report
-    from ledger.witnessing import site_log_of
+    from ledger.witnessing import log_status, site_log_of
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
@@ -97,6 +97,7 @@ _LOADED_ON_USE = {
     "verify_bundle_files": "ledger.logverify",
     "witness_policy": "ledger.logverify",
     "site_log_of": "ledger.witnessing",
+    "log_status": "ledger.witnessing",
     "certificate_report": "ledger.report",
     "PartEntry": "ledger.partlist",
     "list_parts": "ledger.partlist",
@@ -181,6 +182,7 @@ __all__ = [
     "licence_standing",
     "list_parts",
     "load_or_create_signer",
+    "log_status",
     "oem_address",
     "oem_dir",
     "oem_usage",

@@ -22,6 +22,7 @@ from ledger.errors import LedgerError
 from ledger.logchecks import WitnessPolicy
 from ledger.merkle import consistency_proof
 from ledger.sitelog import SiteLogStore, StoredCheckpoint, site_log_signer
+from ledger.store import LedgerStore
 from ledger.transparency import (
     COSIGNATURE_V1,
     AddCheckpoint,
@@ -242,3 +243,24 @@ def configured_witnesses(settings: Settings) -> WitnessPolicy:
     """The witnesses a verifier pins by default: ``ledger.witnesses``, ``ledger.witness_quorum``."""
     keys = tuple(Verifier.from_vkey(w.key) for w in settings.ledger.witnesses)
     return WitnessPolicy(keys, settings.ledger.witness_quorum, "ledger.witnesses")
+
+
+def log_status(settings: Settings) -> list[dict[str, object]]:
+    """The site log's checkpoints as the store keeps them: size, root, who cosigned so far."""
+    path = settings.data_dir / settings.ledger.sqlite_file
+    if not path.exists():
+        return []
+    store = LedgerStore(path)
+    try:
+        stored = store.checkpoints()
+    finally:
+        store.close()
+    return [
+        {
+            "size": c.size,
+            "root": c.checkpoint.root.hex(),
+            "cosigned_by": sorted(c.cosignatures),
+            "checkpoint": c.cosigned_note(),
+        }
+        for c in stored
+    ]

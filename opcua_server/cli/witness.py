@@ -21,6 +21,7 @@ from ledger import (
     WitnessAnswer,
     WitnessState,
     load_or_create_signer,
+    log_status,
     site_log_of,
 )
 from models import ExitCode
@@ -55,6 +56,11 @@ def add_witness_commands(sub: Subcommands) -> None:
     )
     add_site_options(log_key)
     log_key.set_defaults(func=cmd_witness_log_key)
+    log = commands.add_parser(
+        "log", help="the site log's checkpoints and the witnesses that cosigned each, as JSON"
+    )
+    add_site_options(log)
+    log.set_defaults(func=cmd_witness_log)
     evidence = commands.add_parser("evidence", help="split views seen, as JSON")
     evidence.add_argument("--data-dir", type=Path, default=Path("var/witness"))
     evidence.set_defaults(func=cmd_witness_evidence)
@@ -80,6 +86,11 @@ def cmd_witness_log_key(args: argparse.Namespace) -> int:
     verifier = site_log_of(site_settings_of(args), os.environ).verifier
     assert verifier is not None
     print(verifier.vkey())
+    return ExitCode.OK
+
+
+def cmd_witness_log(args: argparse.Namespace) -> int:
+    print(json.dumps(log_status(site_settings_of(args)), indent=2))
     return ExitCode.OK
 
 

@@ -106,7 +106,7 @@ def without_line(bundle: ProofBundle, name: str, forge: bool = False) -> ProofBu
 
 
 async def test_checkpoints_are_cosigned_anchored_and_verified_with_a_quorum(
-    site: Site, witnesses: Witnesses, tmp_path: Path
+    site: Site, witnesses: Witnesses, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await site.print_part("P-0001")
     await site.print_part("P-0002")
@@ -119,6 +119,10 @@ async def test_checkpoints_are_cosigned_anchored_and_verified_with_a_quorum(
     second = await site.anchor_now()
     assert second.anchored[0].size == 3  # the log grew: the chain anchors the new checkpoint
     assert sorted(second.cosigned) == ["notary cosigned size 3", "oem cosigned size 3"]
+    assert main(["witness", "log", "--data-dir", str(tmp_path / "site")]) == ExitCode.OK
+    shown = json.loads(capsys.readouterr().out)
+    both = ["notary", "oem"]  # "down" never answered
+    assert [(c["size"], c["cosigned_by"]) for c in shown] == [(2, both), (3, both)]
 
     bundle = await site.service.bundle("P-0001")
     assert bundle.format == "trustfloor.bundle/2"
