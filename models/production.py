@@ -51,10 +51,11 @@ _ISA95_STATES = {
     OrderState.CERTIFIED: "Ended",
     OrderState.REJECTED: "Ended",
     OrderState.CANCELLED: "Aborted",
-    OrderState.HELD: "NotAllowedToStart",
+    OrderState.HELD: "Interrupted",
 }
-"""A held order maps to NotAllowedToStart: OPC 10031-4's Interrupted (Held, Suspended) is for
-a job that was running; an order held before it printed is stored and may not start."""
+"""A held order is Interrupted, the OPC 10031-4 state whose substates are Held and Suspended:
+not NotAllowedToStart, where the MES may Start or Update the job order again (a second print
+order); Abort still cancels it, Resume is refused like every pause."""
 
 NEXT_STATES: dict[OrderState, frozenset[OrderState]] = {
     OrderState.CREATED: frozenset(

@@ -29,7 +29,7 @@ async def test_held_orders_survive_a_restart_and_are_released_to_the_state_they_
     for order in (created, dispatched):
         held = await orders.hold_order(order.id, "qe-anna", "recall RC-0001")
         assert (held.state, held.state_reason) == (OrderState.HELD, "recall RC-0001")
-        assert held.state.isa95 == "NotAllowedToStart"
+        assert held.state.isa95 == "Interrupted"
     await orders.close()
 
     orders = book(tmp_path)

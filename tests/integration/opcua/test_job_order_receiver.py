@@ -10,6 +10,7 @@ import pytest
 from asyncua import Client, ua
 from asyncua.common.node import Node
 
+from models import OrderState
 from opcua_server.runtime.site import Site
 from tests.fakes import KNOWN_DESIGN, FakeOrderBook
 from tests.support import NAMESPACE_URI, secure_client
@@ -216,3 +217,25 @@ async def test_what_a_printer_cannot_do_answers_not_supported(
     async with await secure_client(site.server.endpoint, trusted_cert, "mes") as client:
         with pytest.raises(ua.uaerrors.BadNotSupported):
             await call(client, method, text("MES-1"))
+
+
+async def test_a_held_print_order_interrupts_its_job_order_which_the_mes_cannot_start_again(
+    site: Site, trusted_cert: tuple[Path, Path]
+) -> None:
+    assert site.server is not None
+    async with await secure_client(site.server.endpoint, trusted_cert, "mes") as client:
+        await call(client, "StoreAndStart", job_order("MES-9"))
+        [order] = [o for o in orders_of(site).orders.values() if "MES-9" in o.reason]
+        held = order.model_copy(update={"state": OrderState.HELD, "state_reason": "recall RC-1"})
+        orders_of(site).orders[order.id] = held
+        await site.server.show_order(held)  # as the order book tells the server of a change
+        assert (await states(client))["MES-9"] == "Interrupted"
+        ns = await client.get_namespace_index(NAMESPACE_URI)
+        node = client.get_node(ua.NodeId(f"PrintOrders/{order.id}/State", ns))
+        assert await node.read_value() == "held"
+        before = set(orders_of(site).orders)
+        again = await call(client, "Start", text("MES-9"))
+        assert again.OutputArguments[0] == INVALID_JOB_ORDER_STATUS
+        assert set(orders_of(site).orders) == before
+        assert (await call(client, "Abort", text("MES-9"))).OutputArguments[0] == NO_ERROR
+        assert orders_of(site).orders[order.id].state is OrderState.CANCELLED
