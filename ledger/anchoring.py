@@ -31,6 +31,8 @@ class AnchoringReport:
     failures: list[str] = field(default_factory=list)
     cosigned: list[str] = field(default_factory=list)
     """Witness cosignatures of the site log's checkpoints received in this round."""
+    witness_failures: list[str] = field(default_factory=list)
+    """Witnesses that did not answer or refused (asked again later; anchoring goes on)."""
 
 
 def require_chain(chain: ChainClient | None) -> ChainClient:

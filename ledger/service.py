@@ -594,7 +594,7 @@ class LedgerService:
         report = await self._anchoring.tick()
         witnessed = await self._run(self._witnessing.submit)
         report.cosigned += witnessed.cosigned
-        report.failures += witnessed.failures
+        report.witness_failures += witnessed.failures
         return report
 
     async def reconcile(self) -> AnchoringReport:
