@@ -298,6 +298,16 @@ class CampaignStore(SerializedStore):
                 [(campaign_id, order_id, to_micros(at)) for order_id in order_ids],
             )
 
+    def open_holders(self, order_id: str) -> list[str]:
+        """The campaigns still open that hold ``order_id``."""
+        with self._read() as cur:
+            rows = cur.execute(
+                "SELECT h.campaign FROM held_orders h JOIN campaigns c ON c.id = h.campaign"
+                " WHERE h.order_id = ? AND c.closed_us IS NULL ORDER BY h.campaign",
+                (order_id,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def held_orders(self, campaign_id: str) -> list[str]:
         with self._tx() as cur:
             rows = cur.execute(

@@ -121,6 +121,7 @@ class RecallOffice:
         for order in await self.aftersales.open_orders(criteria):
             if order.state in HOLDABLE_STATES:
                 await self.orders.hold_order(order.id, by, hold_reason(campaign_id))
+            if order.state in (*HOLDABLE_STATES, OrderState.HELD):  # held by another recall too
                 held.append(order.id)
         await asyncio.to_thread(self.campaigns.hold_orders, campaign_id, held, self.clock.now())
         return tuple(held)
@@ -184,20 +185,22 @@ class RecallOffice:
         return all(p.closure is recall.Closure.INSPECTED_OK for p in parts)
 
     async def still_held(self, campaign_id: str) -> list[PrintOrder]:
-        """The orders the campaign held that are held by it still."""
+        """The orders the campaign held that are held still."""
         held = await asyncio.to_thread(self.campaigns.held_orders, campaign_id)
         orders = [await self.orders.get_order(order_id) for order_id in held]
-        return [
-            o
-            for o in orders
-            if o.state is OrderState.HELD and o.state_reason == hold_reason(campaign_id)
-        ]
+        return [o for o in orders if o.state is OrderState.HELD]
 
     async def release_orders(self, campaign_id: str, *, by: str) -> tuple[str, ...]:
-        """Release the orders the campaign still holds to the state each had; their ids."""
+        """Release the orders the campaign still holds to the state each had, unless another
+        open campaign holds them too; the ids released."""
         await asyncio.to_thread(self.campaigns.campaign, campaign_id)
         released = []
         for order in await self.still_held(campaign_id):
+            holders = await asyncio.to_thread(self.campaigns.open_holders, order.id)
+            others = [h for h in holders if h != campaign_id]
+            if others:
+                log.info("order %s stays held by recall %s", order.id, ", ".join(others))
+                continue
             await self.orders.release_order(
                 order.id, by, f"released from {hold_reason(campaign_id)}"
             )

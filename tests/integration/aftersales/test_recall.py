@@ -230,8 +230,12 @@ def test_held_orders_are_released_when_every_part_is_inspected_ok_or_cancelled(
     assert order in closed["released_orders"]
     assert order_state(floor, order) is OrderState.CREATED
 
+    first = run_json(capsys, *inspect, "--config", config)["id"]
     opened = run_json(capsys, *inspect, "--config", config)
-    assert order in opened["held_orders"]
+    assert order in opened["held_orders"]  # held by both campaigns now
+    release = ("recall", "release-orders")
+    assert run_json(capsys, *release, first, "--config", config)["released"] == []
+    assert order_state(floor, order) is OrderState.HELD  # the other campaign still holds it
     cancelled = run_json(capsys, "recall", "cancel-orders", opened["id"], "--config", config)
     assert order in cancelled["cancelled"]
     assert order_state(floor, order) is OrderState.CANCELLED
