@@ -142,17 +142,19 @@ class Witnessing:
         with self._lock:
             checkpoints = self._store.checkpoints()
             progress = self._store.witness_progress()
+            latest = checkpoints[-1].size if checkpoints else 0
             hashes: list[bytes] = []
             for witness in self._witnesses:
                 known = progress.get(witness.name, 0)
                 missing = [
                     c for c in checkpoints if witness.name not in c.cosignatures and c.size >= known
                 ]
-                if not missing or self._resting(witness.name):
+                if not (missing or known > latest) or self._resting(witness.name):
                     continue
                 hashes = hashes or self._store.log_hashes()
                 try:
-                    self._catch_up(witness, missing, known, hashes, done)
+                    known = self._catch_up(witness, missing, known, hashes, done)
+                    _require_not_ahead(known, latest)
                 except (WitnessUnreachableError, NoteError) as exc:
                     log.warning("witness %s: %s", witness.name, exc)
                     done.failures.append(f"witness {witness.name}: {exc}")
@@ -176,7 +178,8 @@ class Witnessing:
         known: int,
         hashes: Sequence[bytes],
         done: WitnessRound,
-    ) -> None:
+    ) -> int:
+        """Send ``missing`` in order from ``known``; the size the witness has cosigned after."""
         for stored in missing:
             if stored.size < known:
                 continue  # the witness is past it: this checkpoint can no longer be cosigned
@@ -195,6 +198,7 @@ class Witnessing:
             self._store.add_cosignature(stored.batch_id, witness.name, line, stored.size)
             done.cosigned.append(f"{witness.name} cosigned size {stored.size}")
             known = stored.size
+        return known
 
     def _send(
         self, witness: KnownWitness, stored: StoredCheckpoint, old: int, hashes: Sequence[bytes]
@@ -203,6 +207,15 @@ class Witnessing:
         proof = consistency_proof(hashes, old, stored.size) if old < stored.size else []
         request = AddCheckpoint(old, tuple(proof), note, stored.checkpoint)
         return self._post(f"{witness.url}/add-checkpoint", request.render())
+
+
+def _require_not_ahead(known: int, latest: int) -> None:
+    if known > latest:
+        raise NoteError(
+            f"it has cosigned a tree of size {known}, larger than this log's {latest}: this "
+            "ledger store is an older copy or a fork of the log, and no witness will cosign it",
+            advice="restore the ledger store the site last ran with; never seal from a copy",
+        )
 
 
 def _size_of(text: str, witness: KnownWitness) -> int:

@@ -215,3 +215,18 @@ def test_batches_sealed_before_the_log_keep_their_format_1_bundles(tmp_path: Pat
         }
     )
     assert not verify_offline(stray, trust=trust).valid
+
+
+def test_a_store_behind_its_witnesses_is_reported_as_an_older_copy_or_a_fork(
+    store: LedgerStore, tmp_path: Path
+) -> None:
+    witnesses = Witnesses(tmp_path)
+    seal(store, tmp_path, ["P-1", "P-2", "P-3"])
+    assert Witnessing(store, witnesses.known(), witnesses.post).submit().failures == []
+    restored = LedgerStore(tmp_path / "restored.sqlite")  # an older copy: one leaf only
+    restored.log_signer = LOG
+    seal(restored, tmp_path / "copy", ["P-1"])
+    done = Witnessing(restored, witnesses.known(), witnesses.post).submit()
+    assert done.cosigned == []
+    assert [f.split(":")[0] for f in done.failures] == ["witness oem", "witness notary"]
+    assert "larger than this log's 1: this ledger store is an older copy" in done.failures[0]
