@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from asyncua import Server, ua
 
@@ -23,7 +24,7 @@ from models import (
     ReadingBatch,
     Tag,
 )
-from opcua_server.fastpath.bulk import data_value, scalar_variant, write_values
+from opcua_server.fastpath.bulk import data_value, scalar_variant, write_doubles, write_values
 from opcua_server.model.additive import AdditiveNodes
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.nodes import NodeBuilder
@@ -305,6 +306,11 @@ class MachinesAddressSpace:
         batch = ReadingBatch.of(readings)
         now = datetime.now(UTC)
         node_ids = list(map(self._variables.get, zip(batch.machines, batch.tags, strict=True)))
+        if batch.all_good and set(map(type, batch.values)) == {float}:
+            numbers = cast("Sequence[float]", batch.values)  # every value is a float
+            written = await write_doubles(self._server, node_ids, numbers, batch.times, now)
+            await self._show_reachable(batch, node_ids)
+            return written
         writes: list[tuple[ua.NodeId, ua.DataValue]] = []
         columns = zip(node_ids, batch.values, batch.qualities, batch.times, strict=True)
         for index, (node_id, value, quality, ts) in enumerate(columns):
@@ -316,9 +322,14 @@ class MachinesAddressSpace:
                 shown = published_value(batch[index], now)
             writes.append((node_id, shown))
         await write_values(self._server, writes)
+        await self._show_reachable(batch, node_ids)
+        return len(writes)
+
+    async def _show_reachable(
+        self, batch: ReadingBatch, node_ids: Sequence[ua.NodeId | None]
+    ) -> None:
         for machine, up in self._reachable(batch, node_ids).items():
             await self._set_state(machine, self._working_state(machine) if up else NOT_AVAILABLE)
-        return len(writes)
 
     def _reachable(
         self, batch: ReadingBatch, node_ids: Sequence[ua.NodeId | None]
