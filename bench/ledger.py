@@ -51,8 +51,8 @@ from ledger import (
     root_hash,
     verify_inclusion,
     verify_offline,
+    verify_offline_many,
 )
-from ledger.verify_many import verify_offline_many
 from models import (
     AnchorReceipt,
     DesignRef,

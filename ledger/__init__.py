@@ -30,6 +30,7 @@ from ledger.transparency import (
 )
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
+from ledger.verify_many import verify_offline_many
 
 if TYPE_CHECKING:
     from ledger.billing import (
@@ -204,6 +205,7 @@ __all__ = [
     "verify_bundle_files",
     "verify_inclusion",
     "verify_offline",
+    "verify_offline_many",
     "verify_statement_file",
     "witness_policy",
 ]
