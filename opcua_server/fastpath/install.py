@@ -12,6 +12,7 @@ from opcua_server.fastpath import (
     encoding,
     imports,
     login,
+    nodeset_code,
     reads,
     references,
     sharing,
@@ -33,6 +34,7 @@ PATCHES: dict[str, Patch] = {
         imports.PATCH,
         sharing.PATCH,
         references.PATCH,
+        nodeset_code.PATCH,
     )
 }
 """Every patch `install_fast_path` applies, by name, in the order they are installed."""

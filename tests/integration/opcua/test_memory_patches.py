@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from asyncua import Server, ua
 
-from opcua_server.fastpath import install_patch, sharing
+from opcua_server.fastpath import install_patch, nodeset_code, sharing
 from opcua_server.fastpath import references as shared_references
 from opcua_server.model.nodes import NodeBuilder
 
@@ -20,12 +20,13 @@ from opcua_server.model.nodes import NodeBuilder
 ADDRESS_SPACE_DIGEST = """
 import asyncio, hashlib, sys
 from asyncua import Server, ua
-from opcua_server.fastpath import install_patch, sharing, references
+from opcua_server.fastpath import install_patch, nodeset_code, references, sharing
 from opcua_server.model.nodes import NodeBuilder
 
 async def digest() -> str:
     if sys.argv[1] == "patched":
-        assert install_patch(sharing.PATCH) and install_patch(references.PATCH)
+        for patch in (sharing.PATCH, references.PATCH, nodeset_code.PATCH):
+            assert install_patch(patch)
     server = Server()
     await server.init()
     ns = await server.register_namespace("urn:trustfloor:test")
@@ -152,3 +153,14 @@ async def test_references_share_their_type_ids_and_hold_the_nodes_names(
     (to_a,) = [r for r in nodes[ua.NodeId("Shared", 2)].references if r.NodeId == a]
     assert to_a.BrowseName is nodes[a].attributes[ua.AttributeIds.BrowseName].value.Value.Value
     assert to_a.BrowseName == ua.QualifiedName("a", 2)
+
+
+async def test_the_standard_nodes_code_is_released_and_a_second_server_builds_them_again() -> None:
+    assert install_patch(nodeset_code.PATCH)
+    counts = []
+    for _ in range(2):
+        server = Server()
+        await server.init()
+        assert nodeset_code.generated_modules() == []
+        counts.append(len(server.iserver.aspace._nodes))
+    assert counts[0] == counts[1] > 6000

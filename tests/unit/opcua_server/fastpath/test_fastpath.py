@@ -357,6 +357,7 @@ def test_the_fast_path_installs_its_patches_in_their_order() -> None:
         "nodeset_reverse_references",
         "shared_attribute_values",
         "shared_reference_parts",
+        "standard_nodes_code_released",
     ]
 
 
