@@ -33,6 +33,7 @@ from ledger.verify import verify_offline
 from ledger.verify_many import verify_offline_many
 
 if TYPE_CHECKING:
+    from ledger.anchorheaders import PinnedValidators
     from ledger.billing import (
         STATEMENTS_DIR,
         accept_statement,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         verify_statement_file,
     )
     from ledger.chain import ChainClient
-    from ledger.chainservice import Admission, ChainServiceInfo, consortium_chain
+    from ledger.chainservice import ADMIN_KEY_FILE, Admission, ChainServiceInfo, consortium_chain
     from ledger.commands import (
         CommandResult,
         certificate_export,
@@ -76,13 +77,18 @@ if TYPE_CHECKING:
     )
     from ledger.partlist import PartEntry, list_parts
     from ledger.report import certificate_report
+    from ledger.sitechain import record_consortium, site_key
     from ledger.witnessing import log_status, site_log_of
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
+    "PinnedValidators": "ledger.anchorheaders",
     "Admission": "ledger.chainservice",
     "ChainServiceInfo": "ledger.chainservice",
     "consortium_chain": "ledger.chainservice",
+    "site_key": "ledger.sitechain",
+    "record_consortium": "ledger.sitechain",
+    "ADMIN_KEY_FILE": "ledger.chainservice",
     "accept_statement": "ledger.billing",
     "issue_statements": "ledger.billing",
     "STATEMENTS_DIR": "ledger.billing",
@@ -131,6 +137,7 @@ the BaSyx SDK (exports), so that importing the ledger stays quick: each module i
 one of its names is first used."""
 
 __all__ = [
+    "ADMIN_KEY_FILE",
     "COSIGNATURE_V1",
     "STATEMENTS_DIR",
     "STATUS_PURPOSES",
@@ -150,6 +157,7 @@ __all__ = [
     "LicenceTerms",
     "LocalAnvil",
     "PartEntry",
+    "PinnedValidators",
     "SiteKey",
     "TraceCriteria",
     "TracedPart",
@@ -190,6 +198,7 @@ __all__ = [
     "open_ledger",
     "parse_price",
     "read_package_file",
+    "record_consortium",
     "recorded_admin",
     "register_oem_design",
     "render_issued",
@@ -197,6 +206,7 @@ __all__ = [
     "revoke_licence",
     "root_hash",
     "seal_for_site",
+    "site_key",
     "site_key_for_dossiers",
     "site_log_of",
     "status_list",

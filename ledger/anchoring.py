@@ -42,6 +42,10 @@ def require_chain(chain: ChainClient | None) -> ChainClient:
     return chain
 
 
+def _hex_or_none(raw: bytes | None) -> str | None:
+    return None if raw is None else "0x" + raw.hex()
+
+
 class Anchoring:
     """Seals the batches that are due and makes the chain hold every sealed root, once.
 
@@ -134,6 +138,7 @@ class Anchoring:
             block_number=outcome.block_number,
             root=batch.root.hex(),
             size=batch.size,
+            block_header=_hex_or_none(await chain.qbft_header(outcome.block_number)),
         )
         if batch.receipt != receipt:
             await asyncio.to_thread(self._store.record_anchor, batch.id, receipt)

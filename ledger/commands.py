@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
+from ledger.anchorheaders import PinnedValidators
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle, bundle_json, read_bundle
 from ledger.errors import BundleError, LedgerError, TrustedIssuersError
@@ -144,10 +145,12 @@ async def verify_bundle_file(
     trust_any_issuer: bool = False,
     environ: Mapping[str, str] | None = None,
     witnesses: WitnessPolicy | None = None,
+    validators: PinnedValidators | None = None,
 ) -> CommandResult:
     """``trustfloor verify bundle.json [--offline] [--issuers FILE | --trust-any-issuer]``: the
     verdict, each check and an exit code. A format 2 bundle's checkpoints need the quorum of
-    ``witnesses`` (default: ``ledger.witnesses`` and ``ledger.witness_quorum``).
+    ``witnesses`` (default: ``ledger.witnesses`` and ``ledger.witness_quorum``); with
+    ``validators`` each anchor needs a QBFT header they sealed (``--validators FILE``).
 
     Exit 0: authentic, anchored, not revoked, issued by a trusted issuer and the part passed;
     3: not (tampered, not anchored, revoked: the output says which check failed); 4: authentic
@@ -166,10 +169,12 @@ async def verify_bundle_file(
         return CommandResult(ExitCode.INVALID, render_report(report), report)
     policy = witnesses or configured_witnesses(settings)
     if offline:
-        report = verify_offline(bundle, trust=trust, witnesses=policy)
+        report = verify_offline(bundle, trust=trust, witnesses=policy, validators=validators)
     else:
         async with open_site_chain(settings, environ or os.environ, read_only=True) as site:
-            report = await verify_online(bundle, site.client, trust=trust, witnesses=policy)
+            report = await verify_online(
+                bundle, site.client, trust=trust, witnesses=policy, validators=validators
+            )
     return CommandResult(exit_code(report), render_report(report), report)
 
 

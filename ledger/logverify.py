@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from config import Settings
+from ledger.anchorheaders import PinnedValidators
 from ledger.bundle import read_bundle
 from ledger.commands import CommandResult, verify_bundle_file
 from ledger.errors import BundleError
@@ -40,6 +41,7 @@ async def verify_bundle_files(
     trust_any_issuer: bool = False,
     witnesses: WitnessPolicy | None = None,
     environ: Mapping[str, str] | None = None,
+    validators: PinnedValidators | None = None,
 ) -> CommandResult:
     """Each bundle's verdict (see ``verify_bundle_file``), then the split views the bundles
     prove together. Exit 3 when any bundle is invalid or the log forked, else the worst code."""
@@ -53,6 +55,7 @@ async def verify_bundle_files(
             trust_any_issuer=trust_any_issuer,
             environ=environ,
             witnesses=policy,
+            validators=validators,
         )
         for path in paths
     ]

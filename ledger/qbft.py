@@ -195,6 +195,32 @@ class BlockHeader:
         assert isinstance(number, int)
         return cls(tuple(fields), QbftExtraData.decode(raw_extra), number)
 
+    @classmethod
+    def from_rlp(cls, raw: bytes) -> BlockHeader:
+        """Decode a header's RLP as ``rlp()`` writes it; QbftHeaderError when it is not a header
+        (15 fields and the later forks' ones, scalars minimal) or its extraData is not QBFT."""
+        try:
+            items = rlp.decode(raw)
+        except rlp.exceptions.DecodingError as error:
+            raise QbftHeaderError(f"the block header is not RLP: {error}") from error
+        known = HEADER_FIELDS + OPTIONAL_FIELDS
+        if not isinstance(items, list) or not len(HEADER_FIELDS) <= len(items) <= len(known):
+            raise QbftHeaderError(
+                f"a block header is an RLP list of {len(HEADER_FIELDS)} to {len(known)} fields"
+            )
+        fields = tuple(
+            _decoded_field(item, kind, name)
+            for item, (name, kind) in zip(items, known, strict=False)
+        )
+        raw_extra, number = fields[12], fields[8]
+        assert isinstance(raw_extra, bytes)
+        assert isinstance(number, int)
+        return cls(fields, QbftExtraData.decode(raw_extra), number)
+
+    def rlp(self) -> bytes:
+        """The header's RLP as the block carries it (extraData with its seals)."""
+        return _rlp(list(self.fields))
+
     def rlp_with(self, extra_data: bytes) -> bytes:
         """The header's RLP with ``extra_data`` in place of its extraData (BftBlockHashing)."""
         fields = list(self.fields)
@@ -219,6 +245,16 @@ def _field(value: object, kind: str, name: str) -> bytes | int:
         return bytes.fromhex(text[2:])
     except ValueError as error:
         raise QbftHeaderError(f"header field {name} is not hex: {error}") from error
+
+
+def _decoded_field(item: object, kind: str, name: str) -> bytes | int:
+    if not isinstance(item, bytes):
+        raise QbftHeaderError(f"header field {name} must be a byte string")
+    if kind != "int":
+        return item
+    if item.startswith(b"\x00"):
+        raise QbftHeaderError(f"header field {name} must be a minimal scalar")
+    return int.from_bytes(item, "big")
 
 
 def commit_seal_hash(header: BlockHeader) -> bytes:

@@ -16,6 +16,10 @@
 # development account, as a PoA genesis account funds new members. Other parties (an OEM)
 # connect with their own key; the admin funds them when it allow-lists them.
 #
+# A consortium's node instead (chain.url unset, consortium.json in the chain folder, written by
+# the demo as it starts `trustfloor chain serve`): the site and every command on its data
+# directory connect to that URL, the consortium admin's key is the file the record names.
+#
 # Production (chain.url set): the node is the consortium's (Besu QBFT/IBFT 2.0, any Ethereum
 # JSON-RPC), the contract its deployed ledger (chain.contract_address), the keys come only
 # from the environment; the consortium admin allow-lists the site.
@@ -49,6 +53,9 @@ NODE_FILE = "node.json"
 LOCK_FILE = "node.lock"
 IPC_FILE = "anvil.ipc"
 PID_FILE = "anvil.pid"
+CONSORTIUM_FILE = "consortium.json"
+"""In the chain folder of a site without chain.url: the consortium node it uses instead of a
+node of its own ({"url", "chain_id", "contract", "admin_key"}); the demo writes it."""
 STATE_INTERVAL_S = 5
 SITE_FUNDS_WEI = 1000 * 10**18
 """What the site's account is topped up to on the local chain (when below half of it): gas
@@ -71,6 +78,34 @@ class SiteChain:
 def chain_dir(settings: Settings) -> Path:
     """``<data_dir>/chain``: the local chain's state, deployment record and generated key."""
     return settings.data_dir / CHAIN_DIR
+
+
+def record_consortium(settings: Settings, url: str, contract: str, admin_key: Path) -> None:
+    """Make the site of ``settings`` (which has no chain.url) use the consortium node at ``url``
+    and its ledger ``contract`` from now on, every command on its data directory too; the
+    consortium admin's key is kept in ``admin_key``."""
+    record = {
+        "url": url,
+        "chain_id": settings.chain.chain_id,
+        "contract": contract,
+        "admin_key": str(admin_key.absolute()),
+    }
+    _private_folder(chain_dir(settings))
+    _write_json(chain_dir(settings) / CONSORTIUM_FILE, record)
+
+
+def joined_consortium(settings: Settings) -> Settings:
+    """``settings`` with the consortium node recorded in its chain folder as chain.url (see
+    ``record_consortium``), or as they are when chain.url is set or nothing is recorded."""
+    if settings.chain.url is not None:
+        return settings
+    record = _read_record(chain_dir(settings) / CONSORTIUM_FILE)
+    if "url" not in record or "contract" not in record:
+        return settings
+    chain = settings.chain.model_copy(
+        update={"url": str(record["url"]), "contract_address": str(record["contract"])}
+    )
+    return settings.model_copy(update={"chain": chain})
 
 
 def site_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
@@ -99,6 +134,8 @@ def consortium_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
             advice=f"Set {variable} to the hex secp256k1 key of the ledger's admin account.",
         )
     folder = chain_dir(settings)
+    if isinstance(admin_key := _read_record(folder / CONSORTIUM_FILE).get("admin_key"), str):
+        return key_file(Path(admin_key))
     if not (folder / CONSORTIUM_KEY_FILE).exists() and (folder / DEPLOYMENT_FILE).exists():
         admin = _read_record(folder / DEPLOYMENT_FILE).get("admin")
         site = site_key(settings, environ)
@@ -153,7 +190,7 @@ async def open_site_chain(
     env = os.environ if environ is None else environ
     key = None if read_only else site_key(settings, env)
     async with open_chain_as(settings, key, env) as client:
-        yield SiteChain(client, key, local=settings.chain.url is None)
+        yield SiteChain(client, key, local=joined_consortium(settings).chain.url is None)
 
 
 @asynccontextmanager
@@ -164,6 +201,7 @@ async def open_chain_as(
     that only reads). On the local chain the node is started if no process runs it, the
     account topped up when this process runs it, and the ledger deployed if there is none."""
     secret = (key or SiteKey.generate()).secret_hex()
+    settings = joined_consortium(settings)
     chain = settings.chain
     if chain.url is not None:
         client = await _connect_consortium_node(settings, secret)

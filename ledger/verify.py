@@ -23,6 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Protocol
 
+from ledger.anchorheaders import PinnedValidators, header_checks
 from ledger.batch_proofs import inclusion_root
 from ledger.canonical import record_leaf
 from ledger.contract import AnchorRecord, TxOutcome
@@ -74,12 +75,19 @@ ISSUER_CHECKS = frozenset({ISSUER_TRUST, ALLOW_LIST})
 
 
 def verify_offline(
-    bundle: ProofBundle, *, trust: IssuerTrust, witnesses: WitnessPolicy = NO_WITNESSES
+    bundle: ProofBundle,
+    *,
+    trust: IssuerTrust,
+    witnesses: WitnessPolicy = NO_WITNESSES,
+    validators: PinnedValidators | None = None,
 ) -> VerificationReport:
     """Content, signature and inclusion of every record, the receipts' consistency, the site
-    log's checkpoints and their ``witnesses`` (ledger/logchecks.py), and the issuers against the
+    log's checkpoints and their ``witnesses`` (ledger/logchecks.py), the anchors' QBFT seals when
+    ``validators`` are pinned (ledger/anchorheaders.py), and the issuers against the
     verifier's trust anchor ``trust``: a verdict with its reasons."""
     checks = offline_checks(bundle)
+    if validators is not None:
+        checks += header_checks(bundle, validators)
     logged, log_warnings = log_checks(bundle, witnesses)
     trusted, warnings = issuer_trust_check(bundle, trust)
     return _report("offline", bundle, [*checks, *logged, trusted], (*log_warnings, *warnings))
@@ -92,6 +100,7 @@ async def verify_online(
     trusted_contract: str | None = None,
     trust: IssuerTrust = NO_ISSUER_PINNED,
     witnesses: WitnessPolicy = NO_WITNESSES,
+    validators: PinnedValidators | None = None,
 ) -> VerificationReport:
     """The offline checks, then each anchor, the allow-list and revocation on the chain.
 
@@ -100,6 +109,8 @@ async def verify_online(
     ``trust`` narrow that further. Raises ChainError when the chain cannot be read.
     """
     checks = offline_checks(bundle)
+    if validators is not None:
+        checks += header_checks(bundle, validators)
     logged, warnings = log_checks(bundle, witnesses)
     checks += logged
     checks += await online_checks(bundle, reader, trusted_contract or reader.contract_address)

@@ -298,6 +298,13 @@ class AnchorReceipt(Frozen):
     block_number: int = Field(ge=0)
     root: Sha256Hex
     size: int = Field(ge=1)
+    block_header: str | None = Field(
+        None,
+        pattern=r"^0x(?:[0-9a-f]{2})+$",
+        max_length=64_000,
+        description="on a Besu QBFT chain, the anchoring block's header (RLP, hex) with its "
+        "validators' commit seals, checked offline by `trustfloor verify --validators FILE`",
+    )
 
 
 class RecordKind(StrEnum):

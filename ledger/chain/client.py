@@ -18,12 +18,13 @@ from ledger.chain.encoding import (
 from ledger.chain.session import ContractSession
 from ledger.contract import OPEN_END, AnchorRecord, LicenceGrant, LicenceState, TxOutcome
 from ledger.errors import ChainError
+from ledger.qbft import BlockHeader, QbftHeaderError
 from ledger.recursion import kept_recursion_limit
 
 with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
     from hexbytes import HexBytes
     from web3.exceptions import TransactionNotFound
-    from web3.types import Nonce, TxParams, Wei
+    from web3.types import Nonce, RPCEndpoint, TxParams, Wei
 
 
 class ChainClient(ContractSession):
@@ -312,6 +313,21 @@ class ChainClient(ContractSession):
         async with self._rpc("read the chain head"):
             block = await self._w3.eth.get_block("latest")
         return int(block["number"]), int(block["timestamp"])
+
+    async def qbft_header(self, number: int) -> bytes | None:
+        """Block ``number``'s header (RLP, as ledger.qbft reads it) when its extraData is QBFT's
+        (a Besu QBFT chain, whose commit seals verify offline); None on any other chain."""
+        async with self._rpc(f"read block {number}"):
+            answer = await self._w3.provider.make_request(
+                RPCEndpoint("eth_getBlockByNumber"), [hex(number), False]
+            )
+        block = answer.get("result")
+        if not isinstance(block, dict):
+            raise ChainError(f"the node answers no block {number}: {answer.get('error')}")
+        try:
+            return BlockHeader.from_rpc(block).rlp()
+        except QbftHeaderError:
+            return None
 
     async def block_time(self, number: int) -> int:
         """The timestamp of block ``number``."""

@@ -12,13 +12,14 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config import (
     ConfigError,
     MaintenanceSettings,
+    Settings,
     WebSettings,
     json_schema,
     load_demo_settings,
@@ -26,6 +27,7 @@ from config import (
 )
 from connectors import SqliteHistorian
 from ledger import (
+    PinnedValidators,
     certificate_show,
     design_register,
     verify_bundle_files,
@@ -57,6 +59,7 @@ from opcua_server.cli.printers import add_printers_commands
 from opcua_server.cli.recall import add_recall_commands
 from opcua_server.cli.trace import add_trace_commands
 from opcua_server.cli.witness import add_witness_commands
+from opcua_server.demo.consortium import demo_consortium
 from opcua_server.runtime.site import Site
 from opcua_server.security.passwords import hash_password
 
@@ -102,12 +105,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         update={"server": server, "simulation": simulation, "web": web, "ledger": ledger}
     )
     configure_logging(args.verbose)
-    site = Site(settings, demo_designs=True, excursion_every=3, demo_loop=True)
     banner = functools.partial(print_demo_banner, password=password)
-    asyncio.run(
-        run_site(site, duration_s=args.duration, status=True, on_started=banner, summary=True)
-    )
+    asyncio.run(run_demo(settings, args.duration, banner))
     return ExitCode.OK
+
+
+async def run_demo(
+    settings: Settings, duration_s: float | None, banner: Callable[[Site], None]
+) -> None:
+    """The demo site beside its consortium's chain node and witnesses, each its own process."""
+    async with demo_consortium(settings, os.environ) as (joined, environ):
+        site = Site(joined, environ=environ, demo_designs=True, excursion_every=3, demo_loop=True)
+        await run_site(site, duration_s=duration_s, status=True, on_started=banner, summary=True)
 
 
 def demo_public_url(web: WebSettings) -> str:
@@ -190,6 +199,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 issuers=args.issuers,
                 trust_any_issuer=args.trust_any_issuer,
                 witnesses=witness_policy(settings, args.witnesses, args.quorum),
+                validators=args.validators and PinnedValidators.read(args.validators),
             )
         )
     )
@@ -349,6 +359,13 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="K",
         help="cosignatures of those witnesses each checkpoint needs (default: "
         "ledger.witness_quorum; with --witnesses, every witness of the file)",
+    )
+    verify.add_argument(
+        "--validators",
+        type=Path,
+        metavar="FILE",
+        help="pinned QBFT validator addresses (one per line, # comments, or a JSON array): "
+        "each anchor's block header must carry a quorum of their commit seals",
     )
     add_site_options(verify)
     verify.set_defaults(func=cmd_verify)

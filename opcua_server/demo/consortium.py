@@ -10,16 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger import Admission, ChainServiceInfo, child_setup
+from config import Settings, WitnessEndpoint
+from ledger import (
+    ADMIN_KEY_FILE,
+    Admission,
+    ChainServiceInfo,
+    child_setup,
+    init_oem,
+    record_consortium,
+    site_key,
+    site_log_of,
+)
 from models import TrustfloorError
 
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
+CONSORTIUM_DIR = "consortium"
+WITNESSES_DIR = "witnesses"
+DEMO_WITNESSES = {"oem": "oem.demo/witness", "notary": "notary.demo/witness"}
+"""The demo's witnesses: the OEM's and a consortium notary's, by label and key name."""
 
 
 class PartyProcessError(TrustfloorError):
@@ -61,6 +75,7 @@ async def party_process(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         preexec_fn=child_setup(),
+        process_group=0,  # Ctrl+C stops the site first; it stops its services last
     )
     try:
         lines = await _read_until_ready(process, ready, " ".join(argv[3:]))
@@ -128,3 +143,58 @@ async def witness_service(
     async with party_process(argv, lambda line: line.startswith("listening on ")) as party:
         vkey = next(line.split()[1] for line in party.lines if line.startswith("witness "))
         yield RunningWitness(name, party.lines[-1].split()[-1], vkey)
+
+
+@asynccontextmanager
+async def demo_consortium(
+    settings: Settings, environ: Mapping[str, str]
+) -> AsyncIterator[tuple[Settings, dict[str, str]]]:
+    """The demo site's consortium as processes of their own: the chain node (admitting the site
+    and the demo's OEM) and the OEM's and the notary's witnesses of the site log. Yields the
+    site's settings pointing at them (chain.url, chain.contract_address, ledger.witnesses,
+    ledger.witness_quorum 2) and the environment holding the site's key; stops them on exit.
+
+    The site's key is the variable's or ``<data_dir>/chain/site.key``, the OEM's
+    ``<data_dir>/oem/oem.key``, the log's ``<data_dir>/log.key``; the node's state and the
+    admin's key are in ``<data_dir>/consortium``, each witness's in ``<data_dir>/witnesses``;
+    the site's chain folder records the node, so that commands on the data directory use it.
+    """
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    site = site_key(settings, environ)
+    site_environ = {**environ, settings.chain.key_env: site.secret_hex()}
+    oem = init_oem(settings, environ).address
+    log_key = site_log_of(settings, environ).verifier
+    assert log_key is not None
+    admit = Admission(issuers=(site.address,), oems=(oem,))
+    data_dir = settings.data_dir
+    async with AsyncExitStack() as services:
+        consortium = data_dir / CONSORTIUM_DIR
+        chain = await services.enter_async_context(
+            chain_service(consortium, settings.chain.chain_id, admit)
+        )
+        record_consortium(settings, chain.url, chain.contract, consortium / ADMIN_KEY_FILE)
+        witnesses = [
+            await services.enter_async_context(
+                witness_service(data_dir / WITNESSES_DIR / label, name, [log_key.vkey()])
+            )
+            for label, name in DEMO_WITNESSES.items()
+        ]
+        yield consortium_settings(settings, chain, witnesses), site_environ
+
+
+def consortium_settings(
+    settings: Settings, chain: ChainServiceInfo, witnesses: Sequence[RunningWitness]
+) -> Settings:
+    """``settings`` pointing at the consortium's chain node and cosigned by ``witnesses``, all
+    of which a bundle needs."""
+    chain_settings = settings.chain.model_copy(
+        update={"url": chain.url, "chain_id": chain.chain_id, "contract_address": chain.contract}
+    )
+    endpoints = tuple(
+        WitnessEndpoint(name=label, key=w.vkey, url=w.url)
+        for label, w in zip(DEMO_WITNESSES, witnesses, strict=True)
+    )
+    ledger = settings.ledger.model_copy(
+        update={"witnesses": endpoints, "witness_quorum": len(endpoints)}
+    )
+    return settings.model_copy(update={"chain": chain_settings, "ledger": ledger})

@@ -49,7 +49,8 @@ async def play_demo_oem(
     write_design: Callable[[Path, str, str, str], None],
 ) -> None:
     """The OEM's part of the demo, each step idempotent so that a restart repeats nothing:
-    its key (``<data_dir>/oem/oem.key``), admission by the consortium admin, each design of
+    its key (``<data_dir>/oem/oem.key``), admission by the consortium admin (on the local
+    chain; the consortium's chain service admits it as it starts), each design of
     ``designs`` ((id, revision) -> name) written and registered, a year's licence of
     ``quota`` pieces granted to ``site`` when it holds none valid now, and the released
     folder sealed for the site (``site_public_key``) and handed to it: the site keeps only
@@ -60,7 +61,8 @@ async def play_demo_oem(
     by the site itself: those stay the site's own, with the licence it granted itself.
     """
     oem = init_oem(settings, environ)
-    await allow_parties(settings, environ, oems=[oem.address])
+    if settings.chain.url is None:  # a consortium's node admitted the OEM when it started
+        await allow_parties(settings, environ, oems=[oem.address])
     now = datetime.now(UTC)
     for (design_id, revision), name in designs.items():
         key = design_key(design_id, revision)

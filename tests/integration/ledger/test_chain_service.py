@@ -70,6 +70,8 @@ async def test_a_site_connects_by_url_allow_listed_and_funded_and_runs_no_node(
         assert await client.is_oem(consortium.oem.address)
         assert await client.balance(consortium.site.address) > 0
         assert await client.balance(consortium.oem.address) > 0
+        head, _ = await client.head()
+        assert await client.qbft_header(head) is None, "anvil's blocks carry no QBFT seals"
     assert not (tmp_path / "chain").exists(), "the site kept no chain of its own"
 
 

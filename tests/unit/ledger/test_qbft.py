@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import rlp  # type: ignore[import-untyped]  # pyrlp ships no type information
-from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
 from ledger.qbft import (
@@ -26,17 +25,15 @@ from ledger.qbft import (
     quorum,
     verify_commit_seals,
 )
-
-VECTORS = json.loads(
-    (Path(__file__).parents[2] / "testdata" / "qbft" / "besu_vectors.json").read_text()
+from tests.unit.ledger.qbftkit import (
+    KEYS,
+    OUTSIDER,
+    VALIDATORS,
+    VECTORS,
+    rpc_block,
+    sealed,
+    unhex,
 )
-KEYS = [PrivateKey.from_int(n) for n in VECTORS["header"]["validator_private_keys"]]
-VALIDATORS = [address_of(key.public_key) for key in KEYS]
-OUTSIDER = PrivateKey.from_int(5)
-
-
-def unhex(text: str) -> bytes:
-    return bytes.fromhex(text.removeprefix("0x"))
 
 
 @pytest.mark.parametrize("vector", VECTORS["extra_data"], ids=["codec-test", "genesis"])
@@ -53,26 +50,6 @@ def test_besu_extra_data_decodes_to_its_fields_and_encodes_back(vector: dict[str
     assert extra.round == vector["round"]
     assert list(extra.seals) == [unhex(s) for s in vector["seals"]]
     assert extra.encode() == unhex(vector["raw"])
-
-
-def rpc_block(extra: QbftExtraData, **changes: str) -> dict[str, str]:
-    notes = ("from", "validator_private_keys")
-    fields = {k: v for k, v in VECTORS["header"].items() if k not in notes}
-    return {
-        **fields,
-        "logsBloom": "0x" + "00" * 256,
-        "extraData": "0x" + extra.encode().hex(),
-        **changes,
-    }
-
-
-def sealed(signers: list[PrivateKey], round_number: int = 3, **changes: str) -> BlockHeader:
-    """A QBFT header for the four validators, commit-sealed by ``signers``."""
-    unsealed = QbftExtraData(bytes(32), tuple(VALIDATORS), None, round_number, ())
-    header = BlockHeader.from_rpc(rpc_block(unsealed, **changes))
-    digest = commit_seal_hash(header)
-    seals = tuple(key.sign_recoverable(digest, hasher=None) for key in signers)
-    return header.with_extra(replace(unsealed, seals=seals))
 
 
 def reference_hash(header: BlockHeader, round_number: int, seals: list[bytes]) -> bytes:
