@@ -63,6 +63,8 @@ from models import ManualClock, Reading, good
 T = TypeVar("T")
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 MACHINES = 1000
+SWEEP_MACHINES = (100, 1000, 5000)
+"""Fleet sizes of ``--sweep``."""
 TRAINING_UNITS = 80
 HEALTHY_RUL = 125
 SAMPLE_INTERVAL = timedelta(minutes=1)
@@ -94,13 +96,15 @@ def train_models(frame: pd.DataFrame, columns: HistoryColumns) -> tuple[RulModel
     return rul_model, scorer
 
 
-def build_fleet(frame: pd.DataFrame, columns: HistoryColumns, length: int, seed: int) -> Fleet:
-    """Each machine replays ``length`` consecutive cycles of a random engine."""
+def build_fleet(
+    frame: pd.DataFrame, columns: HistoryColumns, length: int, seed: int, machines: int = MACHINES
+) -> Fleet:
+    """Each of ``machines`` replays ``length`` consecutive cycles of a random engine."""
     rng = np.random.default_rng(seed)
     engines = [group for _, group in frame.groupby(CMAPSS_UNIT) if len(group) >= length]
-    samples = np.empty((MACHINES, length, len(columns.inputs)))
-    start_age = np.empty(MACHINES)
-    for machine in range(MACHINES):
+    samples = np.empty((machines, length, len(columns.inputs)))
+    start_age = np.empty(machines)
+    for machine in range(machines):
         engine = engines[rng.integers(len(engines))]
         start = int(rng.integers(0, len(engine) - length + 1))
         rows = engine.iloc[start : start + length]
@@ -240,9 +244,9 @@ SERVICE = ("tick",)
 BASELINE = ("pandas features", "anomaly (baseline)", "rul (baseline)")
 
 
-def fleet_machines(columns: HistoryColumns) -> list[ScoredMachine]:
+def fleet_machines(columns: HistoryColumns, machines: int = MACHINES) -> list[ScoredMachine]:
     """The fleet as the scoring service sees it: one group of machines with the same tags."""
-    return [ScoredMachine(f"m{index:04d}", columns.inputs) for index in range(MACHINES)]
+    return [ScoredMachine(f"m{index:04d}", columns.inputs) for index in range(machines)]
 
 
 def store_models(
@@ -277,7 +281,7 @@ class ServiceRun:
 
     def __init__(self, fleet: Fleet, columns: HistoryColumns, store: ModelStore) -> None:
         self.fleet = fleet
-        self.machines = fleet_machines(columns)
+        self.machines = fleet_machines(columns, fleet.samples.shape[0])
         self.service = ScoringService(
             self.machines, store, MaintenanceSettings(), ManualClock(T0 - SAMPLE_INTERVAL)
         )
@@ -297,9 +301,15 @@ class ServiceRun:
 
 
 def measure_service_ticks(
-    watch: Stopwatch, run: ServiceRun, models: tuple[RulModel, AnomalyScorer], ticks: int
+    watch: Stopwatch,
+    run: ServiceRun,
+    models: tuple[RulModel, AnomalyScorer],
+    ticks: int,
+    *,
+    models_alone: bool = True,
 ) -> None:
-    """Fill the service's windows, then time ``ticks`` ticks and each model call on its own."""
+    """Fill the service's windows, then time ``ticks`` ticks (and, with ``models_alone``, each
+    model call on its own)."""
     rul_model, scorer = models
     history = rul_model.pipeline.history
     for step in range(history - 1):
@@ -309,10 +319,13 @@ def measure_service_ticks(
         now = history - 1 + tick
         run.put(now)
         scored = watch.run("tick", run.tick, now)
-        if scored != MACHINES:
-            raise RuntimeError(f"tick {tick} scored {scored} machines, not {MACHINES}")
+        machines = len(run.machines)
+        if scored != machines:
+            raise RuntimeError(f"tick {tick} scored {scored} machines, not {machines}")
+        if not models_alone:
+            continue
         raw = run.fleet.samples[:, now + 1 - history : now + 1, :]
-        age = np.full(MACHINES, float(now + 1))
+        age = np.full(machines, float(now + 1))
         watch.run("anomaly", scorer.score, raw)
         watch.run("rul", rul_model.predict, raw, age)
 
@@ -350,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--baseline-ticks", type=int, default=3, help="ticks of the baseline")
     parser.add_argument("--json", action="store_true", help="print figures as JSON")
+    parser.add_argument(
+        "--sweep", action="store_true", help=f"also tick fleets of {SWEEP_MACHINES} machines"
+    )
     arguments = parser.parse_args(argv)
     nested = arguments.data / "cmapss"
     train = read_cmapss(nested if nested.is_dir() else arguments.data, "FD002").train
@@ -358,22 +374,69 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = models[0].pipeline
     fleet = build_fleet(train, columns, pipeline.history + arguments.ticks, seed=0)
     watch = Stopwatch()
-    with tempfile.TemporaryDirectory() as folder:
-        store = ModelStore(Path(folder))
-        (group,) = machine_groups(fleet_machines(columns))
-        store_models(store, group.name, models, fleet)
-        run = ServiceRun(fleet, columns, store)
-        try:
-            measure_service_ticks(watch, run, models, arguments.ticks)
-        finally:
-            run.close()
+    service_ticks(watch, fleet, columns, models, arguments.ticks)
+    sizes = {MACHINES: watch}
+    for machines in SWEEP_MACHINES if arguments.sweep else ():
+        if machines not in sizes:
+            sized = build_fleet(train, columns, fleet.samples.shape[1], seed=0, machines=machines)
+            sizes[machines] = Stopwatch()
+            service_ticks(sizes[machines], sized, columns, models, arguments.ticks, alone=False)
     difference = measure_baseline(watch, fleet, models, arguments.baseline_ticks)
-    report(watch, arguments, len(columns.inputs), len(pipeline.feature_names), difference)
+    sweep = size_figures(sizes) if arguments.sweep else None
+    report(watch, arguments, len(columns.inputs), len(pipeline.feature_names), difference, sweep)
     return 0
 
 
+def service_ticks(
+    watch: Stopwatch,
+    fleet: Fleet,
+    columns: HistoryColumns,
+    models: tuple[RulModel, AnomalyScorer],
+    ticks: int,
+    *,
+    alone: bool = True,
+) -> None:
+    """Time ``ticks`` ticks of a ScoringService over ``fleet`` with the models stored."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = ModelStore(Path(folder))
+        (group,) = machine_groups(fleet_machines(columns, fleet.samples.shape[0]))
+        store_models(store, group.name, models, fleet)
+        run = ServiceRun(fleet, columns, store)
+        try:
+            measure_service_ticks(watch, run, models, ticks, models_alone=alone)
+        finally:
+            run.close()
+
+
+def size_figures(sizes: dict[int, Stopwatch]) -> dict[str, dict[str, float]]:
+    """Median and p95 tick per fleet size, and the median per machine."""
+    figures = {}
+    for machines, watch in sorted(sizes.items()):
+        median = statistics.median(watch.wall["tick"])
+        figures[str(machines)] = {
+            "tick_ms": round(median, 2),
+            "tick_p95_ms": round(watch.p95("tick"), 2),
+            "tick_us_per_machine": round(1000.0 * median / machines, 1),
+        }
+    return figures
+
+
+def print_sizes(figures: dict[str, dict[str, float]]) -> None:
+    print("  ScoringService.tick by fleet size (wall ms: median, p95; µs per machine):")
+    for machines, f in figures.items():
+        print(
+            f"    {int(machines):>5} machines  {f['tick_ms']:8.1f}  {f['tick_p95_ms']:8.1f}"
+            f"  {f['tick_us_per_machine']:6.1f}"
+        )
+
+
 def report(
-    watch: Stopwatch, arguments: argparse.Namespace, tags: int, features: int, difference: float
+    watch: Stopwatch,
+    arguments: argparse.Namespace,
+    tags: int,
+    features: int,
+    difference: float,
+    sizes: dict[str, dict[str, float]] | None,
 ) -> None:
     tick_wall, tick_cpu = watch.tick_totals(SERVICE)
     baseline_wall, baseline_cpu = watch.tick_totals(BASELINE)
@@ -386,7 +449,15 @@ def report(
             "speedup": round(baseline_wall / tick_wall, 1),
             "machines": MACHINES,
             "tags": tags,
+            "measured": (
+                f"ScoringService.tick (close a sample, features, anomaly + RUL with band) of "
+                f"{MACHINES} machines x {tags} tags over {arguments.ticks} ticks, wall ms; "
+                "baseline: pandas groupby-rolling features and the same models"
+            ),
+            "cores": os.cpu_count(),
         }
+        if sizes is not None:
+            figures["sizes"] = sizes
         print(json.dumps(figures))
         return
     print(
@@ -408,6 +479,8 @@ def report(
         f"  largest |pandas − numpy| feature difference {difference:.1e} "
         "(EWM left out: pandas' ewm spans the whole history, ours the window)"
     )
+    if sizes is not None:
+        print_sizes(sizes)
 
 
 if __name__ == "__main__":

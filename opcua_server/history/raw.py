@@ -8,7 +8,8 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, runtime_checkable
 
 from asyncua import ua
 from asyncua.server.history import HistoryManager
@@ -19,12 +20,14 @@ from models import (
     AggregateHistorian,
     AggregateStatus,
     AggregateValue,
+    Cause,
     Historian,
+    Quality,
     Reading,
     from_micros,
     to_micros,
 )
-from opcua_server.model.address_space import status_of, variant_of
+from opcua_server.model.address_space import STATUS_BY_CAUSE, status_of, variant_of
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,19 @@ NO_SQLITE_HISTORIAN = (
     "of values answers BadHistoryOperationUnsupported (query the InfluxDB bucket for history)"
 )
 """Logged when the site starts without its SQLite historian and at the first refused read."""
+
+
+RawRow = tuple[int, float | int | str | None, str, str, str]
+"""A stored reading: source time (µs since the Unix epoch), value, quality, cause, reason."""
+
+
+@runtime_checkable
+class RawRowHistorian(Protocol):
+    """A historian that also answers raw queries as rows (no object per reading)."""
+
+    async def query_rows(
+        self, machine: str, tag: str, start: datetime, end: datetime, limit: int = 10_000
+    ) -> list[RawRow]: ...
 
 
 class EventHistory(Protocol):
@@ -120,19 +136,76 @@ def raw_result(readings: Sequence[Reading], limit: int, after: RawPosition) -> u
     result = ua.HistoryReadResult()
     result.HistoryData = ua.HistoryData()
     if len(readings) > limit:
-        result.ContinuationPoint = encode_continuation(_next_position(readings, limit, after))
+        stamps = [to_micros(r.source_ts) for r in readings[: limit + 1]]
+        result.ContinuationPoint = encode_continuation(_next_position(stamps, limit, after))
     result.HistoryData.DataValues = [_data_value(r) for r in readings[:limit]]
     return result
 
 
-def _next_position(readings: Sequence[Reading], limit: int, after: RawPosition) -> RawPosition:
-    """Where the read resumes after returning ``readings[:limit]``; readings sharing the next
-    one's timestamp that were returned already are skipped then."""
-    resume = readings[limit].source_ts
-    returned = sum(1 for r in readings[:limit] if r.source_ts == resume)
-    if resume == after.start:
+def raw_rows_result(rows: Sequence[RawRow], limit: int, after: RawPosition) -> ua.HistoryReadResult:
+    """:func:`raw_result` from stored rows: the HistoryData goes out already encoded (OPC
+    10000-6 §5.2.2.15 ExtensionObject body), the same bytes asyncua would make of the
+    DataValues, with no DataValue object per reading."""
+    result = ua.HistoryReadResult()
+    if len(rows) > limit:
+        stamps = [row[0] for row in rows[: limit + 1]]
+        result.ContinuationPoint = encode_continuation(_next_position(stamps, limit, after))
+    result.HistoryData = ua.ExtensionObject(TypeId=_HISTORY_DATA, Body=history_data(rows[:limit]))
+    return result
+
+
+def _next_position(stamps: Sequence[int], limit: int, after: RawPosition) -> RawPosition:
+    """Where the read resumes after returning ``limit`` of the readings stamped ``stamps`` (µs,
+    oldest first, at least ``limit + 1``); those sharing the next one's timestamp that were
+    returned already are skipped then."""
+    resume = stamps[limit]
+    returned = sum(1 for stamp in stamps[:limit] if stamp == resume)
+    if resume == to_micros(after.start):
         returned += after.skip
-    return RawPosition(resume, returned)
+    return RawPosition(from_micros(resume), returned)
+
+
+_HISTORY_DATA = ua.NodeId(ua.ObjectIds.HistoryData_Encoding_DefaultBinary)
+_ALL_FIELDS = 0x0F
+"""DataValue encoding mask: value, status code, source and server timestamps."""
+_WIN_EPOCH_TICKS = 116_444_736_000_000_000
+"""100 ns ticks from 1601-01-01 to 1970-01-01 (OPC 10000-6 §5.2.2.5 DateTime)."""
+_COUNT = struct.Struct("<i")
+_NUMBER = struct.Struct("<BBdIqq")
+_EMPTY = struct.Struct("<BBIqq")
+_TEXT_HEAD = struct.Struct("<BBi")
+_TAIL = struct.Struct("<Iqq")
+
+
+def history_data(rows: Sequence[RawRow]) -> bytes:
+    """The binary HistoryData of ``rows`` (OPC 10000-6 §5.2.2.17 DataValue, §5.2.2.16 Variant):
+    numbers as Double, text as String, no value as a null Variant; both timestamps the source
+    time, as :func:`raw_result` sends them."""
+    parts = [_COUNT.pack(len(rows))]
+    for stamp_us, value, quality, cause, _ in rows:
+        ticks = stamp_us * 10 + _WIN_EPOCH_TICKS
+        status = _status_code(quality, cause)
+        if isinstance(value, int | float):
+            parts.append(_NUMBER.pack(_ALL_FIELDS, 11, value, status, ticks, ticks))
+        elif isinstance(value, str):
+            text = value.encode()
+            parts.append(_TEXT_HEAD.pack(_ALL_FIELDS, 12, len(text)))
+            parts.append(text)
+            parts.append(_TAIL.pack(status, ticks, ticks))
+        else:
+            parts.append(_EMPTY.pack(_ALL_FIELDS, 0, status, ticks, ticks))
+    return b"".join(parts)
+
+
+@cache
+def _status_code(quality: str, cause: str) -> int:
+    """The status code :func:`status_of` gives a reading of this stored quality and cause."""
+    if quality == Quality.GOOD.value:
+        return int(ua.StatusCodes.Good)
+    code = STATUS_BY_CAUSE[Cause(cause)]
+    if quality == Quality.BAD.value and code == ua.StatusCodes.Good:
+        code = ua.StatusCodes.Bad
+    return int(code)
 
 
 def _data_value(reading: Reading) -> ua.DataValue:
@@ -217,7 +290,11 @@ class SiteHistory(HistoryManager):  # type: ignore[misc]  # asyncua is untyped t
         except ValueError:
             return _status_result(ua.StatusCodes.BadContinuationPointInvalid)
         end = _given(details.EndTime) or datetime.now(UTC)
-        readings = await self._historian.query(*point, after.start, end, after.skip + limit + 1)
+        wanted = after.skip + limit + 1
+        if isinstance(self._historian, RawRowHistorian):
+            rows = await self._historian.query_rows(*point, after.start, end, wanted)
+            return await asyncio.to_thread(raw_rows_result, rows[after.skip :], limit, after)
+        readings = await self._historian.query(*point, after.start, end, wanted)
         return await asyncio.to_thread(raw_result, readings[after.skip :], limit, after)
 
     async def _processed(
