@@ -1,5 +1,4 @@
-"""``trustfloor recall create|show|list|close-part|release-orders|cancel-orders`` and
-``take-back``: campaigns to closure."""
+"""``trustfloor recall`` (create, show, list, close-part, release/cancel-orders), ``take-back``."""
 
 from __future__ import annotations
 
