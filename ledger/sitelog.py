@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ledger.errors import LedgerStateError
-from ledger.merkle import inclusion_proofs, root_hash
+from ledger.merkle import consistency_proof, inclusion_proofs, root_hash
 from ledger.tables import BatchRow, BatchState
 from ledger.transparency import (
     ED25519,
@@ -205,3 +205,18 @@ def site_log_signer(data_dir: Path, origin: str, environ: Mapping[str, str]) -> 
             advice=f"set it to 64 hex digits, or unset it to keep the key in {LOG_KEY_FILE}",
         )
     return Signer.from_seed(origin, seed, ED25519)
+
+
+def consistency_chain(
+    store: SiteLogStore, sizes: Sequence[int], start: int = 0
+) -> list[list[bytes]]:
+    """For each of the increasing tree ``sizes``, the RFC 6962 consistency proof from the size
+    before it (``start`` for the first; empty from 0), over the log's leaves."""
+    if not sizes:
+        return []
+    hashes = store.log_hashes(max(sizes))
+    proofs, previous = [], start
+    for size in sizes:
+        proofs.append(consistency_proof(hashes, previous, size) if 0 < previous < size else [])
+        previous = size
+    return proofs

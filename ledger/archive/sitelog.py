@@ -15,8 +15,8 @@ from pathlib import Path
 from ledger.canonical import JsonObject, JsonValue
 from ledger.errors import ProofError
 from ledger.logchecks import split_views
-from ledger.merkle import consistency_proof, verify_consistency
-from ledger.sitelog import SiteLogStore
+from ledger.merkle import verify_consistency
+from ledger.sitelog import SiteLogStore, consistency_chain
 from ledger.transparency import Checkpoint, Note, NoteError
 from models import ProofBundle
 
@@ -38,15 +38,11 @@ def log_document(store: SiteLogStore, sizes: set[int]) -> JsonObject | None:
     stored = [c for c in store.checkpoints() if c.size in sizes]
     if not stored:
         return None
-    hashes = store.log_hashes(stored[-1].size)
-    entries: list[JsonValue] = []
-    previous = 0
-    for checkpoint in stored:
-        proof = consistency_proof(hashes, previous, checkpoint.size) if previous else []
-        entries.append(
-            {"checkpoint": checkpoint.cosigned_note(), "consistency": [p.hex() for p in proof]}
-        )
-        previous = checkpoint.size
+    proofs = consistency_chain(store, [c.size for c in stored])
+    entries: list[JsonValue] = [
+        {"checkpoint": c.cosigned_note(), "consistency": [p.hex() for p in proof]}
+        for c, proof in zip(stored, proofs, strict=True)
+    ]
     return {"checkpoints": entries}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ledger.billing.document import STATEMENT_SCHEMA, Period, SignedStatement, sign_statement
+from ledger.billing.sitelog import add_checkpoints
 from ledger.canonical import JsonObject, JsonValue, design_key
 from ledger.chain import ChainClient
 from ledger.errors import StatementError
@@ -19,7 +20,7 @@ from ledger.merkle import root_hash
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
 from ledger.stored import checked_part
-from ledger.tables import LeafRow
+from ledger.tables import BatchRow, LeafRow
 from models import AnchorReceipt, RecordKind, Verdict
 
 CERTIFIED = "certified"
@@ -147,10 +148,13 @@ async def build_statement(
 
     lines: list[JsonObject] = []
     anchors: dict[str, JsonObject] = {}
+    logged: dict[str, BatchRow] = {}
     for piece in anchored_pieces(store, site, design_id, revision):
         receipt = piece.receipt
         if first < receipt.block_number <= end_block:
             lines.append(_line(piece, _status(piece), price))
+            if (batch := piece.certificate.batch) is not None and batch.checkpoint:
+                logged[receipt.root] = batch
             anchor = anchors.setdefault(
                 receipt.root,
                 {"root": receipt.root, "tx": receipt.tx_hash, "block": receipt.block_number},
@@ -159,6 +163,8 @@ async def build_statement(
         elif receipt.block_number <= first and _revoked_within(piece, period):
             lines.append(_line(piece, CREDITED, price))
     lines.sort(key=_order)
+    ordered = sorted(anchors.values(), key=lambda a: int(str(a["block"])))
+    add_checkpoints(store, ordered, logged, None if previous is None else previous.document)
     document = statement_document(
         site=site,
         oem=oem,
@@ -175,7 +181,7 @@ async def build_statement(
         },
         started=started_in(store, design_id, revision, period),
         lines=lines,
-        anchors=sorted(anchors.values(), key=lambda a: int(str(a["block"]))),
+        anchors=ordered,
         chain={
             "chain_id": chain.chain_id,
             "contract": chain.contract_address,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ledger.billing.document import SignedStatement
+from ledger.billing.sitelog import check_log
 from ledger.billing.statement import CERTIFIED, CREDITED, FAILED, REVOKED
 from ledger.canonical import JsonObject
 from ledger.chain import ChainClient
@@ -101,6 +102,7 @@ def verify_statement_offline(
         _guarded("pieces in their batches", lambda: _inclusions(doc)),
         _guarded("merkle root", lambda: _merkle_root(doc)),
         _guarded("anchors", lambda: _anchor_sums(doc)),
+        _guarded("site log", lambda: check_log(doc, previous.document if previous else None)),
         _guarded("counts", lambda: _counts(doc)),
         _guarded("amount", lambda: _amount(doc)),
     ]

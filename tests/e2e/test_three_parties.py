@@ -176,6 +176,7 @@ async def test_a_month_statement_verifies_is_accepted_and_chains(
     assert doc["balances"]["amount_micros"] == 25_000_000
     checked = await verify_statement_file(settings, november.path, environ=environ)
     assert checked.exit_code == ExitCode.OK, checked.output
+    assert "checkpoint(s) of one append-only log" in checked.output  # the site log's anchors
 
     accepted = await accept_statement(parties.oem[0], november.path, parties.oem[1])
     assert accepted.exit_code == ExitCode.OK, accepted.output
