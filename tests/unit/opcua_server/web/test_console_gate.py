@@ -250,3 +250,20 @@ async def test_the_board_shows_when_an_open_order_should_be_ready(console: Conso
     ready = order.created_at + timedelta(hours=PRINT_HOURS)
     row = board.text[board.text.index(f'id="order-{order.id}"') :]
     assert ready.strftime("%Y-%m-%d %H:%M") in row[: row.index("</tr>")]
+
+
+async def test_the_board_shows_a_held_order_with_its_recall_and_a_planner_may_cancel_it(
+    console: Console,
+) -> None:
+    order = await console.orders.create_order("bracket", 1, "spare", "mes")
+    await console.orders.hold_order(order.id, "qe-anna", "recall RC-0007")
+    async with client(console) as http:
+        token = await sign_in(http, "planner")
+        board = await http.get("/")
+        row = board.text[board.text.index(f'id="order-{order.id}"') :]
+        assert "held (recall RC-0007)" in row[: row.index("</tr>")]
+        page = await http.get("/orders")
+        assert f'aria-label="Cancel order {order.id}"' in page.text
+        cancelled = await http.post(f"/orders/{order.id}/cancel", data={"csrf_token": token})
+        assert cancelled.status_code == 303
+    assert (await console.orders.get_order(order.id)).state.value == "cancelled"
