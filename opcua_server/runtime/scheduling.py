@@ -51,7 +51,8 @@ class PeriodicJobs:
         one that does not within ``timeout_s``."""
         self._stopping = True
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            # Paused, it starts no turn; shut down, its executor would cancel those under way.
+            self._scheduler.pause()
         try:
             async with asyncio.timeout(timeout_s):
                 await asyncio.gather(*self._running, return_exceptions=True)
@@ -63,6 +64,8 @@ class PeriodicJobs:
             )
             for task in list(self._running):
                 task.cancel()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
 
     def _tracked(self, run: Job) -> Callable[[], Awaitable[None]]:
         """``run`` as a job that ``stop`` can wait for, and that no longer starts once stopping."""
