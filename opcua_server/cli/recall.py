@@ -75,11 +75,15 @@ def add_recall_commands(sub: Subcommands) -> None:
     _add_common(close)
     close.set_defaults(func=cmd_recall_close_part)
 
-    for name, verb, func in (
-        ("release-orders", "release to the state each had", cmd_recall_release_orders),
-        ("cancel-orders", "cancel", cmd_recall_cancel_orders),
+    for name, what, func in (
+        (
+            "release-orders",
+            "release the orders a campaign still holds, each to the state it had",
+            cmd_recall_release_orders,
+        ),
+        ("cancel-orders", "cancel the orders a campaign still holds", cmd_recall_cancel_orders),
     ):
-        orders = recall_cmd.add_parser(name, help=f"{verb} the orders a campaign still holds")
+        orders = recall_cmd.add_parser(name, help=what)
         orders.add_argument("campaign")
         _add_common(orders)
         orders.set_defaults(func=func)
