@@ -18,8 +18,9 @@
 #   kept as given (they rarely repeat). Every attribute starts with one shared, read-only empty
 #   table of data-change callbacks instead of its own empty dict.
 # - AttributeValues: a node's attributes other than Value whose DataValue is shared are one
-#   read-only `SharedAttributeValue` per distinct value (a node of the site owns only its
-#   NodeId and Value attributes). Before asyncua changes an attribute in place (a write, a value
+#   read-only `SharedAttributeValue` per distinct value, and the NodeId attribute is one per
+#   address space that answers each node's own NodeId when read (a new node owns only its
+#   Value attribute). Before asyncua changes an attribute in place (a write, a value
 #   callback or setter, a data-change callback) the wrapped functions give the node its own
 #   AttributeValue holding the same DataValue, so a change never reaches another node; any
 #   other attempt to change a shared one raises instead of changing them all.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -124,9 +126,13 @@ def _init(self: AttributeValue, value: ua.DataValue) -> None:
 class SharedAttributeValue(AttributeValue):  # type: ignore[misc]  # asyncua is untyped to mypy here
     """An AttributeValue that many nodes hold: read-only; a node owns a copy before a change."""
 
-    def __init__(self, value: ua.DataValue) -> None:
+    def __init__(
+        self,
+        value: ua.DataValue | None,
+        callback: Callable[[ua.NodeId, ua.AttributeIds], ua.DataValue] | None = None,
+    ) -> None:
         object.__setattr__(self, "value", value)
-        object.__setattr__(self, "value_callback", None)
+        object.__setattr__(self, "value_callback", callback)
         object.__setattr__(self, "value_setter", None)
         object.__setattr__(self, "datachange_callbacks", NO_CALLBACKS)
 
@@ -139,17 +145,11 @@ class SharedAttributeValue(AttributeValue):  # type: ignore[misc]  # asyncua is 
 
 _TEMPLATES: dict[Hashable, SharedAttributeValue] = {}
 _VALUE = ua.AttributeIds.Value
-_NODE_ID = ua.AttributeIds.NodeId
 
 
 def attribute_value(attribute: ua.AttributeIds, value: ua.DataValue) -> AttributeValue:
     """What a new node holds for ``attribute``: the shared read-only AttributeValue of an equal
-    shared DataValue, or its own (always for Value, which changes all the time, and NodeId,
-    which no two nodes have equal)."""
-    if attribute == _NODE_ID:
-        own = AttributeValue(None)
-        own.value = value
-        return own
+    shared DataValue, or its own (always for Value, which changes all the time)."""
     key = None if attribute == _VALUE else shared_key(value)
     if key is None:
         return AttributeValue(value)
@@ -162,11 +162,36 @@ def attribute_value(attribute: ua.AttributeIds, value: ua.DataValue) -> Attribut
     return template
 
 
+_NODE_IDS: weakref.WeakKeyDictionary[AddressSpace, SharedAttributeValue] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def node_id_attribute(aspace: AddressSpace) -> SharedAttributeValue:
+    """The NodeId attribute every node of ``aspace`` holds: read, it answers the DataValue
+    asyncua stored (a Variant of the node's own NodeId object), built when asked."""
+    held = _NODE_IDS.get(aspace)
+    if held is None:
+        space = weakref.ref(aspace)
+
+        def node_id_value(nodeid: ua.NodeId, _attr: ua.AttributeIds) -> ua.DataValue:
+            now = space()
+            node = None if now is None else now.get(nodeid)
+            own = nodeid if node is None else node.nodeid
+            return ua.DataValue(ua.Variant(own, ua.VariantType.NodeId))
+
+        held = _NODE_IDS[aspace] = SharedAttributeValue(None, node_id_value)
+    return held
+
+
 def own_attribute(node: NodeData, attribute: ua.AttributeIds) -> None:
     """Give ``node`` its own AttributeValue for ``attribute`` (same DataValue) if it shares one."""
     held = node.attributes.get(attribute)
     if type(held) is SharedAttributeValue:
-        node.attributes[attribute] = AttributeValue(held.value)
+        value = held.value
+        if held.value_callback is not None:
+            value = held.value_callback(node.nodeid, attribute)
+        node.attributes[attribute] = AttributeValue(value)
 
 
 def _owning(nodes: Mapping[ua.NodeId, NodeData], nodeid: ua.NodeId, attr: ua.AttributeIds) -> None:
@@ -213,9 +238,7 @@ def _add_node_attributes(
 ) -> None:
     """NodeManagementService._add_node_attributes (asyncua 2.1.0) with shared values."""
     attributes = nodedata.attributes
-    attributes[ua.AttributeIds.NodeId] = attribute_value(
-        ua.AttributeIds.NodeId, ua.DataValue(ua.Variant(nodedata.nodeid, ua.VariantType.NodeId))
-    )
+    attributes[ua.AttributeIds.NodeId] = node_id_attribute(self._aspace)
     attributes[ua.AttributeIds.BrowseName] = attribute_value(
         ua.AttributeIds.BrowseName,
         ua.DataValue(ua.Variant(item.BrowseName, ua.VariantType.QualifiedName)),

@@ -56,6 +56,8 @@ async def digest() -> str:
         lambda nodeid, attr: ua.DataValue(ua.Variant(ua.LocalizedText("called"))),
     )
     async def changed(handle, value): pass
+    aspace.add_datachange_callback(ua.NodeId("Machines/m1/t1", ns), ua.AttributeIds.NodeId,
+                                   changed)
     aspace.add_datachange_callback(ua.NodeId("Machines/m0/t0", ns), ua.AttributeIds.AccessLevel,
                                    changed)
     lines = []
@@ -115,7 +117,11 @@ async def test_equal_attributes_of_two_nodes_are_one_read_only_object(
     assert (
         nodes[a].attributes[ua.AttributeIds.Value] is not nodes[b].attributes[ua.AttributeIds.Value]
     )
-    assert nodes[a].attributes[ua.AttributeIds.NodeId].value.Value.Value == a
+    node_id = ua.AttributeIds.NodeId
+    assert nodes[a].attributes[node_id] is nodes[b].attributes[node_id]
+    read = server.iserver.aspace.read_attribute_value(ua.NodeId("Shared/a", 2), node_id)
+    assert read.Value == ua.Variant(a, ua.VariantType.NodeId)
+    assert read.Value.Value is nodes[a].nodeid
 
 
 async def test_a_change_to_a_shared_attribute_reaches_only_its_node(
