@@ -25,7 +25,7 @@ from ledger.billing import (
 )
 from ledger.billing.document import sign_statement
 from ledger.chain import ChainClient
-from ledger.commands import designs_dir, open_ledger
+from ledger.commands import certificate_export, designs_dir, open_ledger, verify_bundle_file
 from ledger.errors import LicenceNotValidError, QuotaExhaustedError
 from ledger.parties import (
     LicenceTerms,
@@ -251,3 +251,29 @@ async def test_a_tampered_statement_fails_naming_the_mismatch(
     cheaper["licence"]["price_micros"] = 1_000_000
     out = await verdict(cheaper, resign=True)
     assert "✗ amount: piece SN-A-1 is priced 12500000" in out
+
+
+JAN_5 = datetime(2027, 1, 5, 8, 0, tzinfo=UTC)
+
+
+async def test_both_sites_anchor_on_the_one_chain_and_verify_each_others_parts(
+    parties: Parties, tmp_path: Path
+) -> None:
+    """Several sites on one chain: each anchors its own parts, and each verifies the other's
+    proof bundle online against the same contract."""
+    await parties.advance_chain_to(JAN_5)
+    start, end = licence_period("2027-01-01", "2027-01-31")
+    terms = LicenceTerms(3, start, end, price_micros=12_500_000, currency="EUR")  # A used 2
+    site_b = SiteKey.from_hex(DEV_KEYS["outsider"]).address
+    for licensee in (parties.a, site_b):
+        await grant_licence(parties.oem[0], "pump-impeller@C", licensee, terms, parties.oem[1])
+    parts = {"SN-A-J1": parties.site_a, "SN-B-J1": parties.site_b}
+    for serial, site in parts.items():
+        await print_part(site, serial, JAN_5)
+    verifiers = {"SN-A-J1": parties.site_b, "SN-B-J1": parties.site_a}
+    for serial, (settings, _) in parts.items():
+        bundle = tmp_path / f"{serial}.json"
+        bundle.write_text(certificate_export(settings, serial).output)
+        verifier, environ = verifiers[serial]
+        checked = await verify_bundle_file(bundle, verifier, offline=False, environ=environ)
+        assert checked.exit_code == ExitCode.OK, checked.output
