@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,6 +28,8 @@ from ledger import (
     site_log_of,
 )
 from models import TrustfloorError
+
+log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
@@ -179,6 +182,9 @@ async def demo_consortium(
             )
             for label, name in DEMO_WITNESSES.items()
         ]
+        log.info("demo: the consortium's chain node %s serves ledger %s", chain.url, chain.contract)
+        for label, witness in zip(DEMO_WITNESSES, witnesses, strict=True):
+            log.info("demo: witness %s %s listens on %s", label, witness.vkey, witness.url)
         yield consortium_settings(settings, chain, witnesses), site_environ
 
 
