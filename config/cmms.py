@@ -1,4 +1,4 @@
-"""CMMS settings: where work requests are kept and where their closures come back."""
+"""CMMS settings: where work requests are kept, where their closures come back, the retrain."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class CmmsSettings(ConfigRecord):
 
     Work requests are POSTed like the planner webhook (signed, durable outbox, retried); the
     webhook itself is ``maintenance.cmms_webhook``. Closures come back signed with the secret in
-    ``receiver_secret_env``.
+    ``receiver_secret_env``; with ``retrain_interval_h`` the running site retrains from them.
     """
 
     work_requests_file: str = Field(
@@ -28,4 +28,11 @@ class CmmsSettings(ConfigRecord):
         "TRUSTFLOOR_CMMS_SECRET",
         min_length=1,
         description="environment variable holding the secret closures are signed with",
+    )
+    retrain_interval_h: float | None = Field(
+        None,
+        gt=0,
+        le=366 * 24,
+        description="retrain from the historian with the closures as labels this often, in "
+        "the running site (a model is replaced only when better on held-out runs); none: never",
     )

@@ -623,17 +623,23 @@ async def retrain_from_historian(
     progress: Progress,
 ) -> list[RetrainOutcome]:
     """Retrain each group from the historian, labelled by closures (and a failures table);
-    each candidate replaces its group's model only when better on held-out runs."""
+    each candidate replaces its group's model only when better on held-out runs. A group with
+    too few labelled runs is passed over with the reason (``progress``); the others go on."""
     labels = list(closures)
     if failures is not None:
         labels += await asyncio.to_thread(read_failures, failures)
     progress(f"{len(closures)} failure(s) from closed work requests, {len(labels)} in all")
     outcomes = []
     for group in machine_groups(machines):
-        table = await history_table(
-            historian, group.machines, labels, start, options.sample_interval_s
-        )
-        outcomes.append(
-            await asyncio.to_thread(retrain_if_better, table, group.name, store, options, progress)
-        )
+        try:
+            table = await history_table(
+                historian, group.machines, labels, start, options.sample_interval_s
+            )
+            outcome = await asyncio.to_thread(
+                retrain_if_better, table, group.name, store, options, progress
+            )
+        except TrainingDataError as error:
+            progress(f"{group.name}: not retrained: {error}")
+            continue
+        outcomes.append(outcome)
     return outcomes

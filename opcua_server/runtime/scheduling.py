@@ -33,6 +33,11 @@ class PeriodicJobs:
         """Run ``job`` every ``seconds`` once started; a turn due while it runs is skipped."""
         self._jobs.append((seconds, job, name))
 
+    @property
+    def schedule(self) -> dict[str, float]:
+        """Each job's name and its period in seconds."""
+        return {name: seconds for seconds, _, name in self._jobs}
+
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         for seconds, job, name in self._jobs:

@@ -32,9 +32,11 @@ from maintenance import (
     ScoreHistory,
     ScoringService,
     SqliteOrderBook,
+    TrainingOptions,
     WebhookNotifier,
     WorkRequestDesk,
     scored_machines,
+    site_training_options,
 )
 from models import (
     CertificateDesk,
@@ -73,6 +75,7 @@ from opcua_server.runtime.metrics import (
 from opcua_server.runtime.printer_snapshot import SNAPSHOT_EVERY_S, PrinterSnapshots
 from opcua_server.runtime.printflow import PrintFlow
 from opcua_server.runtime.recalls import RECALL_POLL_S, RecallAnnouncer
+from opcua_server.runtime.retraining import SiteRetrainer
 from opcua_server.runtime.scheduling import PeriodicJobs
 from opcua_server.runtime.summary import SiteStatus, SiteSummary, alerts_without_failure
 from opcua_server.server import ServerPorts, TrustfloorServer
@@ -97,10 +100,13 @@ class Site:
         demo_designs: bool = False,
         excursion_every: int = 0,
         demo_loop: bool = False,
+        retrain_options: TrainingOptions | None = None,
     ) -> None:
         """``demo_designs``, ``excursion_every`` and ``demo_loop`` play the demo's people
         (opcua_server.demo): the OEM's designs, a faulty job now and then, the fleet's history
-        that trains the models and the technician who fits the parts."""
+        that trains the models and the technician who fits the parts. ``retrain_options``: the
+        scheduled retrain's hyper-parameters (default: the site's, as `trustfloor maintenance
+        retrain` trains)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self._environ = environ
@@ -109,6 +115,7 @@ class Site:
         self._demo_designs = demo_designs
         self._excursion_every = excursion_every
         self._demo_loop = demo_loop
+        self._retrain_options = retrain_options
         self.technician: DemoTechnician | None = None
         self.printflow: PrintFlow | None = None
         self.scoring: ScoringService | None = None
@@ -127,6 +134,7 @@ class Site:
         self.order_book: SqliteOrderBook | None = None
         self.alerts: AlertService | None = None
         self.work_requests: WorkRequestDesk | None = None
+        self.retrainer: SiteRetrainer | None = None
         self.notifier: WebhookNotifier | None = None
         self.ledger: LedgerService | None = None
         self.web: WebConsole | None = None
@@ -380,6 +388,10 @@ class Site:
             jobs.every(2.0, self.ledger.tick, "ledger")
         if self.scoring is not None:
             jobs.every(self.settings.maintenance.scoring_interval_s, self.scoring.tick, "scoring")
+        self.retrainer = self._retrainer()
+        if self.retrainer is not None:
+            hours = self.settings.maintenance.cmms.retrain_interval_h or 0.0
+            jobs.every(hours * 3600.0, self.retrainer.tick, "retrain")
         if self.printflow is not None:
             jobs.every(1.0, self.printflow.tick, "printflow")
         if self.technician is not None:
@@ -399,6 +411,24 @@ class Site:
             self._stack.callback(recalls.close)
             jobs.every(RECALL_POLL_S, recalls.tick, "recalls")
         jobs.start()
+
+    def _retrainer(self) -> SiteRetrainer | None:
+        """The scheduled retrain, when ``maintenance.cmms.retrain_interval_h`` asks for one."""
+        m = self.settings.maintenance
+        if m.cmms.retrain_interval_h is None:
+            return None
+        if self.scoring is None or self.work_requests is None or self.historian is None:
+            log.warning("retrain_interval_h is set but this site scores no machine: no retrain")
+            return None
+        return SiteRetrainer(
+            self.historian,
+            tuple(scored_machines(self.settings.site)),
+            self.work_requests.store,
+            ModelStore(Path(self.settings.data_dir) / m.models_dir),
+            self.scoring,
+            self._retrain_options or site_training_options(self.settings),
+            self.clock,
+        )
 
     async def _maintain_historian(self) -> None:
         if self.historian is not None:
