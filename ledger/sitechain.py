@@ -55,7 +55,7 @@ IPC_FILE = "anvil.ipc"
 PID_FILE = "anvil.pid"
 CONSORTIUM_FILE = "consortium.json"
 """In the chain folder of a site without chain.url: the consortium node it uses instead of a
-node of its own ({"url", "chain_id", "contract", "admin_key"}); the demo writes it."""
+node of its own ({"url", "chain_id", "contract", "admin", "admin_key"}); the demo writes it."""
 STATE_INTERVAL_S = 5
 SITE_FUNDS_WEI = 1000 * 10**18
 """What the site's account is topped up to on the local chain (when below half of it): gas
@@ -88,6 +88,7 @@ def record_consortium(settings: Settings, url: str, contract: str, admin_key: Pa
         "url": url,
         "chain_id": settings.chain.chain_id,
         "contract": contract,
+        "admin": key_file(admin_key).address,
         "admin_key": str(admin_key.absolute()),
     }
     _private_folder(chain_dir(settings))
@@ -145,8 +146,12 @@ def consortium_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
 
 
 def recorded_admin(settings: Settings) -> str | None:
-    """The consortium admin's address the local deployment record names, if there is one."""
-    admin = _read_record(chain_dir(settings) / DEPLOYMENT_FILE).get("admin")
+    """The consortium admin's address the local deployment record names, or the one the
+    consortium record's key file holds (see ``record_consortium``), if there is one."""
+    folder = chain_dir(settings)
+    if isinstance(member := _read_record(folder / CONSORTIUM_FILE).get("admin"), str):
+        return member
+    admin = _read_record(folder / DEPLOYMENT_FILE).get("admin")
     return admin if isinstance(admin, str) else None
 
 

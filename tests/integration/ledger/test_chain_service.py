@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 
 from config.settings import ChainSettings, Settings
-from ledger import Admission, ChainServiceInfo, SiteKey
+from ledger import Admission, ChainServiceInfo, SiteKey, allow_parties
 from ledger.errors import ChainNodeUnreachableError
-from ledger.sitechain import open_site_chain
+from ledger.sitechain import open_site_chain, record_consortium, recorded_admin
 from opcua_server.demo.consortium import chain_service
 from tests.support import free_port
 
@@ -73,6 +73,23 @@ async def test_a_site_connects_by_url_allow_listed_and_funded_and_runs_no_node(
         head, _ = await client.head()
         assert await client.qbft_header(head) is None, "anvil's blocks carry no QBFT seals"
     assert not (tmp_path / "chain").exists(), "the site kept no chain of its own"
+
+
+async def test_a_data_directory_that_records_the_consortium_node_uses_it_for_every_command(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    info = consortium.info
+    settings = Settings(data_dir=tmp_path, chain=ChainSettings(chain_id=CHAIN_ID))
+    record_consortium(settings, info.url, info.contract, consortium.folder / "admin.key")
+    assert recorded_admin(settings) == info.admin
+    newcomer = SiteKey.generate()
+    assert await allow_parties(settings, {}, sites=[newcomer.address]) == [
+        f"site {newcomer.address} allow-listed and funded for gas"
+    ]
+    async with open_site_chain(settings, {}) as site:
+        assert (site.client.contract_address, site.local) == (info.contract, False)
+        assert await site.client.is_issuer(newcomer.address)
+    assert not (tmp_path / "chain" / "anvil-state.json").exists(), "no node of its own"
 
 
 async def test_a_site_whose_chain_url_does_not_answer_refuses_to_start_a_node(
