@@ -46,22 +46,31 @@ class Registers:
     a struct format in ``word_order`` undoes every combination of swapped bytes and words.
     """
 
-    __slots__ = ("_big", "_little", "_registers")
+    __slots__ = ("_big", "_little")
 
     def __init__(self, registers: Sequence[int]) -> None:
-        self._registers = registers
         try:
             self._big = struct.pack(f">{len(registers)}H", *registers)
         except struct.error as error:
             raise CodecError(f"registers must be 16-bit unsigned integers: {error}") from error
         self._little: bytes | None = None
 
+    @classmethod
+    def of_bytes(cls, data: bytes) -> Registers:
+        """The registers whose bytes travelled as ``data`` (high byte first, §4.2)."""
+        if len(data) % 2:
+            raise CodecError(f"registers take two bytes each, got {len(data)} bytes")
+        registers = cls.__new__(cls)
+        registers._big, registers._little = data, None
+        return registers
+
     def bytes_in(self, byte_order: Endian) -> bytes:
         """Every register's two bytes in ``byte_order``, registers in address order."""
         if byte_order is Endian.BIG:
             return self._big
         if self._little is None:
-            self._little = struct.pack(f"<{len(self._registers)}H", *self._registers)
+            count = len(self._big) // 2
+            self._little = struct.pack(f"<{count}H", *struct.unpack(f">{count}H", self._big))
         return self._little
 
 

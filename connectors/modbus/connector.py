@@ -5,20 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import le
-from typing import Any
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
-from pymodbus.pdu import ExceptionResponse
 
 from connectors.errors import CodecError, ConnectorError
 from connectors.modbus.codec import BlockCodec, Payload, Registers, TagCodec, Value
-from connectors.modbus.planner import ReadRequest, plan_reads
+from connectors.modbus.planner import READ_FUNCTION_CODES, ReadRequest, plan_reads
 from connectors.modbus.schedule import GroupKey, Pacer, PollSchedule
+from connectors.modbus.transport import DeviceException, ReadClient
 from connectors.resilience import Backoff, LogOnce
 from models import (
     Cause,
@@ -27,7 +23,6 @@ from models import (
     Reading,
     ReadingBatch,
     ReadingSink,
-    RegisterKind,
     Tag,
     bad,
     good,
@@ -52,8 +47,8 @@ _EXCEPTION_NAMES = {
 def raise_swallowed_cancel() -> None:
     """Re-raise a cancel request that an ``await`` swallowed instead of raising.
 
-    Python 3.11's ``asyncio.wait_for`` (pymodbus waits for responses with it) returns the result
-    when a response and a cancel arrive together; the task still counts the request.
+    Python 3.11's ``asyncio.wait_for`` returns the result when a result and a cancel arrive
+    together; the task still counts the request.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -213,19 +208,6 @@ def plan_groups(machine: Machine) -> dict[GroupKey, tuple[PlannedRead, ...]]:
     }
 
 
-Reader = Callable[..., Awaitable[Any]]
-
-
-def readers_of(client: AsyncModbusTcpClient) -> dict[RegisterKind, Reader]:
-    """The client's read call per table: FC1 coils, FC2 discrete inputs, FC3 holding, FC4 input."""
-    return {
-        RegisterKind.COIL: client.read_coils,
-        RegisterKind.DISCRETE_INPUT: client.read_discrete_inputs,
-        RegisterKind.HOLDING: client.read_holding_registers,
-        RegisterKind.INPUT: client.read_input_registers,
-    }
-
-
 class ModbusConnector:
     """Polls one Modbus TCP device, each poll group at its own rate, through one connection."""
 
@@ -241,8 +223,7 @@ class ModbusConnector:
         self._backoff = backoff or Backoff()
         self._pacer = Pacer(endpoint.request_pacing_s)
         self._lock = asyncio.Lock()
-        self._client: AsyncModbusTcpClient | None = None
-        self._readers: dict[RegisterKind, Reader] = {}
+        self._client: ReadClient | None = None
         self.connected = False
         self._log = LogOnce(log, f"modbus {machine.id} {endpoint.host}:{endpoint.port}")
 
@@ -305,7 +286,7 @@ class ModbusConnector:
         for index, read in enumerate(reads):
             try:
                 batches.append(await self._paced_read(read, now))
-            except (ModbusException, OSError, TimeoutError) as error:
+            except (OSError, TimeoutError) as error:
                 reason = f"communication error: {error}"
                 self._log.failed("link", reason)
                 await self.close()
@@ -323,20 +304,17 @@ class ModbusConnector:
     async def _connected(self) -> bool:
         if self._client is not None and self._client.connected:
             return True
-        endpoint = self.machine.modbus
-        self._client = AsyncModbusTcpClient(
-            endpoint.host,
-            port=endpoint.port,
-            timeout=endpoint.timeout_s,
-            retries=0,
-            reconnect_delay=0,
-        )
-        if await self._client.connect():
-            self._readers = readers_of(self._client)
-            return True
-        self._log.failed("link", f"cannot connect to {endpoint.host}:{endpoint.port}")
         await self.close()
-        return False
+        endpoint = self.machine.modbus
+        try:
+            self._client = await ReadClient.connect(
+                endpoint.host, endpoint.port, endpoint.timeout_s
+            )
+        except (OSError, TimeoutError) as error:
+            where = f"{endpoint.host}:{endpoint.port}"
+            self._log.failed("link", f"cannot connect to {where}: {error or 'timed out'}")
+            return False
+        return True
 
     async def _paced_read(self, read: PlannedRead, now: datetime) -> ReadingBatch:
         if self._pacer.gap_s == 0:
@@ -351,17 +329,16 @@ class ModbusConnector:
     async def _read(self, read: PlannedRead, now: datetime) -> ReadingBatch:
         assert self._client is not None
         request = read.request
-        response = await self._readers[request.kind](
-            request.address, count=request.count, device_id=self.machine.modbus.unit_id
+        function = READ_FUNCTION_CODES[request.kind]
+        reply = await self._client.read(
+            function, request.address, request.count, self.machine.modbus.unit_id
         )
-        if isinstance(response, ExceptionResponse) or response.isError():
-            text = exception_text(int(getattr(response, "exception_code", 0)))
+        if isinstance(reply, DeviceException):
+            text = exception_text(reply.code)
             self._log.failed(read.key, text)
             return self._all_bad([read], now, Cause.DEVICE_EXCEPTION, text)
         self._log.succeeded(read.key)
-        payload: Payload = (
-            response.bits if request.kind.is_bit_table else Registers(response.registers)
-        )
+        payload: Payload = reply if isinstance(reply, list) else Registers.of_bytes(reply)
         return read.batch(payload, now)
 
     def _all_bad(

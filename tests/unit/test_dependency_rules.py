@@ -129,5 +129,5 @@ def test_every_module_opens_with_a_one_line_docstring(path: Path) -> None:
 
 def test_the_walker_sees_real_imports() -> None:
     assert "pydantic" in imported_roots(REPO / "models" / "readings.py")
-    assert "pymodbus" in imported_roots(REPO / "connectors" / "modbus" / "connector.py")
+    assert "pymodbus" in imported_roots(REPO / "connectors" / "simulated" / "machine.py")
     assert "connectors.simulated" in imported_modules(REPO / "opcua_server" / "demo" / "actors.py")
