@@ -66,6 +66,13 @@ def inclusion_proofs(leaf_hashes: Sequence[bytes], first: int = 0) -> list[list[
     node on every level where the node has one (an unpaired node rises unchanged). A growing
     log asks only for the leaves it just appended (``first``: the size before them).
     """
+    return root_and_inclusion_proofs(leaf_hashes, first)[1]
+
+
+def root_and_inclusion_proofs(
+    leaf_hashes: Sequence[bytes], first: int = 0
+) -> tuple[bytes, list[list[bytes]]]:
+    """MTH(D[0:n]) and ``inclusion_proofs(leaf_hashes, first)`` from one pass over the tree."""
     _check_hashes(leaf_hashes, "leaf hash", TreeRangeError)
     levels = _levels(leaf_hashes) if leaf_hashes else []
     proofs: list[list[bytes]] = []
@@ -76,7 +83,7 @@ def inclusion_proofs(leaf_hashes: Sequence[bytes], first: int = 0) -> list[list[
                 proof.append(level[sibling])
             node >>= 1
         proofs.append(proof)
-    return proofs
+    return (levels[-1][0] if levels else EMPTY_ROOT), proofs
 
 
 def _levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:

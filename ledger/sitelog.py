@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger.errors import LedgerStateError
-from ledger.merkle import consistency_proof, inclusion_proofs, root_hash
+from ledger.merkle import consistency_proof, root_and_inclusion_proofs
 from ledger.tables import BatchRow, BatchState
 from ledger.transparency import (
     ED25519,
@@ -97,14 +97,14 @@ class SiteLogStore(SerializedStore):
                 return None
             old = _log_hashes(cur)
             hashes = old + [bytes(h) for _, h in rows]
-            root, size = root_hash(hashes), len(hashes)
+            size = len(hashes)
+            root, proofs = root_and_inclusion_proofs(hashes, first=len(old))
             cur.execute(
                 "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
                 (root, size, to_micros(at), BatchState.SEALED),
             )
             batch_id = cur.lastrowid
             assert batch_id is not None
-            proofs = inclusion_proofs(hashes, first=len(old))
             placed = [
                 (len(old) + n, seq, proof)
                 for n, ((seq, _), proof) in enumerate(zip(rows, proofs, strict=True))

@@ -24,6 +24,7 @@ from ledger.merkle import (
     inclusion_plan,
     inclusion_proof,
     inclusion_proofs,
+    root_and_inclusion_proofs,
     root_from_inclusion_proof,
     root_hash,
     verify_consistency,
@@ -303,6 +304,15 @@ def test_all_proofs_at_once_agree_with_the_reference() -> None:
     for size in range(1, MAX_SIZE + 1):
         expected = [ref_path(index, DATA[:size]) for index in range(size)]
         assert inclusion_proofs(HASHES[:size]) == expected, size
+
+
+def test_a_growing_log_gets_its_root_and_the_new_leaves_proofs_in_one_pass() -> None:
+    assert root_and_inclusion_proofs([]) == (EMPTY_ROOT, [])
+    for size in range(1, MAX_SIZE + 1):
+        for first in range(size + 1):
+            root, proofs = root_and_inclusion_proofs(HASHES[:size], first)
+            assert root == ref_mth(DATA[:size]), size
+            assert proofs == [ref_path(i, DATA[:size]) for i in range(first, size)], (size, first)
 
 
 def test_every_consistency_proof_agrees_with_reference_and_verifies() -> None:
