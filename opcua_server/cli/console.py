@@ -102,6 +102,8 @@ def render_summary(summary: SiteSummary) -> str:
             f"repairs   parts fitted before failure {r.before_failure}, after failure "
             f"{r.after_failure}, unplanned repairs {r.unplanned}"
         )
+    if summary.last_retrain is not None:
+        lines.append(f"retrain   {summary.last_retrain}")
     if summary.alerts:
         lines.append(render_alert_table(summary.alerts))
     return "\n".join(lines)

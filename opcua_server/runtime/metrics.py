@@ -56,6 +56,8 @@ class SiteFigures:
     anchors_pending: int
     influx: InfluxSinkStats | None = None
     """The InfluxDB sink's counters, when the site writes to InfluxDB."""
+    retrains: int = 0
+    models_replaced: int = 0
 
 
 def site_metrics(f: SiteFigures) -> list[Metric]:
@@ -96,6 +98,13 @@ def site_metrics(f: SiteFigures) -> list[Metric]:
             "sealed batches not yet anchored",
             gauge,
             f.anchors_pending,
+        ),
+        Metric("trustfloor_retrains_total", "scheduled retrains run", counter, f.retrains),
+        Metric(
+            "trustfloor_models_replaced_total",
+            "models a scheduled retrain replaced (better on held-out runs)",
+            counter,
+            f.models_replaced,
         ),
     ]
 

@@ -480,6 +480,8 @@ class Site:
                 alerts_active=await self.active_alerts(),
                 anchors_pending=await self.pending_anchors(),
                 influx=self.influx.stats if self.influx is not None else None,
+                retrains=self.retrainer.figures.runs if self.retrainer else 0,
+                models_replaced=self.retrainer.figures.promoted if self.retrainer else 0,
             )
         )
 
@@ -509,7 +511,12 @@ class Site:
             licences=await self._licences(),
             repairs=self.technician.repairs if self.technician is not None else None,
             alerts_without_failure=await alerts_without_failure(self.alerts, sim, now),
+            last_retrain=self._last_retrain(),
         )
+
+    def _last_retrain(self) -> str | None:
+        last = self.retrainer.figures.last if self.retrainer is not None else None
+        return last.line() if last is not None else None
 
     async def _alert_rows(self) -> list[AlertRow]:
         return await self.alerts.active_rows() if self.alerts is not None else []

@@ -48,6 +48,8 @@ class SiteSummary:
     alerts_without_failure: int | None = None
     """Alerts raised on machines that did not fail within the alert's horizon (simulated site
     only: the simulator knows); 0 is the goal."""
+    last_retrain: str | None = None
+    """What the last scheduled retrain did (None: none ran, or none is scheduled)."""
 
 
 class Clocked(Protocol):

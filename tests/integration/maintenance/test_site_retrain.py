@@ -21,6 +21,7 @@ from maintenance.rul import RulSettings
 from maintenance.work_requests import WorkRequestStatus
 from models import Alert, HealthState, Reading
 from models.readings import good
+from opcua_server.cli.console import render_summary
 from opcua_server.runtime.site import Site
 from tests.fakes import FakeCertificateDesk, FakeOrderBook
 from tests.integration.maintenance.test_cmms_loop import CLOSURE_SECRET, post
@@ -193,5 +194,10 @@ async def test_closures_retrain_the_running_site_which_scores_with_the_new_model
     models = site.scoring.models_of(group)
     assert models is not None
     assert models.rul is not None  # the labelled runs trained a RUL model, scoring with it now
-    assert site.retrainer.figures.runs == 2
-    assert site.retrainer.figures.promoted == 1
+    metrics = {m.name: m.value for m in await site.collect_metrics()}
+    assert metrics["trustfloor_retrains_total"] == 2
+    assert metrics["trustfloor_models_replaced_total"] == 1
+    summary = await site.summary()
+    assert summary.last_retrain is not None
+    assert f"replaced {group}" in summary.last_retrain
+    assert f"replaced {group}" in render_summary(summary)
