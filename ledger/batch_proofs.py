@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.merkle import inclusion_proofs, root_from_inclusion_proof, root_hash
+from ledger.merkle import root_and_inclusion_proofs, root_from_inclusion_proof
 from models import AttestedRecord
 
 _ProofKey = tuple[bytes, int, int, tuple[bytes, ...]]
@@ -31,9 +31,10 @@ def prove_batches_ahead(records: Sequence[AttestedRecord]) -> None:
         if len(leaves) != size or min(leaves) != 0 or max(leaves) != size - 1:
             continue
         hashes = [leaves[index] for index in range(size)]
-        if root_hash(hashes) != root:
+        rebuilt, paths = root_and_inclusion_proofs(hashes)
+        if rebuilt != root:
             continue
-        for index, path in enumerate(inclusion_proofs(hashes)):
+        for index, path in enumerate(paths):
             _PROVEN[(hashes[index], index, size, tuple(path))] = root
 
 

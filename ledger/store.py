@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
-from ledger.merkle import inclusion_proofs, root_hash
+from ledger.merkle import root_and_inclusion_proofs
 from ledger.sitelog import LOG_SCHEMA, SiteLogStore
 from ledger.tables import (
     BATCH_COLUMNS,
@@ -434,7 +434,7 @@ class LedgerStore(SiteLogStore):
             if not rows:
                 return None
             hashes = [bytes(h) for _, h in rows]
-            root = root_hash(hashes)
+            root, proofs = root_and_inclusion_proofs(hashes)
             cur.execute(
                 "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
                 (root, len(rows), to_micros(at), BatchState.SEALED),
@@ -445,9 +445,7 @@ class LedgerStore(SiteLogStore):
                 "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
                 [
                     (batch_id, index, b"".join(proof), seq)
-                    for index, ((seq, _), proof) in enumerate(
-                        zip(rows, inclusion_proofs(hashes), strict=True)
-                    )
+                    for index, ((seq, _), proof) in enumerate(zip(rows, proofs, strict=True))
                 ],
             )
         return BatchRow(batch_id, root, len(rows), to_micros(at), BatchState.SEALED, None)
