@@ -128,12 +128,22 @@ class ReadingBatch(Sequence[Reading]):
     """Readings held as columns: item ``i`` of every column is reading ``i``.
 
     A poll decodes into one batch and the ingest bus joins batches, so no object is built per
-    reading on the way to the historian and the address space, which read the columns. Indexing
-    or iterating builds :class:`Reading` objects for sinks that want them. The columns are
-    trusted like :func:`trusted_reading`'s arguments: built from decoded data, not validated.
+    reading on the way to the historian and the address space, which read the columns.
+    Iterating builds the :class:`Reading` objects once, for every sink that wants them. The
+    columns are trusted like :func:`trusted_reading`'s arguments (decoded data, not validated)
+    and never changed once the batch is built.
     """
 
-    __slots__ = ("causes", "machines", "qualities", "reasons", "tags", "times", "values")
+    __slots__ = (
+        "_readings",
+        "causes",
+        "machines",
+        "qualities",
+        "reasons",
+        "tags",
+        "times",
+        "values",
+    )
 
     def __init__(
         self,
@@ -155,6 +165,7 @@ class ReadingBatch(Sequence[Reading]):
         self.qualities = qualities
         self.causes = causes
         self.reasons = reasons
+        self._readings: list[Reading] | None = None
 
     @classmethod
     def good(
@@ -169,7 +180,7 @@ class ReadingBatch(Sequence[Reading]):
         """The batch of ``readings`` (itself when it is a batch already)."""
         if isinstance(readings, ReadingBatch):
             return readings
-        return cls(
+        batch = cls(
             [r.machine for r in readings],
             [r.tag for r in readings],
             [r.source_ts for r in readings],
@@ -178,6 +189,8 @@ class ReadingBatch(Sequence[Reading]):
             [r.cause for r in readings],
             [r.reason for r in readings],
         )
+        batch._readings = list(readings)
+        return batch
 
     @classmethod
     def joined(cls, batches: Sequence[ReadingBatch]) -> ReadingBatch:
@@ -227,6 +240,8 @@ class ReadingBatch(Sequence[Reading]):
             if step != 1:
                 return ReadingBatch.of([self[i] for i in range(start, stop, step)])
             return self.part(start, stop)
+        if self._readings is not None:
+            return self._readings[index]
         return trusted_reading(
             self.machines[index],
             self.tags[index],
@@ -238,9 +253,16 @@ class ReadingBatch(Sequence[Reading]):
         )
 
     def __iter__(self) -> Iterator[Reading]:
-        columns = (self.machines, self.tags, self.times, self.values)
-        flags = (self.qualities, self.causes, self.reasons)
-        return itertools.starmap(trusted_reading, zip(*columns, *flags, strict=True))
+        return iter(self.readings())
+
+    def readings(self) -> list[Reading]:
+        """The readings as objects, built on the first call and kept for the next ones."""
+        if self._readings is None:
+            columns = (self.machines, self.tags, self.times, self.values)
+            flags = (self.qualities, self.causes, self.reasons)
+            built = itertools.starmap(trusted_reading, zip(*columns, *flags, strict=True))
+            self._readings = list(built)
+        return self._readings
 
     def __repr__(self) -> str:
         return f"ReadingBatch({len(self)} readings)"

@@ -58,3 +58,15 @@ def test_a_materialised_reading_can_be_copied_with_changes() -> None:
 def test_columns_of_different_lengths_are_refused() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         ReadingBatch(("m",), ("a", "b"), (T0,), (1.0,), (Quality.GOOD,), (Cause.NONE,), ("",))
+
+
+def test_the_readings_are_built_once_for_every_sink_that_iterates() -> None:
+    batch = ReadingBatch.of(mixed())
+    first, second = list(batch), list(batch)
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert batch[0] is first[0]
+
+
+def test_readings_given_as_objects_are_handed_on_as_they_are() -> None:
+    readings = mixed()
+    assert all(a is b for a, b in zip(ReadingBatch.of(readings), readings, strict=True))
