@@ -26,6 +26,7 @@ from models import (
 )
 from opcua_server.fastpath.bulk import data_value, scalar_variant, write_doubles, write_values
 from opcua_server.model.additive import AdditiveNodes
+from opcua_server.model.device_health import add_device_health, device_health_variant
 from opcua_server.model.namespaces import Namespaces
 from opcua_server.model.nodes import NodeBuilder
 from opcua_server.model.persisted import PersistedValues
@@ -113,6 +114,8 @@ class HealthNodes:
     contributors: ua.NodeId
     model_version: ua.NodeId
     scored_at: ua.NodeId
+    device_health: ua.NodeId
+    """DI DeviceHealth on the machine itself (opcua_server.model.device_health)."""
 
 
 class MachinesAddressSpace:
@@ -277,6 +280,9 @@ class MachinesAddressSpace:
             scored_at=await var(
                 "ScoredAt", datetime(1970, 1, 1, tzinfo=UTC), ua.VariantType.DateTime
             ),
+            device_health=await add_device_health(
+                self._server, self._build, node, base, self.ns.di
+            ),
         )
 
     def remember_write(self, node_id: ua.NodeId, value: object) -> None:
@@ -380,6 +386,7 @@ class MachinesAddressSpace:
             (nodes.contributors, ua.Variant(list(score.top_contributors), ua.VariantType.String)),
             (nodes.model_version, ua.Variant(score.model_version, ua.VariantType.String)),
             (nodes.scored_at, ua.Variant(score.ts, ua.VariantType.DateTime)),
+            (nodes.device_health, device_health_variant(score.state)),
         ]
         for node, number in (
             (nodes.rul, score.rul),
