@@ -14,7 +14,7 @@ from config.cmms import CmmsSettings
 from config.parties import PartiesSettings
 from config.password_hash import PASSWORD_HASH_FORMAT, password_hash_problem
 from config.printers import PrinterLinkSettings
-from config.transparency import LogName, WitnessEndpoint, witness_problem
+from config.transparency import LogKey, LogName, WitnessEndpoint, witness_problem
 from config.web import WebSettings
 from models import ConfigRecord, Identifier, Machine, OpcUaMachine, Printer, Revision
 from models import SecurityPolicy as SecurityPolicy  # re-exported: clients share it
@@ -337,6 +337,15 @@ class LedgerSettings(ConfigRecord):
     witnesses: tuple[WitnessEndpoint, ...] = Field((), description="witnesses of the site log")
     witness_quorum: int = Field(
         0, ge=0, le=64, description="cosignatures a bundle needs to verify (0: none required)"
+    )
+    log_keys: tuple[LogKey, ...] = Field(
+        (),
+        description="verifier keys of the site logs `trustfloor verify` trusts: a bundle's log "
+        "key must be one of them (empty: the bundle's own is used); the site's ledger pins its "
+        "own log key besides them",
+    )
+    accept_pre_log_bundles: bool = Field(
+        False, description="with a witness quorum, still accept format 1 bundles (no checkpoint)"
     )
 
     @model_validator(mode="after")

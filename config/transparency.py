@@ -1,4 +1,4 @@
-"""Settings of the site's transparency log: its name and the witnesses that cosign it."""
+"""Settings of the site's transparency log: its name, witnesses, and the log keys verifiers pin."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from models import ConfigRecord
 
 VERIFIER_KEY_PATTERN = r"^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$"
 """A C2SP signed-note verifier key: <key name>+<hex key id>+<base64 type and public key>."""
+
+LogKey = Annotated[str, Field(pattern=VERIFIER_KEY_PATTERN)]
+"""A site log's verifier key (`trustfloor witness log-key` prints it)."""
 
 LogName = Annotated[str, Field(pattern=r"^[^\s+]*$", max_length=200)]
 """A checkpoint origin: one line, no spaces, no '+' (a note key name)."""
