@@ -63,8 +63,9 @@ class RunningWitness:
 
 
 def trustfloor_command(*args: str) -> list[str]:
-    """The argument vector of a ``trustfloor`` command run with this interpreter."""
-    return [sys.executable, "-m", "opcua_server.cli", *args]
+    """The argument vector of a ``trustfloor`` service command (chain serve, witness serve)
+    run with this interpreter, through the entry point that loads only those commands."""
+    return [sys.executable, "-m", "opcua_server.cli.services", *args]
 
 
 @asynccontextmanager
@@ -170,22 +171,36 @@ async def demo_consortium(
     assert log_key is not None
     admit = Admission(issuers=(site.address,), oems=(oem,))
     data_dir = settings.data_dir
+    consortium = data_dir / CONSORTIUM_DIR
     async with AsyncExitStack() as services:
-        consortium = data_dir / CONSORTIUM_DIR
-        chain = await services.enter_async_context(
-            chain_service(consortium, settings.chain.chain_id, admit)
+        started = await asyncio.gather(
+            services.enter_async_context(chain_service(consortium, settings.chain.chain_id, admit)),
+            *(
+                services.enter_async_context(
+                    witness_service(data_dir / WITNESSES_DIR / label, name, [log_key.vkey()])
+                )
+                for label, name in DEMO_WITNESSES.items()
+            ),
+            return_exceptions=True,  # each one started is stopped by the stack
         )
+        chain, witnesses = _started(started)
         record_consortium(settings, chain.url, chain.contract, consortium / ADMIN_KEY_FILE)
-        witnesses = [
-            await services.enter_async_context(
-                witness_service(data_dir / WITNESSES_DIR / label, name, [log_key.vkey()])
-            )
-            for label, name in DEMO_WITNESSES.items()
-        ]
         log.info("demo: the consortium's chain node %s serves ledger %s", chain.url, chain.contract)
         for label, witness in zip(DEMO_WITNESSES, witnesses, strict=True):
             log.info("demo: witness %s %s listens on %s", label, witness.vkey, witness.url)
         yield consortium_settings(settings, chain, witnesses), site_environ
+
+
+def _started(
+    results: Sequence[object],
+) -> tuple[ChainServiceInfo, list[RunningWitness]]:
+    """The chain node and the witnesses, once all started; the first failure otherwise."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    chain, *witnesses = results
+    assert isinstance(chain, ChainServiceInfo)
+    return chain, [w for w in witnesses if isinstance(w, RunningWitness)]
 
 
 def consortium_settings(
