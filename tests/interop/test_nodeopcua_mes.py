@@ -264,3 +264,41 @@ async def test_node_cancels_a_job_order_and_is_told_what_a_printer_cannot_do(
     assert (stored["status"], cancelled["status"], cancelled["outputs"]) == ("Good", "Good", [1])
     assert paused["status"] == "BadNotSupported", paused
     assert listed["states"]["NODE-2"] == "Aborted"
+
+
+async def test_node_reads_device_health_and_closes_work_requests_by_method(
+    site: Site, node_pki: Path
+) -> None:
+    health, unknown, untyped = await run(
+        site,
+        node_pki,
+        [
+            {
+                "op": "browsePath",
+                "path": [[MACHINERY, "Machines"], [NAMESPACE_URI, "mill-1"], [DI, "DeviceHealth"]],
+            },
+            close_work_request("WR-999999", {"type": "DateTime", "value": "2026-12-07T08:00:00Z"}),
+            close_work_request("WR-999999", {"type": "String", "value": "2026-12-07T08:00:00Z"}),
+        ],
+        user="planner",
+    )
+    assert health["status"] == "Good"
+    assert health["value"] in (0, 2, 4)  # NORMAL, CHECK_FUNCTION, MAINTENANCE_REQUIRED
+    assert unknown["status"] == "BadNotFound"
+    assert untyped["status"] == "BadTypeMismatch"
+
+
+def close_work_request(request_id: str, failed_at: dict[str, Any]) -> dict[str, Any]:
+    """CloseWorkRequest with ISO 14224 codes VIB / 2.4 (wear) / 3.4 (wear and tear)."""
+    return {
+        "op": "call",
+        "objectId": "Maintenance",
+        "methodId": "Maintenance/CloseWorkRequest",
+        "args": [
+            {"type": "String", "value": request_id},
+            {"type": "String", "value": "VIB"},
+            {"type": "String", "value": "2.4"},
+            {"type": "String", "value": "3.4"},
+            failed_at,
+        ],
+    }

@@ -216,7 +216,10 @@ async function callMethod(session, ns, op) {
   const result = await session.call({
     objectId: `ns=${ns};s=${op.objectId}`,
     methodId: `ns=${ns};s=${op.methodId}`,
-    inputArguments: (op.args ?? []).map((a) => ({ dataType: DataType[a.type], value: a.value })),
+    inputArguments: (op.args ?? []).map((a) => ({
+      dataType: DataType[a.type],
+      value: a.type === "DateTime" ? new Date(a.value) : a.value,
+    })),
   });
   return { status: result.statusCode.name, outputs: (result.outputArguments ?? []).map((v) => v.value) };
 }
