@@ -6,7 +6,12 @@
 # least `quorum` of the witnesses it pins cosigned it (cosignature/v1). Witnesses check the
 # site's signature and the log's consistency before they cosign, so a quorum of pinned witnesses
 # is what makes the checkpoint trustworthy; the log key in the bundle alone proves nothing.
-# Format 1 bundles (sealed before the site log) carry no checkpoint and verify as they did.
+# A verifier may also pin the log keys it trusts: the bundle's log key must then be one of them.
+# Format 1 bundles (sealed before the site log) carry no checkpoint and verify as they did while
+# no quorum is required. With a quorum they fail unless the verifier accepts pre-log bundles:
+# stripping a format 2 bundle's checkpoints and relabelling it format 1 gives a bundle that
+# verifies as one (its proof and anchor are intact), so only the verifier can say that it
+# knows the part was sealed before the log.
 # Two bundles whose checkpoints have one origin and size but different roots, both signed by the
 # site, prove a split view: the log showed two histories.
 
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 
 from ledger.transparency import (
     COSIGNATURE_V1,
+    ED25519,
     Checkpoint,
     Note,
     NoteError,
@@ -31,11 +37,16 @@ FORMAT_2 = "trustfloor.bundle/2"
 
 @dataclass(frozen=True, slots=True)
 class WitnessPolicy:
-    """The witnesses a verifier pins and how many must have cosigned a checkpoint."""
+    """What a verifier pins of site logs: the witnesses and how many must have cosigned a
+    checkpoint, the log keys it trusts (none: the bundle's own is used), and whether format 1
+    bundles (no checkpoint) pass when a quorum is required."""
 
     witnesses: tuple[Verifier, ...] = ()
     quorum: int = 0
     source: str = "ledger.witnesses"
+    log_keys: tuple[Verifier, ...] = ()
+    log_keys_source: str = "ledger.log_keys"
+    accept_pre_log: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.quorum <= len(self.witnesses):
@@ -45,6 +56,15 @@ class WitnessPolicy:
             )
         if any(w.signature_type != COSIGNATURE_V1 for w in self.witnesses):
             raise NoteError("witness keys are cosignature/v1 keys (type 0x04)")
+        if any(k.signature_type != ED25519 for k in self.log_keys):
+            raise NoteError(
+                f"{self.log_keys_source}: site log keys are Ed25519 note keys (type 0x01)",
+                advice="`trustfloor witness log-key` prints a site's log key",
+            )
+
+    def pins(self, log: Verifier) -> bool:
+        """Whether ``log`` may sign checkpoints: any key when none is pinned."""
+        return not self.log_keys or log in self.log_keys
 
 
 NO_WITNESSES = WitnessPolicy()
@@ -53,13 +73,28 @@ NO_WITNESSES = WitnessPolicy()
 def parse_witness_keys(text: str, source: str) -> tuple[Verifier, ...]:
     """Witness keys, one a line: ``<name> <verifier key>`` or the verifier key alone; ``#``
     starts a comment. NoteError naming the line that is wrong."""
+    return _parse_keys(text, source, "'<name> <verifier key>' or the key alone", 2)
+
+
+def parse_log_keys(text: str, source: str) -> tuple[Verifier, ...]:
+    """Site log keys, one verifier key a line; ``#`` starts a comment. NoteError naming the
+    line that is wrong."""
+    return _parse_keys(text, source, "one verifier key a line", 1)
+
+
+def log_keys_of(vkeys: Sequence[str], source: str) -> tuple[Verifier, ...]:
+    """The verifier keys ``vkeys`` (a configuration's list); NoteError naming the one wrong."""
+    return _parse_keys("\n".join(vkeys), source, "one verifier key each", 1)
+
+
+def _parse_keys(text: str, source: str, form: str, most_words: int) -> tuple[Verifier, ...]:
     keys: list[Verifier] = []
     for number, raw in enumerate(text.splitlines(), 1):
         words = raw.split("#", 1)[0].split()
         if not words:
             continue
-        if len(words) > 2:
-            raise NoteError(f"{source} line {number}: '<name> <verifier key>' or the key alone")
+        if len(words) > most_words:
+            raise NoteError(f"{source} line {number}: {form}")
         try:
             keys.append(Verifier.from_vkey(words[-1]))
         except NoteError as exc:
@@ -74,22 +109,74 @@ def log_checks(
     labelled = [("certificate", bundle.certificate)]
     labelled += [(f"record {n} ({r.kind.value})", r) for n, r in enumerate(bundle.records, 1)]
     if bundle.format != FORMAT_2:
-        stray = [
-            VerificationCheck(f"{label} checkpoint", False, "a format 1 bundle has no checkpoint")
-            for label, record in labelled
-            if record.checkpoint is not None
-        ]
-        warnings = (
-            ("sealed before the site log (bundle format 1): no witness cosignatures to check",)
-            if policy.quorum
-            else ()
-        )
-        return stray, warnings
-    log = _log_key(bundle)
+        return _pre_log_checks(labelled, policy)
+    log = _pinned_log_key(bundle, policy)
     checks: list[VerificationCheck] = []
     for label, record in labelled:
         checks += record_log_checks(label, record, log, policy)
     return checks, ()
+
+
+def _pre_log_checks(
+    labelled: Sequence[tuple[str, AttestedRecord]], policy: WitnessPolicy
+) -> tuple[list[VerificationCheck], tuple[str, ...]]:
+    """A format 1 bundle: no record may carry a checkpoint, and under a witness quorum the
+    bundle passes only when the verifier accepts pre-log bundles."""
+    checks = [
+        VerificationCheck(f"{label} checkpoint", False, "a format 1 bundle has no checkpoint")
+        for label, record in labelled
+        if record.checkpoint is not None
+    ]
+    if not policy.quorum:
+        return checks, ()
+    if policy.accept_pre_log:
+        warning = (
+            "sealed before the site log (bundle format 1): no witness cosignatures to check; "
+            "accepted because pre-log bundles are (--accept-pre-log or "
+            "ledger.accept_pre_log_bundles)"
+        )
+        return checks, (warning,)
+    refusal = (
+        f"the bundle carries no cosigned checkpoint (format 1) but {policy.quorum} witness "
+        "cosignature(s) are required: a bundle sealed before the site log has none, and neither "
+        "has one whose checkpoints were stripped; if you know this part was sealed before the "
+        "site log, accept pre-log bundles with --accept-pre-log or ledger.accept_pre_log_bundles"
+    )
+    label, _ = labelled[0]
+    checks.append(VerificationCheck(f"{label} checkpoint", False, refusal))
+    return checks, ()
+
+
+def _pinned_log_key(bundle: ProofBundle, policy: WitnessPolicy) -> LogKey:
+    """The bundle's log key if the verifier trusts it, or why it cannot be used."""
+    log = _log_key(bundle)
+    if isinstance(log, str) or policy.pins(log):
+        return LogKey(log, policy.log_keys_source if policy.log_keys else "")
+    count = len(policy.log_keys)
+    return LogKey(
+        f"the bundle's log key for the site log {log.name} is not one of the {count} log "
+        f"key(s) pinned by {policy.log_keys_source}; if you trust the site log {log.name}, "
+        "pin its key (`trustfloor witness log-key` on that site prints it) with "
+        "--log-keys FILE or ledger.log_keys"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogKey:
+    """The log key checkpoints are checked with (or why there is none) and where it is pinned
+    (empty: taken from the bundle, not pinned)."""
+
+    key: Verifier | str
+    pinned_by: str = ""
+
+    def signed_by(self) -> str:
+        """Who signed, as a passing check says it."""
+        if self.pinned_by:
+            return f"signed by the site log key pinned by {self.pinned_by}"
+        return (
+            "signed by the log key the bundle carries (log key NOT pinned: pass "
+            "--log-keys FILE or set ledger.log_keys)"
+        )
 
 
 def _log_key(bundle: ProofBundle) -> Verifier | str:
@@ -103,12 +190,13 @@ def _log_key(bundle: ProofBundle) -> Verifier | str:
 
 
 def record_log_checks(
-    label: str, record: AttestedRecord, log: Verifier | str, policy: WitnessPolicy
+    label: str, record: AttestedRecord, pinned: LogKey, policy: WitnessPolicy
 ) -> list[VerificationCheck]:
     """The checkpoint of one record: its tree, the site's signature, then the witnesses."""
     name = f"{label} checkpoint"
     if record.checkpoint is None:
         return [VerificationCheck(name, False, "no checkpoint: the record was not sealed")]
+    log = pinned.key
     if isinstance(log, str):
         return [VerificationCheck(name, False, log)]
     try:
@@ -119,7 +207,7 @@ def record_log_checks(
     problem = _tree_problem(record, checkpoint) or _site_problem(note, checkpoint, log)
     if problem:
         return [VerificationCheck(name, False, problem)]
-    detail = f"{checkpoint.origin} size {checkpoint.size}, signed by the site's log key"
+    detail = f"{checkpoint.origin} size {checkpoint.size}, {pinned.signed_by()}"
     return [VerificationCheck(name, True, detail), _witness_check(label, record, log, policy)]
 
 

@@ -1,4 +1,5 @@
-"""``trustfloor verify`` over several bundles: the pinned witnesses, each verdict, split views."""
+"""``trustfloor verify`` over several bundles: the pinned witnesses and log keys, each verdict,
+split views."""
 
 from __future__ import annotations
 
@@ -10,26 +11,50 @@ from ledger.anchorheaders import PinnedValidators
 from ledger.bundle import read_bundle
 from ledger.commands import CommandResult, verify_bundle_file
 from ledger.errors import BundleError
-from ledger.logchecks import WitnessPolicy, parse_witness_keys, split_views
+from ledger.logchecks import WitnessPolicy, parse_log_keys, parse_witness_keys, split_views
 from ledger.transparency import NoteError
 from ledger.witnessing import configured_witnesses
 from models import ExitCode, ProofBundle
 
 
-def witness_policy(settings: Settings, witnesses: Path | None, quorum: int | None) -> WitnessPolicy:
+def witness_policy(
+    settings: Settings,
+    witnesses: Path | None,
+    quorum: int | None,
+    *,
+    log_keys: Path | None = None,
+    accept_pre_log: bool = False,
+) -> WitnessPolicy:
     """The witnesses of the ``witnesses`` file (else ``ledger.witnesses``) and ``quorum`` (else
-    ``ledger.witness_quorum``, or every witness of the file)."""
-    if witnesses is None:
-        configured = configured_witnesses(settings)
-        if quorum is None:
-            return configured
-        return WitnessPolicy(configured.witnesses, quorum, configured.source)
+    ``ledger.witness_quorum``, or every witness of the file); the site log keys of the
+    ``log_keys`` file (else ``ledger.log_keys``); pre-log bundles accepted when
+    ``accept_pre_log`` or ``ledger.accept_pre_log_bundles``."""
+    configured = configured_witnesses(settings)
+    keys, source = configured.witnesses, configured.source
+    if witnesses is not None:
+        keys = parse_witness_keys(_read_keys(witnesses, "witnesses"), str(witnesses))
+        source, quorum = str(witnesses), len(keys) if quorum is None else quorum
+    logs, logs_source = configured.log_keys, configured.log_keys_source
+    if log_keys is not None:
+        logs = parse_log_keys(_read_keys(log_keys, "log keys"), str(log_keys))
+        logs_source = str(log_keys)
+        if not logs:
+            raise NoteError(f"the log keys file {log_keys} pins no key: one verifier key a line")
+    return WitnessPolicy(
+        keys,
+        configured.quorum if quorum is None else quorum,
+        source,
+        log_keys=logs,
+        log_keys_source=logs_source,
+        accept_pre_log=accept_pre_log or configured.accept_pre_log,
+    )
+
+
+def _read_keys(path: Path, what: str) -> str:
     try:
-        text = witnesses.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise NoteError(f"cannot read the witnesses file {witnesses}: {exc}") from exc
-    keys = parse_witness_keys(text, str(witnesses))
-    return WitnessPolicy(keys, len(keys) if quorum is None else quorum, str(witnesses))
+        raise NoteError(f"cannot read the {what} file {path}: {exc}") from exc
 
 
 async def verify_bundle_files(

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from config import Settings, log_origin
 from ledger.errors import LedgerError
-from ledger.logchecks import WitnessPolicy
+from ledger.logchecks import WitnessPolicy, log_keys_of
 from ledger.merkle import consistency_proof
 from ledger.sitelog import SiteLogStore, StoredCheckpoint, site_log_signer
 from ledger.store import LedgerStore
@@ -95,6 +95,10 @@ class SiteLog:
     quorum: int = 0
     """Cosignatures a bundle needs to verify (0: none)."""
     post: Post = field(default=http_post(10.0))
+    trusted_logs: tuple[Verifier, ...] = ()
+    """Other sites' log keys whose bundles verify here (``ledger.log_keys``)."""
+    accept_pre_log: bool = False
+    """Whether format 1 bundles pass under a quorum (``ledger.accept_pre_log_bundles``)."""
 
     @property
     def verifier(self) -> Verifier | None:
@@ -102,9 +106,18 @@ class SiteLog:
         return None if self.signer is None else self.signer.verifier()
 
     def witness_policy(self) -> WitnessPolicy:
-        """What a verifier of this site's bundles requires: the quorum of its witnesses."""
+        """What a verifier of this site's bundles requires: the quorum of its witnesses, and a
+        checkpoint signed by this site's log key or one of ``trusted_logs``."""
         keys = tuple(w.verifier for w in self.witnesses)
-        return WitnessPolicy(keys, self.quorum, "ledger.witnesses")
+        own = () if self.verifier is None else (self.verifier,)
+        return WitnessPolicy(
+            keys,
+            self.quorum,
+            "ledger.witnesses",
+            log_keys=(*own, *self.trusted_logs),
+            log_keys_source="the site's own log key and ledger.log_keys",
+            accept_pre_log=self.accept_pre_log,
+        )
 
 
 @dataclass(slots=True)
@@ -249,13 +262,22 @@ def site_log_of(settings: Settings, environ: Mapping[str, str]) -> SiteLog:
         site_log_signer(settings.data_dir, origin, environ),
         witnesses,
         settings.ledger.witness_quorum,
+        trusted_logs=log_keys_of(settings.ledger.log_keys, "ledger.log_keys"),
+        accept_pre_log=settings.ledger.accept_pre_log_bundles,
     )
 
 
 def configured_witnesses(settings: Settings) -> WitnessPolicy:
-    """The witnesses a verifier pins by default: ``ledger.witnesses``, ``ledger.witness_quorum``."""
+    """What a verifier pins by default: ``ledger.witnesses``, ``ledger.witness_quorum``,
+    ``ledger.log_keys`` and ``ledger.accept_pre_log_bundles``."""
     keys = tuple(Verifier.from_vkey(w.key) for w in settings.ledger.witnesses)
-    return WitnessPolicy(keys, settings.ledger.witness_quorum, "ledger.witnesses")
+    return WitnessPolicy(
+        keys,
+        settings.ledger.witness_quorum,
+        "ledger.witnesses",
+        log_keys=log_keys_of(settings.ledger.log_keys, "ledger.log_keys"),
+        accept_pre_log=settings.ledger.accept_pre_log_bundles,
+    )
 
 
 def log_status(settings: Settings) -> list[dict[str, object]]:
