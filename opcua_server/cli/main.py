@@ -198,7 +198,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 offline=args.offline,
                 issuers=args.issuers,
                 trust_any_issuer=args.trust_any_issuer,
-                witnesses=witness_policy(settings, args.witnesses, args.quorum),
+                witnesses=witness_policy(
+                    settings,
+                    args.witnesses,
+                    args.quorum,
+                    log_keys=args.log_keys,
+                    accept_pre_log=args.accept_pre_log,
+                ),
                 validators=args.validators and PinnedValidators.read(args.validators),
             )
         )
@@ -359,6 +365,19 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="K",
         help="cosignatures of those witnesses each checkpoint needs (default: "
         "ledger.witness_quorum; with --witnesses, every witness of the file)",
+    )
+    verify.add_argument(
+        "--log-keys",
+        type=Path,
+        metavar="FILE",
+        help="site log keys to trust: one verifier key a line (# comments); a bundle's log key "
+        "must be one of them (default: ledger.log_keys; none: the bundle's own is used)",
+    )
+    verify.add_argument(
+        "--accept-pre-log",
+        action="store_true",
+        help="with a witness quorum, still accept format 1 bundles, which carry no checkpoint "
+        "(default: ledger.accept_pre_log_bundles)",
     )
     verify.add_argument(
         "--validators",
