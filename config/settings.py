@@ -296,6 +296,13 @@ class ChainSettings(ConfigRecord):
     )
     confirmations: int = Field(1, ge=1, le=64, description="blocks on top before a tx counts")
     timeout_s: float = Field(60.0, gt=0, le=3600, description="longest wait for a transaction")
+    validators: tuple[Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")], ...] = Field(
+        (),
+        max_length=1024,
+        description="the consortium's QBFT validator addresses: `trustfloor verify` pins them "
+        "unless --validators FILE is given (each anchor's block header must carry a quorum of "
+        "their commit seals); empty: anchors are not checked against validators",
+    )
 
     @model_validator(mode="after")
     def _contract_with_url(self) -> ChainSettings:

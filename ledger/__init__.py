@@ -33,7 +33,7 @@ from ledger.verify import verify_offline
 from ledger.verify_many import verify_offline_many
 
 if TYPE_CHECKING:
-    from ledger.anchorheaders import PinnedValidators
+    from ledger.anchorheaders import PinnedValidators, pinned_validators
     from ledger.billing import (
         STATEMENTS_DIR,
         accept_statement,
@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
     "PinnedValidators": "ledger.anchorheaders",
+    "pinned_validators": "ledger.anchorheaders",
     "Admission": "ledger.chainservice",
     "ChainServiceInfo": "ledger.chainservice",
     "consortium_chain": "ledger.chainservice",
@@ -197,6 +198,7 @@ __all__ = [
     "oem_usage",
     "open_ledger",
     "parse_price",
+    "pinned_validators",
     "read_package_file",
     "record_consortium",
     "recorded_admin",

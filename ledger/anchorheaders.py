@@ -8,6 +8,7 @@
 # What is not checked offline: that the anchoring transaction is in that block (that needs the
 # block's transactions; online verification reads the transaction's block from the chain).
 #
+# The validators are ``--validators FILE``, else the configuration's ``chain.validators``.
 # The validator file is UTF-8 text: one 0x address per line (blank lines skipped, ``#`` starts a
 # comment), or a JSON array of address strings.
 
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from config import Settings
 from ledger.errors import LedgerError
 from ledger.qbft import BlockHeader, QbftHeaderError, quorum, verify_commit_seals
 from ledger.signing import address_bytes
@@ -66,6 +68,16 @@ class PinnedValidators:
         except (OSError, UnicodeDecodeError) as exc:
             raise ValidatorListError(f"cannot read the validator list {path}: {exc}") from None
         return cls.parse(text, str(path))
+
+
+def pinned_validators(settings: Settings, path: Path | None) -> PinnedValidators | None:
+    """The validators a verifier pins: the list in ``path`` (``--validators FILE``), else
+    ``chain.validators``; None when neither names any."""
+    if path is not None:
+        return PinnedValidators.read(path)
+    if settings.chain.validators:
+        return PinnedValidators.parse(json.dumps(settings.chain.validators), "chain.validators")
+    return None
 
 
 def _address(item: object, source: str, number: int) -> bytes:

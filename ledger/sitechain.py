@@ -146,8 +146,8 @@ def consortium_key(settings: Settings, environ: Mapping[str, str]) -> SiteKey:
 
 
 def recorded_admin(settings: Settings) -> str | None:
-    """The consortium admin's address the local deployment record names, or the one the
-    consortium record's key file holds (see ``record_consortium``), if there is one."""
+    """The consortium admin's address: the one the consortium record names (see
+    ``record_consortium``), else the local deployment record's, if there is one."""
     folder = chain_dir(settings)
     if isinstance(member := _read_record(folder / CONSORTIUM_FILE).get("admin"), str):
         return member

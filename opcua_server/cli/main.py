@@ -27,9 +27,9 @@ from config import (
 )
 from connectors import SqliteHistorian
 from ledger import (
-    PinnedValidators,
     certificate_show,
     design_register,
+    pinned_validators,
     verify_bundle_files,
     witness_policy,
 )
@@ -205,7 +205,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     log_keys=args.log_keys,
                     accept_pre_log=args.accept_pre_log,
                 ),
-                validators=args.validators and PinnedValidators.read(args.validators),
+                validators=pinned_validators(settings, args.validators),
             )
         )
     )
@@ -383,8 +383,9 @@ def add_ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "--validators",
         type=Path,
         metavar="FILE",
-        help="pinned QBFT validator addresses (one per line, # comments, or a JSON array): "
-        "each anchor's block header must carry a quorum of their commit seals",
+        help="pinned QBFT validator addresses (one per line, # comments, or a JSON array; "
+        "default: chain.validators): each anchor's block header must carry a quorum of their "
+        "commit seals",
     )
     add_site_options(verify)
     verify.set_defaults(func=cmd_verify)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from coincurve import PrivateKey
 
-from ledger.anchorheaders import PinnedValidators, ValidatorListError
+from config.settings import ChainSettings, Settings
+from ledger.anchorheaders import PinnedValidators, ValidatorListError, pinned_validators
 from ledger.bundle import bundle_json
 from ledger.qbft import BlockHeader, onchain_hash
 from ledger.trust import IssuerTrust
@@ -132,3 +133,17 @@ def test_a_validator_list_is_text_or_json_and_refuses_what_is_not_an_address() -
     for bad in ("0x1234", "[]", json.dumps([addresses[0], addresses[0]]), "[1]"):
         with pytest.raises(ValidatorListError):
             PinnedValidators.parse(bad, "bad")
+
+
+def test_the_configured_validators_are_pinned_unless_a_file_is_given(tmp_path: Path) -> None:
+    addresses = tuple("0x" + v.hex() for v in VALIDATORS)
+    configured = Settings(chain=ChainSettings(validators=addresses))
+    pinned = pinned_validators(configured, None)
+    assert pinned is not None
+    assert (pinned.addresses, pinned.source) == (tuple(VALIDATORS), "chain.validators")
+    assert pinned_validators(Settings(), None) is None
+    one = tmp_path / "one.txt"
+    one.write_text(addresses[0] + "\n")
+    from_file = pinned_validators(configured, one)
+    assert from_file is not None
+    assert from_file.addresses == (VALIDATORS[0],)
