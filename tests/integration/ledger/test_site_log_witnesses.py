@@ -130,6 +130,8 @@ async def test_checkpoints_are_cosigned_anchored_and_verified_with_a_quorum(
     assert bundle.log_key == LOG.verifier().vkey()
     offline = await site.service.verify(bundle, online=False)
     assert offline.valid, failed(offline)
+    signed = next(c for c in offline.checks if c.name == "certificate checkpoint")
+    assert signed.detail.endswith("pinned by the site's own log key and ledger.log_keys")
     online = await site.service.verify(bundle)
     assert online.valid, failed(online)
     witnessed = next(c for c in online.checks if c.name == "certificate witnesses")
