@@ -14,9 +14,11 @@ from ledger.bundle import bundle_json
 from ledger.issuing import Issuer
 from ledger.logchecks import WitnessPolicy
 from ledger.logverify import witness_policy
+from ledger.sitelog import LOG_KEY_ENV
 from ledger.transparency import COSIGNATURE_V1, Note, NoteError, Signer
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
+from ledger.witnessing import site_log_of
 from models import ExitCode, ProofBundle, VerificationReport
 from opcua_server.cli.main import main
 from tests.unit.ledger.ledgerkit import (
@@ -149,6 +151,22 @@ def test_old_format_1_bundles_verify_as_before_without_a_quorum(
     assert report.valid, report.reasons
     assert report.warnings == ()
     assert not [c for c in report.checks if "checkpoint" in c.name]
+
+
+def test_the_site_pins_its_own_log_key_besides_the_configured_ones(
+    bundles: dict[str, ProofBundle], tmp_path: Path
+) -> None:
+    other = Signer.from_seed("trustfloor/plant-8", bytes(range(9, 41))).verifier()
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        site={"name": "plant-7"},
+        ledger={"log_keys": [other.vkey()]},
+    )
+    log = site_log_of(settings, {LOG_KEY_ENV: bytes(range(32)).hex()})
+    policy = log.witness_policy()
+    assert policy.log_keys == (LOG.verifier(), other)
+    assert verify_offline(bundles["genuine"], trust=SITE, witnesses=policy).valid
+    assert not verify_offline(bundles["impostor"], trust=SITE, witnesses=policy).valid
 
 
 def test_log_keys_come_from_the_file_else_the_configuration(tmp_path: Path) -> None:
