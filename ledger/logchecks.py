@@ -11,7 +11,9 @@
 # no quorum is required. With a quorum they fail unless the verifier accepts pre-log bundles:
 # stripping a format 2 bundle's checkpoints and relabelling it format 1 gives a bundle that
 # verifies as one (its proof and anchor are intact), so only the verifier can say that it
-# knows the part was sealed before the log.
+# knows the part was sealed before the log. A format 2 bundle's record sealed before the log
+# (an older part's certificate, with records made since) has a proof but no checkpoint, and is
+# held to the same rule.
 # Two bundles whose checkpoints have one origin and size but different roots, both signed by the
 # site, prove a split view: the log showed two histories.
 
@@ -130,21 +132,38 @@ def _pre_log_checks(
     if not policy.quorum:
         return checks, ()
     if policy.accept_pre_log:
-        warning = (
-            "sealed before the site log (bundle format 1): no witness cosignatures to check; "
-            "accepted because pre-log bundles are (--accept-pre-log or "
-            "ledger.accept_pre_log_bundles)"
-        )
+        warning = f"sealed before the site log (bundle format 1): {PRE_LOG_ACCEPTED}"
         return checks, (warning,)
-    refusal = (
-        f"the bundle carries no cosigned checkpoint (format 1) but {policy.quorum} witness "
-        "cosignature(s) are required: a bundle sealed before the site log has none, and neither "
-        "has one whose checkpoints were stripped; if you know this part was sealed before the "
-        "site log, accept pre-log bundles with --accept-pre-log or ledger.accept_pre_log_bundles"
-    )
+    refusal = _pre_log_refusal("the bundle carries no cosigned checkpoint (format 1)", policy)
     label, _ = labelled[0]
     checks.append(VerificationCheck(f"{label} checkpoint", False, refusal))
     return checks, ()
+
+
+PRE_LOG_ACCEPTED = (
+    "no witness cosignatures to check; accepted because pre-log bundles are "
+    "(--accept-pre-log or ledger.accept_pre_log_bundles)"
+)
+
+
+def _pre_log_refusal(what: str, policy: WitnessPolicy) -> str:
+    """Why a record with no checkpoint fails a witness quorum, and how to accept it."""
+    return (
+        f"{what} but {policy.quorum} witness cosignature(s) are required: a record sealed "
+        "before the site log has none, and neither has one whose checkpoint was stripped; if "
+        "you know this part was sealed before the site log, accept pre-log bundles with "
+        "--accept-pre-log or ledger.accept_pre_log_bundles"
+    )
+
+
+def _pre_log_record_check(name: str, policy: WitnessPolicy) -> VerificationCheck:
+    """A record of a format 2 bundle sealed before the site log (a proof, no checkpoint): an
+    older part's certificate with records made since the log began."""
+    if not policy.quorum:
+        return VerificationCheck(name, True, "sealed before the site log: no checkpoint")
+    if policy.accept_pre_log:
+        return VerificationCheck(name, True, f"sealed before the site log: {PRE_LOG_ACCEPTED}")
+    return VerificationCheck(name, False, _pre_log_refusal("no cosigned checkpoint", policy))
 
 
 def _pinned_log_key(bundle: ProofBundle, policy: WitnessPolicy) -> LogKey:
@@ -194,6 +213,8 @@ def record_log_checks(
 ) -> list[VerificationCheck]:
     """The checkpoint of one record: its tree, the site's signature, then the witnesses."""
     name = f"{label} checkpoint"
+    if record.checkpoint is None and record.proof is not None:
+        return [_pre_log_record_check(name, policy)]
     if record.checkpoint is None:
         return [VerificationCheck(name, False, "no checkpoint: the record was not sealed")]
     log = pinned.key

@@ -11,6 +11,7 @@ import pytest
 from config import Settings
 from ledger.batcher import BatchPolicy
 from ledger.bundle import bundle_json
+from ledger.documents import inspection_document
 from ledger.issuing import Issuer
 from ledger.logchecks import WitnessPolicy
 from ledger.logverify import witness_policy
@@ -19,11 +20,13 @@ from ledger.transparency import COSIGNATURE_V1, Note, NoteError, Signer
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
 from ledger.witnessing import site_log_of
-from models import ExitCode, ProofBundle, VerificationReport
+from models import ExitCode, ProofBundle, RecordKind, Verdict, VerificationReport
+from models.parts import InspectionResult
 from opcua_server.cli.main import main
 from tests.unit.ledger.ledgerkit import (
     DEV_ADDRESS_0,
     SYNTHETIC_TX,
+    T0,
     certificate,
     design_ref,
     exported,
@@ -61,6 +64,25 @@ def logged_bundle(folder: Path, log: Signer) -> ProofBundle:
     return bundle.model_copy(update={"certificate": record})
 
 
+def inspected_since_the_log(folder: Path) -> ProofBundle:
+    """A part certified before the site log began, inspected after: a format 2 bundle whose
+    certificate has a proof but no checkpoint."""
+    store, key, serials = sealed_store(folder, count=1)
+    store.log_signer = LOG
+    certified = store.leaf(serials[0], RecordKind.CERTIFICATE)
+    assert certified is not None
+    found = InspectionResult(check="CT scan", result=Verdict.PASS, inspector="qe", at=T0)
+    document = inspection_document(serials[0], certified.leaf_hash.hex(), found, key.address, T0)
+    Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60))).issue_record(
+        RecordKind.INSPECTION, document, T0
+    )
+    seal_as_anchored(store, 1000, SYNTHETIC_TX, block_number=9)
+    bundle = exported(store, serials[0])
+    store.close()
+    assert (bundle.format, bundle.certificate.checkpoint) == ("trustfloor.bundle/2", None)
+    return bundle
+
+
 def relabelled(bundle: ProofBundle) -> ProofBundle:
     """The bundle with its checkpoint stripped, passed off as sealed before the site log."""
     record = bundle.certificate.model_copy(update={"checkpoint": None})
@@ -80,6 +102,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ProofBundle]:
         "impostor": logged_bundle(tmp_path_factory.mktemp("impostor"), IMPOSTOR),
         "relabelled": relabelled(genuine),
         "old": old,
+        "inspected": inspected_since_the_log(tmp_path_factory.mktemp("inspected")),
     }
 
 
@@ -167,6 +190,26 @@ def test_the_site_pins_its_own_log_key_besides_the_configured_ones(
     assert policy.log_keys == (LOG.verifier(), other)
     assert verify_offline(bundles["genuine"], trust=SITE, witnesses=policy).valid
     assert not verify_offline(bundles["impostor"], trust=SITE, witnesses=policy).valid
+
+
+def test_an_older_part_inspected_since_the_log_began_is_held_to_the_same_rule(
+    bundles: dict[str, ProofBundle],
+) -> None:
+    bundle = bundles["inspected"]
+    pinned = WitnessPolicy(WITNESSES, 0, log_keys=(LOG.verifier(),))
+    report = verify_offline(bundle, trust=SITE, witnesses=pinned)
+    assert report.valid, report.reasons
+    assert checkpoint_check(report) == (True, "sealed before the site log: no checkpoint")
+    refused = verify_offline(bundle, trust=SITE, witnesses=WitnessPolicy(WITNESSES, 2))
+    assert [c.name for c in refused.checks if not c.passed] == [
+        "certificate checkpoint",
+        "record 1 (inspection) witnesses",  # its checkpoint is not cosigned in this bundle
+    ]
+    assert "accept pre-log bundles" in checkpoint_check(refused)[1]
+    accepting = WitnessPolicy(WITNESSES, 2, accept_pre_log=True)
+    passed, detail = checkpoint_check(verify_offline(bundle, trust=SITE, witnesses=accepting))
+    assert passed
+    assert "accepted because pre-log bundles are" in detail
 
 
 def test_log_keys_come_from_the_file_else_the_configuration(tmp_path: Path) -> None:
