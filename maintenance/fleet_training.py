@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic import AwareDatetime, Field
+from threadpoolctl import threadpool_limits
 
 from config import Settings
 from maintenance.conditions import count_operating_conditions
@@ -611,6 +612,20 @@ def retrain_if_better(
     )
 
 
+def _retrain_on_threads(
+    threads: int | None,
+    table: RunTable,
+    name: str,
+    store: ModelStore,
+    options: TrainingOptions,
+    progress: Progress,
+) -> RetrainOutcome:
+    """``retrain_if_better`` with BLAS and OpenMP on at most ``threads`` threads (None: their
+    default); the limit holds in the calling thread only, so a worker thread bounds itself."""
+    with threadpool_limits(limits=threads):
+        return retrain_if_better(table, name, store, options, progress)
+
+
 async def retrain_from_historian(
     historian: Historian,
     machines: Sequence[ScoredMachine],
@@ -621,10 +636,12 @@ async def retrain_from_historian(
     start: datetime,
     options: TrainingOptions,
     progress: Progress,
+    threads: int | None = None,
 ) -> list[RetrainOutcome]:
     """Retrain each group from the historian, labelled by closures (and a failures table);
     each candidate replaces its group's model only when better on held-out runs. A group with
-    too few labelled runs is passed over with the reason (``progress``); the others go on."""
+    too few labelled runs is passed over with the reason (``progress``); the others go on.
+    ``threads`` bounds the numeric libraries' threads while training (None: their default)."""
     labels = list(closures)
     if failures is not None:
         labels += await asyncio.to_thread(read_failures, failures)
@@ -636,7 +653,7 @@ async def retrain_from_historian(
                 historian, group.machines, labels, start, options.sample_interval_s
             )
             outcome = await asyncio.to_thread(
-                retrain_if_better, table, group.name, store, options, progress
+                _retrain_on_threads, threads, table, group.name, store, options, progress
             )
         except TrainingDataError as error:
             progress(f"{group.name}: not retrained: {error}")

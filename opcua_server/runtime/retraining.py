@@ -5,7 +5,7 @@
 # historian with them (`trustfloor maintenance retrain` does the same by hand), keeps a
 # candidate only when its held-out RMSE beats the model scoring now (older versions stay for
 # rollback), and has the running ScoringService take the new versions without a restart.
-# Training runs in a worker thread; the event loop keeps serving.
+# Training runs in a worker thread on one numeric thread; the event loop keeps serving.
 
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ class SiteRetrainer:
             start=EPOCH,
             options=self._options,
             progress=lambda line: log.info("retrain: %s", line),
+            threads=1,  # OpenMP workers spinning against the running site cost more than they win
         )
         run = RetrainRun(
             at=self._clock.now(),
