@@ -3,16 +3,18 @@ split views."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from config import Settings
+from config import Settings, log_origin
 from ledger.anchorheaders import PinnedValidators
 from ledger.bundle import read_bundle
 from ledger.commands import CommandResult, verify_bundle_file
 from ledger.errors import BundleError
 from ledger.logchecks import WitnessPolicy, parse_log_keys, parse_witness_keys, split_views
-from ledger.transparency import NoteError
+from ledger.sitelog import LOG_KEY_ENV, LOG_KEY_FILE, site_log_signer
+from ledger.transparency import NoteError, Verifier
 from ledger.witnessing import configured_witnesses
 from models import ExitCode, ProofBundle
 
@@ -24,17 +26,21 @@ def witness_policy(
     *,
     log_keys: Path | None = None,
     accept_pre_log: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> WitnessPolicy:
     """The witnesses of the ``witnesses`` file (else ``ledger.witnesses``) and ``quorum`` (else
     ``ledger.witness_quorum``, or every witness of the file); the site log keys of the
-    ``log_keys`` file (else ``ledger.log_keys``); pre-log bundles accepted when
-    ``accept_pre_log`` or ``ledger.accept_pre_log_bundles``."""
+    ``log_keys`` file (else ``ledger.log_keys`` and the site's own, see ``own_log_key``);
+    pre-log bundles accepted when ``accept_pre_log`` or ``ledger.accept_pre_log_bundles``."""
     configured = configured_witnesses(settings)
     keys, source = configured.witnesses, configured.source
     if witnesses is not None:
         keys = parse_witness_keys(_read_keys(witnesses, "witnesses"), str(witnesses))
         source, quorum = str(witnesses), len(keys) if quorum is None else quorum
     logs, logs_source = configured.log_keys, configured.log_keys_source
+    own = own_log_key(settings, os.environ if environ is None else environ)
+    if logs and own is not None and own not in logs:
+        logs, logs_source = (own, *logs), f"the site's own log key and {logs_source}"
     if log_keys is not None:
         logs = parse_log_keys(_read_keys(log_keys, "log keys"), str(log_keys))
         logs_source = str(log_keys)
@@ -48,6 +54,15 @@ def witness_policy(
         log_keys_source=logs_source,
         accept_pre_log=accept_pre_log or configured.accept_pre_log,
     )
+
+
+def own_log_key(settings: Settings, environ: Mapping[str, str]) -> Verifier | None:
+    """The site's log key when the data directory holds one (or ``TRUSTFLOOR_LOG_KEY`` is
+    set), else None: a verifier's data directory gets no log key made for it."""
+    if not environ.get(LOG_KEY_ENV) and not (settings.data_dir / LOG_KEY_FILE).exists():
+        return None
+    origin = log_origin(settings.ledger.log_name, settings.site.name)
+    return site_log_signer(settings.data_dir, origin, environ).verifier()
 
 
 def _read_keys(path: Path, what: str) -> str:

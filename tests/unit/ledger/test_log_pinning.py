@@ -222,8 +222,15 @@ def test_log_keys_come_from_the_file_else_the_configuration(tmp_path: Path) -> N
     from_file = witness_policy(configured, None, None, log_keys=pins)
     assert (from_file.log_keys, from_file.log_keys_source) == ((LOG.verifier(),), str(pins))
     assert from_file.accept_pre_log
-    from_config = witness_policy(configured, None, None)
+    from_config = witness_policy(configured, None, None, environ={})
     assert from_config.log_keys == (IMPOSTOR.verifier(),)
+    assert not (tmp_path / "var").exists()  # a verifier gets no log key made for it
+    on_the_site = configured.model_copy(
+        update={"site": configured.site.model_copy(update={"name": "plant-7"})}
+    )
+    at_home = witness_policy(on_the_site, None, None, environ={LOG_KEY_ENV: bytes(range(32)).hex()})
+    assert at_home.log_keys == (LOG.verifier(), IMPOSTOR.verifier())
+    assert at_home.log_keys_source == "the site's own log key and ledger.log_keys"
     pins.write_text(OEM.verifier().vkey() + "\n")
     with pytest.raises(NoteError, match="type 0x01"):
         witness_policy(configured, None, None, log_keys=pins)
