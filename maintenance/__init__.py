@@ -10,6 +10,7 @@ from maintenance.cmms import (
     ClosureReceiver,
     ClosureSecretError,
     WorkRequestDesk,
+    parsed_closure,
 )
 from maintenance.errors import MaintenanceError, ModelMismatchError
 from maintenance.fleet_training import (
@@ -91,6 +92,7 @@ __all__ = [
     "held_back_report",
     "load_group_models",
     "machine_groups",
+    "parsed_closure",
     "render_alert_table",
     "render_held_back",
     "retrain_from_historian",

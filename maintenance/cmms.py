@@ -199,7 +199,7 @@ class ClosureReceiver:
         try:
             document = json.loads(body)
             if what == "closure":
-                done = self._desk.close_now(request_id, Closure.model_validate(document))
+                done = self._desk.close_now(request_id, parsed_closure(document))
             else:
                 status = WorkRequestStatus(document["status"])
                 done = self._desk.move_now(request_id, status)
@@ -207,7 +207,7 @@ class ClosureReceiver:
             return 404, {"error": str(error)}
         except WorkRequestStateError as error:
             return 409, {"error": str(error)}
-        except (ValueError, KeyError, TypeError, ValidationError) as error:
+        except (ClosureInvalidError, ValueError, KeyError, TypeError) as error:
             return 422, {"error": str(error)}
         return 200, done.model_dump(mode="json")
 

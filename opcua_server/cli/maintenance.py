@@ -9,17 +9,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from config import Settings
 from connectors import SqliteHistorian
 from maintenance import (
-    Closure,
+    ClosureInvalidError,
     Failure,
     ModelStore,
     WorkRequestDesk,
     WorkRequestStore,
     closure_labels,
+    parsed_closure,
     retrain_from_historian,
     scored_machines,
     site_training_options,
@@ -63,17 +62,19 @@ def _when(text: str | None) -> datetime | None:
 
 def cmd_close(args: argparse.Namespace) -> int:
     try:
-        closure = Closure(
-            failure_mode=args.failure_mode,
-            failure_mechanism=args.mechanism,
-            failure_cause=args.cause,
-            failed_at=_when(args.failed_at),
-            repaired_at=_when(args.repaired_at),
-            part_serial=args.part_serial,
-            closed_by=args.by,
-            notes=args.notes,
+        closure = parsed_closure(
+            {
+                "failure_mode": args.failure_mode,
+                "failure_mechanism": args.mechanism,
+                "failure_cause": args.cause,
+                "failed_at": _when(args.failed_at),
+                "repaired_at": _when(args.repaired_at),
+                "part_serial": args.part_serial,
+                "closed_by": args.by,
+                "notes": args.notes,
+            }
         )
-    except (ValidationError, ValueError) as error:
+    except (ClosureInvalidError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.FAILURE
     store = work_request_store(site_settings_of(args))
