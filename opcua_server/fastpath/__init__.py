@@ -17,6 +17,13 @@
 # login (login_off_the_loop) keeps password checks off the event loop; channels
 # (channel_refusals, channel_rules) answers what a secure channel may not carry; imports
 # (nodeset_reverse_references) cuts the companion nodesets' import CPU by a third.
+#
+# Memory (bench/memory.py, 1000 machines x 20 tags, peak RSS 554 -> 286 MB): sharing
+# (shared_attribute_values: equal attribute values, attribute objects and attribute tables
+# are one object for many nodes, owned by a node before it changes), references
+# (shared_reference_parts: one object per reference type id, type definition and
+# HasTypeDefinition reference), nodeset_code (standard_nodes_code_released: the generated
+# code that builds the standard nodes is let go once it has run).
 
 from opcua_server.fastpath.channels import CHANNEL_PATCHES, ChannelRules, guard_channels
 from opcua_server.fastpath.install import PATCHES, install_fast_path

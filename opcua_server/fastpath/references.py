@@ -8,12 +8,15 @@
 # its own NodeId objects for the reference type and the type definition (a fresh
 # `NodeId(HasTypeDefinition)` per node, a fresh null ExpandedNodeId wherever there is no type
 # definition) and, in the parent's reference, the BrowseName and DisplayName objects of the
-# request rather than the ones the node keeps. At 1000 machines x 20 tags that was ~30 MB of
+# request rather than the ones the node keeps. At 1000 machines x 20 tags that was ~20 MB of
 # duplicates (tracemalloc: address_space.py:408, uaprotocol_auto.py:7063, nodes.py:27). Now
 # the reference type and type definition ids are one shared object per distinct id (asyncua
 # never changes a NodeId in place: it replaces them), and the parent's reference holds the
-# names the node's own attributes hold when they are equal. Browse answers are unchanged.
-# Process-wide.
+# names the node's own attributes hold when they are equal. The forward HasTypeDefinition
+# reference, equal in every instance of a type, is one object per type (asyncua replaces a
+# renamed node's name in the references of its neighbours; a type's instances are not its
+# neighbours, so a shared one is never renamed for one instance only). Browse answers are
+# unchanged. Process-wide.
 #
 # Checked: the source digests of the replaced and wrapped functions and of the functions that
 # build references or rename them (_add_reference_no_check, _sync_reference_names).
@@ -102,8 +105,39 @@ def _add_unique_reference(
     """NodeManagementService._add_unique_reference (asyncua 2.1.0) with shared type ids."""
     desc.ReferenceTypeId = one_id(desc.ReferenceTypeId)
     desc.TypeDefinition = one_id(desc.TypeDefinition)
-    added: ua.StatusCode = _asyncua_add_unique_reference(self, nodedata, desc)
+    added: ua.StatusCode = _asyncua_add_unique_reference(self, nodedata, one_reference(desc))
     return added
+
+
+_HAS_TYPE_DEFINITION = ua.NodeId(ua.ObjectIds.HasTypeDefinition)
+_TYPE_REFERENCES: dict[Hashable, ua.ReferenceDescription] = {}
+
+
+def _name_key(name: Any) -> Hashable:
+    if type(name) is ua.QualifiedName:
+        return (name.NamespaceIndex, name.Name)
+    if type(name) is ua.LocalizedText:
+        return (name.Encoding, name.Locale, name.Text)
+    return id(name)  # never equal to another's: not shared
+
+
+def one_reference(desc: ua.ReferenceDescription) -> ua.ReferenceDescription:
+    """The one HasTypeDefinition reference kept for references equal to ``desc`` (every
+    instance of a type holds the same one); any other reference as given."""
+    if not desc.IsForward or desc.ReferenceTypeId != _HAS_TYPE_DEFINITION:
+        return desc
+    key = (
+        _id_key(desc.ReferenceTypeId),
+        _id_key(desc.NodeId),
+        desc.NodeClass,
+        _name_key(desc.BrowseName),
+        _name_key(desc.DisplayName),
+        _id_key(desc.TypeDefinition),
+    )
+    try:
+        return _TYPE_REFERENCES.setdefault(key, desc)
+    except TypeError:  # an identifier that cannot be hashed: kept as given
+        return desc
 
 
 PATCH = Patch(

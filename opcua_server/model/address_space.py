@@ -25,6 +25,7 @@ from models import (
     Tag,
 )
 from opcua_server.fastpath.bulk import data_value, scalar_variant, write_doubles, write_values
+from opcua_server.fastpath.sharing import WAITING_FOR_INITIAL_DATA, set_first_value
 from opcua_server.model.additive import AdditiveNodes
 from opcua_server.model.device_health import add_device_health, device_health_variant
 from opcua_server.model.namespaces import Namespaces
@@ -138,6 +139,9 @@ class MachinesAddressSpace:
         self._health: dict[str, HealthNodes] = {}
         self.asset_id_nodes: dict[ua.NodeId, str] = {}
         self.additive = AdditiveNodes(server, namespaces, persisted)
+        self._units: dict[str, ua.EUInformation] = {}
+        self._ranges: dict[tuple[float, float], ua.Range] = {}
+        """One EUInformation per unit and one Range per span, held by every tag that has it."""
 
     @property
     def folder(self) -> ua.NodeId:
@@ -237,10 +241,10 @@ class MachinesAddressSpace:
             await self._build.analog_item(node, node_id, tag.name, description, historizing=True)
             units = ua.QualifiedName("EngineeringUnits", 0)
             await self._build.prop(
-                node_id, f"{node_id.Identifier}/EngineeringUnits", units, eu_information(tag.unit)
+                node_id, f"{node_id.Identifier}/EngineeringUnits", units, self._unit(tag.unit)
             )
             if tag.eu_low is not None and tag.eu_high is not None:
-                eu_range = ua.Range(tag.eu_low, tag.eu_high)
+                eu_range = self._range(tag.eu_low, tag.eu_high)
                 await self._build.prop(
                     node_id,
                     f"{node_id.Identifier}/EURange",
@@ -256,10 +260,19 @@ class MachinesAddressSpace:
             await self._build.variable(
                 node, node_id, tag.name, variant.Value, variant.VariantType, historizing=True
             )
-        await self._server.write_attribute_value(
-            node_id, ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData))
-        )
+        await set_first_value(self._server, node_id, WAITING_FOR_INITIAL_DATA)
         self._variables[(machine.id, tag.name)] = node_id
+
+    def _unit(self, symbol: str) -> ua.EUInformation:
+        """The EUInformation of a unit symbol (one object for all tags in that unit: asyncua
+        never changes a value in place, a write replaces it)."""
+        if symbol not in self._units:
+            self._units[symbol] = eu_information(symbol)
+        return self._units[symbol]
+
+    def _range(self, low: float, high: float) -> ua.Range:
+        """The EURange value of a span (one object for all tags with that span)."""
+        return self._ranges.setdefault((low, high), ua.Range(low, high))
 
     async def _add_health(self, node: ua.NodeId, base: str) -> HealthNodes:
         health = await self._build.obj(

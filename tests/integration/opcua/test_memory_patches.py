@@ -155,7 +155,7 @@ async def test_references_share_their_type_ids_and_hold_the_nodes_names(
         ]
         return ref
 
-    assert type_definition(a).ReferenceTypeId is type_definition(b).ReferenceTypeId
+    assert type_definition(a) is type_definition(b)
     (to_a,) = [r for r in nodes[ua.NodeId("Shared", 2)].references if r.NodeId == a]
     assert to_a.BrowseName is nodes[a].attributes[ua.AttributeIds.BrowseName].value.Value.Value
     assert to_a.BrowseName == ua.QualifiedName("a", 2)
@@ -170,3 +170,20 @@ async def test_the_standard_nodes_code_is_released_and_a_second_server_builds_th
         assert nodeset_code.generated_modules() == []
         counts.append(len(server.iserver.aspace._nodes))
     assert counts[0] == counts[1] > 6000
+
+
+async def test_variables_waiting_for_data_hold_one_value_until_written(
+    built: tuple[Server, ua.NodeId, ua.NodeId],
+) -> None:
+    server, a, b = built
+    for node in (a, b):
+        await sharing.set_first_value(server, node, sharing.WAITING_FOR_INITIAL_DATA)
+    aspace = server.iserver.aspace
+    value = ua.AttributeIds.Value
+    assert aspace.read_attribute_value(a, value) is aspace.read_attribute_value(b, value)
+    waiting = aspace.read_attribute_value(b, value)
+    assert waiting.StatusCode == ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData)
+    assert waiting.Value == ua.Variant(None, ua.VariantType.Null)
+    await server.write_attribute_value(a, ua.DataValue(ua.Variant(2.5, ua.VariantType.Double)))
+    assert aspace.read_attribute_value(a, value).Value.Value == 2.5
+    assert aspace.read_attribute_value(b, value) is sharing.WAITING_FOR_INITIAL_DATA
