@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ledger.transparency import (
@@ -75,21 +75,23 @@ NO_WITNESSES = WitnessPolicy()
 def parse_witness_keys(text: str, source: str) -> tuple[Verifier, ...]:
     """Witness keys, one a line: ``<name> <verifier key>`` or the verifier key alone; ``#``
     starts a comment. NoteError naming the line that is wrong."""
-    return _parse_keys(text, source, "'<name> <verifier key>' or the key alone", 2)
+    return _parse_keys(text, source, "'<name> <verifier key>' or the key alone", 2, _key_of)
 
 
 def parse_log_keys(text: str, source: str) -> tuple[Verifier, ...]:
     """Site log keys, one verifier key a line; ``#`` starts a comment. NoteError naming the
     line that is wrong."""
-    return _parse_keys(text, source, "one verifier key a line", 1)
+    return _parse_keys(text, source, "one verifier key a line", 1, _log_key_of)
 
 
 def log_keys_of(vkeys: Sequence[str], source: str) -> tuple[Verifier, ...]:
-    """The verifier keys ``vkeys`` (a configuration's list); NoteError naming the one wrong."""
-    return _parse_keys("\n".join(vkeys), source, "one verifier key each", 1)
+    """The site log keys ``vkeys`` (a configuration's list); NoteError naming the one wrong."""
+    return tuple(_log_key_of(vkey, f"{source}[{n}]") for n, vkey in enumerate(vkeys))
 
 
-def _parse_keys(text: str, source: str, form: str, most_words: int) -> tuple[Verifier, ...]:
+def _parse_keys(
+    text: str, source: str, form: str, most_words: int, parse: Callable[[str, str], Verifier]
+) -> tuple[Verifier, ...]:
     keys: list[Verifier] = []
     for number, raw in enumerate(text.splitlines(), 1):
         words = raw.split("#", 1)[0].split()
@@ -97,11 +99,25 @@ def _parse_keys(text: str, source: str, form: str, most_words: int) -> tuple[Ver
             continue
         if len(words) > most_words:
             raise NoteError(f"{source} line {number}: {form}")
-        try:
-            keys.append(Verifier.from_vkey(words[-1]))
-        except NoteError as exc:
-            raise NoteError(f"{source} line {number}: {exc}") from None
+        keys.append(parse(words[-1], f"{source} line {number}"))
     return tuple(keys)
+
+
+def _key_of(vkey: str, where: str) -> Verifier:
+    try:
+        return Verifier.from_vkey(vkey)
+    except NoteError as exc:
+        raise NoteError(f"{where}: {exc}") from None
+
+
+def _log_key_of(vkey: str, where: str) -> Verifier:
+    key = _key_of(vkey, where)
+    if key.signature_type != ED25519:
+        raise NoteError(
+            f"{where}: {key.name} is a witness's cosignature key, not a site log key (type 0x01)",
+            advice="`trustfloor witness log-key` on the site prints its log key",
+        )
+    return key
 
 
 def log_checks(

@@ -234,6 +234,9 @@ def test_log_keys_come_from_the_file_else_the_configuration(tmp_path: Path) -> N
     pins.write_text(OEM.verifier().vkey() + "\n")
     with pytest.raises(NoteError, match="type 0x01"):
         witness_policy(configured, None, None, log_keys=pins)
+    mistaken = Settings(data_dir=tmp_path / "var", ledger={"log_keys": [OEM.verifier().vkey()]})
+    with pytest.raises(NoteError, match=r"ledger.log_keys\[0\]: .* not a site log key"):
+        witness_policy(mistaken, None, None, environ={})
     pins.write_text("# nothing yet\n")
     with pytest.raises(NoteError, match="pins no key"):
         witness_policy(configured, None, None, log_keys=pins)
