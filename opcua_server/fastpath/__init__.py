@@ -24,6 +24,9 @@
 # (shared_reference_parts: one object per reference type id, type definition and
 # HasTypeDefinition reference), nodeset_code (standard_nodes_code_released: the generated
 # code that builds the standard nodes is let go once it has run).
+#
+# oftype (oftype_subtypes) makes a where clause's OfType true for the given event type and its
+# subtypes, as OPC 10000-4 §7.7.3 says, in subscriptions and event history alike.
 
 from opcua_server.fastpath.channels import CHANNEL_PATCHES, ChannelRules, guard_channels
 from opcua_server.fastpath.install import PATCHES, install_fast_path

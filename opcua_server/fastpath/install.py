@@ -13,6 +13,7 @@ from opcua_server.fastpath import (
     imports,
     login,
     nodeset_code,
+    oftype,
     reads,
     references,
     sharing,
@@ -35,6 +36,7 @@ PATCHES: dict[str, Patch] = {
         sharing.PATCH,
         references.PATCH,
         nodeset_code.PATCH,
+        oftype.PATCH,
     )
 }
 """Every patch `install_fast_path` applies, by name, in the order they are installed."""

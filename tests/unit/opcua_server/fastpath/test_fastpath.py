@@ -358,6 +358,7 @@ def test_the_fast_path_installs_its_patches_in_their_order() -> None:
         "shared_attribute_values",
         "shared_reference_parts",
         "standard_nodes_code_released",
+        "oftype_subtypes",
     ]
 
 
