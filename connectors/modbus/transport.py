@@ -138,13 +138,15 @@ class ReadClient(asyncio.Protocol):
         if self._transport is None or self._transport.is_closing():
             raise ConnectionError("not connected")
         transaction = next(self._ids)
-        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bytes] = loop.create_future()
         self._pending[transaction] = waiter
+        deadline = loop.call_later(self._timeout_s, _expire, waiter, self._timeout_s)
         try:
             self._transport.write(request_frame(transaction, unit, function, address, count))
-            async with asyncio.timeout(self._timeout_s):
-                frame = await waiter
+            frame = await waiter
         finally:
+            deadline.cancel()
             self._pending.pop(transaction, None)
         return parse_reply(frame, unit, function, count)
 
@@ -158,3 +160,10 @@ class ReadClient(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_exception(error)
         self._pending.clear()
+
+
+def _expire(waiter: asyncio.Future[bytes], timeout_s: float) -> None:
+    """A request's deadline passed: its ``read`` raises TimeoutError (one timer per request,
+    lighter than a timeout scope)."""
+    if not waiter.done():
+        waiter.set_exception(TimeoutError(f"no reply within {timeout_s:g} s"))
