@@ -11,7 +11,10 @@ from asyncua import ua
 from opcua_server.alarms.conditions import ConditionState
 from opcua_server.history.events import SERVER, EventFields
 
-ALARM_TYPE = ua.NodeId(ua.ObjectIds.OffNormalAlarmType)
+MAINTENANCE_REQUIRED_ALARM_TYPE = 15739
+"""DI MaintenanceRequiredAlarmType (OPC 10000-100 §4.12.6), numeric id in the DI namespace
+(Opc.Ua.Di.NodeSet2.xml 1.05): OffNormalAlarmType > InstrumentDiagnosticAlarmType >
+DeviceHealthDiagnosticAlarmType > MaintenanceRequiredAlarmType, with no fields of its own."""
 MAINTENANCE_CLASS = ua.NodeId(ua.ObjectIds.MaintenanceConditionClassType)
 SITE_EVENT_FIELDS = ("Kind", "Subject", "State")
 """Properties of TrustfloorEventType (our namespace), inherited by the order and certificate
@@ -75,10 +78,16 @@ def base_event_fields(
     }
 
 
-def condition_fields(state: ConditionState) -> EventFields:
-    """The OffNormalAlarmType event of ``state`` (OPC 10000-9 §5.5.2, §5.7.2, §5.8.2, §5.8.23)."""
+def maintenance_alarm_type(di_namespace: int) -> ua.NodeId:
+    """The NodeId of DI MaintenanceRequiredAlarmType, DI being namespace ``di_namespace``."""
+    return ua.NodeId(MAINTENANCE_REQUIRED_ALARM_TYPE, di_namespace)
+
+
+def condition_fields(state: ConditionState, alarm_type: ua.NodeId) -> EventFields:
+    """The event of ``state`` as an ``alarm_type`` (an OffNormalAlarmType) condition
+    (OPC 10000-9 §5.5.2, §5.7.2, §5.8.2, §5.8.23)."""
     fields = base_event_fields(
-        ALARM_TYPE,
+        alarm_type,
         state.event_id,
         (state.source_node, state.source_name),
         (state.time, state.receive_time),

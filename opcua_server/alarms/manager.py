@@ -54,10 +54,12 @@ class SiteEventOptions(TypedDict, total=False):
 class AlarmManager:
     """Alarm conditions of machine components, site events, ConditionRefresh and event history.
 
-    Conditions live under ``Objects/Alarms/<machine>/<component>`` (OffNormalAlarmType with
-    ConfirmedState), with a HasCondition reference from the machine's node. Every event is
+    Conditions live under ``Objects/Alarms/<machine>/<component>`` (DI
+    MaintenanceRequiredAlarmType, an OffNormalAlarmType, with ConfirmedState), with a
+    HasCondition reference from the machine's node. Every event is
     emitted from the Server object and stored in the event store before clients see it.
-    Call :meth:`start` after ``await server.init()`` and after the namespace is registered.
+    Call :meth:`start` after ``await server.init()``, the DI nodeset's import and the
+    namespace's registration.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class AlarmManager:
         self._history_sources: set[ua.NodeId] = set()
         self._lock = asyncio.Lock()
         self._folder: Node | None = None
+        self._alarm_type = ua.NodeId(ua.ObjectIds.OffNormalAlarmType)
         self.on_acknowledged: Acknowledged | None = None
         """Told (machine, component, user) after a client acknowledged an alarm."""
 
@@ -88,8 +91,17 @@ class AlarmManager:
         """NodeId of one of our event types (TrustfloorEventType and its subtypes)."""
         return nodes.event_type_id(self.namespace, name)
 
+    @property
+    def alarm_type(self) -> ua.NodeId:
+        """The type of the alarm conditions: DI MaintenanceRequiredAlarmType once started."""
+        return self._alarm_type
+
     async def start(self) -> None:
-        """Add the event types and the Alarms folder, bind the methods, restore retained alarms."""
+        """Add the event types and the Alarms folder, bind the methods, restore retained alarms.
+
+        Raises AlarmError when the DI nodeset, which defines the alarms' type, is not imported.
+        """
+        self._alarm_type = await nodes.alarm_type_of(self._server)
         await nodes.add_event_types(self._server, self.namespace)
         self._folder = await self._server.nodes.objects.add_folder(
             ua.NodeId("Alarms", self.namespace), ua.QualifiedName("Alarms", self.namespace)
@@ -177,7 +189,9 @@ class AlarmManager:
         A RefreshStartEvent, the current event of every retained condition, a RefreshEndEvent.
         The start and end events ignore the items' filters, as §5.11.1 requires.
         """
-        retained = [event_of(condition_fields(state)) for state in self.retained()]
+        retained = [
+            event_of(condition_fields(state, self._alarm_type)) for state in self.retained()
+        ]
         await calls.deliver_refresh(
             self._server, subscription_id, monitored_item, retained, self._clock
         )
@@ -186,7 +200,7 @@ class AlarmManager:
         """The condition instance with its Acknowledge and Confirm bound to this manager."""
         assert self._folder is not None, "start() first"
         await nodes.add_condition_node(
-            self._server, self._folder, self.namespace, condition_id, alert
+            self._server, self._folder, self.namespace, (condition_id, self._alarm_type), alert
         )
         for name, handler in (("Acknowledge", self._on_acknowledge), ("Confirm", self._on_confirm)):
             self._server.iserver.isession.add_method_callback(
@@ -224,7 +238,7 @@ class AlarmManager:
 
     async def _commit(self, state: ConditionState) -> None:
         """Store the condition's event, then make it the current state, mirror it and emit it."""
-        fields = condition_fields(state)
+        fields = condition_fields(state, self._alarm_type)
         await self.events.append(
             fields, condition=state.condition_id, machine=state.machine, component=state.component
         )
@@ -284,7 +298,9 @@ class AlarmManager:
             )
             await self._add_condition_node(condition_id, alert)
             self._conditions[(machine, component)] = state
-            await nodes.mirror(self._server, condition_id, condition_fields(state))
+            await nodes.mirror(
+                self._server, condition_id, condition_fields(state, self._alarm_type)
+            )
             log.info("restored retained alarm %s", condition_id.to_string())
 
     async def _on_acknowledge(self, parent: ua.NodeId, *args: ua.Variant) -> Any:

@@ -6,9 +6,10 @@ from asyncua import Server, ua
 from asyncua.common.instantiate_util import _instantiate_node
 from asyncua.common.node import Node
 
-from opcua_server.alarms.conditions import AlertInfo
-from opcua_server.alarms.fields import ALARM_TYPE, SITE_EVENT_FIELDS
+from opcua_server.alarms.conditions import AlarmError, AlertInfo
+from opcua_server.alarms.fields import SITE_EVENT_FIELDS, maintenance_alarm_type
 from opcua_server.history.events import EventFields
+from opcua_server.model.namespaces import DI
 
 ORDER_EVENTS = "PrintOrderEventType"
 CERTIFICATE_EVENTS = "CertificateEventType"
@@ -41,12 +42,32 @@ async def add_event_types(server: Server, namespace: int) -> None:
         await site.add_object_type(event_type_id(ns, name), ua.QualifiedName(name, ns))
 
 
+async def alarm_type_of(server: Server) -> ua.NodeId:
+    """DI MaintenanceRequiredAlarmType in ``server``; AlarmError when the DI nodeset is not
+    imported (the alarms' type comes from it)."""
+    namespaces = await server.get_namespace_array()
+    alarm_type = maintenance_alarm_type(namespaces.index(DI)) if DI in namespaces else None
+    if alarm_type is None or alarm_type not in server.iserver.aspace:
+        raise AlarmError(
+            "the maintenance alarms are DI MaintenanceRequiredAlarmType conditions, and the "
+            "DI nodeset that defines the type is not imported",
+            advice="import the companion nodesets before starting the alarms",
+        )
+    return alarm_type
+
+
 async def add_condition_node(
-    server: Server, folder: Node, namespace: int, condition_id: ua.NodeId, alert: AlertInfo
+    server: Server,
+    folder: Node,
+    namespace: int,
+    condition: tuple[ua.NodeId, ua.NodeId],
+    alert: AlertInfo,
 ) -> None:
-    """The condition instance under ``folder``/<machine>: OffNormalAlarmType's mandatory nodes
-    plus Confirm(edState), and a HasCondition reference from the alert's source node."""
+    """The condition instance (``condition``: its NodeId and its type, an OffNormalAlarmType)
+    under ``folder``/<machine>: the type's mandatory nodes plus Confirm(edState), and a
+    HasCondition reference from the alert's source node."""
     ns = namespace
+    condition_id, alarm_type = condition
     machine_folder = server.get_node(ua.NodeId(f"Alarms/{alert.machine}", ns))
     if machine_folder.nodeid not in server.iserver.aspace:
         machine_folder = await folder.add_folder(
@@ -55,7 +76,7 @@ async def add_condition_node(
     node = await machine_folder.add_object(
         condition_id,
         ua.QualifiedName(alert.component, ns),
-        objecttype=ALARM_TYPE,
+        objecttype=alarm_type,
         instantiate_optional=False,
     )
     await node.write_attribute(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from asyncua import Client, Server, ua
+from asyncua.common.events import get_filter_from_event_type
 from asyncua.common.subscription import Subscription
 
 from opcua_server.alarms import (
@@ -24,6 +25,7 @@ from tests.integration.opcua.alarm_kit import (
     EventCollector,
     acknowledge,
     confirm,
+    import_di_nodeset,
     running_alarm_site,
 )
 from tests.support import make_client_certificate, secure_client
@@ -31,6 +33,7 @@ from tests.support import make_client_certificate, secure_client
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 ALARM_TYPE = ua.NodeId(ua.ObjectIds.OffNormalAlarmType)
+"""What clients filter on here; the alarms are of its DI subtype MaintenanceRequiredAlarmType."""
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
@@ -83,7 +86,12 @@ async def test_alarm_reaches_a_client_subscribed_on_the_server_object(
         )
         event = await next_of(events, "spindle_bearing")
         await subscription.delete()
-        assert event["EventType"] == ALARM_TYPE
+        di = await client.get_namespace_index("http://opcfoundation.org/UA/DI/")
+        assert event["EventType"] == ua.NodeId(15739, di) == alarm_site.alarms.alarm_type
+        instance = client.get_node(condition)
+        assert (await instance.read_type_definition()) == ua.NodeId(15739, di)
+        alarm_type = client.get_node(ua.NodeId(15739, di))
+        assert (await alarm_type.read_browse_name()).Name == "MaintenanceRequiredAlarmType"
         assert (
             event["NodeId"]
             == condition
@@ -101,13 +109,56 @@ async def test_alarm_reaches_a_client_subscribed_on_the_server_object(
         assert len(event["EventId"]) == 16
         assert event["Time"] < alarm_site.clock.peek()
         assert event["ReceiveTime"] >= event["Time"]
-        instance = client.get_node(condition)
         assert await (await instance.get_child(["0:ActiveState", "0:Id"])).read_value() is True
         assert await (await instance.get_child("0:EventId")).read_value() == event["EventId"]
         conditions = await client.get_node(alarm_site.machines["mill-1"]).get_referenced_nodes(
             ua.ObjectIds.HasCondition
         )
         assert condition in [c.nodeid for c in conditions]
+
+
+async def of_type_filter(client: Client, event_type: int) -> ua.EventFilter:
+    """The alarm fields, where OfType ``event_type``: the filter node-opcua and UaExpert build."""
+    evfilter = await get_filter_from_event_type([client.get_node(ALARM_TYPE)])
+    of_type = ua.ContentFilterElement(
+        FilterOperator=ua.FilterOperator.OfType,
+        FilterOperands=[ua.LiteralOperand(Value=ua.Variant(ua.NodeId(event_type)))],
+    )
+    evfilter.WhereClause = ua.ContentFilter(Elements=[of_type])
+    return evfilter
+
+
+async def test_clients_filtering_with_oftype_on_a_supertype_find_the_alarms(
+    alarm_site: AlarmSite, client_cert: tuple[Path, Path]
+) -> None:
+    """OPC 10000-4 §7.7.3: OfType OffNormalAlarmType admits its subtype's events, live and in
+    the history; OfType of a type aside (SystemEventType) does not."""
+    start = alarm_site.clock.peek()
+    async with await secure_client(alarm_site.endpoint, client_cert) as client:
+        events = EventCollector()
+        subscription = await client.create_subscription(50, events)
+        for event_type in (ua.ObjectIds.SystemEventType, ua.ObjectIds.OffNormalAlarmType):
+            evfilter = await of_type_filter(client, event_type)
+            await subscription.subscribe_events(client.nodes.server, ALARM_TYPE, evfilter)
+        await alarm_site.alarms.raise_alert(alert(alarm_site, "mill-1", "lubrication"))
+        live = await next_of(events, "lubrication")
+        details = ua.ReadEventDetails(StartTime=start, EndTime=alarm_site.clock.peek())
+        history: dict[int, list[str]] = {}
+        for event_type in (ua.ObjectIds.OffNormalAlarmType, ua.ObjectIds.SystemEventType):
+            details.Filter = await of_type_filter(client, event_type)
+            result = await client.nodes.server.history_read(details)
+            clauses = details.Filter.SelectClauses
+            paths = [c.BrowsePath[0].Name if c.BrowsePath else "" for c in clauses]
+            named = paths.index("ConditionName")
+            history[event_type] = [f.EventFields[named].Value for f in result.HistoryData.Events]
+        await subscription.delete()
+    assert live["EventType"] == alarm_site.alarms.alarm_type
+    # Both items' notifications of one event travel in one publish, queued together.
+    assert events.events.empty(), "the SystemEventType item received nothing"
+    assert history == {
+        ua.ObjectIds.OffNormalAlarmType: ["lubrication"],
+        ua.ObjectIds.SystemEventType: [],
+    }
 
 
 async def test_acknowledge_confirm_and_clear_follow_part_9(
@@ -344,6 +395,7 @@ async def test_a_restarted_server_restores_retained_alarms_from_the_history(
     before = {s.condition_id: s for s in alarm_site.alarms.retained()}
     fresh = Server()
     await fresh.init()
+    await import_di_nodeset(fresh)
     namespace = await fresh.register_namespace("urn:trustfloor:site")
     assert namespace == alarm_site.namespace
     store = EventStore(alarm_site.store.path)

@@ -78,7 +78,7 @@ def test_condition_fields_round_trip_through_the_binary_codec() -> None:
     state = acknowledged(
         activated(None, sample_alert(), cid, T0, b"1"), ClientCall(b"1", "ok", "mes", T0, b"2")
     )
-    fields = condition_fields(state)
+    fields = condition_fields(state, ua.NodeId(15739, 3))
     decoded = decode_fields(encode_fields(fields))
     assert decoded == fields
     assert state_of(cid, "m", "c", decoded) == state
