@@ -1,5 +1,4 @@
-"""``trustfloor verify`` over several bundles: the pinned witnesses and log keys, each verdict,
-split views."""
+"""``trustfloor verify`` over several bundles: pinned witnesses and log keys, split views."""
 
 from __future__ import annotations
 
