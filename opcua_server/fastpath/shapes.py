@@ -21,7 +21,7 @@ _VALUE = ua.AttributeIds.Value
 _dict_get = dict.get
 _dict_contains = dict.__contains__
 
-_SHAPES: dict[int, list[Mapping[Any, Any]]] = {}
+_SHAPES: dict[int, list[dict[Any, Any]]] = {}
 
 
 class LayeredAttributes(dict[Any, Any]):
@@ -102,27 +102,29 @@ class LayeredAttributes(dict[Any, Any]):
     __hash__ = None  # unhashable, as a dict
 
 
-def shape_of(entries: list[tuple[Any, Any]]) -> Mapping[Any, Any]:
-    """The one shape holding exactly ``entries`` (keys to the very objects given)."""
-    key = hash(tuple((name, id(value)) for name, value in entries))
-    candidates = _SHAPES.setdefault(key, [])
-    for shape in candidates:
-        if len(shape) == len(entries) and all(
-            shape.get(name, _MISSING) is value for name, value in entries
-        ):
+def shape_of(names: tuple[Any, ...], values: tuple[Any, ...]) -> Mapping[Any, Any]:
+    """The one shape mapping ``names`` to exactly the objects ``values`` (in that order)."""
+    key = hash((names, tuple(map(id, values))))
+    candidates = _SHAPES.get(key)
+    if candidates is None:
+        candidates = _SHAPES[key] = []
+    for shape in candidates:  # tuples compare their items by identity first: exact here
+        if tuple(shape) == names and tuple(shape.values()) == values:
             return shape
-    shape = dict(entries)  # never changed: a node's changes go to its own entries
+    shape = dict(zip(names, values, strict=True))  # never changed: changes go to a node's own
     candidates.append(shape)
     return shape
 
 
-def layered(attributes: dict[Any, Any], is_shared: Any) -> LayeredAttributes:
-    """``attributes`` as its own entries (those ``is_shared`` refuses) over a shared shape."""
+def layered(attributes: dict[Any, Any], shared_type: type) -> LayeredAttributes:
+    """``attributes`` as its own entries over a shape of those of ``shared_type``."""
     own: dict[Any, Any] = {}
-    common: list[tuple[Any, Any]] = []
-    for name, value in attributes.items():
-        if is_shared(value):
-            common.append((name, value))
+    names: list[Any] = []
+    values: list[Any] = []
+    for name, held in attributes.items():
+        if type(held) is shared_type:
+            names.append(name)
+            values.append(held)
         else:
-            own[name] = value
-    return LayeredAttributes(own, shape_of(common))
+            own[name] = held
+    return LayeredAttributes(own, shape_of(tuple(names), tuple(values)))

@@ -292,11 +292,7 @@ def _add_node_attributes(
         ua.AttributeIds.NodeClass, ua.DataValue(ua.Variant(item.NodeClass, ua.VariantType.Int32))
     )
     self._add_nodeattributes(item.NodeAttributes, nodedata, add_timestamps)
-    nodedata.attributes = layered(attributes, _is_shared)
-
-
-def _is_shared(held: AttributeValue) -> bool:
-    return type(held) is SharedAttributeValue
+    nodedata.attributes = layered(attributes, SharedAttributeValue)
 
 
 def _add_node_attr(

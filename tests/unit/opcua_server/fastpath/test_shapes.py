@@ -13,12 +13,18 @@ VALUE, NAME, ACCESS, NODE_CLASS = (
     ua.AttributeIds.AccessLevel,
     ua.AttributeIds.NodeClass,
 )
-SHARED_NAME, SHARED_ACCESS, OWN_VALUE = object(), object(), object()
+
+
+class Shared:
+    """Stands for an attribute value many nodes share."""
+
+
+SHARED_NAME, SHARED_ACCESS, OWN_VALUE = Shared(), Shared(), object()
 
 
 def table() -> tuple[dict[object, object], LayeredAttributes]:
     plain: dict[object, object] = {NAME: SHARED_NAME, ACCESS: SHARED_ACCESS, VALUE: OWN_VALUE}
-    return plain, layered(dict(plain), lambda held: held is not OWN_VALUE)
+    return plain, layered(dict(plain), Shared)
 
 
 def test_a_layered_table_answers_every_lookup_as_the_plain_dict() -> None:
@@ -56,7 +62,8 @@ def test_a_missing_attribute_is_a_key_error_as_in_a_dict() -> None:
 
 
 def test_equal_entries_make_one_shape_and_other_ones_another() -> None:
-    first = shape_of([(NAME, SHARED_NAME), (ACCESS, SHARED_ACCESS)])
-    assert shape_of([(NAME, SHARED_NAME), (ACCESS, SHARED_ACCESS)]) is first
-    assert shape_of([(NAME, SHARED_NAME), (ACCESS, object())]) is not first
-    assert shape_of([(NAME, SHARED_NAME)]) is not first
+    first = shape_of((NAME, ACCESS), (SHARED_NAME, SHARED_ACCESS))
+    assert shape_of((NAME, ACCESS), (SHARED_NAME, SHARED_ACCESS)) is first
+    assert shape_of((NAME, ACCESS), (SHARED_NAME, Shared())) is not first
+    assert shape_of((NAME,), (SHARED_NAME,)) is not first
+    assert shape_of((NAME, NODE_CLASS), (SHARED_NAME, SHARED_ACCESS)) is not first
