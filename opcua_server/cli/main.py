@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config import (
-    ConfigError,
     MaintenanceSettings,
     Settings,
     WebSettings,
@@ -43,7 +42,7 @@ from maintenance import (
     render_alert_table,
     render_held_back,
 )
-from models import ExitCode, TrustfloorError
+from models import ExitCode
 from opcua_server.cli.archive import add_archive_commands
 from opcua_server.cli.billing import add_billing_commands
 from opcua_server.cli.chain import add_chain_commands
@@ -57,6 +56,7 @@ from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_
 from opcua_server.cli.parts import add_parts_commands
 from opcua_server.cli.printers import add_printers_commands
 from opcua_server.cli.recall import add_recall_commands
+from opcua_server.cli.running import run_command
 from opcua_server.cli.trace import add_trace_commands
 from opcua_server.cli.witness import add_witness_commands
 from opcua_server.demo.consortium import demo_consortium
@@ -480,19 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; the only place errors become exit codes."""
-    args = build_parser().parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except ConfigError as error:
-        print(error.diagnostics(), file=sys.stderr)
-        return ExitCode.CONFIG
-    except TrustfloorError as error:
-        print(f"error: {error.diagnostics()}", file=sys.stderr)
-        return ExitCode.FAILURE
-    except KeyboardInterrupt:
-        return ExitCode.OK
-    return code
+    """Entry point: parse the command line and run the command (errors become exit codes)."""
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from models import ExitCode, TrustfloorError
 from opcua_server.cli.chain import add_chain_commands
+from opcua_server.cli.running import run_command
 from opcua_server.cli.witness import add_witness_commands
 
 
@@ -25,16 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one service command; a TrustfloorError is printed with its advice (exit 1)."""
-    args = build_parser().parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except TrustfloorError as error:
-        print(f"error: {error.diagnostics()}", file=sys.stderr)
-        return ExitCode.FAILURE
-    except KeyboardInterrupt:
-        return ExitCode.OK
-    return code
+    """Run one service command; a known error is printed with its advice."""
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
