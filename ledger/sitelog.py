@@ -89,10 +89,7 @@ class SiteLogStore(SerializedStore):
         their log indices and proofs, the batch with the new root and size, the checkpoint
         signed by ``signer`` (whose name is the origin). None when no leaf waits."""
         with self._tx() as cur:
-            rows = cur.execute(
-                "SELECT seq, leaf_hash FROM leaves WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
-                (max_size,),
-            ).fetchall()
+            rows = waiting_leaves(cur, max_size)
             if not rows:
                 return None
             old = _log_hashes(cur)
@@ -167,6 +164,15 @@ class SiteLogStore(SerializedStore):
     def set_witness_progress(self, witness: str, size: int) -> None:
         with self._tx() as cur:
             _set_progress(cur, witness, size)
+
+
+def waiting_leaves(cur: sqlite3.Cursor, max_size: int) -> list[tuple[int, bytes]]:
+    """The oldest leaves not yet sealed (sequence number, leaf hash), at most ``max_size``."""
+    rows = cur.execute(
+        "SELECT seq, leaf_hash FROM leaves WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
+        (max_size,),
+    ).fetchall()
+    return [(int(seq), bytes(leaf)) for seq, leaf in rows]
 
 
 def _log_hashes(cur: sqlite3.Cursor) -> list[bytes]:

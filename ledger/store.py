@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
 from ledger.merkle import root_and_inclusion_proofs
-from ledger.sitelog import LOG_SCHEMA, SiteLogStore
+from ledger.sitelog import LOG_SCHEMA, SiteLogStore, waiting_leaves
 from ledger.tables import (
     BATCH_COLUMNS,
     LEAF_COLUMNS,
@@ -427,10 +427,7 @@ class LedgerStore(SiteLogStore):
         if self.has_log():
             raise LedgerStateError("this ledger keeps a site log: sealing needs its log key")
         with self._tx() as cur:
-            rows = cur.execute(
-                "SELECT seq, leaf_hash FROM leaves WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
-                (max_size,),
-            ).fetchall()
+            rows = waiting_leaves(cur, max_size)
             if not rows:
                 return None
             hashes = [bytes(h) for _, h in rows]
