@@ -200,7 +200,7 @@ class SiteAfterSales:
             return []
         store = recall.CampaignStore(path)
         try:
-            return [_recall_view(c, store.parts(c.id)) for c in reversed(store.campaigns())]
+            return [_recall_view(c, store) for c in reversed(store.campaigns())]
         finally:
             store.close()
 
@@ -210,7 +210,8 @@ class SiteAfterSales:
         return [view for view in views if view is not None]
 
 
-def _recall_view(campaign: recall.Campaign, parts: Sequence[recall.CampaignPart]) -> RecallView:
+def _recall_view(campaign: recall.Campaign, store: recall.CampaignStore) -> RecallView:
+    parts = store.parts(campaign.id)
     return RecallView(
         id=campaign.id,
         reason=campaign.reason,
@@ -220,6 +221,7 @@ def _recall_view(campaign: recall.Campaign, parts: Sequence[recall.CampaignPart]
         opened_at=campaign.opened_at,
         closed_at=campaign.closed_at,
         parts=[(p.serial, p.closure.value if p.closure else "") for p in parts],
+        held_orders=store.held_orders(campaign.id),
     )
 
 

@@ -100,6 +100,8 @@ class RecallView:
     closed_at: datetime | None
     parts: Sequence[tuple[str, str]]
     """(serial, closure) of each affected part; closure "" while the part is open."""
+    held_orders: Sequence[str] = ()
+    """The open print orders the campaign held when it opened."""
 
     @property
     def closed_parts(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from ledger.store import LedgerStore
 from maintenance import SqliteOrderBook
 from models import ExitCode, OrderState, PrintOrder, RecordKind
 from opcua_server.cli.main import main
+from opcua_server.runtime.web_services import SiteAfterSales
 from tests.integration.aftersales.kit import LOT_A, LOT_B, Floor, build_floor
 from tests.integration.maintenance.webhook_kit import SECRET, Receiver, running_receiver
 
@@ -213,6 +214,12 @@ def test_a_recall_that_names_no_part_is_refused(
     assert "nothing to recall" in capsys.readouterr().err
 
 
+def held_on_the_console(floor: Floor, campaign_id: str) -> Sequence[str]:
+    """The orders the web console's Recalls page lists as held by the campaign."""
+    views = asyncio.run(SiteAfterSales(floor.settings).recalls())
+    return next(view for view in views if view.id == campaign_id).held_orders
+
+
 def test_held_orders_are_released_when_every_part_is_inspected_ok_or_cancelled(
     floor: Floor, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -220,6 +227,7 @@ def test_held_orders_are_released_when_every_part_is_inspected_ok_or_cancelled(
     inspect = [*("recall", "create", "--lot", LOT_A, "--reason", "check the lot again")]
     opened = run_json(capsys, *inspect, "--disposition", "inspect", "--config", config)
     assert order in opened["held_orders"]
+    assert order in held_on_the_console(floor, opened["id"])
     for serial in ("P-A1", "P-A2"):
         closed = run_json(
             capsys,
