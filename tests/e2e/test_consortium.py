@@ -27,9 +27,10 @@ import pytest_asyncio
 from config import load_demo_settings
 from ledger import certificate_export, list_parts, site_log_of
 from ledger.bundle import read_bundle
-from ledger.transparency import AddCheckpoint, Checkpoint, Note, NoteSignature
+from ledger.transparency import AddCheckpoint, Checkpoint, Note
 from models import CertificateStatus, ExitCode, ProofBundle
 from opcua_server.cli.main import main
+from tests.integration.ledger.witness_kit import without_cosignature
 from tests.support import REPO, wait_for
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(900)]
@@ -120,23 +121,6 @@ async def bundle(demo: RunningDemo) -> ProofBundle:
     return found
 
 
-def with_cosignature(bundle: ProofBundle, witness_key: str, *, forged: bool) -> ProofBundle:
-    """``bundle`` with one witness's cosignature line dropped, or its signature altered."""
-    note = Note.parse(bundle.certificate.checkpoint or "")
-    name = witness_key.split("+")[0]
-    kept = []
-    for line in note.signatures:
-        if line.name == name:
-            if not forged:
-                continue
-            line = NoteSignature(line.name, line.key_id, line.signature[:-1] + b"\x00")
-        kept.append(line)
-    certificate = bundle.certificate.model_copy(
-        update={"checkpoint": Note(note.text, tuple(kept)).render()}
-    )
-    return bundle.model_copy(update={"certificate": certificate})
-
-
 def verify(demo: RunningDemo, bundle: ProofBundle, folder: Path, *extra: str) -> int:
     """`trustfloor verify` of ``bundle`` pinning both witnesses with quorum 2 and the issuer
     (in a thread: the command runs its own event loop)."""
@@ -178,7 +162,7 @@ async def test_verify_with_quorum_2_fails_with_one_cosignature_missing_or_forged
     forged: bool,
 ) -> None:
     notary = demo.witness_keys["notary"]
-    altered = with_cosignature(bundle, notary, forged=forged)
+    altered = without_cosignature(bundle, notary.split("+")[0], forge=forged)
     code = await asyncio.to_thread(verify, demo, altered, tmp_path, "--offline")
     output = capsys.readouterr().out
     assert code == ExitCode.INVALID, output

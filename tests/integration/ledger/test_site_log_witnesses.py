@@ -17,12 +17,12 @@ from ledger.bundle import bundle_json
 from ledger.logchecks import WitnessPolicy, split_views
 from ledger.logverify import verify_bundle_files, witness_policy
 from ledger.merkle import consistency_proof, hash_leaf, root_hash
-from ledger.transparency import AddCheckpoint, Checkpoint, Note, NoteSignature, Signer, Verifier
+from ledger.transparency import AddCheckpoint, Checkpoint, Note, Signer, Verifier
 from ledger.witnessing import KnownWitness, SiteLog
 from models import ExitCode, ProofBundle, VerificationReport
 from opcua_server.cli.main import main
 from tests.integration.ledger.ledger_chainkit import Ledger, Site, make_site, site_key
-from tests.integration.ledger.witness_kit import post, running_witness
+from tests.integration.ledger.witness_kit import post, running_witness, without_cosignature
 from tests.support import free_port
 from tests.unit.ledger.ledgerkit import write_design
 
@@ -89,22 +89,6 @@ def failed(report: VerificationReport) -> dict[str, str]:
     return {c.name: c.detail for c in report.checks if not c.passed}
 
 
-def without_line(bundle: ProofBundle, name: str, forge: bool = False) -> ProofBundle:
-    """The bundle with witness ``name``'s cosignature removed, or with its signature forged."""
-    assert bundle.certificate.checkpoint is not None
-    note = Note.parse(bundle.certificate.checkpoint)
-    kept = []
-    for line in note.signatures:
-        if line.name == name:
-            if not forge:
-                continue
-            line = NoteSignature(line.name, line.key_id, line.signature[:-1] + b"\x00")
-        kept.append(line)
-    checkpoint = Note(note.text, tuple(kept)).render()
-    certificate = bundle.certificate.model_copy(update={"checkpoint": checkpoint})
-    return bundle.model_copy(update={"certificate": certificate})
-
-
 async def test_checkpoints_are_cosigned_anchored_and_verified_with_a_quorum(
     site: Site, witnesses: Witnesses, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,17 +121,21 @@ async def test_checkpoints_are_cosigned_anchored_and_verified_with_a_quorum(
     witnessed = next(c for c in online.checks if c.name == "certificate witnesses")
     assert witnessed.detail.startswith(f"cosigned by {NAMES['oem']}, {NAMES['notary']}")
 
-    missing = await site.service.verify(without_line(bundle, NAMES["notary"]), online=False)
+    missing = await site.service.verify(without_cosignature(bundle, NAMES["notary"]), online=False)
     assert failed(missing) == {
         "certificate witnesses": "1 of the 2 witness cosignatures required; none from "
         f"{NAMES['notary']}, down/w"
     }
-    forged = await site.service.verify(without_line(bundle, NAMES["oem"], True), online=False)
+    forged = await site.service.verify(
+        without_cosignature(bundle, NAMES["oem"], forge=True), online=False
+    )
     assert failed(forged)["certificate witnesses"].startswith(
         f"the cosignature of witness {NAMES['oem']} does not verify"
     )
 
-    files = write(tmp_path, {"good": bundle, "forged": without_line(bundle, NAMES["oem"], True)})
+    files = write(
+        tmp_path, {"good": bundle, "forged": without_cosignature(bundle, NAMES["oem"], forge=True)}
+    )
     keys = tmp_path / "witnesses.txt"
     keys.write_text("".join(f"{n} {witnesses.keys[n].vkey()}\n" for n in NAMES) + "# pinned\n")
     settings = Settings(data_dir=tmp_path / "verifier")

@@ -10,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ledger.transparency import Verifier
+from ledger.transparency import Note, NoteSignature, Verifier
+from models import ProofBundle
 
 
 @contextmanager
@@ -42,3 +43,27 @@ def post(url: str, data: bytes) -> tuple[int, str]:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as refused:
         return refused.code, refused.read().decode()
+
+
+def without_cosignature(bundle: ProofBundle, name: str, *, forge: bool = False) -> ProofBundle:
+    """The bundle with witness ``name``'s cosignature line removed, or its signature forged: one
+    bit of the Ed25519 signature's R flipped, so the forgery never equals the real signature."""
+    assert bundle.certificate.checkpoint is not None
+    note = Note.parse(bundle.certificate.checkpoint)
+    kept = []
+    for line in note.signatures:
+        if line.name == name:
+            if not forge:
+                continue
+            line = NoteSignature(line.name, line.key_id, flipped_bit(line.signature, -40))
+        kept.append(line)
+    checkpoint = Note(note.text, tuple(kept)).render()
+    certificate = bundle.certificate.model_copy(update={"checkpoint": checkpoint})
+    return bundle.model_copy(update={"certificate": certificate})
+
+
+def flipped_bit(data: bytes, index: int) -> bytes:
+    """``data`` with the lowest bit of the byte at ``index`` flipped."""
+    altered = bytearray(data)
+    altered[index] ^= 0x01
+    return bytes(altered)
