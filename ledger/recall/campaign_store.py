@@ -309,7 +309,8 @@ class CampaignStore(SerializedStore):
         return [str(r[0]) for r in rows]
 
     def held_orders(self, campaign_id: str) -> list[str]:
-        with self._tx() as cur:
+        """The orders the campaign held when it opened."""
+        with self._read() as cur:
             rows = cur.execute(
                 "SELECT order_id FROM held_orders WHERE campaign = ? ORDER BY order_id",
                 (campaign_id,),
