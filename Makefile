@@ -49,7 +49,7 @@ unit: $(PY_STAMP)
 	$(BIN)/pytest tests/unit -q
 
 test: setup system-deps lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 clean:
 	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache
