@@ -34,13 +34,15 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from config import Settings
 from ledger.anvil import LocalAnvil
-from ledger.chain import ChainClient
 from ledger.errors import ChainError, ChainNodeUnreachableError
 from ledger.signing import SiteKey, same_address
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +207,8 @@ async def open_chain_as(
     """Connect to the configured chain and ledger as ``key``'s account (None: a throwaway key
     that only reads). On the local chain the node is started if no process runs it, the
     account topped up when this process runs it, and the ledger deployed if there is none."""
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
     secret = (key or SiteKey.generate()).secret_hex()
     settings = joined_consortium(settings)
     chain = settings.chain
@@ -236,6 +240,8 @@ async def open_chain_as(
 async def _connect_consortium_node(settings: Settings, secret: str) -> ChainClient:
     """The configured consortium node, as ``secret``'s account; never a node of our own: a node
     that does not answer is ConsortiumNodeUnreachableError."""
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
     chain = settings.chain
     assert chain.url is not None
     try:
@@ -303,6 +309,8 @@ async def _local_node(folder: Path, chain_id: int) -> AsyncIterator[_NodeAccess]
 async def top_up(account: ChainClient, endpoint: str, funding_key: str, wei: int) -> None:
     """Top an account up to ``wei`` by a transfer from the node's funded development account,
     when it holds less than half of that."""
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
     if await account.balance(account.address) >= wei // 2:
         return
     funder = await ChainClient.connect(endpoint, account.chain_id, funding_key, confirmations=1)
@@ -394,6 +402,8 @@ async def _use_or_deploy(
 ) -> None:
     """Use the ledger the deployment record names, or have the consortium admin deploy one
     and allow-list the site as issuer (and as OEM of designs of its own)."""
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
     record = folder / DEPLOYMENT_FILE
     if _exists(record):
         address = _deployed_contract(record)

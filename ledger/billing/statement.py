@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ledger.billing.document import STATEMENT_SCHEMA, Period, SignedStatement, sign_statement
 from ledger.billing.sitelog import add_checkpoints
 from ledger.canonical import JsonObject, JsonValue, design_key
-from ledger.chain import ChainClient
 from ledger.errors import StatementError
 from ledger.merkle import root_hash
 from ledger.signing import SiteKey
@@ -22,6 +22,9 @@ from ledger.store import LedgerStore
 from ledger.stored import checked_part
 from ledger.tables import BatchRow, LeafRow
 from models import AnchorReceipt, RecordKind, Verdict
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 CERTIFIED = "certified"
 FAILED = "failed"

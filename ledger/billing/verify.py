@@ -6,15 +6,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ledger.billing.document import SignedStatement
 from ledger.billing.sitelog import check_log
 from ledger.billing.statement import CERTIFIED, CREDITED, FAILED, REVOKED
 from ledger.canonical import JsonObject
-from ledger.chain import ChainClient
 from ledger.errors import LedgerError
 from ledger.merkle import root_hash, verify_inclusion
 from ledger.signing import same_address
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from config import Settings
-from ledger.chain import ChainClient
 from ledger.errors import PartyError
 from ledger.signing import same_address
 from ledger.sitechain import consortium_key, fund_party, open_chain_as
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 
 async def allow_parties(

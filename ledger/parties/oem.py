@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import Settings
 from ledger.canonical import design_key
-from ledger.chain import ChainClient
 from ledger.contract import LicenceState
 from ledger.designs import load_design, register_dossier_once
 from ledger.errors import ContractError, PartyError
@@ -30,6 +30,9 @@ from ledger.parties.usage import (
 )
 from ledger.signing import SiteKey
 from ledger.sitechain import key_file, open_chain_as
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 OEM_KEY_FILE = "oem.key"
 DESIGNS_FILE = "designs.json"

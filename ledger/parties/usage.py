@@ -7,11 +7,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ledger.chain import ChainClient
 from ledger.contract import LicenceState
 from ledger.errors import StatementError
 from ledger.parties.terms import day_text, price_text
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 REPORTED = ("started", "certified", "failed", "revoked", "credited")
 

@@ -48,11 +48,6 @@ from models import (
     SystemClock,
     make_private_dir,
 )
-from opcua_server.demo.actors import (
-    DemoTechnician,
-    install_demo_designs,
-    train_demo_models,
-)
 from opcua_server.demo.excursions import faulty_printers
 from opcua_server.history.raw import NO_SQLITE_HISTORIAN
 from opcua_server.model.printers import PrinterView
@@ -81,6 +76,7 @@ from opcua_server.runtime.summary import SiteStatus, SiteSummary, alerts_without
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 if TYPE_CHECKING:
+    from opcua_server.demo.actors import DemoTechnician
     from opcua_server.web import WebConsole
 
 log = logging.getLogger(__name__)
@@ -330,6 +326,8 @@ class Site:
 
     def _start_demo_loop(self, site: SiteSettings, data_dir: Path) -> None:
         """The demo's fleet history trains the models meanwhile; its technician fits the parts."""
+        from opcua_server.demo.actors import DemoTechnician, train_demo_models  # the demo's only
+
         if self.scoring is not None:
             store = ModelStore(data_dir / self.settings.maintenance.models_dir)
             training = train_demo_models(
@@ -371,6 +369,8 @@ class Site:
         if self.order_book is None or self.ledger is None or not printers or self.server is None:
             return None
         if self._demo_designs:
+            from opcua_server.demo.actors import install_demo_designs  # the demo's only
+
             await install_demo_designs(self.ledger, self.settings, data_dir, self._environ)
         return PrintFlow(self.order_book, self.ledger, printers, self.server, clock=self.clock)
 
