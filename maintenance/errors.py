@@ -36,3 +36,9 @@ class ModelMismatchError(ModelStoreError):
         "retrain the model for the current tags and feature settings; "
         "never edit a stored model's metadata by hand"
     )
+
+
+class ModelConversionError(MaintenanceError):
+    """A fitted estimator cannot be turned into the graph that scores it."""
+
+    advice = "train the model with trustfloor's own training, which fits convertible trees"
