@@ -8,13 +8,16 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import SimulationSettings, SiteSettings
 from connectors.errors import ConnectorError
-from connectors.simulated.machine import SimulatedMachine
 from connectors.simulated.printer import SimulatedPrinter
 from connectors.simulated.wear import MachineWear, TimeBase, WearEvent, WearEventKind
 from models import Clock
+
+if TYPE_CHECKING:
+    from connectors.simulated.machine import SimulatedMachine
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,21 @@ def with_simulator_passwords(
         if printer.simulated and variable is not None and not merged.get(variable):
             merged[variable] = secrets.token_urlsafe(16)
     return merged
+
+
+def _simulated_machines(
+    site: SiteSettings, clock: Clock, seed: int, host: str, wear: Mapping[str, MachineWear]
+) -> dict[str, SimulatedMachine]:
+    """A Modbus TCP server per simulated machine; pymodbus loads only when there is one."""
+    if not any(m.simulated for m in site.machines):
+        return {}
+    from connectors.simulated.machine import SimulatedMachine
+
+    return {
+        m.id: SimulatedMachine(m, clock, seed=seed, host=host, wear=wear[m.id])
+        for m in site.machines
+        if m.simulated
+    }
 
 
 class SimulatedSite:
@@ -62,11 +80,7 @@ class SimulatedSite:
             for m in site.machines
             if m.simulated
         }
-        self.machines: dict[str, SimulatedMachine] = {
-            m.id: SimulatedMachine(m, clock, seed=seed, host=host, wear=self.wear[m.id])
-            for m in site.machines
-            if m.simulated
-        }
+        self.machines = _simulated_machines(site, clock, seed, host, self.wear)
         self.printers: dict[str, SimulatedPrinter] = {
             p.id: SimulatedPrinter(
                 p,

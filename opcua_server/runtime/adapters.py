@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from asyncua import ua
 
-from connectors import InfluxSink, SpoolFullError
+from connectors import SpoolFullError
 from maintenance import alarm_message
 from models import AggregateHistorian, Alert, Reading
 from opcua_server.alarms import AlarmManager, AlertInfo
+
+if TYPE_CHECKING:
+    from connectors import InfluxSink
 
 
 def aggregates_of(historian: object) -> AggregateHistorian | None:

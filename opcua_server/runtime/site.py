@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING
 
 from config import Settings, SiteSettings
 from connectors import (
-    InfluxSink,
     ModbusConnector,
     OpcUaConnector,
     OpcUaPrinterControl,
-    SimulatedMachine,
     SimulatedSite,
     SqliteHistorian,
     with_simulator_passwords,
@@ -76,6 +74,7 @@ from opcua_server.runtime.summary import SiteStatus, SiteSummary, alerts_without
 from opcua_server.server import ServerPorts, TrustfloorServer
 
 if TYPE_CHECKING:
+    from connectors import InfluxSink, SimulatedMachine
     from opcua_server.demo.actors import DemoTechnician
     from opcua_server.web import WebConsole
 
@@ -165,6 +164,8 @@ class Site:
             log.warning(NO_SQLITE_HISTORIAN)
         sinks: list[ReadingSink] = [] if self.historian is None else [self.historian]
         if hist.influx is not None:
+            from connectors import InfluxSink  # influxdb_client loads only for this historian
+
             environ = os.environ if self._environ is None else self._environ
             self.influx = InfluxSink.from_settings(hist.influx, data_dir, environ, clock=self.clock)
             await self.influx.start()

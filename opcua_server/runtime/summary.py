@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from connectors import SimulatedSite
 from maintenance import AlertRow, AlertService
 from models import Alert
-from opcua_server.demo.actors import Repairs
+
+if TYPE_CHECKING:
+    from opcua_server.demo.actors import Repairs
 
 
 @dataclass(frozen=True, slots=True)
