@@ -146,8 +146,9 @@ def verify_all(bundles: Sequence[ProofBundle], trust: IssuerTrust) -> None:
 
 
 def issue_all(issuer: Issuer, certs: Sequence[PartCertificate], chunk: int) -> None:
-    """Issue ``certs`` in transactions of ``chunk`` and seal batches of 1000: the timed path."""
-    issuer.issue_in_runs(certs, chunk)
+    """Issue ``certs`` in transactions of ``chunk``, each sealing the batches of 1000 it fills,
+    and seal the last partial batch: the timed path."""
+    issuer.issue_in_runs(certs, chunk, seal_at=T0)
     while issuer.store.seal(1000, T0) is not None:
         pass
 

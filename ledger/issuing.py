@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
@@ -182,30 +183,39 @@ class Issuer:
         return signed
 
     def issue_in_runs(
-        self, certificates: Sequence[PartCertificate], run: int
+        self, certificates: Sequence[PartCertificate], run: int, *, seal_at: datetime | None = None
     ) -> list[SignedRecord]:
         """:meth:`issue_certificates` of each run of ``run`` certificates, in order, one
         transaction per run: while a run commits (its fsync waits on the disk), the next run
         is encoded and signed.
 
-        Durable when it returns. When a run fails, the runs before it stay issued and the
-        error is raised.
+        With ``seal_at``, each run's transaction also seals every full batch of the policy's
+        size, sealed at ``seal_at`` (LedgerStore.append_sealing): a batch's leaves are written
+        once, with their proofs. Durable when it returns. When a run fails, the runs before
+        it stay issued (and sealed) and the error is raised.
         """
         if run < 1:
             raise ValueError(f"a run holds at least one certificate, not {run}")
+        write = self._writer(seal_at)
         issued: list[SignedRecord] = []
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-append") as writer:
-            committing: Future[None] | None = None
+            committing: Future[object] | None = None
             for start in range(0, len(certificates), run):
                 part = certificates[start : start + run]
                 signed, leaves = self._signed_leaves(part, [None] * len(part))
                 if committing is not None:
                     committing.result()
-                committing = writer.submit(self.store.append, leaves)
+                committing = writer.submit(write, leaves)
                 issued += signed
             if committing is not None:
                 committing.result()
         return issued
+
+    def _writer(self, seal_at: datetime | None) -> Callable[[Sequence[NewLeaf]], object]:
+        """How a run is written: appended, or appended with its full batches sealed."""
+        if seal_at is None:
+            return self.store.append
+        return partial(self.store.append_sealing, batch_size=self.policy.max_size, at=seal_at)
 
     def _signed_leaves(
         self, certificates: Sequence[PartCertificate], jobs: Sequence[str | None]

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -331,31 +332,95 @@ class LedgerStore(SiteLogStore):
         same transaction. LedgerStateError when a serial already has a certificate (or a
         revocation) or a job is not finished; nothing is written then.
         """
+        with self._appending() as cur:
+            self._insert_leaves(cur, leaves)
+
+    def append_sealing(
+        self, leaves: Sequence[NewLeaf], batch_size: int, at: datetime
+    ) -> list[BatchRow]:
+        """:meth:`append`, and in the same transaction seal every full batch of ``batch_size``
+        that the waiting leaves and these make, oldest first: the batches, roots and proofs
+        :meth:`seal` would give one by one. The leaves of a batch that arrive with it are
+        written once, with their proof, and one commit (one fsync) covers it all.
+
+        With the site's log key the leaves are appended first and the full batches then grow
+        the site log, one transaction each. Leaves beyond the last full batch keep waiting.
+        """
+        if batch_size < 1:
+            raise ValueError(f"a batch holds at least one leaf, not {batch_size}")
+        if self.log_signer is not None or self.has_log():
+            self.append(leaves)
+            return self._seal_full(batch_size, at)
+        sealed: list[BatchRow] = []
+        with self._appending() as cur:
+            rest = list(leaves)
+            waiting = waiting_leaves(cur, batch_size)
+            while len(waiting) + len(rest) >= batch_size:
+                arriving, rest = (
+                    rest[: batch_size - len(waiting)],
+                    rest[batch_size - len(waiting) :],
+                )
+                hashes = [h for _, h in waiting] + [leaf.leaf_hash for leaf in arriving]
+                root, proofs = root_and_inclusion_proofs(hashes)
+                batch = _insert_batch(cur, root, len(hashes), at)
+                _place_waiting(cur, batch.id, waiting, proofs)
+                self._insert_leaves(cur, arriving, batch.id, len(waiting), proofs[len(waiting) :])
+                sealed.append(batch)
+                waiting = waiting_leaves(cur, batch_size)
+            self._insert_leaves(cur, rest)
+        return sealed
+
+    def _seal_full(self, batch_size: int, at: datetime) -> list[BatchRow]:
+        sealed: list[BatchRow] = []
+        while self.pending()[0] >= batch_size:
+            batch = self.seal(batch_size, at)
+            assert batch is not None
+            sealed.append(batch)
+        return sealed
+
+    @contextmanager
+    def _appending(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction that inserts leaves: a second record of a serial is refused."""
         try:
             with self._tx() as cur:
-                cur.executemany(
-                    "INSERT INTO leaves (kind, serial, design_key, body, leaf_hash, signature,"
-                    " created_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            leaf.kind.value,
-                            leaf.serial,
-                            leaf.design_key,
-                            leaf.body,
-                            leaf.leaf_hash,
-                            leaf.signature,
-                            to_micros(leaf.created_at),
-                        )
-                        for leaf in leaves
-                    ],
-                )
-                for leaf in leaves:
-                    if leaf.job_id is not None:
-                        self._certify_job(cur, leaf.job_id, leaf.serial)
+                yield cur
         except StoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise LedgerStateError(f"a record was already issued: {exc.__cause__}") from None
             raise
+
+    def _insert_leaves(
+        self,
+        cur: sqlite3.Cursor,
+        leaves: Sequence[NewLeaf],
+        batch_id: int | None = None,
+        first_index: int = 0,
+        proofs: Sequence[Sequence[bytes]] = (),
+    ) -> None:
+        """Insert signed records (one executemany) and certify their jobs; with ``batch_id`` they
+        are leaves ``first_index``, ``first_index`` + 1, ... of that batch with ``proofs``."""
+        placed = batch_id is not None
+        cur.executemany(
+            _INSERT_LEAF,
+            [
+                (
+                    leaf.kind.value,
+                    leaf.serial,
+                    leaf.design_key,
+                    leaf.body,
+                    leaf.leaf_hash,
+                    leaf.signature,
+                    to_micros(leaf.created_at),
+                    batch_id,
+                    first_index + n if placed else None,
+                    b"".join(proofs[n]) if placed else None,
+                )
+                for n, leaf in enumerate(leaves)
+            ],
+        )
+        for leaf in leaves:
+            if leaf.job_id is not None:
+                self._certify_job(cur, leaf.job_id, leaf.serial)
 
     def _certify_job(self, cur: sqlite3.Cursor, job_id: str, serial: str) -> None:
         self._require_state(cur, job_id, JobState.FINISHED)
@@ -430,22 +495,10 @@ class LedgerStore(SiteLogStore):
             rows = waiting_leaves(cur, max_size)
             if not rows:
                 return None
-            hashes = [bytes(h) for _, h in rows]
-            root, proofs = root_and_inclusion_proofs(hashes)
-            cur.execute(
-                "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
-                (root, len(rows), to_micros(at), BatchState.SEALED),
-            )
-            batch_id = cur.lastrowid
-            assert batch_id is not None
-            cur.executemany(
-                "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
-                [
-                    (batch_id, index, b"".join(proof), seq)
-                    for index, ((seq, _), proof) in enumerate(zip(rows, proofs, strict=True))
-                ],
-            )
-        return BatchRow(batch_id, root, len(rows), to_micros(at), BatchState.SEALED, None)
+            root, proofs = root_and_inclusion_proofs([h for _, h in rows])
+            batch = _insert_batch(cur, root, len(rows), at)
+            _place_waiting(cur, batch.id, rows, proofs)
+        return batch
 
     def batches(self, *states: BatchState) -> list[BatchRow]:
         """Batches in any of ``states`` (every batch when none is given), oldest first."""
@@ -528,6 +581,35 @@ class LedgerStore(SiteLogStore):
             **{f"batches_{s.value}": int(batches.get(s.value, 0)) for s in BatchState},
             **{f"jobs_{s.value}": int(jobs.get(s.value, 0)) for s in JobState},
         }
+
+
+_INSERT_LEAF = (
+    "INSERT INTO leaves (kind, serial, design_key, body, leaf_hash, signature, created_us,"
+    " batch_id, leaf_index, proof) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_batch(cur: sqlite3.Cursor, root: bytes, size: int, at: datetime) -> BatchRow:
+    cur.execute(
+        "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
+        (root, size, to_micros(at), BatchState.SEALED),
+    )
+    batch_id = cur.lastrowid
+    assert batch_id is not None
+    return BatchRow(batch_id, root, size, to_micros(at), BatchState.SEALED, None)
+
+
+def _place_waiting(
+    cur: sqlite3.Cursor,
+    batch_id: int,
+    rows: Sequence[tuple[int, bytes]],
+    proofs: Sequence[Sequence[bytes]],
+) -> None:
+    """Put waiting leaves ``rows`` (seq, leaf hash) at the first indices of batch ``batch_id``."""
+    cur.executemany(
+        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
+        [(batch_id, index, b"".join(proofs[index]), seq) for index, (seq, _) in enumerate(rows)],
+    )
 
 
 def _part_row(row: sqlite3.Row | tuple[object, ...]) -> PartRow:
