@@ -5,6 +5,8 @@
 # log key (C2SP tlog-checkpoint). A leaf's index is its place in the log and its proof leads to
 # the root of the checkpoint it was sealed in. Batches sealed before the log existed keep their
 # own roots and proofs (bundle format 1). Cosignatures arrive later, one row per witness.
+# Each checkpoint's frontier (its maximal perfect subtrees' hashes) is kept beside it, so a seal
+# reads only the leaves it appends and a consistency proof only the leaves after its old size.
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger.errors import LedgerStateError
-from ledger.merkle import consistency_proof, root_and_inclusion_proofs
+from ledger.merkle_frontier import EMPTY_FRONTIER, Frontier, Subtrees, append_leaves
 from ledger.tables import BatchRow, BatchState
 from ledger.transparency import (
     ED25519,
@@ -45,6 +47,10 @@ CREATE TABLE IF NOT EXISTS cosignatures (
     witness TEXT NOT NULL,
     line TEXT NOT NULL,
     PRIMARY KEY (batch_id, witness)
+);
+CREATE TABLE IF NOT EXISTS log_frontiers (
+    size INTEGER PRIMARY KEY,
+    hashes BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS witness_progress (
     witness TEXT PRIMARY KEY,
@@ -92,10 +98,9 @@ class SiteLogStore(SerializedStore):
             rows = waiting_leaves(cur, max_size)
             if not rows:
                 return None
-            old = _log_hashes(cur)
-            hashes = old + [bytes(h) for _, h in rows]
-            size = len(hashes)
-            root, proofs = root_and_inclusion_proofs(hashes, first=len(old))
+            old = _log_size(cur)
+            appended = append_leaves(_frontier_at(cur, old), [h for _, h in rows])
+            size, root = appended.frontier.size, appended.root
             cur.execute(
                 "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
                 (root, size, to_micros(at), BatchState.SEALED),
@@ -103,8 +108,8 @@ class SiteLogStore(SerializedStore):
             batch_id = cur.lastrowid
             assert batch_id is not None
             placed = [
-                (len(old) + n, seq, proof)
-                for n, ((seq, _), proof) in enumerate(zip(rows, proofs, strict=True))
+                (old + n, seq, proof)
+                for n, ((seq, _), proof) in enumerate(zip(rows, appended.proofs, strict=True))
             ]
             cur.executemany(
                 "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
@@ -113,6 +118,10 @@ class SiteLogStore(SerializedStore):
             cur.executemany(
                 "INSERT INTO log_leaves (log_index, seq) VALUES (?, ?)",
                 [(index, seq) for index, seq, _ in placed],
+            )
+            cur.execute(
+                "INSERT INTO log_frontiers (size, hashes) VALUES (?, ?)",
+                (size, appended.frontier.to_bytes()),
             )
             text = Checkpoint(signer.name, size, root).text()
             note = Note(text, (signer.sign(text),)).render()
@@ -130,6 +139,19 @@ class SiteLogStore(SerializedStore):
         if size is not None and size > len(hashes):
             raise LedgerStateError(f"the log holds {len(hashes)} leaves, not {size}")
         return hashes if size is None else hashes[:size]
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """PROOF(old_size, D[0:new_size]) over the log, read from the frontier at ``old_size``
+        and the leaves after it (empty from 0 or to the same size)."""
+        if not 0 < old_size < new_size:
+            return []
+        with self._read() as cur:
+            logged = _log_size(cur)
+            if new_size > logged:
+                raise LedgerStateError(f"the log holds {logged} leaves, not {new_size}")
+            frontier = _frontier_at(cur, old_size)
+            after = _log_hashes(cur, old_size, new_size)
+        return Subtrees(frontier, after).consistency_proof()
 
     def checkpoints(self, batch_ids: Iterable[int] | None = None) -> list[StoredCheckpoint]:
         """The signed checkpoints (of ``batch_ids``; all by default), smallest first."""
@@ -175,11 +197,30 @@ def waiting_leaves(cur: sqlite3.Cursor, max_size: int) -> list[tuple[int, bytes]
     return [(int(seq), bytes(leaf)) for seq, leaf in rows]
 
 
-def _log_hashes(cur: sqlite3.Cursor) -> list[bytes]:
+def _log_hashes(cur: sqlite3.Cursor, start: int = 0, end: int | None = None) -> list[bytes]:
+    """The leaf hashes at log indices ``[start, end)`` (to the end by default), in order."""
     rows = cur.execute(
-        "SELECT l.leaf_hash FROM log_leaves g JOIN leaves l ON l.seq = g.seq ORDER BY g.log_index"
+        "SELECT l.leaf_hash FROM log_leaves g JOIN leaves l ON l.seq = g.seq"
+        " WHERE g.log_index >= ? AND g.log_index < ? ORDER BY g.log_index",
+        (start, end if end is not None else 1 << 62),
     ).fetchall()
     return [bytes(row[0]) for row in rows]
+
+
+def _log_size(cur: sqlite3.Cursor) -> int:
+    row = cur.execute("SELECT coalesce(max(log_index) + 1, 0) FROM log_leaves").fetchone()
+    return int(row[0])
+
+
+def _frontier_at(cur: sqlite3.Cursor, size: int) -> Frontier:
+    """The log's frontier at ``size``: kept for every checkpoint sealed since frontiers were
+    stored; for an older size, computed from the first ``size`` leaves."""
+    if size == 0:
+        return EMPTY_FRONTIER
+    row = cur.execute("SELECT hashes FROM log_frontiers WHERE size = ?", (size,)).fetchone()
+    if row is not None:
+        return Frontier.from_bytes(size, bytes(row[0]))
+    return Frontier.of_leaves(_log_hashes(cur, 0, size))
 
 
 def _set_progress(cur: sqlite3.Cursor, witness: str, size: int) -> None:
@@ -218,11 +259,8 @@ def consistency_chain(
 ) -> list[list[bytes]]:
     """For each of the increasing tree ``sizes``, the RFC 6962 consistency proof from the size
     before it (``start`` for the first; empty from 0), over the log's leaves."""
-    if not sizes:
-        return []
-    hashes = store.log_hashes(max(sizes))
     proofs, previous = [], start
     for size in sizes:
-        proofs.append(consistency_proof(hashes, previous, size) if 0 < previous < size else [])
+        proofs.append(store.consistency_proof(previous, size))
         previous = size
     return proofs

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from config import Settings, log_origin
 from ledger.errors import LedgerError
 from ledger.logchecks import WitnessPolicy, log_keys_of
-from ledger.merkle import consistency_proof
 from ledger.sitelog import SiteLogStore, StoredCheckpoint, site_log_signer
 from ledger.store import LedgerStore
 from ledger.transparency import (
@@ -156,7 +155,6 @@ class Witnessing:
             checkpoints = self._store.checkpoints()
             progress = self._store.witness_progress()
             latest = checkpoints[-1].size if checkpoints else 0
-            hashes: list[bytes] = []
             for witness in self._witnesses:
                 known = progress.get(witness.name, 0)
                 missing = [
@@ -164,9 +162,8 @@ class Witnessing:
                 ]
                 if not (missing or known > latest) or self._resting(witness.name):
                     continue
-                hashes = hashes or self._store.log_hashes()
                 try:
-                    known = self._catch_up(witness, missing, known, hashes, done)
+                    known = self._catch_up(witness, missing, known, done)
                     _require_not_ahead(known, latest)
                 except (WitnessUnreachableError, NoteError) as exc:
                     log.warning("witness %s: %s", witness.name, exc)
@@ -189,20 +186,19 @@ class Witnessing:
         witness: KnownWitness,
         missing: Sequence[StoredCheckpoint],
         known: int,
-        hashes: Sequence[bytes],
         done: WitnessRound,
     ) -> int:
         """Send ``missing`` in order from ``known``; the size the witness has cosigned after."""
         for stored in missing:
             if stored.size < known:
                 continue  # the witness is past it: this checkpoint can no longer be cosigned
-            status, text = self._send(witness, stored, known, hashes)
+            status, text = self._send(witness, stored, known)
             if status == CONFLICT:
                 known = _size_of(text, witness)
                 self._store.set_witness_progress(witness.name, known)
                 if stored.size < known:
                     continue
-                status, text = self._send(witness, stored, known, hashes)
+                status, text = self._send(witness, stored, known)
             if status != 200:
                 raise NoteError(
                     f"refused the checkpoint of size {stored.size} ({status}): {text.strip()}"
@@ -213,11 +209,9 @@ class Witnessing:
             known = stored.size
         return known
 
-    def _send(
-        self, witness: KnownWitness, stored: StoredCheckpoint, old: int, hashes: Sequence[bytes]
-    ) -> tuple[int, str]:
+    def _send(self, witness: KnownWitness, stored: StoredCheckpoint, old: int) -> tuple[int, str]:
         note = Note.parse(stored.note)
-        proof = consistency_proof(hashes, old, stored.size) if old < stored.size else []
+        proof = self._store.consistency_proof(old, stored.size)
         request = AddCheckpoint(old, tuple(proof), note, stored.checkpoint)
         return self._post(f"{witness.url}/add-checkpoint", request.render())
 
