@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.anvil import LocalAnvil
-from ledger.chain import ChainClient
 from ledger.errors import ChainError
 from ledger.sitechain import (
     ADMIN_FUNDS_WEI,
@@ -30,6 +30,9 @@ from ledger.sitechain import (
     key_file,
     top_up,
 )
+
+if TYPE_CHECKING:
+    from ledger.chain import ChainClient
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ async def consortium_chain(
     """Run the consortium's chain node on 127.0.0.1:``port`` (0: a free one) with its state in
     ``folder``; deploy the ledger with the admin's key on first start (later starts use the
     recorded one) and allow-list and fund the parties of ``admit``. The node stops on exit."""
+    from ledger.chain import ChainClient  # web3 loads only where a chain is used
+
     _private_folder(folder)
     admin_key = key_file(folder / ADMIN_KEY_FILE, create=True)
     node = LocalAnvil(
