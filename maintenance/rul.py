@@ -6,6 +6,8 @@
 # log(RUL + ``log_offset``): errors then count relative to the life left (10 h off matters at
 # 20 h left, not at 250 h), and a remaining life that is a ratio of signals (how far the wear
 # still has to go over how fast it goes) becomes a sum the boosted trees learn from few units.
+# The fitted trees are kept as an ONNX graph (``maintenance/tree_export.py``) and scored by ONNX
+# Runtime: scoring a stored model needs no scikit-learn, which is imported by the fit only.
 #
 # The band comes from cross-validated residuals grouped by unit (CV+-style split conformal,
 # Barber et al. 2021), in the space the model learns, computed per bin of predicted RUL because
@@ -21,18 +23,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.model_selection import GroupKFold
 
 from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.features import FloatArray
 from maintenance.pipeline import FeaturePipeline
+from maintenance.tree_ensemble import TreeEnsemble
 from models import Frozen
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 AGE_FEATURE = "age"
 """Name of the feature holding the machine's age (samples since new or since overhaul)."""
@@ -153,7 +157,8 @@ class RulModel:
 
     pipeline: FeaturePipeline
     settings: RulSettings
-    estimator: HistGradientBoostingRegressor
+    trees: TreeEnsemble
+    """The fitted gradient-boosting trees, scored by ONNX Runtime."""
     band: ResidualBand
     metrics: dict[str, float] = field(default_factory=dict)
     """Out-of-fold figures measured while training (capped target)."""
@@ -178,9 +183,19 @@ class RulModel:
                 f"{design.shape[1]} features given, the model needs {len(self.feature_names)}"
             )
         learnt = _Target(self.settings)
-        predicted = learnt.clipped(np.asarray(self.estimator.predict(design), dtype=np.float64))
+        predicted = learnt.clipped(self.trees.predict(design))
         lower, upper = self.band.interval(predicted)
         return RulPrediction(learnt.rul(predicted), learnt.rul(lower), learnt.rul(upper))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a model stored before the trees were ONNX (it holds scikit-learn's
+        ``estimator``) has its trees converted, which imports scikit-learn to unpickle it."""
+        if "estimator" in state:
+            from maintenance.tree_export import tree_ensemble_of
+
+            state = {**state, "trees": tree_ensemble_of(state.pop("estimator"))}
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -240,9 +255,9 @@ def fit_rul_model(
         bins=settings.band_bins,
         focus_below=learnt.focus,
     )
-    estimator = _new_estimator(settings).fit(design, target)
+    trees = _fitted_trees(design, target, settings)
     metrics = _out_of_fold_metrics(learnt.rul(out_of_fold), np.minimum(remaining, settings.cap))
-    return RulModel(pipeline, settings, estimator, band, metrics)
+    return RulModel(pipeline, settings, trees, band, metrics)
 
 
 def _thinned(remaining: FloatArray, settings: RulSettings) -> npt.NDArray[np.bool_]:
@@ -279,7 +294,17 @@ def _check_training_rows(
         raise TrainingDataError(f"{len(np.unique(groups))} units cannot make {folds} folds")
 
 
+def _fitted_trees(design: FloatArray, target: FloatArray, settings: RulSettings) -> TreeEnsemble:
+    """Fit scikit-learn's trees on every row and keep their ONNX form for scoring."""
+    from maintenance.tree_export import tree_ensemble_of
+
+    return tree_ensemble_of(_new_estimator(settings).fit(design, target))
+
+
 def _new_estimator(settings: RulSettings) -> HistGradientBoostingRegressor:
+    # Imported here: scoring a stored model must not load scikit-learn.
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return HistGradientBoostingRegressor(
         max_iter=settings.max_iter,
         learning_rate=settings.learning_rate,
@@ -294,6 +319,8 @@ def _new_estimator(settings: RulSettings) -> HistGradientBoostingRegressor:
 def _out_of_fold_predictions(
     design: FloatArray, target: FloatArray, groups: FloatArray, settings: RulSettings
 ) -> FloatArray:
+    from sklearn.model_selection import GroupKFold
+
     predicted = np.empty_like(target)
     learnt = _Target(settings)
     for train, held_out in GroupKFold(n_splits=settings.folds).split(design, target, groups):

@@ -32,6 +32,8 @@ LIBRARY_HOMES = {
     **dict.fromkeys(("fastapi", "starlette", "uvicorn", "jinja2"), ("opcua_server/web/",)),
     "basyx": ("ledger/exports/",),
     "joserfc": ("ledger/exports/",),
+    "onnxruntime": ("maintenance/tree_ensemble.py",),
+    "onnx": ("maintenance/tree_export.py",),
 }
 THIRD_PARTY_OK_IN_MODELS = {"pydantic"}
 SIMULATOR_HOMES = ("connectors/simulated/", "opcua_server/demo/")
