@@ -125,10 +125,68 @@ class Appended:
 
 def append_leaves(frontier: Frontier, leaf_hashes: Sequence[bytes]) -> Appended:
     """Append ``leaf_hashes`` to the tree whose frontier is given: work grows with the batch and
-    the log's height, not with the log."""
-    tree = Subtrees(frontier, leaf_hashes)
-    proofs = [tree.inclusion_proof(i) for i in range(frontier.size, tree.size)]
-    return Appended(tree.root(), proofs, tree.frontier())
+    the log's height, not with the log.
+
+    Level by level as ``ledger.merkle`` builds a whole tree, but each level holds only its nodes
+    from the first one the new leaves touch (and that node's left partner, a frontier node).
+    """
+    if not leaf_hashes:
+        return Appended(Subtrees(frontier, ()).root(), [], frontier)
+    by_height = _frontier_by_height(frontier)
+    levels = _partial_levels(frontier.size, list(leaf_hashes), by_height)
+    proofs = [
+        _proof(index, levels) for index in range(frontier.size, frontier.size + len(leaf_hashes))
+    ]
+    size = frontier.size + len(leaf_hashes)
+    grown = Frontier(size, tuple(_frontier_nodes(size, levels)))
+    return Appended(levels[-1][1][0], proofs, grown)
+
+
+_Level = tuple[int, list[bytes]]
+"""A level of the tree: the index of its first kept node and the kept nodes to the level's end."""
+
+
+def _frontier_by_height(frontier: Frontier) -> dict[int, bytes]:
+    heights = [
+        bit for bit in reversed(range(frontier.size.bit_length())) if frontier.size >> bit & 1
+    ]
+    return dict(zip(heights, frontier.hashes, strict=True))
+
+
+def _partial_levels(old: int, nodes: list[bytes], by_height: dict[int, bytes]) -> list[_Level]:
+    first, height = old, 0
+    if first & 1:
+        nodes, first = [by_height[0], *nodes], first - 1
+    levels = [(first, nodes)]
+    while first + len(nodes) > 1:
+        paired = [hash_children(nodes[i], nodes[i + 1]) for i in range(0, len(nodes) - 1, 2)]
+        if len(nodes) % 2:
+            paired.append(nodes[-1])
+        first, nodes, height = first >> 1, paired, height + 1
+        if first & 1:
+            nodes, first = [by_height[height], *nodes], first - 1
+        levels.append((first, nodes))
+    return levels
+
+
+def _proof(index: int, levels: Sequence[_Level]) -> list[bytes]:
+    proof, node = [], index
+    for first, nodes in levels[:-1]:
+        if (sibling := node ^ 1) < first + len(nodes):
+            proof.append(nodes[sibling - first])
+        node >>= 1
+    return proof
+
+
+def _frontier_nodes(size: int, levels: Sequence[_Level]) -> list[bytes]:
+    """The maximal perfect subtrees of the grown tree: on each height of a set bit of ``size``,
+    the node just before the level's unpaired tail."""
+    nodes = []
+    for height in reversed(range(size.bit_length())):
+        if size >> height & 1:
+            first, level = levels[height]
+            nodes.append(level[(size >> height) - 1 - first])
+    return nodes
 
 
 def _largest_power_of_two_below(n: int) -> int:
