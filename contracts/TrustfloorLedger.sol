@@ -8,19 +8,27 @@ pragma solidity ^0.8.20;
 ///         of each design revision once (the first OEM to register a design id owns every
 ///         revision of it) and grants each licensee a licence with terms (a piece quota, an
 ///         overdraft, a validity period), changes or revokes it. An issuer anchors the RFC 6962
-///         root of a batch once; the call counts the pieces of each design the batch certifies
-///         against the issuer's own licence, within its terms. An issuer revokes a
-///         certificate by anchoring a signed revocation record and marking the certificate's
-///         leaf hash revoked, so online verifiers find it.
-/// @dev Regenerate ledger/contract_artifact.json with `node contracts/compile.mjs` after any
+///         root of a batch by an `Anchored` event that names the root, the issuer, the batch
+///         size and the issuer's anchor sequence number; the call counts the pieces of each
+///         design the batch certifies against the issuer's own licence, within its terms. An
+///         issuer revokes a certificate by anchoring a signed revocation record and marking
+///         the certificate's leaf hash revoked, so online verifiers find it.
+/// @dev Version 2. Anchors are not kept in storage: a verifier reads the `Anchored` event from
+///      the anchoring transaction's receipt (only this contract can emit a log with its
+///      address). Storage keeps, per issuer, one slot updated in place: the allow-list flag
+///      and the number of anchors so far, which each anchor must name as its sequence number,
+///      so a resent anchor racing the first is refused and nothing is counted twice.
+///      Version 1 (contracts/v1, ledger/contract_artifact_v1.json) kept each root in a
+///      mapping; a version 2 ledger names the version 1 ledger it follows (`predecessor`),
+///      whose anchors stay readable there.
+///      Regenerate ledger/contract_artifact.json with `node contracts/compile.mjs` after any
 ///      change; tests/integration/ledger/test_contract_artifact.py checks it is current.
 contract TrustfloorLedger {
-    /// @dev One storage slot (160 + 48 + 48 bits): a new anchor costs a single SSTORE.
-    ///      The block's timestamp is read from the block itself, so it is not stored.
-    struct Anchor {
-        address issuer;
-        uint48 size;
-        uint48 blockNumber;
+    /// @dev One storage slot (8 + 64 bits): the anchoring path reads and rewrites only it for
+    ///      the allow-list check and the sequence (nonzero to nonzero: no new slot per anchor).
+    struct Issuer {
+        bool allowed;
+        uint64 anchors;
     }
 
     struct Design {
@@ -43,9 +51,12 @@ contract TrustfloorLedger {
     bytes private constant DESIGN_KEY_TAG = "trustfloor-design-v1\x00";
 
     address public admin;
-    mapping(address => bool) private issuers;
+    /// @notice The block this ledger was deployed in: its events start there.
+    uint64 public deploymentBlock;
+    /// @notice The ledger this one follows (version 1, whose anchors stay there); zero: none.
+    address public predecessor;
+    mapping(address => Issuer) private issuers;
     mapping(address => bool) private oems;
-    mapping(bytes32 => Anchor) private anchors;
     mapping(bytes32 => Design) private designs;
     /// @dev keccak256 of a design id's JSON string => the OEM that owns every revision of it.
     mapping(bytes32 => address) private designLines;
@@ -72,8 +83,8 @@ contract TrustfloorLedger {
         bytes3 currency
     );
     event LicenceRevoked(bytes32 indexed designKey, address indexed licensee, uint64 used);
-    /// @dev The batch size is in storage (anchoredAt); leaving it out of the event saves gas.
-    event Anchored(bytes32 indexed root, address indexed issuer);
+    /// @dev The anchor itself: verifiers read it from the anchoring transaction's receipt.
+    event Anchored(bytes32 indexed root, address indexed issuer, uint64 size, uint64 sequence);
     event PiecesCounted(
         bytes32 indexed designKey, address indexed licensee, uint64 pieces, uint64 used
     );
@@ -95,13 +106,11 @@ contract TrustfloorLedger {
     error ZeroAddress();
     error ZeroValue();
     error EmptyBatch();
-    error AlreadyAnchored(bytes32 root, uint64 blockNumber);
+    error WrongSequence(address issuer, uint64 sequence, uint64 expected);
     error DesignAlreadyRegistered(bytes32 designKey);
     error UnknownDesign(bytes32 designKey);
     error LengthMismatch(uint256 designKeys, uint256 pieces);
     error PiecesExceedBatch(uint256 pieces, uint64 size);
-    error BatchTooLarge(uint64 size);
-    error NotAnchoredBy(bytes32 root, address caller);
     error AlreadyRevoked(bytes32 leafHash, bytes32 recordRoot);
     error QuotaExceeded(
         bytes32 designKey,
@@ -118,7 +127,7 @@ contract TrustfloorLedger {
     }
 
     modifier onlyIssuer() {
-        if (!issuers[msg.sender]) revert NotIssuer(msg.sender);
+        if (!issuers[msg.sender].allowed) revert NotIssuer(msg.sender);
         _;
     }
 
@@ -127,8 +136,11 @@ contract TrustfloorLedger {
         _;
     }
 
-    constructor() {
+    /// @param predecessor_ The version 1 ledger this one follows, or the zero address.
+    constructor(address predecessor_) {
         admin = msg.sender;
+        deploymentBlock = uint64(block.number);
+        predecessor = predecessor_;
         emit AdminTransferred(address(0), msg.sender);
     }
 
@@ -144,15 +156,15 @@ contract TrustfloorLedger {
     /// @notice Allow `issuer` to anchor batches. Idempotent: no event when already allowed.
     function addIssuer(address issuer) external onlyAdmin {
         if (issuer == address(0)) revert ZeroAddress();
-        if (issuers[issuer]) return;
-        issuers[issuer] = true;
+        if (issuers[issuer].allowed) return;
+        issuers[issuer].allowed = true;
         emit IssuerAdded(issuer);
     }
 
-    /// @notice Stop `issuer` from anchoring. Its past anchors stay. Idempotent.
+    /// @notice Stop `issuer` from anchoring. Its past anchors and its sequence stay. Idempotent.
     function removeIssuer(address issuer) external onlyAdmin {
-        if (!issuers[issuer]) return;
-        issuers[issuer] = false;
+        if (!issuers[issuer].allowed) return;
+        issuers[issuer].allowed = false;
         emit IssuerRemoved(issuer);
     }
 
@@ -257,29 +269,35 @@ contract TrustfloorLedger {
 
     // ---------------------------------------------------------------------------- anchoring
 
-    /// @notice Anchor the RFC 6962 root of a batch of `size` certificates, once, and count the
-    ///         pieces of each design it certifies against the caller's licences.
+    /// @notice Anchor the RFC 6962 root of a batch of `size` certificates as the caller's
+    ///         anchor number `sequence` (its count of anchors so far), and count the pieces of
+    ///         each design it certifies against the caller's licences.
+    /// @param sequence Must equal `nextSequence(msg.sender)`: each number anchors once.
     /// @param designKeys Designs printed in the batch; `pieces[i]` pieces of `designKeys[i]`.
-    function anchor(bytes32 root, uint64 size, bytes32[] calldata designKeys, uint64[] calldata pieces)
-        external
-        onlyIssuer
-    {
+    function anchor(
+        bytes32 root,
+        uint64 size,
+        uint64 sequence,
+        bytes32[] calldata designKeys,
+        uint64[] calldata pieces
+    ) external {
+        Issuer storage account = issuers[msg.sender];
+        if (!account.allowed) revert NotIssuer(msg.sender);
         if (root == bytes32(0)) revert ZeroValue();
         if (size == 0) revert EmptyBatch();
-        if (size > type(uint48).max) revert BatchTooLarge(size);
-        Anchor storage existing = anchors[root];
-        if (existing.issuer != address(0)) revert AlreadyAnchored(root, existing.blockNumber);
+        uint64 expected = account.anchors;
+        if (sequence != expected) revert WrongSequence(msg.sender, sequence, expected);
         if (designKeys.length != pieces.length) {
             revert LengthMismatch(designKeys.length, pieces.length);
         }
-        anchors[root] = Anchor(msg.sender, uint48(size), uint48(block.number));
+        account.anchors = expected + 1;
         uint256 total = 0;
         for (uint256 i = 0; i < designKeys.length; i++) {
             total += pieces[i];
             _count(designKeys[i], pieces[i]);
         }
         if (total > size) revert PiecesExceedBatch(total, size);
-        emit Anchored(root, msg.sender);
+        emit Anchored(root, msg.sender, size, sequence);
     }
 
     /// @dev Counts against the caller's own licence, within its terms. A licence exists only
@@ -312,16 +330,13 @@ contract TrustfloorLedger {
 
     /// @notice Record that the caller revoked the certificate whose RFC 6962 leaf hash is
     ///         `leafHash`, by a signed revocation record anchored in `recordRoot`. Write-once
-    ///         per (certificate, issuer); both roots must have been anchored by the caller.
+    ///         per (certificate, issuer). Anchors are events, so the contract cannot check that
+    ///         the caller anchored both roots: the `Revoked` event names them for verifiers.
     function markRevoked(bytes32 leafHash, bytes32 certificateRoot, bytes32 recordRoot)
         external
         onlyIssuer
     {
-        if (leafHash == bytes32(0)) revert ZeroValue();
-        if (anchors[certificateRoot].issuer != msg.sender) {
-            revert NotAnchoredBy(certificateRoot, msg.sender);
-        }
-        if (anchors[recordRoot].issuer != msg.sender) revert NotAnchoredBy(recordRoot, msg.sender);
+        if (leafHash == bytes32(0) || recordRoot == bytes32(0)) revert ZeroValue();
         bytes32 key = keccak256(abi.encode(leafHash, msg.sender));
         bytes32 existing = revocations[key];
         if (existing != bytes32(0)) revert AlreadyRevoked(leafHash, existing);
@@ -331,14 +346,9 @@ contract TrustfloorLedger {
 
     // -------------------------------------------------------------------------------- views
 
-    /// @notice In which block and by whom `root` was anchored; all zero when it never was.
-    function anchoredAt(bytes32 root)
-        external
-        view
-        returns (uint64 blockNumber, address issuer, uint64 size)
-    {
-        Anchor storage a = anchors[root];
-        return (a.blockNumber, a.issuer, a.size);
+    /// @notice The sequence number `issuer`'s next anchor must name (its anchors so far).
+    function nextSequence(address issuer) external view returns (uint64) {
+        return issuers[issuer].anchors;
     }
 
     /// @notice The root of the batch holding `issuer`'s revocation of the certificate with
@@ -348,7 +358,7 @@ contract TrustfloorLedger {
     }
 
     function isIssuer(address account) external view returns (bool) {
-        return issuers[account];
+        return issuers[account].allowed;
     }
 
     function isOem(address account) external view returns (bool) {

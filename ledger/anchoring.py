@@ -35,6 +35,11 @@ class AnchoringReport:
     """Witnesses that did not answer or refused (asked again later; anchoring goes on)."""
 
 
+_LOST_RACE = frozenset({"WrongSequence", "AlreadyAnchored"})
+"""Refusals of an anchor because another transaction of the site took its place (version 2's
+sequence number, version 1's write-once root)."""
+
+
 def require_chain(chain: ChainClient | None) -> ChainClient:
     """``chain``, or ChainError when the ledger runs without one."""
     if chain is None:
@@ -92,8 +97,9 @@ class Anchoring:
 
         An anchored batch whose root is missing on chain (a local chain that lost blocks) is
         anchored again; a sealed batch whose transaction was lost is sent again; a batch whose
-        transaction did land gets its receipt from the chain. The contract's write-once
-        anchor refuses a second anchor of a root, so nothing is counted twice.
+        transaction did land gets its receipt from the chain. Each anchor names the site's
+        next sequence number, read before looking for an earlier anchor of the root: the
+        contract refuses a number already taken, so nothing is counted twice.
         """
         report = AnchoringReport()
         async with self._lock:
@@ -115,25 +121,29 @@ class Anchoring:
         """The batch's receipt, read from the chain if its root is there, else after anchoring
         it; and whether a transaction was sent."""
         chain = require_chain(self._chain)
-        outcome = await chain.anchoring_transaction(batch.root)
-        sent = outcome is None
-        if outcome is None:
+        sequence = None if chain.keeps_anchors_in_storage else await chain.next_sequence()
+        found = await chain.own_anchor(batch.root)
+        sent = found is None
+        if found is None:
             pieces = await asyncio.to_thread(self._store.batch_pieces, batch.id)
             await asyncio.to_thread(self._store.mark_sending, batch.id)
             try:
-                outcome = await chain.anchor(batch.root, batch.size, pieces)
+                outcome = await chain.anchor(batch.root, batch.size, pieces, sequence=sequence)
             except ContractError as exc:
-                if exc.name != "AlreadyAnchored":
+                if exc.name not in _LOST_RACE:
                     raise
-                sent, outcome = False, await chain.anchoring_transaction(batch.root)
-                if outcome is None:
+                sent, found = False, await chain.own_anchor(batch.root)
+                if found is None:
                     raise
+            else:
+                found = (chain.contract_address, outcome)
+        ledger, outcome = found
         [event] = outcome.events_named("Anchored")
         if not same_address(str(event.args["issuer"]), self._address):
             raise ChainError(f"root {batch.root.hex()} was anchored by {event.args['issuer']}")
         receipt = AnchorReceipt(
             chain_id=chain.chain_id,
-            contract=chain.contract_address,
+            contract=ledger,
             tx_hash="0x" + outcome.tx_hash.hex(),
             block_number=outcome.block_number,
             root=batch.root.hex(),

@@ -84,6 +84,8 @@ _ADVICE: dict[str, str] = {
     "NotOem": "Ask the consortium admin to register this account as an OEM.",
     "NotDesignOem": "Only the OEM that registered the design may manage its licences.",
     "AlreadyAnchored": "This root is already on chain: treat the batch as anchored (write-once).",
+    "WrongSequence": "Another anchor of this site took that sequence number: look for the "
+    "batch's anchor on chain, or anchor it again with the site's next sequence number.",
     "DesignAlreadyRegistered": "A registered dossier never changes: register a new revision.",
     "UnknownDesign": "Register the design (id + revision) on chain before licensing or printing.",
     "QuotaExceeded": "The licence has no pieces left: ask the OEM to raise the quota.",

@@ -8,7 +8,9 @@
 # report says it was not checked. Online, the chain confirms the receipt: the root is anchored
 # by the issuer in the named block and transaction on the named chain and contract, the
 # issuer is on the allow-list (and pinned, when the verifier pins issuers), and the
-# certificate is not marked revoked.
+# certificate is not marked revoked. The anchor is the Anchored event in the named
+# transaction's receipt, logged by the trusted ledger itself; receipts naming the version 1
+# ledger the trusted one follows are read from that ledger's storage, as they always were.
 #
 # Speed: before running the RFC 8785 encoder, the leaf hash is first tried on the standard
 # library's sorted, compact JSON encoding, which gives the same bytes for almost every parsed
@@ -54,7 +56,10 @@ class LedgerReader(Protocol):
     @property
     def contract_address(self) -> str: ...
 
-    async def anchored_at(self, root: bytes) -> AnchorRecord | None: ...
+    @property
+    def predecessor(self) -> str | None: ...
+
+    async def anchor_in(self, root: bytes, tx_hash: bytes, ledger: str) -> AnchorRecord | None: ...
 
     async def transaction(self, tx_hash: bytes) -> TxOutcome | None: ...
 
@@ -395,18 +400,34 @@ async def anchor_checks(
     )
     contract = _check(
         f"{label} contract",
-        same_address(anchor.contract, trusted_contract),
+        _trusted_ledger(anchor.contract, reader, trusted_contract),
         f"the receipt names ledger {anchor.contract}; this verifier trusts {trusted_contract}",
     )
     if not (chain.passed and contract.passed):
         return [chain, contract]
     root = bytes.fromhex(anchor.root)
+    tx_hash = bytes.fromhex(anchor.tx_hash[2:])
     issuer = str(record.document.get("issuer", ""))
-    on_chain = _anchored_check(label, anchor.root, issuer, record, await reader.anchored_at(root))
-    tx = _transaction_check(
-        label, record, await reader.transaction(bytes.fromhex(anchor.tx_hash[2:]))
-    )
+    outcome = await reader.transaction(tx_hash)
+    tx = _transaction_check(label, record, outcome)
+    if outcome is None:  # nothing on chain to read the anchor from
+        return [chain, contract, tx]
+    found = await reader.anchor_in(root, tx_hash, anchor.contract)
+    on_chain = _anchored_check(label, anchor.root, issuer, record, found)
     return [chain, contract, on_chain, tx]
+
+
+def _trusted_ledger(ledger: str, reader: LedgerReader, trusted_contract: str) -> bool:
+    """Whether ``ledger`` is the trusted one or, when the reader works on that one, the
+    version 1 ledger it follows."""
+    if same_address(ledger, trusted_contract):
+        return True
+    follows = reader.predecessor
+    return (
+        follows is not None
+        and same_address(trusted_contract, reader.contract_address)
+        and same_address(ledger, follows)
+    )
 
 
 def _anchored_check(
@@ -416,7 +437,8 @@ def _anchored_check(
     anchor = record.anchor
     assert anchor is not None
     if found is None:
-        return _check(name, False, f"root {root} is not anchored on chain")
+        detail = f"root {root} is not anchored on chain by transaction {anchor.tx_hash}"
+        return _check(name, False, detail)
     problems = _differences(
         [
             ("issuer", found.issuer, issuer, not same_address(found.issuer, issuer)),

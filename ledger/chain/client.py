@@ -20,11 +20,13 @@ from ledger.contract import OPEN_END, AnchorRecord, LicenceGrant, LicenceState, 
 from ledger.errors import ChainError
 from ledger.qbft import BlockHeader, QbftHeaderError
 from ledger.recursion import kept_recursion_limit
+from ledger.signing import same_address
 
 with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
     from hexbytes import HexBytes
+    from web3.contract import AsyncContract
     from web3.exceptions import TransactionNotFound
-    from web3.types import Nonce, RPCEndpoint, TxParams, Wei
+    from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt, Wei
 
 
 class ChainClient(ContractSession):
@@ -138,19 +140,57 @@ class ChainClient(ContractSession):
     # ------------------------------------------------------------------ anchoring
 
     async def anchor(
-        self, root: bytes, size: int, pieces: Mapping[bytes, int] | None = None
+        self,
+        root: bytes,
+        size: int,
+        pieces: Mapping[bytes, int] | None = None,
+        *,
+        sequence: int | None = None,
     ) -> TxOutcome:
-        """Anchor the root of a batch of ``size`` certificates, once (allow-listed issuers only).
+        """Anchor the root of a batch of ``size`` certificates (allow-listed issuers only).
 
         ``pieces`` maps design keys to the pieces of each the batch certifies; they are counted
-        against this account's licences and the call reverts past a quota.
+        against this account's licences and the call reverts past a quota. ``sequence`` is the
+        number this anchor takes among the account's anchors (``next_sequence()`` read before
+        looking for an earlier anchor of the root): the contract refuses a number already
+        taken with WrongSequence, so a resent anchor never counts twice. Without it the
+        client numbers its anchors itself, in the order of their nonces.
         """
         pieces = pieces or {}
-        keys = [bytes32(k, "design key") for k in pieces]
-        counts = [uint64(n, "piece count") for n in pieces.values()]
-        return await self._call_tx(
-            "anchor", bytes32(root, "root"), uint64(size, "batch size"), keys, counts
+        args = (
+            bytes32(root, "root"),
+            uint64(size, "batch size"),
+            [bytes32(k, "design key") for k in pieces],
+            [uint64(n, "piece count") for n in pieces.values()],
         )
+        if self.keeps_anchors_in_storage:
+            return await self._call_tx("anchor", *args)
+        async with self._send_lock:
+            number = await self._next_sequence() if sequence is None else sequence
+            call = self._ledger().get_function_by_name("anchor")(
+                args[0], args[1], uint64(number, "sequence"), args[2], args[3]
+            )
+            try:
+                tx_hash = await self._send_call(call, "anchor")
+            except ChainError:
+                self._sequence = None  # read it from the chain next time
+                raise
+            self._sequence = number + 1
+        try:
+            return await self._settle(call, tx_hash, "anchor")
+        except ChainError:
+            self._sequence = None
+            raise
+
+    async def next_sequence(self) -> int:
+        """The sequence number this account's next anchor must name, as the latest block
+        says (anchors still waiting in the pool are not counted)."""
+        return int(await self._view("nextSequence", self.address))
+
+    async def _next_sequence(self) -> int:
+        if self._sequence is None:
+            self._sequence = await self.next_sequence()
+        return self._sequence
 
     async def mark_revoked(
         self, leaf_hash: bytes, certificate_root: bytes, record_root: bytes
@@ -166,56 +206,171 @@ class ChainClient(ContractSession):
     # ------------------------------------------------------------------ reads
 
     async def anchored_at(self, root: bytes) -> AnchorRecord | None:
-        """The anchor of ``root``, or None when it was never anchored.
+        """The first anchor of ``root`` on this ledger (its Anchored events), else on the
+        version 1 ledger it follows; None when it was never anchored. The timestamp is read
+        from the block."""
+        root = bytes32(root, "root")
+        if self.keeps_anchors_in_storage:
+            return await self._stored_anchor(self._ledger(), root)
+        logs = await self._anchored_logs(root, None)
+        if logs:
+            return await self._anchor_record(logs[0])
+        if self._predecessor is not None:
+            return await self._stored_anchor(self._predecessor, root)
+        return None
 
-        The contract keeps the block number; its timestamp is read from the block.
+    async def anchor_in(self, root: bytes, tx_hash: bytes, ledger: str) -> AnchorRecord | None:
+        """The anchor of ``root`` made by transaction ``tx_hash`` on ``ledger`` (the one in
+        use, or the version 1 ledger it follows); None when that transaction anchors no such
+        root there.
+
+        A version 2 anchor is the Anchored event in the transaction's receipt whose log
+        address is the ledger's: no other contract can emit a log with that address, and the
+        node answers receipts of canonical blocks only. A version 1 anchor is read from that
+        ledger's storage, as before.
         """
-        block, issuer, size = await self._view("anchoredAt", bytes32(root, "root"))
-        if issuer == ZERO_ADDRESS:
+        root = bytes32(root, "root")
+        if self._predecessor is not None and same_address(ledger, self._predecessor.address):
+            return await self._stored_anchor(self._predecessor, root)
+        if not same_address(ledger, self.contract_address):
             return None
-        async with self._rpc(f"read block {block}"):
-            timestamp = (await self._w3.eth.get_block(block))["timestamp"]
-        return AnchorRecord(
-            root=bytes(root), size=size, issuer=issuer, block_number=block, timestamp=timestamp
-        )
-
-    async def anchoring_transaction(self, root: bytes) -> TxOutcome | None:
-        """The transaction that anchored ``root`` (found by its Anchored event), or None."""
-        record = await self.anchored_at(root)
-        if record is None:
+        if self.keeps_anchors_in_storage:
+            return await self._stored_anchor(self._ledger(), root)
+        receipt = await self._receipt(tx_hash)
+        if receipt is None or receipt["status"] != 1:
             return None
         topic = self._event_topic("Anchored")
+        for log in receipt["logs"]:
+            topics = [bytes(t) for t in log["topics"]]
+            if same_address(log["address"], self.contract_address) and topics[:2] == [topic, root]:
+                return await self._anchor_record(log)
+        return None
+
+    async def anchoring_transaction(self, root: bytes) -> TxOutcome | None:
+        """The transaction in which this account anchored ``root``, or None."""
+        found = await self.own_anchor(root)
+        return None if found is None else found[1]
+
+    async def own_anchor(self, root: bytes) -> tuple[str, TxOutcome] | None:
+        """The ledger and transaction in which this account first anchored ``root``: on the
+        ledger in use, else on the version 1 ledger it follows; None when it never did."""
+        root = bytes32(root, "root")
+        if self.keeps_anchors_in_storage:
+            return await self._stored_anchor_transaction(self._ledger(), root)
+        logs = await self._anchored_logs(root, self.address)
+        if logs:
+            outcome = await self.transaction(bytes(logs[0]["transactionHash"]))
+            return None if outcome is None else (self.contract_address, outcome)
+        if self._predecessor is not None:
+            found = await self._stored_anchor_transaction(self._predecessor, root)
+            if found is not None and found[1].events_named("Anchored"):
+                [event] = found[1].events_named("Anchored")
+                if same_address(str(event.args["issuer"]), self.address):
+                    return found
+        return None
+
+    async def _anchored_logs(self, root: bytes, issuer: str | None) -> list[Any]:
+        """This ledger's Anchored logs of ``root`` (by ``issuer`` when given), oldest first."""
+        topics = [HexBytes(self._event_topic("Anchored")), HexBytes(root)]
+        if issuer is not None:
+            topics.append(HexBytes(_address_topic(issuer)))
+        async with self._rpc(f"read the Anchored events of 0x{root.hex()}"):
+            return list(
+                await self._w3.eth.get_logs(
+                    {
+                        "address": self._ledger().address,
+                        "fromBlock": await self._deployment_block(),
+                        "toBlock": "latest",
+                        "topics": topics,
+                    }
+                )
+            )
+
+    async def _deployment_block(self) -> int:
+        if self._first_block is None:
+            self._first_block = int(await self._view("deploymentBlock"))
+        return self._first_block
+
+    async def _anchor_record(self, log: Mapping[str, Any]) -> AnchorRecord:
+        """The anchor an Anchored log of this ledger states."""
+        args = self._ledger().events.Anchored().process_log(log)["args"]
+        block = int(log["blockNumber"])
+        return AnchorRecord(
+            root=bytes(args["root"]),
+            size=int(args["size"]),
+            issuer=str(args["issuer"]),
+            block_number=block,
+            timestamp=await self.block_time(block),
+        )
+
+    async def _stored_anchor(self, ledger: AsyncContract, root: bytes) -> AnchorRecord | None:
+        """A version 1 ledger's record of ``root`` (anchoredAt), or None."""
+        async with self._rpc("call anchoredAt"):
+            block, issuer, size = await ledger.functions.anchoredAt(root).call(
+                {"from": self.address}
+            )
+        if issuer == ZERO_ADDRESS:
+            return None
+        return AnchorRecord(
+            root=root,
+            size=size,
+            issuer=issuer,
+            block_number=block,
+            timestamp=await self.block_time(block),
+        )
+
+    async def _stored_anchor_transaction(
+        self, ledger: AsyncContract, root: bytes
+    ) -> tuple[str, TxOutcome] | None:
+        """The transaction that anchored ``root`` on a version 1 ledger, found by its event."""
+        record = await self._stored_anchor(ledger, root)
+        if record is None:
+            return None
+        topic = self._v1_event_topic("Anchored")
         async with self._rpc(f"read the Anchored event of 0x{root.hex()}"):
             logs = await self._w3.eth.get_logs(
                 {
-                    "address": self._ledger().address,
+                    "address": ledger.address,
                     "fromBlock": record.block_number,
                     "toBlock": record.block_number,
-                    "topics": [HexBytes(topic), HexBytes(bytes32(root, "root"))],
+                    "topics": [HexBytes(topic), HexBytes(root)],
                 }
             )
         if not logs:
             raise ChainError(f"root 0x{root.hex()} is anchored but its event is missing")
-        return await self.transaction(bytes(logs[0]["transactionHash"]))
+        outcome = await self.transaction(bytes(logs[0]["transactionHash"]))
+        return None if outcome is None else (str(ledger.address), outcome)
 
     async def transaction(self, tx_hash: bytes) -> TxOutcome | None:
-        """A mined, successful transaction with the ledger's events decoded; None otherwise."""
+        """A mined, successful transaction with the ledger's events (and its predecessor's)
+        decoded; None otherwise."""
+        receipt = await self._receipt(tx_hash)
+        if receipt is None or receipt["status"] != 1:
+            return None
+        return self._outcome(receipt)
+
+    async def _receipt(self, tx_hash: bytes) -> TxReceipt | None:
+        """The receipt of a mined transaction; None when the node knows no such one."""
         try:
             async with self._rpc(f"read transaction 0x{tx_hash.hex()}"):
-                receipt = await self._w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                return await self._w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         except ChainError as exc:
             if isinstance(exc.__cause__, TransactionNotFound):
                 return None
             raise
-        if receipt["status"] != 1:
-            return None
-        return self._outcome(receipt)
 
     async def revocation_of(self, leaf_hash: bytes, issuer: str) -> bytes | None:
-        """The root of the batch holding ``issuer``'s revocation of a certificate, or None."""
-        value = bytes(
-            await self._view("revocationOf", bytes32(leaf_hash, "leaf hash"), checksum(issuer))
-        )
+        """The root of the batch holding ``issuer``'s revocation of a certificate, marked on
+        this ledger or on the version 1 ledger it follows; None when there is none."""
+        key, account = bytes32(leaf_hash, "leaf hash"), checksum(issuer)
+        value = bytes(await self._view("revocationOf", key, account))
+        if value == bytes(32) and self._predecessor is not None:
+            async with self._rpc("call revocationOf"):
+                value = bytes(
+                    await self._predecessor.functions.revocationOf(key, account).call(
+                        {"from": self.address}
+                    )
+                )
         return None if value == bytes(32) else value
 
     async def is_issuer(self, account: str) -> bool:

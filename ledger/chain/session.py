@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self, cast
 
-from ledger.chain.encoding import checksum, error_table, event_table, plain
+from ledger.chain.encoding import ZERO_ADDRESS, checksum, error_table, event_table, plain
+from ledger.chain.v1 import is_v1, v1_artifact
 from ledger.contract import ContractArtifact, ContractEvent, TxOutcome
 from ledger.errors import ChainError, ChainNodeUnreachableError, ContractError
 from ledger.recursion import kept_recursion_limit
@@ -65,10 +66,15 @@ class ContractSession:
         self._timeout = timeout
         self._poll_interval = poll_interval
         self._contract: AsyncContract | None = None
+        self._predecessor: AsyncContract | None = None
         self._nonce: int | None = None
+        self._sequence: int | None = None
+        self._first_block: int | None = None
         self._send_lock = asyncio.Lock()
-        self._errors = error_table(w3, artifact)
+        self._v1 = v1_artifact()
+        self._errors = error_table(w3, self._v1) | error_table(w3, artifact)
         self._events = event_table(w3, artifact)
+        self._v1_events = event_table(w3, self._v1)
 
     @classmethod
     async def connect(
@@ -152,38 +158,84 @@ class ContractSession:
         """The ledger contract in use; raises ChainError before deploy() or use_contract()."""
         return str(self._ledger().address)
 
+    @property
+    def predecessor(self) -> str | None:
+        """The version 1 ledger the one in use follows (its anchors stay there), or None."""
+        return None if self._predecessor is None else str(self._predecessor.address)
+
+    @property
+    def keeps_anchors_in_storage(self) -> bool:
+        """Whether the ledger in use is of version 1 (each root in a mapping) rather than
+        version 2 (each anchor an event, a sequence per issuer)."""
+        return is_v1(self._artifact)
+
     # ------------------------------------------------------------------ the contract in use
 
-    async def deploy(self) -> TxOutcome:
+    async def deploy(self, predecessor: str | None = None) -> TxOutcome:
         """Deploy a new ledger from the artefact, with this account as its admin.
 
-        The client works on the new contract from then on; the outcome carries its address.
+        ``predecessor`` is the version 1 ledger the new one follows: verifiers that trust the
+        new ledger read the anchors made there. The client works on the new contract from
+        then on; the outcome carries its address.
         """
         factory = self._w3.eth.contract(
             abi=list(self._artifact.abi), bytecode=self._artifact.bytecode
         )
-        outcome = await self._transact(factory.constructor(), "deploy the ledger contract")
+        if self.keeps_anchors_in_storage:
+            if predecessor is not None:
+                raise ChainError("a version 1 ledger follows no other ledger")
+            constructor = factory.constructor()
+        else:
+            constructor = factory.constructor(checksum(predecessor or ZERO_ADDRESS))
+        outcome = await self._transact(constructor, "deploy the ledger contract")
         if outcome.contract_address is None:
             raise ChainError("deployment receipt names no contract address")
         self._bind(outcome.contract_address)
+        await self._bind_predecessor()
         return outcome
 
     async def use_contract(self, address: str) -> None:
         """Work on the ledger at ``address``, after checking it carries the artefact's code."""
         checksummed = checksum(address)
-        async with self._rpc(f"read the code at {checksummed}"):
-            code = bytes(await self._w3.eth.get_code(checksummed))
-        if code != bytes.fromhex(self._artifact.deployed_bytecode[2:]):
+        if not await self._carries(checksummed, self._artifact):
             raise ChainError(
                 f"no trustfloor ledger (of this artefact's version) at {checksummed}",
                 advice="Check the deployment record's contract address and chain.",
             )
         self._bind(checksummed)
+        await self._bind_predecessor()
+
+    async def carries_v1_ledger(self, address: str) -> bool:
+        """Whether ``address`` holds a version 1 ledger (one to deploy a successor of)."""
+        return await self._carries(checksum(address), self._v1)
+
+    async def _carries(self, address: ChecksumAddress, artifact: ContractArtifact) -> bool:
+        async with self._rpc(f"read the code at {address}"):
+            code = bytes(await self._w3.eth.get_code(address))
+        return code == bytes.fromhex(artifact.deployed_bytecode[2:])
 
     def _bind(self, address: str) -> None:
         self._contract = self._w3.eth.contract(
             address=checksum(address), abi=list(self._artifact.abi)
         )
+        self._predecessor = None
+        self._sequence = None
+        self._first_block = None
+
+    async def _bind_predecessor(self) -> None:
+        """Read the ledger the one in use follows and bind it with the version 1 ABI."""
+        if self.keeps_anchors_in_storage:
+            return
+        address = str(await self._view("predecessor"))
+        if address == ZERO_ADDRESS:
+            return
+        if not await self.carries_v1_ledger(address):
+            raise ChainError(
+                f"the ledger at {self.contract_address} follows {address}, "
+                "which holds no version 1 trustfloor ledger",
+                advice="Deploy the ledger again naming the version 1 ledger it follows.",
+            )
+        self._predecessor = self._w3.eth.contract(address=checksum(address), abi=list(self._v1.abi))
 
     def _ledger(self) -> AsyncContract:
         if self._contract is None:
@@ -203,15 +255,23 @@ class ContractSession:
     async def _transact(self, call: Any, what: str) -> TxOutcome:
         """Estimate, sign, send and confirm one transaction; map reverts to ContractError."""
         async with self._send_lock:
-            nonce = await self._next_nonce()
-            params: TxParams = {
-                "from": self.address,
-                "chainId": self._chain_id,
-                "nonce": Nonce(nonce),
-            }
-            async with self._rpc(what):
-                tx = await call.build_transaction(params)
-            tx_hash = await self._send_signed(tx, nonce, what)
+            tx_hash = await self._send_call(call, what)
+        return await self._settle(call, tx_hash, what)
+
+    async def _send_call(self, call: Any, what: str) -> bytes:
+        """Estimate, sign and send ``call`` with the next nonce; hold ``_send_lock``."""
+        nonce = await self._next_nonce()
+        params: TxParams = {
+            "from": self.address,
+            "chainId": self._chain_id,
+            "nonce": Nonce(nonce),
+        }
+        async with self._rpc(what):
+            tx = await call.build_transaction(params)
+        return await self._send_signed(tx, nonce, what)
+
+    async def _settle(self, call: Any, tx_hash: bytes, what: str) -> TxOutcome:
+        """The outcome of a sent call once confirmed; ContractError when it reverted."""
         receipt = await self._confirmed(tx_hash, what)
         if receipt["status"] != 1:
             await self._explain_failure(call, receipt, what)
@@ -293,15 +353,30 @@ class ContractSession:
     def _event_topic(self, name: str) -> bytes:
         return next(topic for topic, event in self._events.items() if event == name)
 
+    def _v1_event_topic(self, name: str) -> bytes:
+        return next(topic for topic, event in self._v1_events.items() if event == name)
+
     def _decode_events(
         self, receipt: TxReceipt, address: ChecksumAddress
     ) -> tuple[ContractEvent, ...]:
-        """The ledger's events among the receipt's logs, decoded by their ABI."""
-        contract = self._w3.eth.contract(address=address, abi=list(self._artifact.abi))
+        """The ledger's events among the receipt's logs, decoded by their ABI; and those of
+        its predecessor, by the version 1 ABI. Logs of any other address are skipped."""
+        readers = {
+            address: (
+                self._w3.eth.contract(address=address, abi=list(self._artifact.abi)),
+                self._events,
+            )
+        }
+        if self._predecessor is not None:
+            readers[self._predecessor.address] = (self._predecessor, self._v1_events)
         events: list[ContractEvent] = []
         for log in receipt["logs"]:
-            name = self._events.get(bytes(log["topics"][0])) if log["topics"] else None
-            if name is None or log["address"] != address:
+            reader = readers.get(log["address"])
+            if reader is None or not log["topics"]:
+                continue
+            contract, table = reader
+            name = table.get(bytes(log["topics"][0]))
+            if name is None:
                 continue
             decoded = contract.events[name]().process_log(log)
             events.append(ContractEvent(name, {k: plain(v) for k, v in decoded["args"].items()}))

@@ -1,9 +1,10 @@
-"""The ledger contract through ChainClient on a real anvil: roles, write-once anchors, licences."""
+"""The ledger contract through ChainClient on a real anvil: roles, sequenced anchors, licences."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from functools import partial
 
 import pytest
 from eth_utils.crypto import keccak
@@ -141,7 +142,7 @@ async def test_admin_role_can_be_handed_over(ledger: Ledger) -> None:
     await ledger.outsider.add_issuer(ledger.issuer.address)
 
 
-# --- write-once anchors ---
+# --- anchors: events numbered per issuer ---
 
 
 async def test_anchor_records_root_size_issuer_and_block_time(ledger: Ledger) -> None:
@@ -151,8 +152,9 @@ async def test_anchor_records_root_size_issuer_and_block_time(ledger: Ledger) ->
 
     [event] = outcome.events_named("Anchored")
     block = await ledger.rpc("eth_getBlockByNumber", hex(outcome.block_number), False)
-    assert event.args == {"root": root, "issuer": ledger.issuer.address}
-    record = await ledger.outsider.anchored_at(root)
+    assert event.args == {"root": root, "issuer": ledger.issuer.address, "size": 7, "sequence": 0}
+    record = await ledger.outsider.anchor_in(root, outcome.tx_hash, ledger.admin.contract_address)
+    assert record == await ledger.outsider.anchored_at(root)
     assert record is not None
     assert (record.root, record.size, record.issuer) == (root, 7, ledger.issuer.address)
     assert (record.block_number, record.timestamp) == (
@@ -162,19 +164,30 @@ async def test_anchor_records_root_size_issuer_and_block_time(ledger: Ledger) ->
     assert await ledger.outsider.anchored_at(batch_root("never anchored")) is None
 
 
-async def test_the_same_root_cannot_be_anchored_twice(ledger: Ledger) -> None:
+async def test_each_sequence_number_anchors_once(ledger: Ledger) -> None:
     await ledger.admin.add_issuer(ledger.issuer.address)
     await ledger.admin.add_issuer(ledger.outsider.address)
-    root = batch_root("write-once")
-    first = await ledger.issuer.anchor(root, 4)
-    for who in (ledger.issuer, ledger.outsider):
+    root = batch_root("sequenced")
+    assert await ledger.issuer.next_sequence() == 0
+    first = await ledger.issuer.anchor(root, 4, sequence=0)
+    for taken in (0, 2):
         with pytest.raises(ContractError) as caught:
-            await who.anchor(root, 5)
-        assert caught.value.name == "AlreadyAnchored"
-        assert caught.value.arguments == (root, first.block_number)
+            await ledger.issuer.anchor(root, 5, sequence=taken)
+        assert caught.value.name == "WrongSequence"
+        assert caught.value.arguments == (ledger.issuer.address, taken, 1)
+    assert await ledger.issuer.next_sequence() == 1
+    await ledger.outsider.anchor(root, 4, sequence=0)  # each issuer numbers its own anchors
     record = await ledger.outsider.anchored_at(root)
     assert record is not None
-    assert (record.size, record.issuer) == (4, ledger.issuer.address)
+    assert (record.size, record.issuer, record.block_number) == (
+        4,
+        ledger.issuer.address,
+        first.block_number,
+    )
+    found = await ledger.outsider.own_anchor(root)
+    assert found is not None
+    assert found[0] == ledger.admin.contract_address
+    assert found[1].tx_hash != first.tx_hash
 
 
 @pytest.mark.parametrize(
@@ -204,22 +217,40 @@ async def test_a_race_lost_on_chain_is_reported_by_its_contract_error(ledger: Le
     await ledger.admin.add_issuer(ledger.issuer.address)
     await ledger.admin.add_issuer(ledger.outsider.address)
     root = batch_root("race")
+    async with await ChainClient.connect(
+        ledger.url, CHAIN_ID, DEV_KEYS["issuer"], contract_address=ledger.admin.contract_address
+    ) as restarted:
+        racers = await _mined_together(ledger, root, (ledger.issuer, restarted))
+    errors = [r for r in racers if isinstance(r, BaseException)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], ContractError)
+    assert errors[0].name == "WrongSequence"
+
+
+def _pending_at_least(count: int, status: dict[str, str]) -> bool:
+    return int(status["pending"], 16) >= count
+
+
+async def _mined_together(
+    ledger: Ledger, root: bytes, clients: tuple[ChainClient, ChainClient]
+) -> list[object]:
+    """Both clients anchor ``root`` with the sequence the chain shows, one after the other
+    into the pool, mined in one block."""
     await ledger.rpc("evm_setAutomine", False)
     try:
-        racers = [asyncio.create_task(c.anchor(root, 4)) for c in (ledger.issuer, ledger.outsider)]
-        await wait_for(
-            lambda: ledger.rpc("txpool_status"),
-            lambda status: int(status["pending"], 16) >= 2,
-            poll_s=0.01,
-        )
+        racers = []
+        for client in clients:
+            racers.append(asyncio.create_task(client.anchor(root, 4)))
+            await wait_for(
+                lambda: ledger.rpc("txpool_status"),
+                partial(_pending_at_least, len(racers)),
+                poll_s=0.01,
+            )
         await ledger.rpc("evm_mine")
         results = await asyncio.gather(*racers, return_exceptions=True)
     finally:
         await ledger.rpc("evm_setAutomine", True)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert len(errors) == 1
-    assert isinstance(errors[0], ContractError)
-    assert errors[0].name == "AlreadyAnchored"
+    return list(results)
 
 
 async def test_outcome_waits_for_the_requested_confirmations(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger.chain.v1 import is_v1, v1_artifact
 from ledger.contract import AnchorRecord, ContractArtifact, ContractEvent, LicenceState, TxOutcome
 from ledger.errors import ArtifactError
 
@@ -29,10 +31,24 @@ def test_shipped_artifact_loads_with_every_entry_point() -> None:
     artifact = ContractArtifact.load()
     assert artifact.contract_name == "TrustfloorLedger"
     functions = {e["name"] for e in artifact.entries("function")}
-    assert {"anchor", "anchoredAt", "registerDesign", "setLicence", "licence"} <= functions
-    assert {"AlreadyAnchored", "QuotaExceeded", "NotIssuer"} <= {
+    assert {"anchor", "nextSequence", "predecessor", "setLicence", "licence"} <= functions
+    assert {"WrongSequence", "QuotaExceeded", "NotIssuer"} <= {
         e["name"] for e in artifact.entries("error")
     }
+    assert not is_v1(artifact)
+
+
+def test_the_version_1_artifact_stays_shipped_as_deployed() -> None:
+    artifact = v1_artifact()
+    assert is_v1(artifact)
+    assert {"anchoredAt", "revocationOf"} <= {e["name"] for e in artifact.entries("function")}
+    source = Path(__file__).resolve().parents[3] / "contracts" / "v1" / "TrustfloorLedger.sol"
+    artifact.check_source(source.read_bytes())
+    assert hashlib.sha256(artifact.deployed_bytecode.encode()).hexdigest() == V1_CODE_SHA256
+
+
+V1_CODE_SHA256 = "fa69f69ffd822333c0b010dc494addc462572bde1967842aa14eb37539c34573"
+"""The version 1 ledger's runtime code, pinned: ledgers deployed with it are matched by it."""
 
 
 @pytest.mark.parametrize(
