@@ -16,6 +16,13 @@ from config import HistorianSettings
 from connectors.errors import HistorianError
 from connectors.historian.aggregates import Partial, aggregate_values, interval_count
 from connectors.historian.errors import RollupIntervalChangedError
+from connectors.historian.status import (
+    CAUSE_TEXT,
+    GOOD_STATUS,
+    QUALITY_TEXT,
+    STATUS_CODES,
+    STATUS_OF_TEXT,
+)
 from models import (
     MICROS_PER_SECOND,
     Aggregate,
@@ -46,22 +53,30 @@ __all__ = [
     "TelemetryStore",
 ]
 
-_SCHEMA = """
+_READINGS = """
+CREATE TABLE IF NOT EXISTS {name} (
+    point INTEGER NOT NULL REFERENCES points(id),
+    ts_us INTEGER NOT NULL,
+    value,
+    status INTEGER NOT NULL,
+    reason TEXT,
+    PRIMARY KEY (point, ts_us)
+) WITHOUT ROWID;
+"""
+"""Raw readings: ``status`` codes quality and cause (``connectors.historian.status``; 0 is
+Good), ``reason`` is NULL unless the reading has one. The first layout held quality, cause and
+reason as text; such a file is rewritten into this one when it is opened."""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS points (
     id INTEGER PRIMARY KEY,
     machine TEXT NOT NULL,
     tag TEXT NOT NULL,
     UNIQUE (machine, tag)
-);
-CREATE TABLE IF NOT EXISTS readings (
-    point INTEGER NOT NULL REFERENCES points(id),
-    ts_us INTEGER NOT NULL,
-    value,
-    quality TEXT NOT NULL,
-    cause TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    PRIMARY KEY (point, ts_us)
-) WITHOUT ROWID;
+);"""
+    + _READINGS.format(name="readings")
+    + """
 CREATE TABLE IF NOT EXISTS rollups (
     point INTEGER NOT NULL REFERENCES points(id),
     bucket_us INTEGER NOT NULL,
@@ -78,27 +93,33 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 """
+)
 
 _INSERT = (
-    "INSERT OR REPLACE INTO readings (point, ts_us, value, quality, cause, reason)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO readings (point, ts_us, value, status, reason) VALUES (?, ?, ?, ?, ?)"
 )
+_INSERT_GOOD = "INSERT OR REPLACE INTO readings (point, ts_us, value, status) VALUES (?, ?, ?, 0)"
+"""A Good reading with no cause and no reason binds three parameters."""
 _SELECT = (
-    "SELECT ts_us, value, quality, cause, reason FROM readings"
+    f"SELECT ts_us, value, {QUALITY_TEXT}, {CAUSE_TEXT}, coalesce(reason, '') FROM readings"
     " WHERE point = ? AND ts_us >= ? AND ts_us <= ? ORDER BY ts_us LIMIT ?"
 )
+_UPGRADE = (
+    _READINGS.format(name="readings_status"),
+    "INSERT INTO readings_status (point, ts_us, value, status, reason)"
+    f" SELECT point, ts_us, value, {STATUS_OF_TEXT}, nullif(reason, '') FROM readings",
+    "DROP TABLE readings",
+    "ALTER TABLE readings_status RENAME TO readings",
+)
+"""Rewrites a file of the first layout (quality, cause and reason as text) into the current."""
 
 _WRITE_PRAGMAS = ("PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 10000")
 """A batch adds one row to each of thousands of points, so it dirties a page per point: a
 16 MiB page cache keeps those pages between batches, and checkpointing every 10,000 WAL pages
 (not 1,000) copies each page back to the database once for several batches."""
 
-_QUALITY = {quality: quality.value for quality in Quality}
-_CAUSE = {cause: cause.value for cause in Cause}
-"""Stored text of each quality and cause (an enum's ``.value`` is a slow descriptor)."""
-
-_GOOD = "quality = 'good'"
-_NUMBER = "quality = 'good' AND typeof(value) IN ('integer', 'real')"
+_GOOD = GOOD_STATUS
+_NUMBER = f"{GOOD_STATUS} AND typeof(value) IN ('integer', 'real')"
 _RAW_SUMS = (
     f"count(*), sum({_GOOD}), sum({_NUMBER}), total(CASE WHEN {_NUMBER} THEN value END),"
     f" min(CASE WHEN {_NUMBER} THEN value END), max(CASE WHEN {_NUMBER} THEN value END)"
@@ -190,6 +211,7 @@ class TelemetryStore:
         for pragma in _WRITE_PRAGMAS:
             self._db.execute(pragma)
         self._interval_us = self.retention.rollup_interval_s * MICROS_PER_SECOND
+        self._upgrade_layout()
         self._check_rollup_interval()
         self._points = self._stored_points()
 
@@ -210,7 +232,7 @@ class TelemetryStore:
         with self._lock:
             try:
                 with self._transaction(f"cannot store {len(batch)} readings in {self.path}"):
-                    self._db.executemany(_INSERT, self._rows(batch))
+                    self._db.executemany(*self._rows(batch))
             except HistorianError:
                 self._points = self._stored_points()  # forget ids the rollback took back
                 raise
@@ -364,19 +386,17 @@ class TelemetryStore:
         with self._lock:
             return [int(row[0]) for row in self._db.execute("SELECT id FROM points ORDER BY id")]
 
-    def _rows(self, batch: ReadingBatch) -> Iterator[tuple[object, ...]]:
-        """The insert parameters of each reading, column by column (a poll's readings share one
-        timestamp, so each distinct timestamp is converted once)."""
+    def _rows(self, batch: ReadingBatch) -> tuple[str, Iterator[tuple[object, ...]]]:
+        """The insert statement and the parameters of each reading, column by column (a poll's
+        readings share one timestamp, so each distinct timestamp is converted once)."""
         micros = {ts: to_micros(ts) for ts in set(batch.times)}
-        return zip(
-            self._point_column(batch),
-            map(micros.__getitem__, batch.times),
-            batch.values,
-            map(_QUALITY.__getitem__, batch.qualities),
-            map(_CAUSE.__getitem__, batch.causes),
-            batch.reasons,
-            strict=True,
-        )
+        points = self._point_column(batch)
+        times = map(micros.__getitem__, batch.times)
+        if _plainly_good(batch):
+            return _INSERT_GOOD, zip(points, times, batch.values, strict=True)
+        statuses = map(STATUS_CODES.__getitem__, zip(batch.qualities, batch.causes, strict=True))
+        reasons = (reason or None for reason in batch.reasons)
+        return _INSERT, zip(points, times, batch.values, statuses, reasons, strict=True)
 
     def _point_column(self, batch: ReadingBatch) -> list[int]:
         """The point id of each reading; points seen for the first time are added."""
@@ -399,6 +419,16 @@ class TelemetryStore:
             point = int(cursor.fetchone()[0])
             self._points[key] = point
         return point
+
+    def _upgrade_layout(self) -> None:
+        """Rewrite a file of the first layout into the current one, in one transaction."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+        if "quality" not in columns:
+            return
+        with self._transaction(f"cannot upgrade the readings of {self.path}") as db:
+            for statement in _UPGRADE:
+                db.execute(statement)
+        log.info("historian %s: readings rewritten with one status code each", self.path)
 
     def _check_rollup_interval(self) -> None:
         """The rollup interval is fixed once rollups exist: buckets of two sizes cannot merge."""
@@ -424,6 +454,16 @@ class TelemetryStore:
         return transaction(
             self._db, HistorianError, label or f"historian {self.path}", immediate=False
         )
+
+
+def _plainly_good(batch: ReadingBatch) -> bool:
+    """Whether every reading of ``batch`` is Good with no cause and no reason."""
+    size = len(batch)
+    return (
+        batch.qualities.count(Quality.GOOD) == size
+        and batch.causes.count(Cause.NONE) == size
+        and batch.reasons.count("") == size
+    )
 
 
 def _chunk_end(
