@@ -6,12 +6,17 @@
 #     <name>/v0001/metadata.json    ModelMetadata: features, digests, metrics, library versions
 #
 # ``load`` validates before it unpickles: the metadata must parse and validate, the artefact's
-# SHA-256 must match the one recorded, the feature list must equal what the caller will provide,
-# and the scikit-learn version must be the one that trained the model. After unpickling, the model
-# itself must agree with its metadata (the pickle embeds a copy), so a hand-edited metadata file is
-# refused too. The SHA-256 guards against corruption and accidental edits, not against someone who
-# can rewrite both files: pickles execute code when loaded, so the models directory must be
-# writable only by trustfloor.
+# SHA-256 must match the one recorded and the feature list must equal what the caller will
+# provide. After unpickling, the model itself must agree with its metadata (the pickle embeds a
+# copy), so a hand-edited metadata file is refused too. The SHA-256 guards against corruption and
+# accidental edits, not against someone who can rewrite both files: pickles execute code when
+# loaded, so the models directory must be writable only by trustfloor.
+#
+# Format 2 artefacts hold numpy arrays, the project's own classes and the RUL trees as an ONNX
+# graph: no scikit-learn, SciPy or pandas object, so scoring loads them without those libraries
+# (``save`` refuses a model holding one, and ``load`` refuses an artefact naming one). Format 1
+# artefacts (the RUL model held scikit-learn's estimator) still load when the scikit-learn that
+# trained them is installed: unpickling imports it, and the RUL trees are converted on the way.
 
 from __future__ import annotations
 
@@ -26,23 +31,31 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
+from io import BytesIO
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 from pydantic import AwareDatetime, Field, ValidationError
 
 from maintenance.errors import ModelMismatchError, ModelStoreError
 from models import Frozen
 
-FORMAT_VERSION = 1
-"""Version of the on-disk layout and metadata schema."""
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMAT_VERSION = 2
+"""Version of the on-disk layout, metadata schema and artefact contents written now."""
+SKLEARN_FORMAT = 1
+"""The format whose artefacts hold scikit-learn objects; still read (converted on load)."""
+READABLE_FORMATS = (SKLEARN_FORMAT, FORMAT_VERSION)
+TRAINING_LIBRARIES = frozenset({"sklearn", "scipy", "pandas"})
+"""Libraries whose objects a format 2 artefact may not hold: training needs them, scoring not."""
 ARTEFACT_FILE = "model.pkl"
 METADATA_FILE = "metadata.json"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
-_TRACKED_LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "pydantic")
+_TRACKED_LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "pydantic", "onnxruntime")
 
 
 class StorableModel(Protocol):
@@ -85,11 +98,11 @@ class StoredModel(Frozen):
 def dataset_digest(table: pd.DataFrame | np.ndarray) -> str:
     """SHA-256 of a training table: column names, shape and float64 values (C order)."""
     digest = hashlib.sha256()
-    if isinstance(table, pd.DataFrame):
+    if isinstance(table, np.ndarray):
+        values = np.asarray(table, dtype=np.float64)
+    else:
         digest.update(json.dumps([str(c) for c in table.columns]).encode())
         values = table.to_numpy(dtype=np.float64)
-    else:
-        values = np.asarray(table, dtype=np.float64)
     digest.update(json.dumps(list(values.shape)).encode())
     digest.update(np.ascontiguousarray(values).tobytes())
     return digest.hexdigest()
@@ -147,6 +160,7 @@ class ModelStore:
         artefact = pickle.dumps(
             {"metadata": _comparable(bare), "model": model}, protocol=pickle.HIGHEST_PROTOCOL
         )
+        _scoring_unpickler(artefact).load()  # refuses objects of the training libraries
         final = bare.model_copy(update={"artefact_sha256": hashlib.sha256(artefact).hexdigest()})
         self._write_version(name, version, artefact, final)
         return final
@@ -163,7 +177,7 @@ class ModelStore:
 
         Raises ``ModelMismatchError`` when the metadata is missing or corrupt, the artefact does
         not match it, the features differ from ``expected_features``, the kind differs from
-        ``expected_kind`` or the model was trained with another scikit-learn.
+        ``expected_kind``, or an artefact of format 1 was trained with another scikit-learn.
         """
         directory = self._version_directory(name, version)
         metadata = _read_metadata(directory)
@@ -248,13 +262,21 @@ def _read_metadata(directory: Path) -> ModelMetadata:
 def _check_compatible(
     metadata: ModelMetadata, expected_features: Sequence[str], expected_kind: str | None
 ) -> None:
-    if metadata.format_version != FORMAT_VERSION:
+    if metadata.format_version not in READABLE_FORMATS:
         raise ModelMismatchError(
-            f"model store format {metadata.format_version}, this trustfloor reads {FORMAT_VERSION}"
+            f"model store format {metadata.format_version}, this trustfloor reads "
+            f"{' and '.join(map(str, READABLE_FORMATS))}"
         )
     if expected_kind is not None and metadata.kind != expected_kind:
         raise ModelMismatchError(f"stored model is a {metadata.kind!r}, not a {expected_kind!r}")
     _check_features(metadata.features, tuple(expected_features))
+    if metadata.format_version == SKLEARN_FORMAT:
+        _check_same_scikit_learn(metadata)
+
+
+def _check_same_scikit_learn(metadata: ModelMetadata) -> None:
+    """A format 1 artefact holds scikit-learn objects: only the version that pickled them reads
+    them safely."""
     trained_with = metadata.library_versions.get("scikit-learn")
     installed = library_versions()["scikit-learn"]
     if trained_with != installed:
@@ -294,9 +316,29 @@ def _read_artefact(directory: Path, metadata: ModelMetadata) -> bytes:
     return artefact
 
 
+class _ScoringUnpickler(pickle.Unpickler):
+    """Unpickles a format 2 artefact, refusing any class of the training libraries."""
+
+    def find_class(self, module_name: str, global_name: str) -> Any:
+        if module_name.split(".")[0] in TRAINING_LIBRARIES:
+            raise ModelStoreError(
+                f"the model holds a {module_name}.{global_name}: stored models may hold no "
+                f"object of {', '.join(sorted(TRAINING_LIBRARIES))} (scoring does not load them)",
+                advice="keep only numpy arrays and the fitted values in the model",
+            )
+        return super().find_class(module_name, global_name)
+
+
+def _scoring_unpickler(artefact: bytes) -> pickle.Unpickler:
+    return _ScoringUnpickler(BytesIO(artefact))
+
+
 def _unpickle_checked(artefact: bytes, metadata: ModelMetadata) -> Any:
     try:
-        bundle = pickle.loads(artefact)
+        if metadata.format_version == SKLEARN_FORMAT:
+            bundle = pickle.loads(artefact)
+        else:
+            bundle = _scoring_unpickler(artefact).load()
     except Exception as error:
         raise ModelMismatchError(f"stored model cannot be unpickled: {error}") from error
     if not isinstance(bundle, dict) or bundle.get("metadata") != _comparable(metadata):

@@ -193,7 +193,8 @@ class RulModel:
         if "estimator" in state:
             from maintenance.tree_export import tree_ensemble_of
 
-            state = {**state, "trees": tree_ensemble_of(state.pop("estimator"))}
+            state = dict(state)
+            state["trees"] = tree_ensemble_of(state.pop("estimator"))
         for name, value in state.items():
             object.__setattr__(self, name, value)
 
