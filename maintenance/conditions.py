@@ -6,7 +6,9 @@
 # each sensor sample is standardised with the mean and standard deviation of its regime. With one
 # condition this is plain standardisation. Every function works on arrays of any leading shape
 # (``(samples, tags)`` for training tables, ``(machines, time, tags)`` for scoring windows), so the
-# two paths share the same arithmetic.
+# two paths share the same arithmetic. k-means runs when fitting only: the normaliser keeps the
+# cluster centres, and a sample's condition is its nearest centre (what ``KMeans.predict`` does),
+# computed with numpy so that scoring needs no scikit-learn.
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import KMeans
 
 from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.features import FloatArray, IntArray
@@ -150,6 +151,8 @@ def _cluster(
     if n_conditions == 1:
         centroid = standardised.mean(axis=0, keepdims=True)
         return centroid, np.zeros(standardised.shape[0], dtype=np.intp)
+    from sklearn.cluster import KMeans
+
     kmeans = KMeans(n_clusters=n_conditions, n_init=10, random_state=seed).fit(standardised)
     labels = np.asarray(kmeans.labels_, dtype=np.intp)
     empty = [c for c in range(n_conditions) if not (labels == c).any()]

@@ -71,3 +71,18 @@ def test_pipeline_drops_sensors_constant_in_fd001() -> None:
     assert constant, "FD001 has sensors that never change"
     assert not constant & set(pipeline.spec.tags)
     assert pipeline.input_tags == (*CMAPSS_SETTINGS, *CMAPSS_SENSORS)
+
+
+def test_the_nearest_centre_is_the_condition_k_means_assigns() -> None:
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(8)
+    centres = rng.uniform(-20, 20, size=(5, 3))
+    settings = centres[rng.integers(0, 5, 2000)] + rng.normal(scale=3.0, size=(2000, 3))
+    sensors = rng.normal(size=(2000, 4))
+    normaliser = ConditionNormaliser.fit(settings[:1500], sensors[:1500], n_conditions=5, seed=3)
+    standardised = (settings - normaliser.setting_centre) / normaliser.setting_scale
+    kmeans = KMeans(n_clusters=5, n_init=10, random_state=3).fit(standardised[:1500])
+    np.testing.assert_array_equal(normaliser.centroids, kmeans.cluster_centers_)
+    np.testing.assert_array_equal(normaliser.condition_of(settings), kmeans.predict(standardised))
+    np.testing.assert_array_equal(normaliser.condition_of(settings[:1500]), kmeans.labels_)
