@@ -9,12 +9,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from connectors import InfluxSinkStats
 
 log = logging.getLogger(__name__)
@@ -192,6 +192,8 @@ class MetricsEndpoint:
         return int(self._runner.addresses[0][1])
 
     async def start(self) -> None:
+        from aiohttp import web  # the HTTP server loads only when metrics are served
+
         app = web.Application()
         app.router.add_get("/metrics", self._scrape)
         self._runner = web.AppRunner(app, access_log=None)
@@ -204,5 +206,7 @@ class MetricsEndpoint:
             await self._runner.cleanup()
 
     async def _scrape(self, request: web.Request) -> web.StreamResponse:
+        from prometheus_client.aiohttp import make_aiohttp_handler
+
         metrics = await self._collect()
         return await make_aiohttp_handler(Figures(metrics))(request)
