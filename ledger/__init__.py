@@ -10,6 +10,7 @@ from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle
 from ledger.canonical import canonical_json, design_key
 from ledger.childprocess import child_setup
+from ledger.curve_process import CurveProcess
 from ledger.desk import LedgerDesk
 from ledger.documents import certificate_document
 from ledger.errors import LedgerError
@@ -147,6 +148,7 @@ __all__ = [
     "ChainClient",
     "ChainServiceInfo",
     "CommandResult",
+    "CurveProcess",
     "ExportFormat",
     "Issuer",
     "IssuerTrust",

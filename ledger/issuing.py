@@ -11,6 +11,7 @@ from functools import partial
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
 from ledger.certificate_text import certificate_body
+from ledger.curve_process import CurveProcess
 from ledger.documents import LEAF_TAG, iso
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
@@ -58,12 +59,16 @@ def sign_records(
 
 
 def sign_bodies(
-    key: SiteKey, kind: RecordKind, serials: Sequence[str], bodies: Iterable[bytes]
+    key: SiteKey,
+    kind: RecordKind,
+    serials: Sequence[str],
+    bodies: Iterable[bytes],
+    curve: CurveProcess | None = None,
 ) -> list[SignedRecord]:
     """Hash each encoded record's tagged leaf (RFC 6962 §2.1) and sign it.
 
     ``bodies`` (one per serial) may be a lazy iterable: chunks are signed on the signing
-    threads while the next records are encoded.
+    threads, or in ``curve`` (the key's curve process), while the next records are encoded.
     """
     tag = LEAF_TAG[kind]
     kept: list[bytes] = []
@@ -75,7 +80,7 @@ def sign_bodies(
             leaf_hashes.append(hash_leaf(tag + body))
             yield leaf_hashes[-1]
 
-    signatures = key.sign_many(hashed())
+    signatures = key.sign_many(hashed(), curve)
     return [
         SignedRecord(kind, serial, body, leaf_hash, signature)
         for serial, body, leaf_hash, signature in zip(
@@ -183,7 +188,12 @@ class Issuer:
         return signed
 
     def issue_in_runs(
-        self, certificates: Sequence[PartCertificate], run: int, *, seal_at: datetime | None = None
+        self,
+        certificates: Sequence[PartCertificate],
+        run: int,
+        *,
+        seal_at: datetime | None = None,
+        curve: CurveProcess | None = None,
     ) -> list[SignedRecord]:
         """:meth:`issue_certificates` of each run of ``run`` certificates, in order, one
         transaction per run: while a run commits (its fsync waits on the disk), the next run
@@ -191,8 +201,9 @@ class Issuer:
 
         With ``seal_at``, each run's transaction also seals every full batch of the policy's
         size, sealed at ``seal_at`` (LedgerStore.append_sealing): a batch's leaves are written
-        once, with their proofs. Durable when it returns. When a run fails, the runs before
-        it stay issued (and sealed) and the error is raised.
+        once, with their proofs. With ``curve`` (the key's curve process, see
+        ledger/curve_process.py) the records are signed there. Durable when it returns. When a
+        run fails, the runs before it stay issued (and sealed) and the error is raised.
         """
         if run < 1:
             raise ValueError(f"a run holds at least one certificate, not {run}")
@@ -202,7 +213,7 @@ class Issuer:
             committing: Future[object] | None = None
             for start in range(0, len(certificates), run):
                 part = certificates[start : start + run]
-                signed, leaves = self._signed_leaves(part, [None] * len(part))
+                signed, leaves = self._signed_leaves(part, [None] * len(part), curve)
                 if committing is not None:
                     committing.result()
                 committing = writer.submit(write, leaves)
@@ -218,13 +229,17 @@ class Issuer:
         return partial(self.store.append_sealing, batch_size=self.policy.max_size, at=seal_at)
 
     def _signed_leaves(
-        self, certificates: Sequence[PartCertificate], jobs: Sequence[str | None]
+        self,
+        certificates: Sequence[PartCertificate],
+        jobs: Sequence[str | None],
+        curve: CurveProcess | None = None,
     ) -> tuple[list[SignedRecord], list[NewLeaf]]:
         signed = sign_bodies(
             self.key,
             RecordKind.CERTIFICATE,
             [c.serial for c in certificates],
             map(certificate_body, certificates),
+            curve,
         )
         leaves = [
             _new_leaf(s, c.issued_at, self._design_key(c.design), job)
