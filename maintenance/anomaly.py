@@ -14,7 +14,6 @@ from typing import ClassVar
 
 import numpy as np
 from pydantic import Field
-from sklearn.covariance import LedoitWolf
 
 from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.features import FloatArray
@@ -112,6 +111,8 @@ def fit_anomaly_scorer(
     pipeline: FeaturePipeline, baseline: FloatArray, settings: AnomalySettings | None = None
 ) -> AnomalyScorer:
     """Learn what normal looks like from ``(rows, features)`` of a healthy period."""
+    from sklearn.covariance import LedoitWolf  # fitting only: scoring needs no scikit-learn
+
     settings = settings or AnomalySettings()
     matrix = np.asarray(baseline, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] != len(pipeline.feature_names):

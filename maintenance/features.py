@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from pydantic import Field, model_validator
 
 from maintenance.errors import FeatureInputError
 from models import Frozen
+
+if TYPE_CHECKING:
+    import pandas as pd  # history tables are read when training; scoring needs no pandas
 
 FloatArray = npt.NDArray[np.float64]
 """Float64 numpy array; the only float array type the maintenance models exchange."""
@@ -434,6 +436,8 @@ def run_to_failure_features(
     ``(samples, spec.tags)`` values the spec expects (per-sample, e.g. condition normalisation).
     The result is indexed by ``(unit, time)``, sorted, with ``spec.names`` as columns.
     """
+    import pandas as pd
+
     ordered = _sorted_history(frame, unit_column, time_column, columns)
     rows = ordered[list(columns)].to_numpy(dtype=np.float64)
     values = prepare(rows) if prepare is not None else rows
