@@ -118,11 +118,19 @@ async def admit_parties(admin: ChainClient, admit: Admission) -> None:
 
 
 async def _use_or_deploy(admin: ChainClient, record: Path) -> int:
-    """Use the ledger the record names, or deploy one and record it; its deployment block."""
+    """Use the ledger the record names, or deploy one and record it; its deployment block.
+
+    A recorded version 1 ledger is followed by a version 2 ledger that names it: bundles
+    anchored on it keep verifying against the new one, whose address the parties then use.
+    """
+    predecessor = None
     if (deployment := _read_deployment(record)) is not None:
-        await admin.use_contract(str(deployment["contract"]))
-        return int(str(deployment["block"]))
-    outcome = await admin.deploy()
+        address = str(deployment["contract"])
+        if not await admin.carries_v1_ledger(address):
+            await admin.use_contract(address)
+            return int(str(deployment["block"]))
+        predecessor = address
+    outcome = await admin.deploy(predecessor)
     _write_deployment(
         record,
         {
@@ -130,9 +138,19 @@ async def _use_or_deploy(admin: ChainClient, record: Path) -> int:
             "contract": admin.contract_address,
             "block": outcome.block_number,
             "admin": admin.address,
+            "predecessor": predecessor,
         },
     )
-    log.info("deployed the ledger at %s", admin.contract_address)
+    if predecessor is None:
+        log.info("deployed the ledger at %s", admin.contract_address)
+    else:
+        log.warning(
+            "deployed the ledger at %s following the version 1 ledger at %s: configure the "
+            "parties with the new address; OEMs register their designs and grant their "
+            "licences again on it",
+            admin.contract_address,
+            predecessor,
+        )
     return outcome.block_number
 
 

@@ -405,13 +405,20 @@ async def _use_or_deploy(
     from ledger.chain import ChainClient  # web3 loads only where a chain is used
 
     record = folder / DEPLOYMENT_FILE
+    predecessor = None
     if _exists(record):
         address = _deployed_contract(record)
         try:
             await client.use_contract(address)
             return
         except ChainError as exc:
-            log.warning("the local chain lost the ledger at %s (%s): deploying anew", address, exc)
+            if await client.carries_v1_ledger(address):
+                predecessor = address  # followed by a version 2 ledger that names it
+                log.warning("the ledger at %s is of version 1: deploying its successor", address)
+            else:
+                log.warning(
+                    "the local chain lost the ledger at %s (%s): deploying anew", address, exc
+                )
     if node.funding_key is None:
         raise ChainError(
             "no ledger is deployed on the local chain, and another process runs its node",
@@ -424,7 +431,7 @@ async def _use_or_deploy(
     )
     async with admin:
         await top_up(admin, node.endpoint, node.funding_key, ADMIN_FUNDS_WEI)
-        outcome = await admin.deploy()
+        outcome = await admin.deploy(predecessor)
         await admin.add_issuer(site.address)
         await admin.add_oem(site.address)
         _write_json(

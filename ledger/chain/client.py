@@ -26,7 +26,7 @@ with kept_recursion_limit():  # py_ecc (under eth_account) raises it at import
     from hexbytes import HexBytes
     from web3.contract import AsyncContract
     from web3.exceptions import TransactionNotFound
-    from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt, Wei
+    from web3.types import BlockIdentifier, Nonce, RPCEndpoint, TxParams, TxReceipt, Wei
 
 
 class ChainClient(ContractSession):
@@ -504,8 +504,12 @@ class ChainClient(ContractSession):
         return low
 
     async def licence_at(self, design_key: bytes, licensee: str, block: int) -> LicenceState:
-        """``licensee``'s licence of a design as it stood at the end of block ``block``."""
-        function = self._ledger().get_function_by_name("licence")(
+        """``licensee``'s licence of a design as it stood at the end of block ``block`` (on the
+        version 1 ledger this one follows when ``block`` is before this one's deployment)."""
+        ledger = self._ledger()
+        if self._predecessor is not None and block < await self._deployment_block():
+            ledger = self._predecessor
+        function = ledger.get_function_by_name("licence")(
             bytes32(design_key, "design key"), checksum(licensee)
         )
         async with self._rpc(f"read the licence at block {block}"):
@@ -516,23 +520,31 @@ class ChainClient(ContractSession):
     async def _read_events(
         self, name: str, topics: Sequence[bytes | None]
     ) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-        """The ledger's ``name`` events matching the indexed ``topics``, raw and decoded."""
-        contract = self._ledger()
+        """The ledger's ``name`` events matching the indexed ``topics``, raw and decoded, in
+        chain order: those its version 1 predecessor logged before it was deployed, then its
+        own. (The licence and counting events are the same in both versions.)"""
         filter_topics: list[HexBytes | None] = [HexBytes(self._event_topic(name))]
         filter_topics += [HexBytes(t) if t is not None else None for t in topics]
-        async with self._rpc(f"read the {name} events"):
-            logs = await self._w3.eth.get_logs(
-                {
-                    "address": contract.address,
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": filter_topics,
-                }
-            )
+        start = 0 if self.keeps_anchors_in_storage else await self._deployment_block()
+        spans: list[tuple[AsyncContract, int, BlockIdentifier]] = [
+            (self._ledger(), start, "latest")
+        ]
+        if self._predecessor is not None and start > 0:
+            spans.insert(0, (self._predecessor, 0, start - 1))
         decoded: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
-        for log in logs:
-            event = contract.events[name]().process_log(log)
-            decoded.append((dict(log), dict(event["args"])))
+        for contract, first, last in spans:
+            async with self._rpc(f"read the {name} events"):
+                logs = await self._w3.eth.get_logs(
+                    {
+                        "address": contract.address,
+                        "fromBlock": first,
+                        "toBlock": last,
+                        "topics": filter_topics,
+                    }
+                )
+            for log in logs:
+                event = contract.events[name]().process_log(log)
+                decoded.append((dict(log), dict(event["args"])))
         return decoded
 
 

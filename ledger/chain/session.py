@@ -198,6 +198,13 @@ class ContractSession:
         """Work on the ledger at ``address``, after checking it carries the artefact's code."""
         checksummed = checksum(address)
         if not await self._carries(checksummed, self._artifact):
+            if not self.keeps_anchors_in_storage and await self.carries_v1_ledger(checksummed):
+                raise ChainError(
+                    f"the ledger at {checksummed} is of version 1; this trustfloor anchors on "
+                    "version 2 ledgers",
+                    advice="The consortium admin deploys a version 2 ledger that follows it "
+                    "(`trustfloor chain serve` does so on start); configure its address.",
+                )
             raise ChainError(
                 f"no trustfloor ledger (of this artefact's version) at {checksummed}",
                 advice="Check the deployment record's contract address and chain.",

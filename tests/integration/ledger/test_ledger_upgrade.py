@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from ledger.anvil import LocalAnvil
 from ledger.bundle import bundle_json, read_bundle
+from ledger.canonical import design_key
 from ledger.chain import ChainClient
 from ledger.chain.v1 import v1_artifact
 from ledger.contract import ContractArtifact
@@ -23,6 +24,7 @@ from tests.unit.ledger.ledgerkit import write_design
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 SITE = site_key("issuer").address
+DESIGN = design_key("pump-impeller", "C")
 V1 = v1_artifact()
 
 
@@ -189,3 +191,19 @@ def _with_anchor(bundle: ProofBundle, **changes: object) -> ProofBundle:
     raw = json.loads(bundle_json(bundle))
     raw["certificate"]["anchor"].update(changes)
     return read_bundle(json.dumps(raw))
+
+
+async def test_licence_history_reads_on_across_the_upgrade(
+    upgrade: Upgrade, verifier: ChainClient
+) -> None:
+    old, new = upgrade.old.certificate.anchor, upgrade.new.certificate.anchor
+    assert old is not None
+    assert new is not None
+    counted = await verifier.pieces_counted(DESIGN, SITE)
+    assert [(block, pieces) for block, _, pieces in counted] == [
+        (old.block_number, 1),
+        (new.block_number, 1),
+    ]
+    assert len(await verifier.licence_grants(DESIGN, SITE)) == 2
+    assert (await verifier.licence_at(DESIGN, SITE, old.block_number)).used == 1
+    assert (await verifier.licence(DESIGN, SITE)).used == 1  # counted anew on the new ledger
