@@ -1,5 +1,8 @@
 """Predictive maintenance: features, model store, training, scoring, alert policy, print orders."""
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from maintenance.alert_budgets import HeldBackReport, held_back_report, render_held_back
 from maintenance.alert_records import alarm_message
 from maintenance.alert_store import AlertStore
@@ -13,22 +16,6 @@ from maintenance.cmms import (
     parsed_closure,
 )
 from maintenance.errors import MaintenanceError, ModelMismatchError
-from maintenance.fleet_training import (
-    TIME,
-    UNIT,
-    Failure,
-    FileSource,
-    HistorianSource,
-    RetrainOutcome,
-    RunTable,
-    TrainingOptions,
-    closure_labels,
-    retrain_from_historian,
-    retrain_if_better,
-    site_training_options,
-    train_command,
-    train_table,
-)
 from maintenance.model_store import ModelStore
 from maintenance.notify import Notification, WebhookNotifier
 from maintenance.orders import SqliteOrderBook
@@ -42,7 +29,15 @@ from maintenance.scoring_groups import (
     machine_groups,
     scored_machines,
 )
-from maintenance.training import HistoryColumns
+from maintenance.training_options import (
+    TIME,
+    UNIT,
+    Failure,
+    RetrainOutcome,
+    TrainingOptions,
+    closure_labels,
+    site_training_options,
+)
 from maintenance.work_request_store import WorkRequestStore
 from maintenance.work_requests import (
     Closure,
@@ -51,6 +46,48 @@ from maintenance.work_requests import (
     WorkRequestStatus,
     work_request_schema,
 )
+
+if TYPE_CHECKING:
+    from maintenance.fleet_training import (
+        FileSource,
+        HistorianSource,
+        RunTable,
+        retrain_from_historian,
+        retrain_if_better,
+        train_command,
+        train_table,
+    )
+    from maintenance.training import HistoryColumns
+
+_TRAINING_NAMES = {
+    **dict.fromkeys(
+        (
+            "FileSource",
+            "HistorianSource",
+            "RunTable",
+            "retrain_from_historian",
+            "retrain_if_better",
+            "train_command",
+            "train_table",
+        ),
+        "maintenance.fleet_training",
+    ),
+    "HistoryColumns": "maintenance.training",
+}
+"""Public names of the training code, imported on first use (PEP 562): it imports pandas and
+scikit-learn, which the running site needs only when it trains."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _TRAINING_NAMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "TIME",

@@ -19,7 +19,6 @@ from maintenance import (
     WorkRequestStore,
     closure_labels,
     parsed_closure,
-    retrain_from_historian,
     scored_machines,
     site_training_options,
     work_request_schema,
@@ -95,6 +94,8 @@ def cmd_schema(_args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
+    from maintenance import retrain_from_historian  # the training code: pandas, scikit-learn
+
     settings = site_settings_of(args)
     data_dir = Path(settings.data_dir)
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from config import Settings, SiteSettings, SparePart
@@ -34,21 +34,21 @@ from maintenance import (
     TIME,
     UNIT,
     AlertService,
-    HistoryColumns,
     MachineGroup,
     ModelMismatchError,
     ModelStore,
     RulSettings,
-    RunTable,
     ScoringService,
     TrainingOptions,
     load_group_models,
     machine_groups,
     scored_machines,
-    train_table,
 )
 from models import Clock, Machine, OrderBook, OrderState, ProcessParameter, TrustfloorError
 from opcua_server.demo.parties import play_demo_oem
+
+if TYPE_CHECKING:
+    from maintenance import RunTable
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ def history_table(
     machine: Machine, units: int, seed: int, sampling: Sampling, stopping: threading.Event
 ) -> RunTable:
     """``units`` lives of ``machine`` with new parts, as a run-to-failure training table."""
+    import pandas as pd  # the training code's libraries load when the demo trains, not before
+
+    from maintenance import HistoryColumns, RunTable
+
     frames = []
     tags = [tag.name for tag in machine.tags]
     for unit in range(units):
@@ -136,6 +140,8 @@ def train_group(
     """Train one machine type's models on simulated histories of its first machine.
 
     Raises TrainingStoppedError when ``stopping`` is set while the histories are being made."""
+    from maintenance import train_table
+
     started = time.perf_counter()
     machine = _first_machine(site, group)
     sampling = _sampling(settings, machine)

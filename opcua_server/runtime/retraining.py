@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +23,6 @@ from maintenance import (
     TrainingOptions,
     WorkRequestStore,
     closure_labels,
-    retrain_from_historian,
 )
 from models import Clock, Historian
 
@@ -90,6 +90,7 @@ class SiteRetrainer:
         """Retrain every group that has labelled runs; reload what was replaced."""
         closed = await asyncio.to_thread(self._requests.closed)
         labels = closure_labels(closed)
+        retrain_from_historian = await asyncio.to_thread(_training_code)
         outcomes = await retrain_from_historian(
             self._historian,
             self._machines,
@@ -116,6 +117,14 @@ class SiteRetrainer:
         figures.runs += 1
         figures.promoted += len(run.promoted)
         figures.last = run
+
+
+def _training_code() -> Callable[..., Awaitable[list[RetrainOutcome]]]:
+    """The retrain entry point, imported on first use (pandas and scikit-learn load with it,
+    which the site needs only when it trains); called in a worker thread, off the event loop."""
+    from maintenance import retrain_from_historian
+
+    return retrain_from_historian
 
 
 def _groups(outcomes: list[RetrainOutcome], *, promoted: bool) -> tuple[str, ...]:
