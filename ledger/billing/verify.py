@@ -293,9 +293,10 @@ async def _anchors_on_chain(doc: JsonObject, chain: ChainClient) -> str:
     site = str(_field(doc, "parties", "site"))
     for anchor in _anchors(doc):
         root = str(anchor["root"])
-        record = await chain.anchored_at(bytes.fromhex(root))
+        tx = bytes.fromhex(str(anchor["tx"]).removeprefix("0x"))
+        record = await chain.anchor_in(bytes.fromhex(root), tx)
         if record is None:
-            raise _MismatchError(f"batch {root} is not anchored on chain")
+            raise _MismatchError(f"batch {root} is not anchored on chain by tx {anchor['tx']}")
         if not same_address(record.issuer, site):
             raise _MismatchError(
                 f"batch {root} was anchored by {record.issuer}, not the site {site}"

@@ -219,10 +219,12 @@ class ChainClient(ContractSession):
             return await self._stored_anchor(self._predecessor, root)
         return None
 
-    async def anchor_in(self, root: bytes, tx_hash: bytes, ledger: str) -> AnchorRecord | None:
+    async def anchor_in(
+        self, root: bytes, tx_hash: bytes, ledger: str | None = None
+    ) -> AnchorRecord | None:
         """The anchor of ``root`` made by transaction ``tx_hash`` on ``ledger`` (the one in
-        use, or the version 1 ledger it follows); None when that transaction anchors no such
-        root there.
+        use, or the version 1 ledger it follows; None: the one in use, then that one); None
+        when that transaction anchors no such root there.
 
         A version 2 anchor is the Anchored event in the transaction's receipt whose log
         address is the ledger's: no other contract can emit a log with that address, and the
@@ -230,6 +232,11 @@ class ChainClient(ContractSession):
         ledger's storage, as before.
         """
         root = bytes32(root, "root")
+        if ledger is None:
+            found = await self.anchor_in(root, tx_hash, self.contract_address)
+            if found is None and self._predecessor is not None:
+                found = await self._stored_anchor(self._predecessor, root)
+            return found
         if self._predecessor is not None and same_address(ledger, self._predecessor.address):
             return await self._stored_anchor(self._predecessor, root)
         if not same_address(ledger, self.contract_address):

@@ -207,3 +207,16 @@ async def test_licence_history_reads_on_across_the_upgrade(
     assert len(await verifier.licence_grants(DESIGN, SITE)) == 2
     assert (await verifier.licence_at(DESIGN, SITE, old.block_number)).used == 1
     assert (await verifier.licence(DESIGN, SITE)).used == 1  # counted anew on the new ledger
+
+
+async def test_an_anchor_is_found_by_its_transaction_on_either_ledger(
+    upgrade: Upgrade, verifier: ChainClient
+) -> None:
+    for bundle in (upgrade.old, upgrade.new):
+        anchor = bundle.certificate.anchor
+        assert anchor is not None
+        found = await verifier.anchor_in(
+            bytes.fromhex(anchor.root), bytes.fromhex(anchor.tx_hash[2:])
+        )
+        assert found is not None
+        assert (found.issuer, found.size, found.block_number) == (SITE, 1, anchor.block_number)
