@@ -138,11 +138,11 @@ def rate_and_cpu(
     """Operations per second of one run of ``action`` doing ``count`` operations, and the CPU
     time per operation in µs of every thread of this process (SQLite's writer too) and of
     ``curve``'s child process."""
-    start, cpu = time.perf_counter(), time.process_time() + _child_cpu(curve)
+    child = _child_cpu(curve)  # answered once the child is up: its start is not timed
+    start, cpu = time.perf_counter(), time.process_time()
     action()
-    wall = time.perf_counter() - start
-    cpu = time.process_time() + _child_cpu(curve) - cpu
-    return count / wall, cpu / count * 1e6
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return count / wall, (cpu + _child_cpu(curve) - child) / count * 1e6
 
 
 def _child_cpu(curve: CurveProcess | None) -> float:

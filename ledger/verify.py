@@ -13,11 +13,12 @@
 # ledger the trusted one follows are read from that ledger's storage, as they always were.
 #
 # Speed: before running the RFC 8785 encoder, the leaf hash is first tried on the standard
-# library's sorted, compact JSON encoding, which gives the same bytes for almost every parsed
-# certificate. The guess is used only when it hashes to the bundle's leaf hash, which the
-# signature and the inclusion proof then confirm; otherwise the RFC 8785 encoding decides.
-# A wrong guess costs one more encoding, never a wrong verdict: the issuer only ever signs
-# RFC 8785 bytes, and bytes that hash to a signed leaf are those bytes.
+# library's compact JSON encoding, members as they come and then sorted, which gives the same
+# bytes for almost every parsed certificate. A guess is used only when it hashes to the
+# bundle's leaf hash, which the signature and the inclusion proof then confirm; otherwise the
+# RFC 8785 encoding decides. A wrong guess costs one more encoding, never a wrong verdict:
+# the issuer only ever signs RFC 8785 bytes, and bytes that hash to a signed leaf are those
+# bytes.
 
 from __future__ import annotations
 
@@ -196,19 +197,22 @@ def _content_check(label: str, record: AttestedRecord) -> VerificationCheck:
 def content_leaf_hash(record: AttestedRecord) -> bytes:
     """The RFC 6962 leaf hash of a record's document (see the note on speed above)."""
     tag = LEAF_TAG[record.kind]
-    try:
-        guess = json.dumps(
-            record.document,
-            ensure_ascii=False,
-            sort_keys=True,
-            separators=(",", ":"),
-            allow_nan=False,
-        ).encode("utf-8")
-    except (TypeError, ValueError):
-        guess = b""
-    if guess and hash_leaf(tag + guess).hex() == record.leaf_hash:
-        return bytes.fromhex(record.leaf_hash)
+    for guess in _GUESSES:
+        try:
+            text = guess.encode(record.document).encode("utf-8")
+        except (TypeError, ValueError):
+            break
+        if hash_leaf(tag + text).hex() == record.leaf_hash:
+            return bytes.fromhex(record.leaf_hash)
     return hash_leaf(record_leaf(tag, record.document))
+
+
+_GUESSES = (
+    json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False),
+    json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True),
+)
+"""The standard library's compact JSON of a document, its members first as they come (a
+parsed signed record keeps the canonical order), then sorted."""
 
 
 def _signature_check(label: str, record: AttestedRecord, leaf_hash: bytes) -> VerificationCheck:

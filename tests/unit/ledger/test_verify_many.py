@@ -86,3 +86,14 @@ def test_a_signer_recovered_ahead_is_the_signer_recovered_alone(bundles: list[Pr
 
 def test_no_bundles_no_reports() -> None:
     assert verify_offline_many([], trust=SITE) == []
+
+
+def test_a_document_whose_members_come_out_of_order_verifies_alike(
+    bundles: list[ProofBundle],
+) -> None:
+    bundle = bundles[0]
+    document = bundle.certificate.document
+    reordered = _with_certificate(bundle, document=dict(reversed(list(document.items()))))
+    assert list(reordered.certificate.document) != list(document)
+    assert verify_offline(reordered, trust=SITE) == verify_offline(bundle, trust=SITE)
+    assert verify_offline(reordered, trust=SITE).valid
