@@ -9,9 +9,13 @@ import sys
 SERVE_PATH = ("opcua_server.runtime.site", "opcua_server.cli.main", "opcua_server.cli.console")
 """The composition root and the modules `trustfloor serve` runs through."""
 
-LOADED_ON_USE = ("web3", "influxdb_client", "pymodbus", "fastapi", "starlette", "uvicorn")
+LOADED_ON_USE = (
+    *("web3", "influxdb_client", "pymodbus", "fastapi", "starlette", "uvicorn"),
+    *("sklearn", "scipy", "pandas"),
+)
 """The chain client, the InfluxDB historian, the machine simulator and the web console's ASGI
-stack: each is imported when the configuration asks for its feature, not before."""
+stack: each is imported when the configuration asks for its feature, not before; and the
+training libraries, imported when a model is trained."""
 
 
 def libraries_imported_by(modules: tuple[str, ...]) -> list[str]:
