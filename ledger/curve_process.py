@@ -1,27 +1,35 @@
-"""A child process doing secp256k1 work (signing, recovering signers) on another core."""
+"""A child process doing secp256k1 work and ledger appends on another core than this one."""
 
 # libsecp256k1 releases the GIL while it computes, but a signing thread must take the GIL back
 # after every call, and while this process's main thread runs Python (encoding certificates,
 # checking bundles) it waits up to the switch interval (5 ms) for it each time: the threads
-# then sign one after the other instead of beside the encoding. A child process has a GIL of
-# its own. It receives chunks of digests (or of digest and signature pairs) over a pipe and
-# answers each chunk, in order; the parent keeps a few chunks in flight while it goes on. The
-# site's secret reaches the child through the pipe of its spawn, never a file or the
-# environment.
+# then sign one after the other instead of beside the encoding. SQLite's writer thread waits
+# the same way after every row. A child process has a GIL of its own. It receives requests
+# over a pipe (chunks of digests to sign, of digest and signature pairs to recover signers
+# from, runs of signed records to append to a ledger store) and answers each, in order; the
+# parent keeps a few in flight while it goes on. The site's secret reaches the child through
+# the pipe of its spawn, never a file or the environment.
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from coincurve import PrivateKey, PublicKey
 from eth_hash.auto import keccak
 
-from ledger.errors import SigningError
+from ledger.errors import LedgerError, LedgerStateError, SigningError, StoreError
+
+if TYPE_CHECKING:
+    from ledger.store import LedgerStore
+    from ledger.tables import BatchRow, NewLeaf
 
 CHUNKS_IN_FLIGHT = 4
 """Chunks sent before the first answer is read: their answers must fit the pipe's buffer
@@ -30,10 +38,17 @@ MAX_CHUNK = 128
 """Items per chunk at most: 4 answers of 128 signatures (65 bytes each) fit the buffer."""
 
 Operation = Literal["sign", "recover"]
+_FAILURES: dict[str, type[LedgerError]] = {
+    "refused": LedgerStateError,
+    "store": StoreError,
+    "curve": SigningError,
+}
+"""What each kind of failure the child reports is raised as here."""
 
 
 class CurveProcess:
-    """A spawned child that signs digests with one key and recovers signers' addresses.
+    """A spawned child that signs digests with one key, recovers signers' addresses and
+    appends signed records to ledger stores.
 
     Start it once and keep it (spawning re-imports the program: a fraction of a second);
     ``close`` it or use it as a context manager. Not shared between threads.
@@ -50,6 +65,10 @@ class CurveProcess:
         self._process.start()
         child.close()
         self._broken = False
+        self._sent = 0
+        self._read = 0
+        self._answered: dict[int, object] = {}
+        """Answers read ahead of the one awaited, by request number."""
 
     def map_chunks(
         self, operation: Operation, chunks: Iterable[list[bytes]]
@@ -58,52 +77,70 @@ class CurveProcess:
         address each ``digest || signature`` recovers, empty when it recovers none
         ("recover"). Chunks are sent ahead while earlier answers are read; answers left
         unread (the caller stopped, or a chunk failed) are read and dropped."""
-        if self._broken:
-            raise SigningError("the curve process stopped: start another")
-        in_flight = 0
+        waiting: deque[int] = deque()
         try:
             for chunk in chunks:
                 if len(chunk) > MAX_CHUNK:
                     raise ValueError(f"a chunk holds at most {MAX_CHUNK} items, not {len(chunk)}")
-                self._send((operation, chunk))
-                in_flight += 1
-                if in_flight > CHUNKS_IN_FLIGHT:
-                    in_flight -= 1
-                    yield self._answer()
-            while in_flight:
-                in_flight -= 1
-                yield self._answer()
+                waiting.append(self._submit((operation, chunk)))
+                if len(waiting) > CHUNKS_IN_FLIGHT:
+                    yield _chunk(self._result(waiting.popleft()))
+            while waiting:
+                yield _chunk(self._result(waiting.popleft()))
         finally:
-            self._drop_answers(in_flight)
+            self._drop(waiting)
+
+    def append(
+        self,
+        store: LedgerStore,
+        leaves: Sequence[NewLeaf],
+        *,
+        seal: tuple[int, datetime] | None = None,
+    ) -> PendingAppend:
+        """Append ``leaves`` to ``store``'s file in the child, in one transaction, sealing
+        every full batch of ``seal`` = (size, sealed at) with them (LedgerStore.append_sealing).
+        The child opens the file itself: give only a store that keeps no site log."""
+        rows = [_row(leaf) for leaf in leaves]  # tuples pickle ten times faster than records
+        return PendingAppend(self, self._submit(("append", (str(store.path), seal, rows))))
 
     def cpu_seconds(self) -> float:
         """The CPU time the child has used so far."""
-        self._send(("cpu", []))
-        return float(self._conn.recv())
+        answer = self._result(self._submit(("cpu", [])))
+        assert isinstance(answer, float)
+        return answer
 
-    def _send(self, request: tuple[str, list[bytes]]) -> None:
+    def _submit(self, request: tuple[str, object]) -> int:
+        if self._broken:
+            raise SigningError("the curve process stopped: start another")
         try:
             self._conn.send(request)
         except OSError:
             self._broken = True
             raise SigningError("the curve process stopped: start another") from None
+        self._sent += 1
+        return self._sent
 
-    def _answer(self) -> list[bytes]:
-        try:
-            answer = self._conn.recv()
-        except (EOFError, OSError):
-            self._broken = True
-            raise SigningError("the curve process stopped: start another") from None
-        if isinstance(answer, str):
-            raise SigningError(f"the curve process failed: {answer}")
-        return list(answer)
+    def _result(self, number: int) -> object:
+        """The answer to request ``number``, reading (and keeping) the answers before it."""
+        while number not in self._answered:
+            try:
+                answer = self._conn.recv()
+            except (EOFError, OSError):
+                self._broken = True
+                raise SigningError("the curve process stopped: start another") from None
+            self._read += 1
+            self._answered[self._read] = answer
+        answer = self._answered.pop(number)
+        if isinstance(answer, _Failure):
+            raise _FAILURES[answer.kind](answer.message)
+        return answer
 
-    def _drop_answers(self, count: int) -> None:
-        try:
-            for _ in range(count):
-                self._conn.recv()
-        except (EOFError, OSError):
-            self._broken = True
+    def _drop(self, numbers: Iterable[int]) -> None:
+        for number in list(numbers):
+            try:
+                self._result(number)
+            except LedgerError:
+                continue
 
     def close(self) -> None:
         """Stop the child: asked to, or at once when it no longer answers."""
@@ -128,28 +165,103 @@ class CurveProcess:
         self.close()
 
 
+class PendingAppend:
+    """A run of records sent to the curve process to append: :meth:`result` waits for it."""
+
+    def __init__(self, curve: CurveProcess, number: int) -> None:
+        self._curve = curve
+        self._number = number
+
+    def result(self) -> list[BatchRow]:
+        """The batches sealed with the run, once it is durable; the store's error if it failed
+        (LedgerStateError when a record was already issued: nothing of the run is kept)."""
+        answer = self._curve._result(self._number)
+        assert isinstance(answer, list)
+        return answer
+
+
+_Row = tuple[str, str, bytes, bytes, bytes, datetime, bytes | None, str | None]
+"""A signed record to append, as sent to the child."""
+
+
+def _row(leaf: NewLeaf) -> _Row:
+    return (
+        leaf.kind.value,
+        leaf.serial,
+        leaf.body,
+        leaf.leaf_hash,
+        leaf.signature,
+        leaf.created_at,
+        leaf.design_key,
+        leaf.job_id,
+    )
+
+
+class _Failure:
+    """What the child answers when a request failed."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        self.message = message
+
+
+def _chunk(answer: object) -> list[bytes]:
+    assert isinstance(answer, list)
+    return answer
+
+
 def _serve(conn: Connection, secret: bytes | None) -> None:
     """The child's loop: answer each request until told to stop (None) or the pipe closes."""
     sign = PrivateKey(secret).sign_recoverable if secret is not None else None
+    stores: dict[str, LedgerStore] = {}
     while True:
         try:
             request = conn.recv()
         except EOFError:
-            return
+            break
         if request is None:
-            return
+            break
         operation, items = request
         try:
             if operation == "sign" and sign is not None:
                 conn.send([sign(digest, hasher=None) for digest in items])
             elif operation == "recover":
                 conn.send([_recovered(item) for item in items])
+            elif operation == "append":
+                conn.send(_append(stores, *items))
             elif operation == "cpu":
                 conn.send(time.process_time())
             else:
-                conn.send(f"cannot {operation} here")
+                conn.send(_Failure("curve", f"the curve process cannot {operation}"))
+        except LedgerStateError as exc:
+            conn.send(_Failure("refused", str(exc)))
+        except StoreError as exc:
+            conn.send(_Failure("store", str(exc)))
         except (ValueError, TypeError) as exc:
-            conn.send(str(exc))
+            conn.send(_Failure("curve", f"the curve process failed: {exc}"))
+    for store in stores.values():
+        store.close()
+
+
+def _append(
+    stores: dict[str, LedgerStore],
+    path: str,
+    seal: tuple[int, datetime] | None,
+    rows: Sequence[_Row],
+) -> list[BatchRow]:
+    from ledger.store import LedgerStore  # the child alone opens stores
+    from ledger.tables import NewLeaf
+    from models import RecordKind
+
+    leaves = [
+        NewLeaf(RecordKind(kind), serial, body, leaf_hash, signature, at, key, job)
+        for kind, serial, body, leaf_hash, signature, at, key, job in rows
+    ]
+    store = stores.get(path) or stores.setdefault(path, LedgerStore(Path(path)))
+    if seal is None:
+        store.append(leaves)
+        return []
+    return store.append_sealing(leaves, *seal)
 
 
 def _recovered(pair: bytes) -> bytes:

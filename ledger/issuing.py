@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Protocol
 
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
@@ -30,6 +31,12 @@ from models import (
     Verdict,
     from_micros,
 )
+
+
+class _Committing(Protocol):
+    """A run being written: ``result`` waits until it is durable, or raises its error."""
+
+    def result(self) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,31 +209,43 @@ class Issuer:
         With ``seal_at``, each run's transaction also seals every full batch of the policy's
         size, sealed at ``seal_at`` (LedgerStore.append_sealing): a batch's leaves are written
         once, with their proofs. With ``curve`` (the key's curve process, see
-        ledger/curve_process.py) the records are signed there. Durable when it returns. When a
-        run fails, the runs before it stay issued (and sealed) and the error is raised.
+        ledger/curve_process.py) the records are signed there, and appended there too unless
+        the store keeps a site log. Durable when it returns. When a run fails, the runs before
+        it stay issued (and sealed) and the error is raised.
         """
         if run < 1:
             raise ValueError(f"a run holds at least one certificate, not {run}")
-        write = self._writer(seal_at)
+        seal = None if seal_at is None else (self.policy.max_size, seal_at)
         issued: list[SignedRecord] = []
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-append") as writer:
-            committing: Future[object] | None = None
+            write = self._writer(seal, curve, writer)
+            committing: _Committing | None = None
             for start in range(0, len(certificates), run):
                 part = certificates[start : start + run]
                 signed, leaves = self._signed_leaves(part, [None] * len(part), curve)
                 if committing is not None:
                     committing.result()
-                committing = writer.submit(write, leaves)
+                committing = write(leaves)
                 issued += signed
             if committing is not None:
                 committing.result()
         return issued
 
-    def _writer(self, seal_at: datetime | None) -> Callable[[Sequence[NewLeaf]], object]:
-        """How a run is written: appended, or appended with its full batches sealed."""
-        if seal_at is None:
-            return self.store.append
-        return partial(self.store.append_sealing, batch_size=self.policy.max_size, at=seal_at)
+    def _writer(
+        self,
+        seal: tuple[int, datetime] | None,
+        curve: CurveProcess | None,
+        thread: ThreadPoolExecutor,
+    ) -> Callable[[Sequence[NewLeaf]], _Committing]:
+        """How a run is written: appended (with its full batches sealed, given ``seal``) by
+        the curve process when there is one and the store keeps no site log, else by
+        ``thread``."""
+        if curve is not None and self.store.log_signer is None and not self.store.has_log():
+            return partial(curve.append, self.store, seal=seal)
+        append: Callable[[Sequence[NewLeaf]], object] = self.store.append
+        if seal is not None:
+            append = partial(self.store.append_sealing, batch_size=seal[0], at=seal[1])
+        return lambda leaves: thread.submit(append, leaves)
 
     def _signed_leaves(
         self,

@@ -11,16 +11,18 @@ import pytest
 
 from ledger.batcher import BatchPolicy
 from ledger.curve_process import MAX_CHUNK, CurveProcess
-from ledger.errors import SigningError
+from ledger.errors import LedgerStateError, SigningError
 from ledger.issuing import Issuer
 from ledger.signing import SiteKey, recover_signer, recovered_in
 from ledger.store import LedgerStore
-from tests.unit.ledger.ledgerkit import FORGER, certificate, design_ref
+from ledger.transparency import Signer
+from models.parts import PartCertificate, RecordKind
+from tests.unit.ledger.ledgerkit import FORGER, T0, certificate, design_ref
 
 KEY = SiteKey(bytes(range(1, 33)))
 DIGESTS = [hashlib.sha256(str(n).encode()).digest() for n in range(9 * MAX_CHUNK + 3)]
 """More chunks than are kept in flight."""
-POLICY = BatchPolicy(1000, timedelta(seconds=60))
+POLICY = BatchPolicy(3, timedelta(seconds=60))
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +69,50 @@ def test_a_closed_process_is_stopped() -> None:
         list(process.map_chunks("recover", [[bytes(97)]]))
 
 
-def test_runs_signed_in_the_process_are_the_records_issued_here(
+def test_runs_signed_and_appended_in_the_process_are_the_records_issued_here(
     curve: CurveProcess, tmp_path: Path
 ) -> None:
     _, ref = design_ref(tmp_path)
     certs = [certificate(f"S-{i}", ref, KEY.address) for i in range(7)]
     here, there = LedgerStore(tmp_path / "here.sqlite"), LedgerStore(tmp_path / "there.sqlite")
-    expected = Issuer(here, KEY, POLICY).issue_certificates(certs)
-    assert Issuer(there, KEY, POLICY).issue_in_runs(certs, 3, curve=curve) == expected
+    expected = Issuer(here, KEY, POLICY).issue_in_runs(certs, 3, seal_at=T0)
+    issued = Issuer(there, KEY, POLICY).issue_in_runs(certs, 3, seal_at=T0, curve=curve)
+    assert issued == expected
+    assert stored(there, certs) == stored(here, certs)
+    assert [(b.root, b.size) for b in there.batches()] == [(b.root, b.size) for b in here.batches()]
+    assert there.pending()[0] == 1
     here.close()
     there.close()
+
+
+def test_a_run_the_process_refuses_keeps_the_runs_before_it(
+    curve: CurveProcess, tmp_path: Path
+) -> None:
+    _, ref = design_ref(tmp_path)
+    store = LedgerStore(tmp_path / "ledger.sqlite")
+    issuer = Issuer(store, KEY, POLICY)
+    issuer.issue_certificates([certificate("S-4", ref, KEY.address)])
+    certs = [certificate(f"S-{i}", ref, KEY.address) for i in range(8)]
+    with pytest.raises(LedgerStateError, match="already issued"):
+        issuer.issue_in_runs(certs, 3, curve=curve)  # the second run, S-3 to S-5, holds S-4
+    kept = [c.serial for c in certs if store.leaf(c.serial, RecordKind.CERTIFICATE)]
+    assert kept == ["S-0", "S-1", "S-2", "S-4"]
+    assert KEY.sign_many(DIGESTS[:2], curve) == [KEY.sign(d) for d in DIGESTS[:2]]
+    store.close()
+
+
+def test_a_store_with_a_site_log_appends_here_and_grows_its_log(
+    curve: CurveProcess, tmp_path: Path
+) -> None:
+    _, ref = design_ref(tmp_path)
+    store = LedgerStore(tmp_path / "ledger.sqlite")
+    store.log_signer = Signer.from_seed("example.com/site-log", bytes(range(32)))
+    certs = [certificate(f"S-{i}", ref, KEY.address) for i in range(4)]
+    Issuer(store, KEY, POLICY).issue_in_runs(certs, 2, seal_at=T0, curve=curve)
+    assert [c.size for c in store.checkpoints()] == [3]
+    store.close()
+
+
+def stored(store: LedgerStore, certs: list[PartCertificate]) -> list[tuple[object, ...]]:
+    rows = [store.leaf(c.serial, RecordKind.CERTIFICATE) for c in certs]
+    return [(r.body, r.signature, r.leaf_index, r.proof) for r in rows if r]
