@@ -23,6 +23,14 @@ pragma solidity ^0.8.20;
 ///      whose anchors stay readable there.
 ///      Regenerate ledger/contract_artifact.json with `node contracts/compile.mjs` after any
 ///      change; tests/integration/ledger/test_contract_artifact.py checks it is current.
+/// @dev What a version 2 ledger reads of the version 1 ledger it follows: who owns a design
+///      line and which dossier a design revision registered, so neither changes on upgrade.
+interface TrustfloorLedgerV1 {
+    function designLineOem(bytes32 lineKey) external view returns (address);
+    function dossierHash(bytes32 designKey) external view returns (bytes32);
+    function designOem(bytes32 designKey) external view returns (address);
+}
+
 contract TrustfloorLedger {
     /// @dev One storage slot (8 + 64 bits): the anchoring path reads and rewrites only it for
     ///      the allow-list check and the sequence (nonzero to nonzero: no new slot per anchor).
@@ -186,7 +194,8 @@ contract TrustfloorLedger {
     // ------------------------------------------------------------------- designs and licences
 
     /// @notice Register the dossier hash of one design revision, once. The first OEM to
-    ///         register a design id owns its line: only it registers further revisions.
+    ///         register a design id owns its line: only it registers further revisions. Lines
+    ///         and revisions registered on the predecessor stay registered here, to their OEM.
     /// @param idJson The design id as an RFC 8785 JSON string (quotes included).
     /// @param revisionJson The revision as an RFC 8785 JSON string (quotes included).
     /// @param dossier SHA-256 of the dossier's canonical content.
@@ -201,16 +210,13 @@ contract TrustfloorLedger {
         if (dossier == bytes32(0)) revert ZeroValue();
         if (!_jsonString(idJson) || !_jsonString(revisionJson)) revert NotJsonString();
         bytes32 lineKey = keccak256(idJson);
-        address owner = designLines[lineKey];
-        if (owner == address(0)) {
-            designLines[lineKey] = msg.sender;
-        } else if (owner != msg.sender) {
-            revert DesignLineOwned(lineKey, owner);
-        }
+        address owner = _lineOwner(lineKey);
+        if (owner != address(0) && owner != msg.sender) revert DesignLineOwned(lineKey, owner);
+        if (designLines[lineKey] == address(0)) designLines[lineKey] = msg.sender;
         designKey = sha256(
             abi.encodePacked(DESIGN_KEY_TAG, '{"id":', idJson, ',"revision":', revisionJson, "}")
         );
-        if (designs[designKey].oem != address(0)) revert DesignAlreadyRegistered(designKey);
+        if (_designOem(designKey) != address(0)) revert DesignAlreadyRegistered(designKey);
         designs[designKey] = Design(msg.sender, dossier);
         emit DesignRegistered(designKey, msg.sender, dossier, lineKey);
     }
@@ -256,8 +262,24 @@ contract TrustfloorLedger {
         emit LicenceRevoked(designKey, licensee, licence_.used);
     }
 
+    /// @dev The OEM owning a design line here, else on the predecessor; zero: nobody yet.
+    function _lineOwner(bytes32 lineKey) private view returns (address owner) {
+        owner = designLines[lineKey];
+        if (owner == address(0) && predecessor != address(0)) {
+            owner = TrustfloorLedgerV1(predecessor).designLineOem(lineKey);
+        }
+    }
+
+    /// @dev The OEM that registered a design revision here, else on the predecessor.
+    function _designOem(bytes32 designKey) private view returns (address oem) {
+        oem = designs[designKey].oem;
+        if (oem == address(0) && predecessor != address(0)) {
+            oem = TrustfloorLedgerV1(predecessor).designOem(designKey);
+        }
+    }
+
     function _requireDesignOem(bytes32 designKey) private view {
-        address oem = designs[designKey].oem;
+        address oem = _designOem(designKey);
         if (oem == address(0)) revert UnknownDesign(designKey);
         if (oem != msg.sender) revert NotDesignOem(designKey, msg.sender);
     }
@@ -307,7 +329,7 @@ contract TrustfloorLedger {
         Licence storage licence_ = licences[designKey][msg.sender];
         Licence memory terms = licence_;
         if (terms.validUntil == 0) {
-            if (designs[designKey].oem == address(0)) revert UnknownDesign(designKey);
+            if (_designOem(designKey) == address(0)) revert UnknownDesign(designKey);
             revert NoLicence(designKey, msg.sender);
         }
         if (terms.revoked) revert RevokedLicence(designKey, msg.sender);
@@ -365,19 +387,25 @@ contract TrustfloorLedger {
         return oems[account];
     }
 
-    /// @notice The registered dossier hash of a design revision; zero when unregistered.
-    function dossierHash(bytes32 designKey) external view returns (bytes32) {
-        return designs[designKey].dossierHash;
+    /// @notice The registered dossier hash of a design revision (here, else on the
+    ///         predecessor); zero when unregistered.
+    function dossierHash(bytes32 designKey) external view returns (bytes32 dossier) {
+        dossier = designs[designKey].dossierHash;
+        if (dossier == bytes32(0) && predecessor != address(0)) {
+            dossier = TrustfloorLedgerV1(predecessor).dossierHash(designKey);
+        }
     }
 
-    /// @notice The OEM that registered a design revision; zero when unregistered.
+    /// @notice The OEM that registered a design revision (here, else on the predecessor);
+    ///         zero when unregistered.
     function designOem(bytes32 designKey) external view returns (address) {
-        return designs[designKey].oem;
+        return _designOem(designKey);
     }
 
-    /// @notice The OEM that owns every revision of a design id (keccak256 of its JSON string).
+    /// @notice The OEM that owns every revision of a design id (keccak256 of its JSON string),
+    ///         here or on the predecessor.
     function designLineOem(bytes32 lineKey) external view returns (address) {
-        return designLines[lineKey];
+        return _lineOwner(lineKey);
     }
 
     /// @notice A licensee's licence of a design: its terms and the pieces counted against it.

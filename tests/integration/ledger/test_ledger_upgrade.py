@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from ledger.canonical import design_key
 from ledger.chain import ChainClient
 from ledger.chain.v1 import v1_artifact
 from ledger.contract import ContractArtifact
+from ledger.errors import ContractError
 from ledger.verify import verify_online
 from models.parts import ProofBundle
 from tests.integration.ledger.ledger_chainkit import CHAIN_ID, DEV_KEYS, make_site, site_key
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 SITE = site_key("issuer").address
 DESIGN = design_key("pump-impeller", "C")
+DOSSIER_E = hashlib.sha256(b"impeller dossier, revision E").digest()
 V1 = v1_artifact()
 
 
@@ -220,3 +223,36 @@ async def test_an_anchor_is_found_by_its_transaction_on_either_ledger(
         )
         assert found is not None
         assert (found.issuer, found.size, found.block_number) == (SITE, 1, anchor.block_number)
+
+
+async def test_design_lines_and_dossiers_keep_their_oem_and_hash_across_the_upgrade(
+    anvil: LocalAnvil, upgrade: Upgrade, verifier: ChainClient
+) -> None:
+    oem = site_key("oem").address
+    assert await verifier.design_line_oem("pump-impeller") == oem
+    async with await _client(anvil, "admin", upgrade.v2) as admin:
+        await admin.add_oem(site_key("other_oem").address)
+    async with await _client(anvil, "other_oem", upgrade.v2) as other:
+        with pytest.raises(ContractError) as caught:
+            await other.register_design("pump-impeller", "D", bytes(31) + b"\x01")
+    assert caught.value.name == "DesignLineOwned"
+    async with await _client(anvil, "oem", upgrade.v2) as owner:
+        with pytest.raises(ContractError) as caught:
+            await owner.register_design("pump-impeller", "C", bytes(31) + b"\x02")
+    assert caught.value.name == "DesignAlreadyRegistered"
+
+
+async def test_a_revision_registered_only_on_the_old_ledger_keeps_its_dossier(
+    anvil: LocalAnvil, upgrade: Upgrade
+) -> None:
+    async with await _client(anvil, "oem", upgrade.v1, V1) as old:
+        await old.register_design("pump-impeller", "E", DOSSIER_E)
+    key = design_key("pump-impeller", "E")
+    async with await _client(anvil, "oem", upgrade.v2) as owner:
+        assert await owner.dossier_hash(key) == DOSSIER_E  # read through to the old ledger
+        assert await owner.design_oem(key) == owner.address
+        with pytest.raises(ContractError) as caught:
+            await owner.register_design("pump-impeller", "E", bytes(31) + b"\x03")
+        assert caught.value.name == "DesignAlreadyRegistered"
+        await owner.set_licence(key, SITE, 2)  # licensed on the new ledger by its OEM
+        assert (await owner.licence(key, SITE)).quota == 2
