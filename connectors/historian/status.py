@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from models import Cause, Quality
 
-QUALITY_CODES = {Quality.GOOD: 0, Quality.UNCERTAIN: 1, Quality.BAD: 2}
-CAUSE_CODES = {
+STORED_QUALITIES = {Quality.GOOD: 0, Quality.UNCERTAIN: 1, Quality.BAD: 2}
+STORED_CAUSES = {
     Cause.NONE: 0,
     Cause.COMMUNICATION: 1,
     Cause.DEVICE_EXCEPTION: 2,
@@ -16,13 +16,13 @@ CAUSE_CODES = {
     Cause.OUT_OF_RANGE: 4,
 }
 QUALITY_STEP = 16
-"""``status = QUALITY_CODES[quality] * QUALITY_STEP + CAUSE_CODES[cause]``: a Good reading with
-no cause is 0, and every Good reading is below ``QUALITY_STEP``."""
+"""``status = STORED_QUALITIES[quality] * QUALITY_STEP + STORED_CAUSES[cause]``: a Good
+reading with no cause is 0, and every Good reading is below ``QUALITY_STEP``."""
 
 STATUS_CODES = {
     (quality, cause): q * QUALITY_STEP + c
-    for quality, q in QUALITY_CODES.items()
-    for cause, c in CAUSE_CODES.items()
+    for quality, q in STORED_QUALITIES.items()
+    for cause, c in STORED_CAUSES.items()
 }
 """The status code of each (quality, cause)."""
 
@@ -42,11 +42,11 @@ def _code(column: str, codes: dict[Quality, int] | dict[Cause, int]) -> str:
     return f"CASE {column} {whens} END"
 
 
-QUALITY_TEXT = _case(f"status / {QUALITY_STEP}", QUALITY_CODES)
-CAUSE_TEXT = _case(f"status % {QUALITY_STEP}", CAUSE_CODES)
+QUALITY_TEXT = _case(f"status / {QUALITY_STEP}", STORED_QUALITIES)
+CAUSE_TEXT = _case(f"status % {QUALITY_STEP}", STORED_CAUSES)
 """SQL: the quality's and the cause's text of a stored status, as readers are answered."""
 
 STATUS_OF_TEXT = (
-    f"{_code('quality', QUALITY_CODES)} * {QUALITY_STEP} + {_code('cause', CAUSE_CODES)}"
+    f"{_code('quality', STORED_QUALITIES)} * {QUALITY_STEP} + {_code('cause', STORED_CAUSES)}"
 )
 """SQL: the status code of a row of the first layout (quality and cause as text)."""
