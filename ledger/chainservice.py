@@ -146,8 +146,8 @@ async def _use_or_deploy(admin: ChainClient, record: Path) -> int:
     else:
         log.warning(
             "deployed the ledger at %s following the version 1 ledger at %s: configure the "
-            "parties with the new address; OEMs register their designs and grant their "
-            "licences again on it",
+            "parties with the new address; OEMs grant their licences again on it (designs "
+            "stay registered, pieces are counted anew)",
             admin.contract_address,
             predecessor,
         )
