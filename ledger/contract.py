@@ -83,7 +83,8 @@ def _is_hex_code(value: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class AnchorRecord:
-    """A batch root as the contract recorded it (``anchoredAt``)."""
+    """A batch root's anchor as the chain records it: the ``Anchored`` event of its
+    transaction (version 2), or the ``anchoredAt`` record (version 1)."""
 
     root: bytes
     size: int
