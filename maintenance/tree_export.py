@@ -47,31 +47,35 @@ class _Forest:
 
     def add_tree(self, nodes: npt.NDArray[Any]) -> None:
         """Append one of scikit-learn's trees (its ``PREDICTOR_RECORD_DTYPE`` node records)."""
-        leaf = np.flatnonzero(nodes["is_leaf"])
-        leaf_id = dict(
-            zip(
-                leaf.tolist(),
-                range(len(self.leaf_weights), len(self.leaf_weights) + leaf.size),
-                strict=True,
-            )
-        )
-        self.leaf_weights.extend(nodes["value"][leaf].tolist())
-        inner = np.flatnonzero(nodes["is_leaf"] == 0).tolist()
-        if not inner:
+        is_leaf = nodes["is_leaf"].astype(bool)
+        first_leaf, first_node = len(self.leaf_weights), len(self.features)
+        leaf_id = {
+            index: first_leaf + k for k, index in enumerate(np.flatnonzero(is_leaf).tolist())
+        }
+        node_id = {
+            index: first_node + k for k, index in enumerate(np.flatnonzero(~is_leaf).tolist())
+        }
+        self.leaf_weights.extend(nodes["value"][is_leaf].tolist())
+        if not node_id:
             self._add_lone_leaf(leaf_id[0])
             return
-        node_id = {index: len(self.features) + k for k, index in enumerate(inner)}
         self.roots.append(node_id[0])
-        for index in inner:
+
+        def branch(child: int) -> tuple[int, int]:
+            """The op's id of a child and whether it is a leaf."""
+            return (leaf_id[child], 1) if child in leaf_id else (node_id[child], 0)
+
+        for index in node_id:
             node = nodes[index]
             self.features.append(int(node["feature_idx"]))
             self.splits.append(float(node["num_threshold"]))
             self.missing_goes_true.append(int(node["missing_go_to_left"]))
-            left, right = int(node["left"]), int(node["right"])
-            self.true_ids.append(leaf_id[left] if left in leaf_id else node_id[left])
-            self.true_is_leaf.append(int(left in leaf_id))
-            self.false_ids.append(leaf_id[right] if right in leaf_id else node_id[right])
-            self.false_is_leaf.append(int(right in leaf_id))
+            true_id, true_leaf = branch(int(node["left"]))
+            false_id, false_leaf = branch(int(node["right"]))
+            self.true_ids.append(true_id)
+            self.true_is_leaf.append(true_leaf)
+            self.false_ids.append(false_id)
+            self.false_is_leaf.append(false_leaf)
 
     def _add_lone_leaf(self, leaf: int) -> None:
         self.roots.append(len(self.features))
