@@ -5,13 +5,14 @@ from the repository root:
 
     .venv/bin/python -m bench.ledger [--certificates 3000] [--rounds 5] [--no-chain] [--json]
 
-- issued/s: RFC 8785 bytes of each certificate + leaf hash + secp256k1 signature (in the
-  key's curve process, ledger/curve_process.py, started once before the rounds) + SQLite
+- issued/s: RFC 8785 bytes of each certificate + leaf hash + secp256k1 signature + SQLite
   append (WAL, synchronous=FULL, one transaction per ``--chunk`` certificates, which also
-  seals each batch of 1000 it fills with every inclusion proof; the next run encoded and
-  signed while the last commits); beside raw coincurve signatures/s (one thread) and the
-  generic RFC 8785 encoder alone, and the CPU time per certificate of every thread of this
-  process and of the curve process.
+  seals each batch of 1000 it fills with every inclusion proof), signed and appended in the
+  key's curve process (ledger/curve_process.py, started once before the rounds) while this
+  one encodes the next run; beside raw coincurve signatures/s (one thread), the generic
+  RFC 8785 encoder alone and the same path with no curve process (signing threads and a
+  SQLite writer thread), and the CPU time per certificate of every thread of this process
+  and of the curve process.
 - verified/s: offline verification of exported bundles (content, signature, inclusion,
   receipt, issuer), all at once (ledger.verify_many: signatures recovered in the curve
   process, each whole batch's tree rebuilt once); the same reports as one by one.
@@ -181,7 +182,8 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
     raw_key = PrivateKey(bytes.fromhex(DEV_KEY[2:]))
     digests = [hashlib.sha256(c.serial.encode()).digest() for c in certs]
     documents = [certificate_document(c) for c in certs]
-    figures: dict[str, list[float]] = {"sign": [], "jcs": [], "issue": [], "verify": []}
+    names = ("sign", "jcs", "issue", "verify", "issue_threads", "verify_threads")
+    figures: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {"issue": [], "verify": []}
     child_cpu: dict[str, list[float]] = {"issue": [], "verify": []}
     curve = key.curve_process()  # a site starts it once; so is it here, before the rounds
@@ -190,20 +192,19 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
             rate(count, lambda: [raw_key.sign_recoverable(d, hasher=None) for d in digests], 1)
         )
         figures["jcs"].append(rate(count, lambda: [canonical_json(d) for d in documents], 1))
-        with tempfile.TemporaryDirectory(dir=".") as folder:
-            store = LedgerStore(Path(folder) / "ledger.sqlite")
-            issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
-            issued = rate_and_cpu(count, partial(issue_all, issuer, certs, chunk, curve), curve)
-            bundles = exported_bundles(store, certs)
-            store.close()
-        verified = rate_and_cpu(count, partial(verify_all, bundles, trust, curve), curve)
+        issued, verified, bundles = issue_and_verify(key, certs, chunk, curve)
         for name, (per_s, cpu_us, child_us) in (("issue", issued), ("verify", verified)):
             figures[name].append(per_s)
             cpu[name].append(cpu_us)
             child_cpu[name].append(child_us)
+        issued, verified, _ = issue_and_verify(key, certs, chunk, None)
+        figures["issue_threads"].append(issued[0])
+        figures["verify_threads"].append(verified[0])
     curve.close()
     assert all(verify_offline(b, trust=trust).valid for b in bundles[:10])
-    sign, jcs, issue, verify = (statistics.median(figures[k]) for k in figures)
+    sign, jcs, issue, verify, issue_threads, verify_threads = (
+        statistics.median(figures[k]) for k in names
+    )
     issue_cpu, verify_cpu = (statistics.median(cpu[k]) for k in cpu)
     issue_child, verify_child = (statistics.median(child_cpu[k]) for k in child_cpu)
     size = len(canonical_json(documents[0]))
@@ -222,6 +223,10 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
         f"       {verify / sign:5.2f} x signing, {verify / jcs:4.2f} x RFC 8785 alone"
     )
     print(
+        f"  on the signing and writer threads alone (no curve process): issued "
+        f"{issue_threads:.0f}/s, verified {verify_threads:.0f}/s"
+    )
+    print(
         f"  CPU time per certificate (both processes): issued {issue_cpu:.0f} µs, verified "
         f"{verify_cpu:.0f} µs (a coincurve signature took {1e6 / sign:.0f} µs of wall time)"
     )
@@ -237,7 +242,28 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
         "verify_cpu_us_per_cert": verify_cpu,
         "issue_curve_cpu_us_per_cert": issue_child,
         "verify_curve_cpu_us_per_cert": verify_child,
+        "issue_threads_per_s": issue_threads,
+        "verify_threads_per_s": verify_threads,
     }
+
+
+Figures = tuple[float, float, float]
+
+
+def issue_and_verify(
+    key: SiteKey, certs: Sequence[PartCertificate], chunk: int, curve: CurveProcess | None
+) -> tuple[Figures, Figures, list[ProofBundle]]:
+    """Issue ``certs`` into a fresh store and verify their bundles, with ``curve`` or on the
+    signing and writer threads: the figures of each (see rate_and_cpu) and the bundles."""
+    trust = IssuerTrust.pinning([key.address])
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        store = LedgerStore(Path(folder) / "ledger.sqlite")
+        issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
+        issued = rate_and_cpu(len(certs), partial(issue_all, issuer, certs, chunk, curve), curve)
+        bundles = exported_bundles(store, certs)
+        store.close()
+    verified = rate_and_cpu(len(certs), partial(verify_all, bundles, trust, curve), curve)
+    return issued, verified, bundles
 
 
 def exported_bundles(store: LedgerStore, certs: Sequence[PartCertificate]) -> list[ProofBundle]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger.batcher import BatchPolicy
-from ledger.curve_process import MAX_CHUNK, CurveProcess
+from ledger.curve_process import CHUNKS_IN_FLIGHT, MAX_CHUNK, CurveProcess
 from ledger.errors import LedgerStateError, SigningError
 from ledger.issuing import Issuer
 from ledger.signing import SiteKey, recover_signer, recovered_in
@@ -20,7 +20,9 @@ from models.parts import PartCertificate, RecordKind
 from tests.unit.ledger.ledgerkit import FORGER, T0, certificate, design_ref
 
 KEY = SiteKey(bytes(range(1, 33)))
-DIGESTS = [hashlib.sha256(str(n).encode()).digest() for n in range(9 * MAX_CHUNK + 3)]
+DIGESTS = [
+    hashlib.sha256(str(n).encode()).digest() for n in range((CHUNKS_IN_FLIGHT + 3) * MAX_CHUNK + 3)
+]
 """More chunks than are kept in flight."""
 POLICY = BatchPolicy(3, timedelta(seconds=60))
 
