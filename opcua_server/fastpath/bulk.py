@@ -12,6 +12,9 @@
 # callback (monitored items) is awaited. Variables with a value setter or callback go through
 # asyncua's own call. `data_value` builds the DataValue the constructor would build, directly.
 # Without the patch (asyncua changed), `write_values` writes through the server one by one.
+# `write_doubles` takes a variable's Value AttributeValue from the slot where the
+# shared_attribute_values patch keeps it (`LayeredAttributes.value`) without a method call;
+# any other attribute table is asked by key.
 #
 # Checked: the source digest of AddressSpace.write_attribute_value and the field layouts of
 # DataValue, Variant and StatusCode.
@@ -25,10 +28,11 @@ from datetime import datetime
 from typing import Any
 
 from asyncua import Server, ua
-from asyncua.server.address_space import AddressSpace
+from asyncua.server.address_space import AddressSpace, AttributeValue
 
 from opcua_server.fastpath.copies import DATA_VALUE_FIELDS
 from opcua_server.fastpath.patching import Patch, Target, installed
+from opcua_server.fastpath.shapes import LayeredAttributes
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,13 @@ async def write_doubles(
     nodes, written = aspace._nodes, 0
     for node_id, number, source_ts in zip(node_ids, numbers, source_times, strict=True):
         node = None if node_id is None else nodes.get(node_id)
-        attval = None if node is None else node.attributes.get(_VALUE)
+        if node is None:
+            continue
+        attributes = node.attributes
+        own = attributes.value if type(attributes) is LayeredAttributes else None
+        attval: AttributeValue | None = (
+            own if type(own) is AttributeValue else attributes.get(_VALUE)
+        )
         if attval is None:
             continue
         variant = _new(ua.Variant)

@@ -71,3 +71,21 @@ async def test_a_batch_of_good_numbers_is_published_from_its_columns(
     assert value.Value == ua.Variant(2.5, ua.VariantType.Double)
     assert value.SourceTimestamp == T1
     assert value.StatusCode == ua.StatusCode(ua.StatusCodes.Good)
+
+
+async def test_a_variable_with_a_plain_attribute_table_is_written_too(
+    server: TrustfloorServer,
+) -> None:
+    assert server.address_space is not None
+    node_id = server.address_space.node_id(MACHINE, "spindle_speed")
+    node = server.ua_server.iserver.aspace._nodes[node_id]
+    layered = node.attributes
+    node.attributes = layered.merged()  # as asyncua holds it without the memory patch
+    try:
+        now = datetime.now(UTC)
+        assert await write_doubles(server.ua_server, [node_id], [7.5], [T1], now) == 1
+        value = await held(server, node_id)
+    finally:
+        node.attributes = layered
+    assert value.Value == ua.Variant(7.5, ua.VariantType.Double)
+    assert value.SourceTimestamp == T1
