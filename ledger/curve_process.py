@@ -111,9 +111,19 @@ class CurveProcess:
         assert isinstance(answer, float)
         return answer
 
+    def sign_later(self, digests: Sequence[bytes]) -> PendingSignatures:
+        """Send ``digests`` to sign now (chunk by chunk); the signatures are read when asked
+        for, so the caller goes on meanwhile. The caller checks the digests and the key."""
+        chunks = [list(digests[i : i + MAX_CHUNK]) for i in range(0, len(digests), MAX_CHUNK)]
+        return PendingSignatures(self, [self._submit(("sign", chunk)) for chunk in chunks])
+
     def _submit(self, request: tuple[str, object]) -> int:
+        """Send a request, once at most CHUNKS_IN_FLIGHT answers are left unread (answers
+        read here are kept for their callers)."""
         if self._broken:
             raise SigningError("the curve process stopped: start another")
+        while self._sent - self._read > CHUNKS_IN_FLIGHT:
+            self._read_answer()
         try:
             self._conn.send(request)
         except OSError:
@@ -125,20 +135,26 @@ class CurveProcess:
     def _result(self, number: int) -> object:
         """The answer to request ``number``, reading (and keeping) the answers before it."""
         while number not in self._answered:
-            try:
-                answer = self._conn.recv()
-            except (EOFError, OSError):
-                self._broken = True
-                raise SigningError("the curve process stopped: start another") from None
-            self._read += 1
-            self._answered[self._read] = answer
+            self._read_answer()
         answer = self._answered.pop(number)
         if isinstance(answer, _Failure):
             raise _FAILURES[answer.kind](answer.message)
         return answer
 
+    def _read_answer(self) -> None:
+        try:
+            answer = self._conn.recv()
+        except (EOFError, OSError):
+            self._broken = True
+            raise SigningError("the curve process stopped: start another") from None
+        self._read += 1
+        self._answered[self._read] = answer
+
     def _drop(self, numbers: Iterable[int]) -> None:
+        """Read and forget the answers to ``numbers`` not taken yet."""
         for number in list(numbers):
+            if number <= self._read and number not in self._answered:
+                continue  # taken already
             try:
                 self._result(number)
             except LedgerError:
@@ -180,6 +196,22 @@ class PendingAppend:
         answer = self._curve._result(self._number)
         assert isinstance(answer, list)
         return answer
+
+
+class PendingSignatures:
+    """Digests sent to the curve process to sign: :meth:`result` waits for their signatures."""
+
+    def __init__(self, curve: CurveProcess, numbers: list[int]) -> None:
+        self._curve = curve
+        self._numbers = numbers
+
+    def result(self) -> list[bytes]:
+        """The signatures, in the order of the digests."""
+        return [s for number in self._numbers for s in _chunk(self._curve._result(number))]
+
+    def drop(self) -> None:
+        """Read and forget the signatures (the caller no longer needs them)."""
+        self._curve._drop(self._numbers)
 
 
 _Row = tuple[str, str, bytes, bytes, bytes, datetime, bytes | None, str | None]

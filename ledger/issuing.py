@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Protocol
 
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
 from ledger.certificate_text import certificate_body
-from ledger.curve_process import CurveProcess
+from ledger.curve_process import CurveProcess, PendingAppend, PendingSignatures
 from ledger.documents import LEAF_TAG, iso
+from ledger.errors import LedgerError
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
@@ -33,10 +33,14 @@ from models import (
 )
 
 
-class _Committing(Protocol):
-    """A run being written: ``result`` waits until it is durable, or raises its error."""
+@dataclass(frozen=True, slots=True)
+class _SigningRun:
+    """A run of certificates encoded here, its signatures on their way from the curve process."""
 
-    def result(self) -> object: ...
+    certificates: Sequence[PartCertificate]
+    bodies: list[bytes]
+    leaf_hashes: list[bytes]
+    signatures: PendingSignatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,36 +220,78 @@ class Issuer:
         if run < 1:
             raise ValueError(f"a run holds at least one certificate, not {run}")
         seal = None if seal_at is None else (self.policy.max_size, seal_at)
+        if curve is not None and self.store.log_signer is None and not self.store.has_log():
+            return self._issue_in_curve(certificates, run, seal, curve)
         issued: list[SignedRecord] = []
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-append") as writer:
-            write = self._writer(seal, curve, writer)
-            committing: _Committing | None = None
+            append: Callable[[Sequence[NewLeaf]], object] = self.store.append
+            if seal is not None:
+                append = partial(self.store.append_sealing, batch_size=seal[0], at=seal[1])
+            committing: Future[object] | None = None
             for start in range(0, len(certificates), run):
                 part = certificates[start : start + run]
                 signed, leaves = self._signed_leaves(part, [None] * len(part), curve)
                 if committing is not None:
                     committing.result()
-                committing = write(leaves)
+                committing = writer.submit(append, leaves)
                 issued += signed
             if committing is not None:
                 committing.result()
         return issued
 
-    def _writer(
+    def _issue_in_curve(
         self,
+        certificates: Sequence[PartCertificate],
+        run: int,
         seal: tuple[int, datetime] | None,
-        curve: CurveProcess | None,
-        thread: ThreadPoolExecutor,
-    ) -> Callable[[Sequence[NewLeaf]], _Committing]:
-        """How a run is written: appended (with its full batches sealed, given ``seal``) by
-        the curve process when there is one and the store keeps no site log, else by
-        ``thread``."""
-        if curve is not None and self.store.log_signer is None and not self.store.has_log():
-            return partial(curve.append, self.store, seal=seal)
-        append: Callable[[Sequence[NewLeaf]], object] = self.store.append
-        if seal is not None:
-            append = partial(self.store.append_sealing, batch_size=seal[0], at=seal[1])
-        return lambda leaves: thread.submit(append, leaves)
+        curve: CurveProcess,
+    ) -> list[SignedRecord]:
+        """:meth:`issue_in_runs` with the curve process signing and appending: run k is
+        encoded here while the process signs run k - 1 and appends run k - 2, and a run is
+        sent to append only once the run before it is durable."""
+        tag = LEAF_TAG[RecordKind.CERTIFICATE]
+        issued: list[SignedRecord] = []
+        signing: _SigningRun | None = None
+        appending: PendingAppend | None = None
+        for start in range(0, len(certificates), run):
+            part = certificates[start : start + run]
+            bodies = [certificate_body(c) for c in part]
+            hashes = [hash_leaf(tag + body) for body in bodies]
+            current = _SigningRun(part, bodies, hashes, self.key.sign_later(hashes, curve))
+            if signing is not None:
+                try:
+                    appending = self._append_signed(signing, appending, seal, curve, issued)
+                except LedgerError:
+                    current.signatures.drop()
+                    raise
+            signing = current
+        if signing is not None:
+            appending = self._append_signed(signing, appending, seal, curve, issued)
+        if appending is not None:
+            appending.result()
+        return issued
+
+    def _append_signed(
+        self,
+        run: _SigningRun,
+        before: PendingAppend | None,
+        seal: tuple[int, datetime] | None,
+        curve: CurveProcess,
+        issued: list[SignedRecord],
+    ) -> PendingAppend:
+        """Send a signed run to append once the run ``before`` it is durable."""
+        kind = RecordKind.CERTIFICATE
+        signed = [
+            SignedRecord(kind, c.serial, body, leaf_hash, signature)
+            for c, body, leaf_hash, signature in zip(
+                run.certificates, run.bodies, run.leaf_hashes, run.signatures.result(), strict=True
+            )
+        ]
+        leaves = self._leaves(signed, run.certificates, [None] * len(signed))
+        if before is not None:
+            before.result()
+        issued += signed
+        return curve.append(self.store, leaves, seal=seal)
 
     def _signed_leaves(
         self,
@@ -260,11 +306,18 @@ class Issuer:
             map(certificate_body, certificates),
             curve,
         )
-        leaves = [
+        return signed, self._leaves(signed, certificates, jobs)
+
+    def _leaves(
+        self,
+        signed: Sequence[SignedRecord],
+        certificates: Sequence[PartCertificate],
+        jobs: Sequence[str | None],
+    ) -> list[NewLeaf]:
+        return [
             _new_leaf(s, c.issued_at, self._design_key(c.design), job)
             for s, c, job in zip(signed, certificates, jobs, strict=True)
         ]
-        return signed, leaves
 
     def issue_record(self, kind: RecordKind, document: JsonObject, at: datetime) -> SignedRecord:
         """Sign and append one inspection or revocation record."""

@@ -20,7 +20,7 @@ from itertools import islice
 from coincurve import PrivateKey, PublicKey
 from eth_hash.auto import keccak
 
-from ledger.curve_process import MAX_CHUNK, CurveProcess
+from ledger.curve_process import MAX_CHUNK, CurveProcess, PendingSignatures
 from ledger.errors import SigningError
 
 SIGNATURE_SIZE = 65
@@ -94,13 +94,22 @@ class SiteKey:
         """
         chunks = map(_checked_digests, _chunks(iter(digests), SIGNING_CHUNK))
         if curve is not None:
-            if curve.signs_for != self.public_key:
-                raise SigningError("the curve process signs with another key than this one")
+            self._check_curve(curve)
             return [
                 signature for answer in curve.map_chunks("sign", chunks) for signature in answer
             ]
         pending = [_signing_threads().submit(self._sign_chunk, chunk) for chunk in chunks]
         return [signature for future in pending for signature in future.result()]
+
+    def sign_later(self, digests: Sequence[bytes], curve: CurveProcess) -> PendingSignatures:
+        """Send ``digests`` to ``curve`` (a process this key started) to sign while the caller
+        goes on; ``result()`` of the answer gives what :meth:`sign_many` would."""
+        self._check_curve(curve)
+        return curve.sign_later(_checked_digests(list(digests)))
+
+    def _check_curve(self, curve: CurveProcess) -> None:
+        if curve.signs_for != self.public_key:
+            raise SigningError("the curve process signs with another key than this one")
 
     def curve_process(self) -> CurveProcess:
         """A child process that signs with this key (see ledger/curve_process.py); close it."""
