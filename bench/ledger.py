@@ -17,7 +17,9 @@ from the repository root:
   receipt, issuer), all at once (ledger.verify_many: signatures recovered in the curve
   process, each whole batch's tree rebuilt once); the same reports as one by one.
 - gas per certificate: one anchor per batch of 1, 100 and 1000 real certificates on a local
-  anvil, root only and with the batch's pieces counted against a licence.
+  anvil, root only and with the batch's pieces counted against a licence, on the ledger the
+  product deploys (version 2: ``gas_per_cert``, ``gas_per_cert_counting_pieces``) and on the
+  version 1 ledger beside it (the same keys ending in ``_v1``). Gas does not depend on load.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coincurve import PrivateKey
 
@@ -69,6 +72,9 @@ from models import (
     Sample,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from ledger import ChainClient  # web3 is slow to import; only when asked for
 
 # anvil's first well-known development key: public, for this local benchmark chain only.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -312,16 +318,39 @@ def bench_merkle(batch: int) -> None:
 
 
 async def bench_gas(sizes: Sequence[int]) -> dict[str, dict[str, float]]:
-    """Gas of anchoring real batches of each size: root only, and counting one design."""
-    from ledger import ChainClient  # web3 is slow to import; only when asked for
+    """Gas of anchoring real batches of each size, root only and counting one design, on the
+    ledger the product deploys (version 2) and, side by side, on version 1."""
+    from ledger import ChainClient
+    from ledger.chain.v1 import v1_artifact
 
+    roots = _batch_roots(sizes)
+    figures: dict[str, dict[str, float]] = {}
+    async with LocalAnvil(chain_id=CHAIN_ID) as node:
+        for suffix, artifact in (("", None), ("_v1", v1_artifact())):
+            async with await ChainClient.connect(
+                node.url, CHAIN_ID, DEV_KEY, artifact=artifact
+            ) as client:
+                root_only, counted, deployed = await _anchoring_gas(client, roots)
+            version = "version 1, baseline" if suffix else "version 2, the product's"
+            _print_gas(
+                f"anchoring on a local anvil, ledger {version} (deploy {deployed} gas)",
+                root_only,
+                counted,
+            )
+            figures[f"gas_per_cert{suffix}"] = root_only
+            figures[f"gas_per_cert_counting_pieces{suffix}"] = counted
+    return figures
+
+
+def _batch_roots(sizes: Sequence[int]) -> dict[int, bytes]:
+    """The root of one batch of each size, of real certificates."""
     key = SiteKey.from_hex(DEV_KEY)
     certs = certificates(max(sizes), key.address)
     roots = {}
     with tempfile.TemporaryDirectory(dir=".") as folder:
         store = LedgerStore(Path(folder) / "ledger.sqlite")
         issuer = Issuer(store, key, BatchPolicy(max(sizes), timedelta(seconds=60)))
-        for size in sizes:  # one batch of each size, of real certificates
+        for size in sizes:
             issuer.issue_certificates(
                 [c.model_copy(update={"serial": f"{c.serial}-{size}"}) for c in certs[:size]]
             )
@@ -329,35 +358,40 @@ async def bench_gas(sizes: Sequence[int]) -> dict[str, dict[str, float]]:
             assert batch is not None
             roots[size] = batch.root
         store.close()
+    return roots
+
+
+async def _anchoring_gas(
+    client: ChainClient, roots: dict[int, bytes]
+) -> tuple[dict[str, float], dict[str, float], int]:
+    """Gas per certificate of anchoring each root alone and counting one design, on a ledger
+    ``client`` deploys (its licence slot warmed by a first anchor), and the deployment's gas."""
     dk = design_key(DESIGN.id, DESIGN.revision)
+    deployed = await client.deploy()
+    await client.add_issuer(client.address)
+    await client.add_oem(client.address)
+    await client.register_design(DESIGN.id, DESIGN.revision, bytes.fromhex(DESIGN.dossier_sha256))
+    await client.set_licence(dk, client.address, 10**9)
+    await client.anchor(hashlib.sha256(b"warm the licence slot").digest(), 1, {dk: 1})
     root_only: dict[str, float] = {}
     counted: dict[str, float] = {}
-    async with (
-        LocalAnvil(chain_id=CHAIN_ID) as node,
-        await ChainClient.connect(node.url, CHAIN_ID, DEV_KEY) as client,
-    ):
-        deployed = await client.deploy()
-        await client.add_issuer(client.address)
-        await client.add_oem(client.address)
-        await client.register_design(
-            DESIGN.id, DESIGN.revision, bytes.fromhex(DESIGN.dossier_sha256)
-        )
-        await client.set_licence(dk, client.address, 10**9)
-        await client.anchor(hashlib.sha256(b"warm the licence slot").digest(), 1, {dk: 1})
-        for size in sizes:
-            plain = await client.anchor(hashlib.sha256(roots[size] + b"/plain").digest(), size)
-            pieces = await client.anchor(roots[size], size, {dk: size})
-            root_only[str(size)] = plain.gas_used / size
-            counted[str(size)] = pieces.gas_used / size
-    print(f"anchoring on a local anvil (deploy {deployed.gas_used} gas)")
+    for size, root in roots.items():
+        plain = await client.anchor(hashlib.sha256(root + b"/plain").digest(), size)
+        pieces = await client.anchor(root, size, {dk: size})
+        root_only[str(size)] = plain.gas_used / size
+        counted[str(size)] = pieces.gas_used / size
+    return root_only, counted, deployed.gas_used
+
+
+def _print_gas(title: str, root_only: dict[str, float], counted: dict[str, float]) -> None:
+    print(title)
     print("  batch size   gas/anchor   gas/certificate   counting one design: gas/anchor  gas/cert")
-    for size in sizes:
-        key_ = str(size)
+    for key, per_cert in root_only.items():
+        size = int(key)
         print(
-            f"  {size:10d} {root_only[key_] * size:12.0f} {root_only[key_]:17.1f}"
-            f" {counted[key_] * size:33.0f} {counted[key_]:9.1f}"
+            f"  {size:10d} {per_cert * size:12.0f} {per_cert:17.1f}"
+            f" {counted[key] * size:33.0f} {counted[key]:9.1f}"
         )
-    return {"gas_per_cert": root_only, "gas_per_cert_counting_pieces": counted}
 
 
 SWEEP_BATCHES = (1, 100, 10_000)
