@@ -5,17 +5,16 @@ from the repository root:
 
     .venv/bin/python -m bench.ledger [--certificates 3000] [--rounds 5] [--no-chain] [--json]
 
-- issued/s: RFC 8785 bytes of each certificate + leaf hash + secp256k1 signature + SQLite
-  append (WAL, synchronous=FULL, one transaction per ``--chunk`` certificates, which also
-  seals each batch of 1000 it fills with every inclusion proof), signed and appended in the
-  key's curve process (ledger/curve_process.py, started once before the rounds) while this
-  one encodes the next run; beside raw coincurve signatures/s (one thread), the generic
-  RFC 8785 encoder alone and the same path with no curve process (signing threads and a
-  SQLite writer thread), and the CPU time per certificate of every thread of this process
-  and of the curve process.
+- issued/s: RFC 8785 bytes of each certificate + leaf hash + secp256k1 signature (on the
+  signing threads) + SQLite append (WAL, synchronous=FULL, one transaction per ``--chunk``
+  certificates, which also seals each batch of 1000 it fills with every inclusion proof; the
+  next run encoded and signed while the last commits); beside raw coincurve signatures/s
+  (one thread), the generic RFC 8785 encoder alone, the same certificates issued with the
+  batches sealed after the runs (``issue_sealing_after_per_s``, the path before sealing went
+  into the runs), and the CPU time of every thread per certificate.
 - verified/s: offline verification of exported bundles (content, signature, inclusion,
-  receipt, issuer), all at once (ledger.verify_many: signatures recovered in the curve
-  process, each whole batch's tree rebuilt once); the same reports as one by one.
+  receipt, issuer), all at once (ledger.verify_many: signatures recovered on the signing
+  threads, each whole batch's tree rebuilt once); the same reports as one by one.
 - gas per certificate: one anchor per batch of 1, 100 and 1000 real certificates on a local
   anvil, root only and with the batch's pieces counted against a licence, on the ledger the
   product deploys (version 2: ``gas_per_cert``, ``gas_per_cert_counting_pieces``) and on the
@@ -42,7 +41,6 @@ from coincurve import PrivateKey
 
 from ledger import (
     BatchPolicy,
-    CurveProcess,
     Issuer,
     IssuerTrust,
     LedgerStore,
@@ -139,39 +137,28 @@ def rate(count: int, action: Callable[[], object], repeats: int = 3) -> float:
     return count / statistics.median(times)
 
 
-def rate_and_cpu(
-    count: int, action: Callable[[], object], curve: CurveProcess | None = None
-) -> tuple[float, float, float]:
-    """Operations per second of one run of ``action`` doing ``count`` operations, the CPU
-    time per operation in µs of every thread of this process (SQLite's writer too) and of
-    ``curve``'s child process, and the child's part of it."""
-    child = _child_cpu(curve)  # answered once the child is up: its start is not timed
+def rate_and_cpu(count: int, action: Callable[[], object]) -> tuple[float, float]:
+    """Operations per second of one run of ``action`` doing ``count`` operations, and the
+    process's CPU time per operation in µs (every thread: signing threads and SQLite too)."""
     start, cpu = time.perf_counter(), time.process_time()
     action()
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    child = _child_cpu(curve) - child
-    return count / wall, (cpu + child) / count * 1e6, child / count * 1e6
+    return count / wall, cpu / count * 1e6
 
 
-def _child_cpu(curve: CurveProcess | None) -> float:
-    return 0.0 if curve is None else curve.cpu_seconds()
-
-
-def verify_all(
-    bundles: Sequence[ProofBundle], trust: IssuerTrust, curve: CurveProcess | None = None
-) -> None:
+def verify_all(bundles: Sequence[ProofBundle], trust: IssuerTrust) -> None:
     """Verify every bundle offline against the pinned issuer: the timed path of verification."""
-    reports = verify_offline_many(bundles, trust=trust, curve=curve)
+    reports = verify_offline_many(bundles, trust=trust)
     if not all(report.valid for report in reports):
         raise AssertionError("a bundle of the benchmark failed verification")
 
 
 def issue_all(
-    issuer: Issuer, certs: Sequence[PartCertificate], chunk: int, curve: CurveProcess | None = None
+    issuer: Issuer, certs: Sequence[PartCertificate], chunk: int, *, sealing: bool = True
 ) -> None:
-    """Issue ``certs`` in transactions of ``chunk``, each sealing the batches of 1000 it fills,
-    and seal the last partial batch: the timed path."""
-    issuer.issue_in_runs(certs, chunk, seal_at=T0, curve=curve)
+    """Issue ``certs`` in transactions of ``chunk``, each sealing the batches of 1000 it fills
+    (``sealing``; else none), and seal the batches left: the timed path."""
+    issuer.issue_in_runs(certs, chunk, seal_at=T0 if sealing else None)
     while issuer.store.seal(1000, T0) is not None:
         pass
 
@@ -188,31 +175,27 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
     raw_key = PrivateKey(bytes.fromhex(DEV_KEY[2:]))
     digests = [hashlib.sha256(c.serial.encode()).digest() for c in certs]
     documents = [certificate_document(c) for c in certs]
-    names = ("sign", "jcs", "issue", "verify", "issue_threads", "verify_threads")
+    names = ("sign", "jcs", "issue", "verify", "issue_sealing_after")
     figures: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {"issue": [], "verify": []}
-    child_cpu: dict[str, list[float]] = {"issue": [], "verify": []}
-    curve = key.curve_process()  # a site starts it once; so is it here, before the rounds
     for _ in range(rounds):
         figures["sign"].append(
             rate(count, lambda: [raw_key.sign_recoverable(d, hasher=None) for d in digests], 1)
         )
         figures["jcs"].append(rate(count, lambda: [canonical_json(d) for d in documents], 1))
-        issued, verified, bundles = issue_and_verify(key, certs, chunk, curve)
-        for name, (per_s, cpu_us, child_us) in (("issue", issued), ("verify", verified)):
+        issued, verified, bundles = issue_and_verify(key, certs, chunk)
+        for name, (per_s, cpu_us) in (("issue", issued), ("verify", verified)):
             figures[name].append(per_s)
             cpu[name].append(cpu_us)
-            child_cpu[name].append(child_us)
-        issued, verified, _ = issue_and_verify(key, certs, chunk, None)
-        figures["issue_threads"].append(issued[0])
-        figures["verify_threads"].append(verified[0])
-    curve.close()
+        with tempfile.TemporaryDirectory(dir=".") as folder:
+            store = LedgerStore(Path(folder) / "ledger.sqlite")
+            issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
+            apart = partial(issue_all, issuer, certs, chunk, sealing=False)
+            figures["issue_sealing_after"].append(rate_and_cpu(count, apart)[0])
+            store.close()
     assert all(verify_offline(b, trust=trust).valid for b in bundles[:10])
-    sign, jcs, issue, verify, issue_threads, verify_threads = (
-        statistics.median(figures[k]) for k in names
-    )
+    sign, jcs, issue, verify, issue_sealing_after = (statistics.median(figures[k]) for k in names)
     issue_cpu, verify_cpu = (statistics.median(cpu[k]) for k in cpu)
-    issue_child, verify_child = (statistics.median(child_cpu[k]) for k in child_cpu)
     size = len(canonical_json(documents[0]))
     print(
         f"certificates: {count} ({size} bytes of RFC 8785 each, {chunk} per transaction), "
@@ -229,16 +212,12 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
         f"       {verify / sign:5.2f} x signing, {verify / jcs:4.2f} x RFC 8785 alone"
     )
     print(
-        f"  on the signing and writer threads alone (no curve process): issued "
-        f"{issue_threads:.0f}/s, verified {verify_threads:.0f}/s"
+        f"  issued, batches sealed after runs  {issue_sealing_after:8.0f} certificates/s"
+        f"  (sealing in the runs: {issue / issue_sealing_after:4.2f} x)"
     )
     print(
-        f"  CPU time per certificate (both processes): issued {issue_cpu:.0f} µs, verified "
+        f"  CPU time of every thread per certificate: issued {issue_cpu:.0f} µs, verified "
         f"{verify_cpu:.0f} µs (a coincurve signature took {1e6 / sign:.0f} µs of wall time)"
-    )
-    print(
-        f"  of which the curve process: issued {issue_child:.0f} µs, verified {verify_child:.0f} µs"
-        f" (on {os.cpu_count()} cores, the busier process bounds the rate)"
     )
     return {
         "issue_per_s": issue,
@@ -246,29 +225,23 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
         "coincurve_sign_per_s": sign,
         "issue_cpu_us_per_cert": issue_cpu,
         "verify_cpu_us_per_cert": verify_cpu,
-        "issue_curve_cpu_us_per_cert": issue_child,
-        "verify_curve_cpu_us_per_cert": verify_child,
-        "issue_threads_per_s": issue_threads,
-        "verify_threads_per_s": verify_threads,
+        "issue_sealing_after_per_s": issue_sealing_after,
     }
 
 
-Figures = tuple[float, float, float]
-
-
 def issue_and_verify(
-    key: SiteKey, certs: Sequence[PartCertificate], chunk: int, curve: CurveProcess | None
-) -> tuple[Figures, Figures, list[ProofBundle]]:
-    """Issue ``certs`` into a fresh store and verify their bundles, with ``curve`` or on the
-    signing and writer threads: the figures of each (see rate_and_cpu) and the bundles."""
+    key: SiteKey, certs: Sequence[PartCertificate], chunk: int
+) -> tuple[tuple[float, float], tuple[float, float], list[ProofBundle]]:
+    """Issue ``certs`` into a fresh store and verify their bundles: the figures of each (see
+    rate_and_cpu) and the bundles."""
     trust = IssuerTrust.pinning([key.address])
     with tempfile.TemporaryDirectory(dir=".") as folder:
         store = LedgerStore(Path(folder) / "ledger.sqlite")
         issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
-        issued = rate_and_cpu(len(certs), partial(issue_all, issuer, certs, chunk, curve), curve)
+        issued = rate_and_cpu(len(certs), partial(issue_all, issuer, certs, chunk))
         bundles = exported_bundles(store, certs)
         store.close()
-    verified = rate_and_cpu(len(certs), partial(verify_all, bundles, trust, curve), curve)
+    verified = rate_and_cpu(len(certs), partial(verify_all, bundles, trust))
     return issued, verified, bundles
 
 
@@ -415,9 +388,7 @@ def bench_verify_sweep(sizes: Sequence[int], bundles_per_size: int) -> dict[str,
                 pass
             bundles = exported_bundles(store, certs[:bundles_per_size])
             store.close()
-        with key.curve_process() as curve:
-            curve.cpu_seconds()  # answered once the child is up: its start is not timed
-            rates[str(size)] = rate(len(bundles), partial(verify_all, bundles, trust, curve), 1)
+        rates[str(size)] = rate(len(bundles), partial(verify_all, bundles, trust), 1)
     print(
         "verified offline by batch size: " + ", ".join(f"{k}: {v:.0f}/s" for k, v in rates.items())
     )

@@ -10,7 +10,6 @@ from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle
 from ledger.canonical import canonical_json, design_key
 from ledger.childprocess import child_setup
-from ledger.curve_process import CurveProcess
 from ledger.desk import LedgerDesk
 from ledger.documents import certificate_document
 from ledger.errors import LedgerError
@@ -148,7 +147,6 @@ __all__ = [
     "ChainClient",
     "ChainServiceInfo",
     "CommandResult",
-    "CurveProcess",
     "ExportFormat",
     "Issuer",
     "IssuerTrust",

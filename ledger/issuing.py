@@ -11,9 +11,7 @@ from functools import partial
 from ledger.batcher import BatchPolicy
 from ledger.canonical import JsonObject, canonical_json, design_key
 from ledger.certificate_text import certificate_body
-from ledger.curve_process import CurveProcess, PendingAppend, PendingSignatures
 from ledger.documents import LEAF_TAG, iso
-from ledger.errors import LedgerError
 from ledger.merkle import hash_leaf
 from ledger.signing import SiteKey
 from ledger.store import LedgerStore
@@ -31,16 +29,6 @@ from models import (
     Verdict,
     from_micros,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _SigningRun:
-    """A run of certificates encoded here, its signatures on their way from the curve process."""
-
-    certificates: Sequence[PartCertificate]
-    bodies: list[bytes]
-    leaf_hashes: list[bytes]
-    signatures: PendingSignatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +58,12 @@ def sign_records(
 
 
 def sign_bodies(
-    key: SiteKey,
-    kind: RecordKind,
-    serials: Sequence[str],
-    bodies: Iterable[bytes],
-    curve: CurveProcess | None = None,
+    key: SiteKey, kind: RecordKind, serials: Sequence[str], bodies: Iterable[bytes]
 ) -> list[SignedRecord]:
     """Hash each encoded record's tagged leaf (RFC 6962 §2.1) and sign it.
 
     ``bodies`` (one per serial) may be a lazy iterable: chunks are signed on the signing
-    threads, or in ``curve`` (the key's curve process), while the next records are encoded.
+    threads while the next records are encoded.
     """
     tag = LEAF_TAG[kind]
     kept: list[bytes] = []
@@ -91,7 +75,7 @@ def sign_bodies(
             leaf_hashes.append(hash_leaf(tag + body))
             yield leaf_hashes[-1]
 
-    signatures = key.sign_many(hashed(), curve)
+    signatures = key.sign_many(hashed())
     return [
         SignedRecord(kind, serial, body, leaf_hash, signature)
         for serial, body, leaf_hash, signature in zip(
@@ -199,12 +183,7 @@ class Issuer:
         return signed
 
     def issue_in_runs(
-        self,
-        certificates: Sequence[PartCertificate],
-        run: int,
-        *,
-        seal_at: datetime | None = None,
-        curve: CurveProcess | None = None,
+        self, certificates: Sequence[PartCertificate], run: int, *, seal_at: datetime | None = None
     ) -> list[SignedRecord]:
         """:meth:`issue_certificates` of each run of ``run`` certificates, in order, one
         transaction per run: while a run commits (its fsync waits on the disk), the next run
@@ -212,112 +191,46 @@ class Issuer:
 
         With ``seal_at``, each run's transaction also seals every full batch of the policy's
         size, sealed at ``seal_at`` (LedgerStore.append_sealing): a batch's leaves are written
-        once, with their proofs. With ``curve`` (the key's curve process, see
-        ledger/curve_process.py) the records are signed there, and appended there too unless
-        the store keeps a site log. Durable when it returns. When a run fails, the runs before
+        once, with their proofs. Durable when it returns. When a run fails, the runs before
         it stay issued (and sealed) and the error is raised.
         """
         if run < 1:
             raise ValueError(f"a run holds at least one certificate, not {run}")
-        seal = None if seal_at is None else (self.policy.max_size, seal_at)
-        if curve is not None and self.store.log_signer is None and not self.store.has_log():
-            return self._issue_in_curve(certificates, run, seal, curve)
+        write = self._writer(seal_at)
         issued: list[SignedRecord] = []
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-append") as writer:
-            append: Callable[[Sequence[NewLeaf]], object] = self.store.append
-            if seal is not None:
-                append = partial(self.store.append_sealing, batch_size=seal[0], at=seal[1])
             committing: Future[object] | None = None
             for start in range(0, len(certificates), run):
                 part = certificates[start : start + run]
-                signed, leaves = self._signed_leaves(part, [None] * len(part), curve)
+                signed, leaves = self._signed_leaves(part, [None] * len(part))
                 if committing is not None:
                     committing.result()
-                committing = writer.submit(append, leaves)
+                committing = writer.submit(write, leaves)
                 issued += signed
             if committing is not None:
                 committing.result()
         return issued
 
-    def _issue_in_curve(
-        self,
-        certificates: Sequence[PartCertificate],
-        run: int,
-        seal: tuple[int, datetime] | None,
-        curve: CurveProcess,
-    ) -> list[SignedRecord]:
-        """:meth:`issue_in_runs` with the curve process signing and appending: run k is
-        encoded here while the process signs run k - 1 and appends run k - 2, and a run is
-        sent to append only once the run before it is durable."""
-        tag = LEAF_TAG[RecordKind.CERTIFICATE]
-        issued: list[SignedRecord] = []
-        signing: _SigningRun | None = None
-        appending: PendingAppend | None = None
-        for start in range(0, len(certificates), run):
-            part = certificates[start : start + run]
-            bodies = [certificate_body(c) for c in part]
-            hashes = [hash_leaf(tag + body) for body in bodies]
-            current = _SigningRun(part, bodies, hashes, self.key.sign_later(hashes, curve))
-            if signing is not None:
-                try:
-                    appending = self._append_signed(signing, appending, seal, curve, issued)
-                except LedgerError:
-                    current.signatures.drop()
-                    raise
-            signing = current
-        if signing is not None:
-            appending = self._append_signed(signing, appending, seal, curve, issued)
-        if appending is not None:
-            appending.result()
-        return issued
-
-    def _append_signed(
-        self,
-        run: _SigningRun,
-        before: PendingAppend | None,
-        seal: tuple[int, datetime] | None,
-        curve: CurveProcess,
-        issued: list[SignedRecord],
-    ) -> PendingAppend:
-        """Send a signed run to append once the run ``before`` it is durable."""
-        kind = RecordKind.CERTIFICATE
-        signed = [
-            SignedRecord(kind, c.serial, body, leaf_hash, signature)
-            for c, body, leaf_hash, signature in zip(
-                run.certificates, run.bodies, run.leaf_hashes, run.signatures.result(), strict=True
-            )
-        ]
-        leaves = self._leaves(signed, run.certificates, [None] * len(signed))
-        if before is not None:
-            before.result()
-        issued += signed
-        return curve.append(self.store, leaves, seal=seal)
+    def _writer(self, seal_at: datetime | None) -> Callable[[Sequence[NewLeaf]], object]:
+        """How a run is written: appended, or appended with its full batches sealed."""
+        if seal_at is None:
+            return self.store.append
+        return partial(self.store.append_sealing, batch_size=self.policy.max_size, at=seal_at)
 
     def _signed_leaves(
-        self,
-        certificates: Sequence[PartCertificate],
-        jobs: Sequence[str | None],
-        curve: CurveProcess | None = None,
+        self, certificates: Sequence[PartCertificate], jobs: Sequence[str | None]
     ) -> tuple[list[SignedRecord], list[NewLeaf]]:
         signed = sign_bodies(
             self.key,
             RecordKind.CERTIFICATE,
             [c.serial for c in certificates],
             map(certificate_body, certificates),
-            curve,
         )
-        return signed, self._leaves(signed, certificates, jobs)
-
-    def _leaves(
-        self,
-        signed: Sequence[SignedRecord],
-        certificates: Sequence[PartCertificate],
-        jobs: Sequence[str | None],
-    ) -> list[NewLeaf]:
-        return [
+        leaves = [
             _new_leaf(s, c.issued_at, self._design_key(c.design), job)
             for s, c, job in zip(signed, certificates, jobs, strict=True)
         ]
+        return signed, leaves
 
     def issue_record(self, kind: RecordKind, document: JsonObject, at: datetime) -> SignedRecord:
         """Sign and append one inspection or revocation record."""

@@ -20,12 +20,11 @@ from itertools import islice
 from coincurve import PrivateKey, PublicKey
 from eth_hash.auto import keccak
 
-from ledger.curve_process import MAX_CHUNK, CurveProcess, PendingSignatures
 from ledger.errors import SigningError
 
 SIGNATURE_SIZE = 65
-SIGNING_CHUNK = MAX_CHUNK
-"""Digests one signing thread (or one request to a curve process) takes at a time."""
+SIGNING_CHUNK = 128
+"""Digests one signing thread takes at a time."""
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_ORDER = _SECP256K1_ORDER // 2
 
@@ -83,37 +82,20 @@ class SiteKey:
         signature: bytes = self._key.sign_recoverable(digest, hasher=None)
         return signature
 
-    def sign_many(self, digests: Iterable[bytes], curve: CurveProcess | None = None) -> list[bytes]:
-        """:meth:`sign` of each digest, in order, chunk by chunk on the signing threads, or in
-        ``curve`` (a process this key started with :meth:`curve_process`) when given.
+    def sign_many(self, digests: Iterable[bytes]) -> list[bytes]:
+        """:meth:`sign` of each digest, in order, chunk by chunk on the signing threads.
 
         libsecp256k1 runs without the GIL, so chunks sign on every core while the caller
-        goes on producing digests (``digests`` may be a generator that encodes records); a
-        curve process signs beside a caller busy in Python, which threads cannot.
+        goes on producing digests (``digests`` may be a generator that encodes records).
         Signatures are deterministic (RFC 6979): the result equals signing one by one.
         """
-        chunks = map(_checked_digests, _chunks(iter(digests), SIGNING_CHUNK))
-        if curve is not None:
-            self._check_curve(curve)
-            return [
-                signature for answer in curve.map_chunks("sign", chunks) for signature in answer
-            ]
-        pending = [_signing_threads().submit(self._sign_chunk, chunk) for chunk in chunks]
+        pending: list[Future[list[bytes]]] = []
+        for chunk in _chunks(iter(digests), SIGNING_CHUNK):
+            for digest in chunk:
+                if len(digest) != 32:
+                    raise SigningError(f"sign a 32-byte digest, not {len(digest)} bytes")
+            pending.append(_signing_threads().submit(self._sign_chunk, chunk))
         return [signature for future in pending for signature in future.result()]
-
-    def sign_later(self, digests: Sequence[bytes], curve: CurveProcess) -> PendingSignatures:
-        """Send ``digests`` to ``curve`` (a process this key started) to sign while the caller
-        goes on; ``result()`` of the answer gives what :meth:`sign_many` would."""
-        self._check_curve(curve)
-        return curve.sign_later(_checked_digests(list(digests)))
-
-    def _check_curve(self, curve: CurveProcess) -> None:
-        if curve.signs_for != self.public_key:
-            raise SigningError("the curve process signs with another key than this one")
-
-    def curve_process(self) -> CurveProcess:
-        """A child process that signs with this key (see ledger/curve_process.py); close it."""
-        return CurveProcess(self._key.secret)
 
     def _sign_chunk(self, digests: list[bytes]) -> list[bytes]:
         sign = self._key.sign_recoverable
@@ -121,13 +103,6 @@ class SiteKey:
 
     def __repr__(self) -> str:
         return f"SiteKey(address={self._address})"
-
-
-def _checked_digests(digests: list[bytes]) -> list[bytes]:
-    for digest in digests:
-        if len(digest) != 32:
-            raise SigningError(f"sign a 32-byte digest, not {len(digest)} bytes")
-    return digests
 
 
 def _chunks(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
@@ -174,26 +149,6 @@ def recover_ahead(pairs: Sequence[tuple[bytes, bytes]]) -> list[Future[None]]:
         _signing_threads().submit(_recover_chunk, list(pairs[start : start + SIGNING_CHUNK]))
         for start in range(0, len(pairs), SIGNING_CHUNK)
     ]
-
-
-def recovered_in(
-    curve: CurveProcess, chunks: Iterable[list[tuple[bytes, bytes]]]
-) -> Iterator[None]:
-    """Recover the signer of each chunk's ``(digest, signature)`` pairs in ``curve``, a few
-    chunks ahead, for :func:`recover_signer` to answer at once: one step per chunk, taken
-    once its pairs are answered. A pair of the wrong sizes, or that recovers no signer, is
-    left for recover_signer to refuse."""
-    if len(_RECOVERED_AHEAD) > _RECOVERED_AHEAD_KEPT:
-        _RECOVERED_AHEAD.clear()
-    sized = [
-        [p for p in chunk if len(p[0]) == 32 and len(p[1]) == SIGNATURE_SIZE] for chunk in chunks
-    ]
-    answers = curve.map_chunks("recover", ([d + s for d, s in chunk] for chunk in sized))
-    for chunk, answer in zip(sized, answers, strict=True):
-        for pair, signer in zip(chunk, answer, strict=True):
-            if signer:
-                _RECOVERED_AHEAD[pair] = signer
-        yield None
 
 
 _RECOVERED_AHEAD: dict[tuple[bytes, bytes], bytes] = {}

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from functools import partial
 
 from ledger.batch_proofs import prove_batches_ahead
-from ledger.curve_process import CurveProcess
 from ledger.logchecks import NO_WITNESSES, WitnessPolicy
-from ledger.signing import SIGNING_CHUNK, recover_ahead, recovered_in
+from ledger.signing import SIGNING_CHUNK, recover_ahead
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
 from models import AttestedRecord, ProofBundle, VerificationReport
@@ -20,30 +18,24 @@ def verify_offline_many(
     *,
     trust: IssuerTrust,
     witnesses: WitnessPolicy = NO_WITNESSES,
-    curve: CurveProcess | None = None,
 ) -> list[VerificationReport]:
     """:func:`ledger.verify.verify_offline` of each bundle, in order, with the same reports.
 
-    The signatures, the costliest part, are recovered chunk by chunk ahead of the checks,
-    which run on this thread while the next chunks recover: in ``curve`` when given (a child
-    process: it recovers beside checks busy in Python), else on the signing threads
-    (libsecp256k1 runs without the GIL). A batch whose every leaf is among the bundles has
-    its tree rebuilt once instead of one path hashed per proof (ledger/batch_proofs.py).
+    The signatures, the costliest part, are recovered on the signing threads (libsecp256k1
+    runs without the GIL) chunk by chunk ahead of the checks, which run on this thread while
+    the next chunks recover; a batch whose every leaf is among the bundles has its tree
+    rebuilt once instead of one path hashed per proof (ledger/batch_proofs.py).
     """
     chunks = [bundles[i : i + SIGNING_CHUNK] for i in range(0, len(bundles), SIGNING_CHUNK)]
-    prove_batches_ahead([record for bundle in bundles for record in _records(bundle)])
-    check = partial(verify_offline, trust=trust, witnesses=witnesses)
-    if curve is not None:
-        recovered = recovered_in(curve, map(_signed_pairs, chunks))
-        return [check(b) for chunk, _ in zip(chunks, recovered, strict=True) for b in chunk]
     recovering = deque(recover_ahead(_signed_pairs(c)) for c in chunks[:CHUNKS_AHEAD])
+    prove_batches_ahead([record for bundle in bundles for record in _records(bundle)])
     reports: list[VerificationReport] = []
     for number, chunk in enumerate(chunks):
         for ahead in chunks[number + len(recovering) : number + CHUNKS_AHEAD]:
             recovering.append(recover_ahead(_signed_pairs(ahead)))
         for future in recovering.popleft():
             future.result()
-        reports += [check(b) for b in chunk]
+        reports += [verify_offline(b, trust=trust, witnesses=witnesses) for b in chunk]
     return reports
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from ledger.curve_process import CurveProcess
 from ledger.signing import SIGNING_CHUNK, recover_ahead, recover_signer
 from ledger.trust import IssuerTrust
 from ledger.verify import verify_offline
@@ -27,12 +24,6 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> list[ProofBundle]:
     return exported_bundles
 
 
-@pytest.fixture(scope="module")
-def curve() -> Iterator[CurveProcess]:
-    with CurveProcess() as process:
-        yield process
-
-
 def _with_certificate(bundle: ProofBundle, **changes: object) -> ProofBundle:
     record = bundle.certificate.model_copy(update=changes)
     return bundle.model_copy(update={"certificate": record})
@@ -42,10 +33,7 @@ def _flipped(hex_text: str, at: int) -> str:
     return hex_text[:at] + ("1" if hex_text[at] == "0" else "0") + hex_text[at + 1 :]
 
 
-@pytest.mark.parametrize("recovering", ["on the signing threads", "in a curve process"])
-def test_many_bundles_get_the_reports_each_gets_alone(
-    bundles: list[ProofBundle], curve: CurveProcess, recovering: str
-) -> None:
+def test_many_bundles_get_the_reports_each_gets_alone(bundles: list[ProofBundle]) -> None:
     mixed = list(bundles)
     first = mixed[3].certificate
     mixed[3] = _with_certificate(mixed[3], signature=_flipped(first.signature, 10))
@@ -58,8 +46,7 @@ def test_many_bundles_get_the_reports_each_gets_alone(
     mixed[-2] = _with_certificate(mixed[-2], proof=bent)
     mixed[-1] = _with_certificate(mixed[-1], signature=first.signature[:-2] + "02")
     expected = [verify_offline(bundle, trust=SITE) for bundle in mixed]
-    process = curve if recovering == "in a curve process" else None
-    assert verify_offline_many(mixed, trust=SITE, curve=process) == expected
+    assert verify_offline_many(mixed, trust=SITE) == expected
     assert [n for n, report in enumerate(expected) if not report.valid] == [
         3,
         SIGNING_CHUNK,
