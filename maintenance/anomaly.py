@@ -52,14 +52,16 @@ class AnomalyResult:
 
     def top_contributors(self, count: int = 3) -> list[tuple[str, ...]]:
         """Per machine, the names of the ``count`` tags contributing most, largest first, those
-        with a positive share only (all machines in one sort)."""
+        with a positive share only (all machines in one sort).
+
+        Sorted largest first (NaN last), a row's positive shares come before the others, so
+        each machine's names are the first ``positive`` of its top ``count``.
+        """
         order = np.argsort(-self.contributions, axis=1, kind="stable")[:, :count]
         shares = np.take_along_axis(self.contributions, order, axis=1)
-        tags = self.tags
-        return [
-            tuple(tags[i] for i, share in zip(row, values, strict=True) if share > 0)
-            for row, values in zip(order.tolist(), shares.tolist(), strict=True)
-        ]
+        positive = np.count_nonzero(shares > 0, axis=1).tolist()
+        names = np.asarray(self.tags, dtype=object)[order].tolist()
+        return [tuple(row[:kept]) for row, kept in zip(names, positive, strict=True)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,20 +93,28 @@ class AnomalyScorer:
         return self.score_features(self.pipeline.transform(windows))
 
     def score_features(self, features: FloatArray) -> AnomalyResult:
-        """Scores from the pipeline's features (shared with the RUL model in a tick)."""
+        """Scores from the pipeline's features (shared with the RUL model in a tick).
+
+        One matrix product for all machines; the contributions are formed in its result.
+        """
         z = self._standardised(features)
-        parts = z * (z @ self.precision)
-        per_tag = parts.reshape(parts.shape[0], len(self.tags), -1).sum(axis=2) / self.threshold
+        parts = z @ self.precision
+        parts *= z
+        per_tag = parts.reshape(parts.shape[0], len(self.tags), -1).sum(axis=2)
+        per_tag /= self.threshold
         return AnomalyResult(per_tag.sum(axis=1), per_tag, self.tags)
 
     def _standardised(self, features: FloatArray) -> FloatArray:
+        """Robust z-scores, 0 where a feature is missing (a new array)."""
         matrix = np.asarray(features, dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[1] != self.centre.shape[0]:
             raise FeatureInputError(
                 f"expected (machines, {self.centre.shape[0]}) features, got {matrix.shape}"
             )
-        z = (matrix - self.centre) / self.scale
-        return np.where(np.isfinite(z), z, 0.0)
+        z = np.subtract(matrix, self.centre)
+        z /= self.scale
+        np.copyto(z, 0.0, where=~np.isfinite(z))
+        return z
 
 
 def fit_anomaly_scorer(
