@@ -121,6 +121,46 @@ class Anchoring:
         """The batch's receipt, read from the chain if its root is there, else after anchoring
         it; and whether a transaction was sent."""
         chain = require_chain(self._chain)
+        sent = False
+        landed = await self._recorded_anchor(chain, batch)
+        if landed is None:
+            landed, sent = await self._find_or_send(chain, batch)
+        ledger, tx_hash, block = landed
+        receipt = AnchorReceipt(
+            chain_id=chain.chain_id,
+            contract=ledger,
+            tx_hash="0x" + tx_hash.hex(),
+            block_number=block,
+            root=batch.root.hex(),
+            size=batch.size,
+            block_header=_hex_or_none(await chain.qbft_header(block)),
+        )
+        if batch.receipt != receipt:
+            await asyncio.to_thread(self._store.record_anchor, batch.id, receipt)
+        return receipt, sent
+
+    async def _recorded_anchor(
+        self, chain: ChainClient, batch: BatchRow
+    ) -> tuple[str, bytes, int] | None:
+        """The ledger, transaction and block of the batch's stored receipt when the chain holds
+        that anchor by this site there (one receipt read; no search of the chain)."""
+        if batch.receipt is None:
+            return None
+        tx_hash = bytes.fromhex(batch.receipt.tx_hash.removeprefix("0x"))
+        found = await chain.anchor_in(batch.root, tx_hash, batch.receipt.contract)
+        if (
+            found is None
+            or not same_address(found.issuer, self._address)
+            or found.block_number != batch.receipt.block_number
+        ):
+            return None
+        return batch.receipt.contract, tx_hash, found.block_number
+
+    async def _find_or_send(
+        self, chain: ChainClient, batch: BatchRow
+    ) -> tuple[tuple[str, bytes, int], bool]:
+        """The ledger, transaction and block where this site anchored the batch's root, found
+        on chain or after anchoring it now; and whether a transaction was sent."""
         sequence = None if chain.keeps_anchors_in_storage else await chain.next_sequence()
         found = await chain.own_anchor(batch.root)
         sent = found is None
@@ -141,18 +181,7 @@ class Anchoring:
         [event] = outcome.events_named("Anchored")
         if not same_address(str(event.args["issuer"]), self._address):
             raise ChainError(f"root {batch.root.hex()} was anchored by {event.args['issuer']}")
-        receipt = AnchorReceipt(
-            chain_id=chain.chain_id,
-            contract=ledger,
-            tx_hash="0x" + outcome.tx_hash.hex(),
-            block_number=outcome.block_number,
-            root=batch.root.hex(),
-            size=batch.size,
-            block_header=_hex_or_none(await chain.qbft_header(outcome.block_number)),
-        )
-        if batch.receipt != receipt:
-            await asyncio.to_thread(self._store.record_anchor, batch.id, receipt)
-        return receipt, sent
+        return (ledger, outcome.tx_hash, outcome.block_number), sent
 
     async def _mark_revocations(self, report: AnchoringReport, *, include_marked: bool) -> None:
         chain = require_chain(self._chain)
