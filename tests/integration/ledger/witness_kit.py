@@ -19,8 +19,9 @@ def running_witness(
     data_dir: Path, name: str, logs: Sequence[str]
 ) -> Iterator[tuple[str, Verifier]]:
     """A witness process named ``name`` witnessing the logs of verifier keys ``logs``: its base
-    URL and its verifier key. Stopped (SIGTERM, exit 0) on leaving."""
-    command = [sys.executable, "-m", "opcua_server.cli", "witness", "serve"]
+    URL and its verifier key. Stopped (SIGTERM, exit 0) on leaving. Started through the service
+    entry point, which loads only the service commands, as the demo starts its witnesses."""
+    command = [sys.executable, "-m", "opcua_server.cli.services", "witness", "serve"]
     command += ["--data-dir", str(data_dir), "--name", name, "--port", "0"]
     for log in logs:
         command += ["--log", log]
