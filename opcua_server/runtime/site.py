@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -212,6 +213,11 @@ class Site:
         for connector in self.connectors:
             self._pollers.append(asyncio.create_task(connector.run(self.bus), name=connector.name))
         await self._start_web()
+        # What start-up built lives as long as the process: frozen, later collections skip it
+        # (bench/scoring: a full collection inside a tick took up to 0.9 s over an unfrozen
+        # start-up heap, 2 ms over a frozen one); server.stop thaws it.
+        gc.collect()
+        gc.freeze()
 
     async def _start_web(self) -> None:
         """The web console on the same loop and services, when the config enables it."""
