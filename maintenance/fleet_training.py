@@ -65,9 +65,9 @@ from maintenance.training_options import (
     Failure,
     Progress,
     RetrainOutcome,
-    TrainingOptions,
     TrainingReport,
 )
+from maintenance.training_options import TrainingOptions as TrainingOptions
 from maintenance.training_options import closure_labels as closure_labels
 from maintenance.training_options import site_training_options as site_training_options
 from models import Historian, Quality
