@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -106,13 +107,19 @@ class FeatureSpec(Frozen):
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Feature names, tag-major: ``"{tag}__{stat}_w{length}"``."""
-        return tuple(f"{tag}{_SEPARATOR}{label}" for tag in self.tags for label in self.stat_labels)
+        """Feature names, tag-major: ``"{tag}__{stat}_w{length}"`` (built once per spec: models
+        ask for them on every scoring tick)."""
+        return _feature_names(self)
 
     @property
     def feature_tag_index(self) -> IntArray:
         """For every feature, the index of the tag it is computed from."""
         return np.repeat(np.arange(len(self.tags)), len(self.stat_labels))
+
+
+@lru_cache(maxsize=256)
+def _feature_names(spec: FeatureSpec) -> tuple[str, ...]:
+    return tuple(f"{tag}{_SEPARATOR}{label}" for tag in spec.tags for label in spec.stat_labels)
 
 
 _LEVEL_STATS = (
