@@ -9,10 +9,9 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config import Settings
-from ledger.anchorheaders import PinnedValidators
 from ledger.batcher import BatchPolicy
 from ledger.bundle import build_bundle, bundle_json, read_bundle
 from ledger.errors import BundleError, LedgerError, TrustedIssuersError
@@ -26,6 +25,9 @@ from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
 from ledger.witnessing import configured_witnesses, site_log_of
 from models import Clock, ExitCode, RecordKind, SystemClock, Verdict, VerificationReport
+
+if TYPE_CHECKING:
+    from ledger.anchorheaders import PinnedValidators
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import Settings, log_origin
-from ledger.anchorheaders import PinnedValidators
 from ledger.bundle import read_bundle
 from ledger.commands import CommandResult, verify_bundle_file
 from ledger.errors import BundleError
@@ -16,6 +16,9 @@ from ledger.sitelog import LOG_KEY_ENV, LOG_KEY_FILE, site_log_signer
 from ledger.transparency import NoteError, Verifier
 from ledger.witnessing import configured_witnesses
 from models import ExitCode, ProofBundle
+
+if TYPE_CHECKING:
+    from ledger.anchorheaders import PinnedValidators
 
 
 def witness_policy(

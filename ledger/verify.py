@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ledger.anchorheaders import PinnedValidators, header_checks
 from ledger.batch_proofs import inclusion_root
 from ledger.canonical import record_leaf
 from ledger.contract import AnchorRecord, TxOutcome
@@ -46,6 +45,9 @@ from models import (
     VerificationCheck,
     VerificationReport,
 )
+
+if TYPE_CHECKING:
+    from ledger.anchorheaders import PinnedValidators
 
 
 class LedgerReader(Protocol):
@@ -93,7 +95,7 @@ def verify_offline(
     verifier's trust anchor ``trust``: a verdict with its reasons."""
     checks = offline_checks(bundle)
     if validators is not None:
-        checks += header_checks(bundle, validators)
+        checks += _header_checks(bundle, validators)
     logged, log_warnings = log_checks(bundle, witnesses)
     trusted, warnings = issuer_trust_check(bundle, trust)
     return _report("offline", bundle, [*checks, *logged, trusted], (*log_warnings, *warnings))
@@ -116,13 +118,21 @@ async def verify_online(
     """
     checks = offline_checks(bundle)
     if validators is not None:
-        checks += header_checks(bundle, validators)
+        checks += _header_checks(bundle, validators)
     logged, warnings = log_checks(bundle, witnesses)
     checks += logged
     checks += await online_checks(bundle, reader, trusted_contract or reader.contract_address)
     if trust.pinned:
         checks.append(issuer_trust_check(bundle, trust)[0])
     return _report("online", bundle, checks, warnings)
+
+
+def _header_checks(bundle: ProofBundle, validators: PinnedValidators) -> list[VerificationCheck]:
+    """The QBFT header checks of ledger/anchorheaders.py, imported (with rlp) only where
+    validators are pinned."""
+    from ledger.anchorheaders import header_checks
+
+    return header_checks(bundle, validators)
 
 
 def issuer_untrusted(report: VerificationReport) -> bool:

@@ -28,7 +28,6 @@ from connectors import SqliteHistorian
 from ledger import (
     certificate_show,
     design_register,
-    pinned_validators,
     verify_bundle_files,
     witness_policy,
 )
@@ -189,6 +188,8 @@ def cmd_certificate_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from ledger import pinned_validators  # the QBFT header checks (rlp) load for verify only
+
     settings = site_settings_of(args)
     return emit(
         asyncio.run(

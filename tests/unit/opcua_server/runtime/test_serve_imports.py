@@ -11,11 +11,12 @@ SERVE_PATH = ("opcua_server.runtime.site", "opcua_server.cli.main", "opcua_serve
 
 LOADED_ON_USE = (
     *("web3", "influxdb_client", "pymodbus", "fastapi", "starlette", "uvicorn"),
-    *("sklearn", "scipy", "pandas"),
+    *("rlp", "sklearn", "scipy", "pandas"),
 )
 """The chain client, the InfluxDB historian, the machine simulator and the web console's ASGI
-stack: each is imported when the configuration asks for its feature, not before; and the
-training libraries, imported when a model is trained."""
+stack: each is imported when the configuration asks for its feature, not before; the QBFT header
+checks' RLP decoder when a bundle is verified against pinned validators; and the training
+libraries when a model is trained."""
 
 
 def libraries_imported_by(modules: tuple[str, ...]) -> list[str]:
