@@ -167,7 +167,18 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--train-into", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+async def trained_in_child(models_dir: Path, tags: int) -> None:
+    """:func:`train_models` in a process of its own: a child's ru_maxrss starts from its
+    parent's resident set at the fork, so the parent must stay smaller than what it measures."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.memory", "--train-into", str(models_dir), "--tags", str(tags)
+    )
+    if await process.wait() != 0:
+        raise SystemExit(f"training the bench's models failed (exit {process.returncode})")
 
 
 async def both(machines: int, tags: int, models_dir: Path, top: int = 0) -> dict[str, object]:
@@ -192,7 +203,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     }
     with tempfile.TemporaryDirectory(prefix="trustfloor-models-") as folder:
         models_dir = Path(folder)
-        train_models(models_dir, args.tags)
+        await trained_in_child(models_dir, args.tags)
         figures |= await both(args.machines, args.tags, models_dir, args.top)
         if args.sweep:
             keys = ("peak_rss_mb", "peak_rss_mb_bare", "build_s", "build_s_bare")
@@ -206,6 +217,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
+    if args.train_into is not None:
+        train_models(args.train_into, args.tags)
+        return
     if args.child:
         print(json.dumps(child(args.machines, args.tags, args.top, args.models_dir)))
         return
