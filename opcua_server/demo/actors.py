@@ -311,13 +311,13 @@ class DemoTechnician:
             if order.state is not OrderState.CERTIFIED or now < arrives:
                 coming.add(where)
                 continue
-            self.repairs.fitted_orders.add(order.id)
             running = self._simulation.wear[alert.machine].failed_component(now) is None
             await self._fit(*where, f"spare part of order {order.id}")
             if running:
                 self.repairs.before_failure += 1
             else:
                 self.repairs.after_failure += 1
+            self.repairs.fitted_orders.add(order.id)  # last: whoever sees it sees the fit done
         return coming
 
     async def _repair_unforeseen(self, machine: str, component: str, now: datetime) -> None:
