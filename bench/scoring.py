@@ -10,17 +10,20 @@
 #   machine's raw window; its two model calls are also timed on their own on the same windows;
 # - baseline: pandas groupby-rolling for the same window statistics, then the same models.
 #
+# The service runs as ``serve`` runs it: numpy's BLAS keeps its default threads (the service
+# limits them to one during a tick), and what set-up built is frozen for the garbage collector
+# (``serve`` freezes its start-up heap). Training and the baseline run on one thread.
+#
 #     .venv/bin/python -m bench.scoring --data ../shared/data [--ticks 50] [--json]
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import argparse
 import asyncio
+import gc
+import importlib
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -33,6 +36,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 from pandas.api.typing import DataFrameGroupBy
+from threadpoolctl import ThreadpoolController
 
 from config import MaintenanceSettings
 from maintenance import (
@@ -69,6 +73,18 @@ TRAINING_UNITS = 80
 HEALTHY_RUL = 125
 SAMPLE_INTERVAL = timedelta(minutes=1)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def native_threads() -> ThreadpoolController:
+    """numpy's BLAS and scikit-learn's OpenMP thread pools (scikit-learn is loaded first: a
+    controller only sees the libraries loaded when it is made)."""
+    importlib.import_module("sklearn.ensemble")
+    return ThreadpoolController()
+
+
+NATIVE_THREADS = native_threads()
+"""Training and the baseline run with ``NATIVE_THREADS.limit(limits=1)``: OpenMP threads made
+training several times slower on two busy cores."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +303,8 @@ class ServiceRun:
         )
         self.loop = asyncio.new_event_loop()
         self.loop.run_until_complete(self.service.tick(T0 - SAMPLE_INTERVAL))  # starts sampling
+        gc.collect()
+        gc.freeze()  # as serve freezes what its start-up built
 
     def put(self, step: int) -> None:
         readings = sample_readings(self.fleet, self.machines, step, sample_time(step))
@@ -298,6 +316,7 @@ class ServiceRun:
 
     def close(self) -> None:
         self.loop.close()
+        gc.unfreeze()
 
 
 def measure_service_ticks(
@@ -326,8 +345,9 @@ def measure_service_ticks(
             continue
         raw = run.fleet.samples[:, now + 1 - history : now + 1, :]
         age = np.full(machines, float(now + 1))
-        watch.run("anomaly", scorer.score, raw)
-        watch.run("rul", rul_model.predict, raw, age)
+        with NATIVE_THREADS.limit(limits=1, user_api="blas"):
+            watch.run("anomaly", scorer.score, raw)
+            watch.run("rul", rul_model.predict, raw, age)
 
 
 def measure_baseline(
@@ -369,8 +389,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     nested = arguments.data / "cmapss"
     train = read_cmapss(nested if nested.is_dir() else arguments.data, "FD002").train
-    columns = informative_columns(train)
-    models = train_models(train, columns)
+    load = os.getloadavg()[0]
+    with NATIVE_THREADS.limit(limits=1):
+        columns = informative_columns(train)
+        models = train_models(train, columns)
     pipeline = models[0].pipeline
     fleet = build_fleet(train, columns, pipeline.history + arguments.ticks, seed=0)
     watch = Stopwatch()
@@ -381,9 +403,11 @@ def main(argv: list[str] | None = None) -> int:
             sized = build_fleet(train, columns, fleet.samples.shape[1], seed=0, machines=machines)
             sizes[machines] = Stopwatch()
             service_ticks(sizes[machines], sized, columns, models, arguments.ticks, alone=False)
-    difference = measure_baseline(watch, fleet, models, arguments.baseline_ticks)
+    with NATIVE_THREADS.limit(limits=1):
+        difference = measure_baseline(watch, fleet, models, arguments.baseline_ticks)
     sweep = size_figures(sizes) if arguments.sweep else None
-    report(watch, arguments, len(columns.inputs), len(pipeline.feature_names), difference, sweep)
+    shape = (len(columns.inputs), len(pipeline.feature_names))
+    report(watch, arguments, shape, difference, sweep, load)
     return 0
 
 
@@ -433,11 +457,14 @@ def print_sizes(figures: dict[str, dict[str, float]]) -> None:
 def report(
     watch: Stopwatch,
     arguments: argparse.Namespace,
-    tags: int,
-    features: int,
+    shape: tuple[int, int],
     difference: float,
     sizes: dict[str, dict[str, float]] | None,
+    load: float,
 ) -> None:
+    """Print the figures; ``shape``: tags and features per machine; ``load``: the 1-minute load
+    average when the run started."""
+    tags, features = shape
     tick_wall, tick_cpu = watch.tick_totals(SERVICE)
     baseline_wall, baseline_cpu = watch.tick_totals(BASELINE)
     if arguments.json:
@@ -452,9 +479,11 @@ def report(
             "measured": (
                 f"ScoringService.tick (close a sample, features, anomaly + RUL with band) of "
                 f"{MACHINES} machines x {tags} tags over {arguments.ticks} ticks, wall ms; "
-                "baseline: pandas groupby-rolling features and the same models"
+                "baseline: pandas groupby-rolling features and the same models; BLAS threads "
+                "as serve has them, set-up heap frozen as serve freezes it"
             ),
             "cores": os.cpu_count(),
+            "load_average": round(load, 2),
         }
         if sizes is not None:
             figures["sizes"] = sizes
@@ -462,7 +491,8 @@ def report(
         return
     print(
         f"{MACHINES} machines × {tags} tags, {features} features; medians over "
-        f"{arguments.ticks} ticks (baseline {arguments.baseline_ticks}); wall / CPU ms"
+        f"{arguments.ticks} ticks (baseline {arguments.baseline_ticks}); wall / CPU ms; "
+        f"{os.cpu_count()} cores, load average {load:.1f}"
     )
     print(
         f"  ScoringService.tick                       {tick_wall:8.1f} / {tick_cpu:8.1f}"
