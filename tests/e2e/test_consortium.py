@@ -1,10 +1,12 @@
 """The consortium as separate processes: `trustfloor demo` beside its chain node and two witnesses.
 
 The demo (the site) starts `trustfloor chain serve` and the OEM's and the notary's `trustfloor
-witness serve`, each a process of its own on a free port, and connects to the node by URL. A
-certified part's bundle carries a checkpoint both witnesses cosigned and the chain anchored;
-`trustfloor verify --witnesses FILE --quorum 2` passes it and fails it with one cosignature
-missing or forged; a forked history shown to one witness is refused and kept as evidence.
+witness serve`, each a process of its own on a free port, and connects to the node by URL. It
+serves live values to a node-opcua client over a secure session. A certified part's bundle
+carries a checkpoint both witnesses cosigned and the chain anchored; `trustfloor verify
+--witnesses FILE --quorum 2` passes it and fails it with one cosignature missing or forged; a
+forked history shown to one witness is refused and kept as evidence. The demo stops cleanly on
+SIGTERM (tests/e2e/test_demo.py stops one with SIGINT).
 """
 
 from __future__ import annotations
@@ -31,17 +33,26 @@ from ledger.transparency import AddCheckpoint, Checkpoint, Note
 from models import CertificateStatus, ExitCode, ProofBundle
 from opcua_server.cli.main import main
 from tests.integration.ledger.witness_kit import without_cosignature
-from tests.support import REPO, wait_for
+from tests.support import (
+    NAMESPACE_URI,
+    REPO,
+    node_client,
+    wait_for,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(900)]
 
 WITNESS_LINE = re.compile(r"demo: witness (\w+) (\S+) listens on (http://\S+)")
 CERTIFIED_WITHIN_S = 600.0
+PASSWORD = "demo-pass-123"
 
 
 @dataclass(frozen=True)
 class RunningDemo:
     data_dir: Path
+    endpoint: str
+    login: tuple[str, str]
     witness_keys: dict[str, str]
     witness_urls: dict[str, str]
     output: list[str]
@@ -66,7 +77,7 @@ async def drain(stream: asyncio.StreamReader, seen: list[str]) -> None:
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningDemo]:
     data_dir = tmp_path_factory.mktemp("consortium") / "var"
-    env = os.environ | {"TRUSTFLOOR_DEMO_PASSWORD": "demo-pass-123", "PYTHONUNBUFFERED": "1"}
+    env = os.environ | {"TRUSTFLOOR_DEMO_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "opcua_server.cli", "demo", "--port", "0"),
         *("--data-dir", str(data_dir)),
@@ -85,9 +96,10 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
                 await read_until(process.stdout, WITNESS_LINE.pattern, seen)
             ).groups()
             keys[label], urls[label] = key, url
-        await read_until(process.stdout, r"endpoint\s+opc\.tcp://", seen)
+        endpoint = (await read_until(process.stdout, r"endpoint\s+(opc\.tcp://\S+)", seen))[1]
+        login = await read_until(process.stdout, r"login\s+user '(\w+)', password '([^']+)'", seen)
         drained = asyncio.create_task(drain(process.stdout, seen))
-        yield RunningDemo(data_dir, keys, urls, seen)
+        yield RunningDemo(data_dir, endpoint, (login[1], login[2]), keys, urls, seen)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -95,9 +107,10 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
             await process.wait()
         if drained is not None:
             await drained
-    text = "".join(seen)
-    assert process.returncode == 0, text
-    assert "stopped cleanly" in text
+    output = "".join(seen)
+    assert process.returncode == 0, output
+    assert "stopped cleanly" in output
+    assert "Traceback" not in output
 
 
 async def cosigned_bundle(demo: RunningDemo) -> ProofBundle | None:
@@ -131,6 +144,35 @@ def verify(demo: RunningDemo, bundle: ProofBundle, folder: Path, *extra: str) ->
     argv = ["verify", str(path), "--data-dir", str(demo.data_dir), "--issuers", str(issuers)]
     argv += ["--witnesses", str(witnesses), "--quorum", "2", *extra]
     return main(argv)
+
+
+@pytest.mark.interop
+async def test_the_demo_serves_live_values_securely_to_node_opcua(
+    demo: RunningDemo, tmp_path: Path
+) -> None:
+    assert demo.login == ("mes", PASSWORD)
+    all_up = re.compile(r"devices up (\d+)/\1 ")
+    await wait_until(lambda: any(map(all_up.search, demo.output)), timeout_s=60, poll_s=0.2)
+    answer = await node_client(
+        {
+            "endpoint": demo.endpoint,
+            "policy": "Basic256Sha256",
+            "mode": "SignAndEncrypt",
+            "user": "mes",
+            "password": PASSWORD,
+            "pkiDir": str(tmp_path / "node-pki"),
+            "namespaceUri": NAMESPACE_URI,
+            "nodes": ["Machines/mill-1/spindle_temp", "Machines/press-1/oil_temp"],
+            "repeat": 2,
+            "intervalMs": 1500,
+        }
+    )
+    assert answer["ok"] is True, answer
+    first, second = answer["rounds"]
+    assert all(v["status"] == "Good" for v in first + second)
+    assert first[0]["sourceTimestamp"] != second[0]["sourceTimestamp"]
+    assert (demo.data_dir / "pki" / "own" / "certs" / "server.der").is_file()
+    assert (demo.data_dir / "telemetry.sqlite").is_file()
 
 
 async def test_a_certified_part_is_anchored_and_cosigned_by_both_witnesses(
