@@ -38,7 +38,8 @@ from tests.support import (
     wait_until,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+# The alarm may wait for the demo to train its models (up to 240 s on a busy machine).
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(420)]
 
 PASSWORD = "loop-demo-pass"
 WORN, HEALTHY = "mill-1", "mill-4"
