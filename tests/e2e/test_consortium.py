@@ -32,11 +32,10 @@ from ledger.bundle import read_bundle
 from ledger.transparency import AddCheckpoint, Checkpoint, Note
 from models import CertificateStatus, ExitCode, ProofBundle
 from opcua_server.cli.main import main
+from tests.e2e.demo_kit import assert_live_values_over_a_secure_channel
 from tests.integration.ledger.witness_kit import without_cosignature
 from tests.support import (
-    NAMESPACE_URI,
     REPO,
-    node_client,
     wait_for,
     wait_until,
 )
@@ -153,26 +152,9 @@ async def test_the_demo_serves_live_values_securely_to_node_opcua(
     assert demo.login == ("mes", PASSWORD)
     all_up = re.compile(r"devices up (\d+)/\1 ")
     await wait_until(lambda: any(map(all_up.search, demo.output)), timeout_s=60, poll_s=0.2)
-    answer = await node_client(
-        {
-            "endpoint": demo.endpoint,
-            "policy": "Basic256Sha256",
-            "mode": "SignAndEncrypt",
-            "user": "mes",
-            "password": PASSWORD,
-            "pkiDir": str(tmp_path / "node-pki"),
-            "namespaceUri": NAMESPACE_URI,
-            "nodes": ["Machines/mill-1/spindle_temp", "Machines/press-1/oil_temp"],
-            "repeat": 2,
-            "intervalMs": 1500,
-        }
+    await assert_live_values_over_a_secure_channel(
+        demo.endpoint, PASSWORD, demo.data_dir, tmp_path / "node-pki"
     )
-    assert answer["ok"] is True, answer
-    first, second = answer["rounds"]
-    assert all(v["status"] == "Good" for v in first + second)
-    assert first[0]["sourceTimestamp"] != second[0]["sourceTimestamp"]
-    assert (demo.data_dir / "pki" / "own" / "certs" / "server.der").is_file()
-    assert (demo.data_dir / "telemetry.sqlite").is_file()
 
 
 async def test_a_certified_part_is_anchored_and_cosigned_by_both_witnesses(

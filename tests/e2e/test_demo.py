@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import NAMESPACE_URI, REPO, node_client
+from tests.e2e.demo_kit import assert_live_values_over_a_secure_channel
+from tests.support import REPO
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.interop]
 
@@ -55,26 +56,9 @@ async def test_demo_serves_live_values_securely_and_stops_cleanly_on_ctrl_c(
         login = await read_until(process.stdout, r"login\s+user '(\w+)', password '([^']+)'", seen)
         assert login.groups() == ("mes", "demo-pass-123")
         await read_until(process.stdout, r"devices up (\d+)/\1 ", seen)
-        answer = await node_client(
-            {
-                "endpoint": endpoint,
-                "policy": "Basic256Sha256",
-                "mode": "SignAndEncrypt",
-                "user": "mes",
-                "password": "demo-pass-123",
-                "pkiDir": str(tmp_path / "node-pki"),
-                "namespaceUri": NAMESPACE_URI,
-                "nodes": ["Machines/mill-1/spindle_temp", "Machines/press-1/oil_temp"],
-                "repeat": 2,
-                "intervalMs": 1500,
-            }
+        await assert_live_values_over_a_secure_channel(
+            endpoint, "demo-pass-123", tmp_path / "var", tmp_path / "node-pki"
         )
-        assert answer["ok"] is True, answer
-        first, second = answer["rounds"]
-        assert all(v["status"] == "Good" for v in first + second)
-        assert first[0]["sourceTimestamp"] != second[0]["sourceTimestamp"]
-        assert (tmp_path / "var" / "pki" / "own" / "certs" / "server.der").is_file()
-        assert (tmp_path / "var" / "telemetry.sqlite").is_file()
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(process.communicate(), 30)
