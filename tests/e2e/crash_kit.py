@@ -348,7 +348,8 @@ def open_orders(now: Snapshot) -> list[str]:
 
 # ---------------------------------------------------------------------- what the chain holds
 
-ANCHORED_TOPIC = "0x" + keccak(text="Anchored(bytes32,address)").hex()
+ANCHORED_TOPIC = "0x" + keccak(text="Anchored(bytes32,address,uint64,uint64)").hex()
+"""The ledger's (version 2) anchor event: root and issuer indexed, then size and sequence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +391,8 @@ async def read_chain(site: CrashSite) -> ChainView:
 
 
 def _anchor(log: dict[str, Any]) -> Anchor:
-    """An Anchored(bytes32 indexed root, address indexed issuer) log (Solidity ABI, "Events")."""
+    """An Anchored(bytes32 indexed root, address indexed issuer, uint64, uint64) log (Solidity ABI,
+    "Events")."""
     _, root, issuer = log["topics"]
     return Anchor(
         root=bytes.fromhex(root[2:]),
