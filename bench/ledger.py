@@ -293,8 +293,7 @@ def bench_merkle(batch: int) -> None:
 async def bench_gas(sizes: Sequence[int]) -> dict[str, dict[str, float]]:
     """Gas of anchoring real batches of each size, root only and counting one design, on the
     ledger the product deploys (version 2) and, side by side, on version 1."""
-    from ledger import ChainClient
-    from ledger.chain.v1 import v1_artifact
+    from ledger import ChainClient, v1_artifact
 
     roots = _batch_roots(sizes)
     figures: dict[str, dict[str, float]] = {}

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         verify_statement_file,
     )
     from ledger.chain import ChainClient
+    from ledger.chain.v1 import v1_artifact
     from ledger.chainservice import ADMIN_KEY_FILE, Admission, ChainServiceInfo, consortium_chain
     from ledger.commands import (
         CommandResult,
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
+    "v1_artifact": "ledger.chain.v1",
     "PinnedValidators": "ledger.anchorheaders",
     "pinned_validators": "ledger.anchorheaders",
     "Admission": "ledger.chainservice",
@@ -213,6 +215,7 @@ __all__ = [
     "site_log_of",
     "status_list",
     "traced_parts",
+    "v1_artifact",
     "verify_bundle_file",
     "verify_bundle_files",
     "verify_inclusion",
