@@ -112,7 +112,7 @@ def inclusion_plan(index: int, size: int) -> tuple[LeafRange, ...]:
     ranges: list[LeafRange] = []
     start, end = 0, size
     while end - start > 1:
-        mid = start + _split(end - start)
+        mid = start + split_point(end - start)
         if index < mid:
             ranges.append(LeafRange(mid, end))
             end = mid
@@ -137,7 +137,7 @@ def consistency_plan(old_size: int, new_size: int) -> tuple[LeafRange, ...]:
     ranges: list[LeafRange] = []
     start, end, whole_old_tree = 0, new_size, True
     while old_size - start != end - start:
-        mid = start + _split(end - start)
+        mid = start + split_point(end - start)
         if old_size <= mid:
             ranges.append(LeafRange(mid, end))
             end = mid
@@ -273,7 +273,7 @@ def _roots_from_consistency_proof(
     return fr, sr
 
 
-def _split(n: int) -> int:
+def split_point(n: int) -> int:
     """The largest power of two smaller than n, for n > 1 (RFC 6962 §2.1's k)."""
     return 1 << ((n - 1).bit_length() - 1)
 

@@ -20,6 +20,7 @@ from ledger.merkle import (
     consistency_plan,
     hash_children,
     inclusion_plan,
+    split_point,
 )
 
 
@@ -91,7 +92,7 @@ class Subtrees:
                 " a frontier node: it needs the old leaves"
             )
         else:
-            mid = start + _largest_power_of_two_below(end - start)
+            mid = start + split_point(end - start)
             value = hash_children(self.node(start, mid), self.node(mid, end))
         self._known[(start, end)] = value
         return value
@@ -187,7 +188,3 @@ def _frontier_nodes(size: int, levels: Sequence[_Level]) -> list[bytes]:
             first, level = levels[height]
             nodes.append(level[(size >> height) - 1 - first])
     return nodes
-
-
-def _largest_power_of_two_below(n: int) -> int:
-    return 1 << ((n - 1).bit_length() - 1)
