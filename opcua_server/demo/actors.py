@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import json
 import logging
 import os
@@ -176,45 +174,13 @@ async def train_demo_models(
 
     for group in groups_to_train(site, settings, store):
         try:
-            await _in_daemon_thread(
-                functools.partial(train_group, group, site, settings, store, progress, stopping)
-            )
+            await asyncio.to_thread(train_group, group, site, settings, store, progress, stopping)
         except TrainingStoppedError:
             return
         except TrustfloorError as error:
             log.error("demo: %s's models not trained: %s", group.name, error.diagnostics())
             continue
         scoring.reload_models()
-
-
-async def _in_daemon_thread(work: Callable[[], None]) -> None:
-    """Run ``work`` in a daemon thread and wait for it: a stop (Ctrl+C, SIGTERM) need not wait
-    for a model fit to end, as it would in the default executor, whose threads the interpreter
-    joins at exit. The model store renames a finished version into place, so an interrupted fit
-    leaves no half-written model."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def run() -> None:
-        outcome: BaseException | None = None
-        try:
-            work()
-        except BaseException as error:
-            outcome = error  # handed to the waiting task
-        with contextlib.suppress(RuntimeError):  # the loop closed: the site has stopped
-            loop.call_soon_threadsafe(_settle, done, outcome)
-
-    threading.Thread(target=run, name="demo-training", daemon=True).start()
-    await done
-
-
-def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
 
 
 def _is_simulated(site: SiteSettings, machine: str) -> bool:
