@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ledger.merkle import EMPTY_ROOT
 from ledger.transparency.note import NoteError
@@ -44,7 +45,12 @@ class Checkpoint:
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
-        """A checkpoint from note text; NoteError naming the line that is wrong."""
+        """A checkpoint from note text; NoteError naming the line that is wrong (checkpoints
+        are immutable: one parsed recently is given again)."""
+        return _parsed_checkpoint(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
             raise NoteError("a checkpoint is at least three lines, each ending in a newline")
@@ -56,3 +62,8 @@ class Checkpoint:
         except binascii.Error as error:
             raise NoteError(f"checkpoint root {root!r} is not base64") from error
         return cls(origin, int(size), digest, tuple(extensions))
+
+
+@lru_cache(maxsize=256)
+def _parsed_checkpoint(text: str) -> Checkpoint:
+    return Checkpoint._parse(text)

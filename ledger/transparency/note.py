@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -43,9 +45,15 @@ def key_id(name: str, signature_type: int, public_key: bytes) -> bytes:
     return hashlib.sha256(material).digest()[:4]
 
 
+_SPACE_OR_PLUS = re.compile(r"[\s+]")
+r"""What a key name must not hold (``\s`` of a str pattern is exactly ``str.isspace``)."""
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+"""The control characters a note must not hold (newline aside)."""
+
+
 def check_key_name(name: str) -> str:
     """``name`` when it is a valid key name: non-empty, no spaces, no plus sign."""
-    if not name or any(c.isspace() or c == "+" for c in name):
+    if not name or _SPACE_OR_PLUS.search(name):
         raise NoteError(f"key name {name!r} must be non-empty with no spaces and no '+'")
     return name
 
@@ -107,8 +115,16 @@ class Note:
 
     @classmethod
     def parse(cls, message: str) -> Note:
-        """Split a signed note at its last blank line (signed-note, Format)."""
-        if any(ord(c) < 0x20 and c != "\n" for c in message):
+        """Split a signed note at its last blank line (signed-note, Format).
+
+        Notes are immutable: one parsed recently is given again (a batch's bundles all carry
+        its checkpoint).
+        """
+        return _parsed_note(message)
+
+    @classmethod
+    def _parse(cls, message: str) -> Note:
+        if _CONTROL.search(message):
             raise NoteError("a note must not contain control characters other than newline")
         if not message.endswith("\n"):
             raise NoteError("a signed note ends with a newline")
@@ -142,7 +158,12 @@ class Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
-        """Parse a verifier key; NoteError when its parts or its key id do not hold."""
+        """Parse a verifier key; NoteError when its parts or its key id do not hold (a key
+        parsed recently is given again: verifiers are immutable)."""
+        return _parsed_vkey(vkey)
+
+    @classmethod
+    def _from_vkey(cls, vkey: str) -> Verifier:
         parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError(f"a verifier key is name+keyid+key: {vkey!r}")
@@ -170,11 +191,7 @@ class Verifier:
             message, raw = cosigned_message(text, signature.timestamp), signature.signature[8:]
         else:
             message, raw = text.encode(), signature.signature
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(raw, message)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return _ed25519_verifies(self.public_key, raw, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,3 +243,25 @@ def verify_note(note: Note, verifiers: Sequence[Verifier]) -> tuple[NoteSignatur
     if not verified:
         raise NoteError("no signature of a known key: the note cannot be trusted")
     return tuple(verified)
+
+
+@lru_cache(maxsize=256)
+def _parsed_note(message: str) -> Note:
+    return Note._parse(message)
+
+
+@lru_cache(maxsize=256)
+def _parsed_vkey(vkey: str) -> Verifier:
+    return Verifier._from_vkey(vkey)
+
+
+@lru_cache(maxsize=4096)
+def _ed25519_verifies(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether ``signature`` by ``public_key`` signs ``message`` (RFC 8032). The answer depends
+    on these bytes alone, so a recent one is given again: every bundle of a batch carries the
+    same checkpoint."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
