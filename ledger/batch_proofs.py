@@ -22,20 +22,58 @@ _PROVEN: dict[_ProofKey, bytes] = {}
 _PROVEN_KEPT = 1 << 16
 
 
-def prove_batches_ahead(records: Sequence[AttestedRecord]) -> None:
-    """Rebuild the tree of every batch whose leaves are all among ``records`` (one per index)
-    and whose root is the one they name, so :func:`inclusion_root` answers their paths."""
+def prove_batches_ahead(records: Sequence[AttestedRecord]) -> int:
+    """Rebuild the tree of every batch whose leaves are all among ``records`` and whose root is
+    the one they name, so :func:`inclusion_root` answers their paths.
+
+    A batch's leaves are those its records place at each index, or, for a tree of the site log
+    (whose first leaves earlier batches' records hold), the leaf the records agree on at each
+    index. A tree is rebuilt only where that costs fewer hashes than the paths asked of it.
+    Returns how many paths were proven ahead.
+    """
     if len(_PROVEN) > _PROVEN_KEPT:
         _PROVEN.clear()  # paths proven ahead and never asked for
-    for (root, size), leaves in _leaves_by_batch(records).items():
-        if len(leaves) != size or min(leaves) != 0 or max(leaves) != size - 1:
+    batches = _leaves_by_batch(records)
+    agreed = _agreed_leaves(batches)
+    proven = 0
+    for (root, size), leaves in batches.items():
+        if len(leaves) * size.bit_length() < size:
+            continue  # hashing each path asked is cheaper than the whole tree
+        hashes = _tree_leaves(size, leaves, agreed)
+        if hashes is None:
             continue
-        hashes = [leaves[index] for index in range(size)]
         rebuilt, paths = root_and_inclusion_proofs(hashes)
         if rebuilt != root:
             continue
-        for index, path in enumerate(paths):
-            _PROVEN[(hashes[index], index, size, tuple(path))] = root
+        for index in leaves:
+            _PROVEN[(hashes[index], index, size, tuple(paths[index]))] = root
+        proven += len(leaves)
+    return proven
+
+
+def _agreed_leaves(batches: _Batches) -> dict[int, bytes | None]:
+    """The leaf hash every record placed at each index agrees on (None where two differ)."""
+    agreed: dict[int, bytes | None] = {}
+    for leaves in batches.values():
+        for index, leaf in leaves.items():
+            agreed[index] = leaf if agreed.get(index, leaf) == leaf else None
+    return agreed
+
+
+def _tree_leaves(
+    size: int, leaves: dict[int, bytes], agreed: dict[int, bytes | None]
+) -> list[bytes] | None:
+    """The ``size`` leaves of a tree: its own records' when they hold every index, else the
+    agreed ones; None when some index is unknown."""
+    if len(leaves) == size and min(leaves) == 0 and max(leaves) == size - 1:
+        return [leaves[index] for index in range(size)]
+    hashes = []
+    for index in range(size):
+        leaf = agreed.get(index)
+        if leaf is None:
+            return None
+        hashes.append(leaf)
+    return hashes
 
 
 def inclusion_root(index: int, size: int, leaf_hash: bytes, path: Sequence[bytes]) -> bytes:

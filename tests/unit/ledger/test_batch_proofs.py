@@ -14,7 +14,8 @@ from ledger.merkle import inclusion_proofs, root_from_inclusion_proof, root_hash
 from models.parts import AttestedRecord, InclusionProof, RecordKind
 
 
-def _records(leaves: list[bytes], root: bytes) -> list[AttestedRecord]:
+def _records(leaves: list[bytes], root: bytes, first: int = 0) -> list[AttestedRecord]:
+    """The records of ``leaves[first:]``, each proven in the tree of every leaf."""
     return [
         AttestedRecord.model_construct(
             kind=RecordKind.CERTIFICATE,
@@ -30,6 +31,7 @@ def _records(leaves: list[bytes], root: bytes) -> list[AttestedRecord]:
             anchor=None,
         )
         for index, (leaf, path) in enumerate(zip(leaves, inclusion_proofs(leaves), strict=True))
+        if index >= first
     ]
 
 
@@ -83,3 +85,37 @@ def test_a_malformed_proof_is_refused_as_when_hashed() -> None:
     leaf = hashlib.sha256(b"x").digest()
     with pytest.raises(ProofError):
         inclusion_root(3, 2, leaf, [])
+
+
+def test_the_trees_of_a_site_log_are_proven_from_the_records_of_earlier_batches() -> None:
+    log = [hashlib.sha256(bytes([n, 99])).digest() for n in range(24)]
+    sizes = (8, 16, 24)  # each batch is the log's tree after it grew
+    records = [
+        record
+        for before, size in zip((0, *sizes), sizes, strict=False)
+        for record in _records(log[:size], root_hash(log[:size]), first=before)
+    ]
+    assert prove_batches_ahead(records) == len(log)
+    for record in records:
+        assert record.proof is not None
+        path = [bytes.fromhex(p) for p in record.proof.path]
+        asked = (
+            record.proof.leaf_index,
+            record.proof.tree_size,
+            log[record.proof.leaf_index],
+            path,
+        )
+        assert _answer(*asked) == _hashed(*asked) == bytes.fromhex(record.proof.root)
+
+
+def test_records_that_disagree_on_a_log_leaf_leave_its_paths_to_hashing() -> None:
+    log = [hashlib.sha256(bytes([n, 98])).digest() for n in range(16)]
+    other = [hashlib.sha256(bytes([n, 97])).digest() for n in range(8)]  # another log's start
+    records = [
+        *_records(other, root_hash(other)),
+        *_records(log[:8], root_hash(log[:8])),
+        *_records(log, root_hash(log), first=8),
+    ]
+    assert prove_batches_ahead(records) == 16  # the two trees of 8 whole; not the tree of 16
+    index, path = 9, inclusion_proofs(log)[9]
+    assert inclusion_root(index, 16, log[index], path) == root_hash(log)
