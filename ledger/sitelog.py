@@ -95,42 +95,7 @@ class SiteLogStore(SerializedStore):
         their log indices and proofs, the batch with the new root and size, the checkpoint
         signed by ``signer`` (whose name is the origin). None when no leaf waits."""
         with self._tx() as cur:
-            rows = waiting_leaves(cur, max_size)
-            if not rows:
-                return None
-            old = _log_size(cur)
-            appended = append_leaves(_frontier_at(cur, old), [h for _, h in rows])
-            size, root = appended.frontier.size, appended.root
-            cur.execute(
-                "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
-                (root, size, to_micros(at), BatchState.SEALED),
-            )
-            batch_id = cur.lastrowid
-            assert batch_id is not None
-            placed = [
-                (old + n, seq, proof)
-                for n, ((seq, _), proof) in enumerate(zip(rows, appended.proofs, strict=True))
-            ]
-            cur.executemany(
-                "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
-                [(batch_id, index, b"".join(proof), seq) for index, seq, proof in placed],
-            )
-            cur.executemany(
-                "INSERT INTO log_leaves (log_index, seq) VALUES (?, ?)",
-                [(index, seq) for index, seq, _ in placed],
-            )
-            cur.execute(
-                "INSERT INTO log_frontiers (size, hashes) VALUES (?, ?)",
-                (size, appended.frontier.to_bytes()),
-            )
-            text = Checkpoint(signer.name, size, root).text()
-            note = Note(text, (signer.sign(text),)).render()
-            cur.execute(
-                "INSERT INTO checkpoints (batch_id, size, note, log_key) VALUES (?, ?, ?, ?)",
-                (batch_id, size, note, vkey := signer.verifier().vkey()),
-            )
-        sealed = to_micros(at)
-        return BatchRow(batch_id, root, size, sealed, BatchState.SEALED, None, note, vkey)
+            return seal_waiting_into_log(cur, max_size, at, signer)
 
     def log_hashes(self, size: int | None = None) -> list[bytes]:
         """The leaf hashes of the log in order (the first ``size`` of them)."""
@@ -264,3 +229,45 @@ def consistency_chain(
         proofs.append(store.consistency_proof(previous, size))
         previous = size
     return proofs
+
+
+def seal_waiting_into_log(
+    cur: sqlite3.Cursor, max_size: int, at: datetime, signer: Signer
+) -> BatchRow | None:
+    """:meth:`SiteLogStore.seal_into_log` inside the caller's write transaction ``cur``."""
+    rows = waiting_leaves(cur, max_size)
+    if not rows:
+        return None
+    old = _log_size(cur)
+    appended = append_leaves(_frontier_at(cur, old), [h for _, h in rows])
+    size, root = appended.frontier.size, appended.root
+    cur.execute(
+        "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
+        (root, size, to_micros(at), BatchState.SEALED),
+    )
+    batch_id = cur.lastrowid
+    assert batch_id is not None
+    placed = [
+        (old + n, seq, proof)
+        for n, ((seq, _), proof) in enumerate(zip(rows, appended.proofs, strict=True))
+    ]
+    cur.executemany(
+        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
+        [(batch_id, index, b"".join(proof), seq) for index, seq, proof in placed],
+    )
+    cur.executemany(
+        "INSERT INTO log_leaves (log_index, seq) VALUES (?, ?)",
+        [(index, seq) for index, seq, _ in placed],
+    )
+    cur.execute(
+        "INSERT INTO log_frontiers (size, hashes) VALUES (?, ?)",
+        (size, appended.frontier.to_bytes()),
+    )
+    text = Checkpoint(signer.name, size, root).text()
+    note = Note(text, (signer.sign(text),)).render()
+    cur.execute(
+        "INSERT INTO checkpoints (batch_id, size, note, log_key) VALUES (?, ?, ?, ?)",
+        (batch_id, size, note, vkey := signer.verifier().vkey()),
+    )
+    sealed = to_micros(at)
+    return BatchRow(batch_id, root, size, sealed, BatchState.SEALED, None, note, vkey)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
 from ledger.merkle import root_and_inclusion_proofs
-from ledger.sitelog import LOG_SCHEMA, SiteLogStore, waiting_leaves
+from ledger.sitelog import LOG_SCHEMA, SiteLogStore, seal_waiting_into_log, waiting_leaves
 from ledger.tables import (
     BATCH_COLUMNS,
     LEAF_COLUMNS,
@@ -33,6 +33,7 @@ from ledger.tables import (
     job_record,
     leaf_row,
 )
+from ledger.transparency import Signer
 from models import (
     AnchorReceipt,
     DesignDossier,
@@ -343,14 +344,15 @@ class LedgerStore(SiteLogStore):
         :meth:`seal` would give one by one. The leaves of a batch that arrive with it are
         written once, with their proof, and one commit (one fsync) covers it all.
 
-        With the site's log key the leaves are appended first and the full batches then grow
-        the site log, one transaction each. Leaves beyond the last full batch keep waiting.
+        With the site's log key the full batches grow the site log, each with its signed
+        checkpoint, in the same transaction. Leaves beyond the last full batch keep waiting.
         """
         if batch_size < 1:
             raise ValueError(f"a batch holds at least one leaf, not {batch_size}")
-        if self.log_signer is not None or self.has_log():
-            self.append(leaves)
-            return self._seal_full(batch_size, at)
+        if self.log_signer is not None:
+            return self._append_sealing_into_log(leaves, batch_size, at, self.log_signer)
+        if self.has_log():
+            raise LedgerStateError("this ledger keeps a site log: sealing needs its log key")
         sealed: list[BatchRow] = []
         with self._appending() as cur:
             rest = list(leaves)
@@ -370,12 +372,18 @@ class LedgerStore(SiteLogStore):
             self._insert_leaves(cur, rest)
         return sealed
 
-    def _seal_full(self, batch_size: int, at: datetime) -> list[BatchRow]:
+    def _append_sealing_into_log(
+        self, leaves: Sequence[NewLeaf], batch_size: int, at: datetime, signer: Signer
+    ) -> list[BatchRow]:
+        """append_sealing for a ledger with a site log: one transaction, one commit."""
         sealed: list[BatchRow] = []
-        while self.pending()[0] >= batch_size:
-            batch = self.seal(batch_size, at)
-            assert batch is not None
-            sealed.append(batch)
+        with self._appending() as cur:
+            self._insert_leaves(cur, leaves)
+            waiting = cur.execute("SELECT COUNT(*) FROM leaves WHERE batch_id IS NULL")
+            for _ in range(waiting.fetchone()[0] // batch_size):
+                batch = seal_waiting_into_log(cur, batch_size, at, signer)
+                assert batch is not None
+                sealed.append(batch)
         return sealed
 
     @contextmanager

@@ -44,14 +44,16 @@ def batches(store: LedgerStore) -> list[tuple[bytes, int]]:
     return [(b.root, b.size) for b in store.batches()]
 
 
+@pytest.mark.parametrize("log", [None, LOG], ids=["without a log", "into the site log"])
 @pytest.mark.parametrize(("waiting", "runs"), [(0, (7,)), (2, (3, 9, 1)), (8, (4,)), (0, (2,))])
 def test_sealing_while_appending_gives_the_batches_of_sealing_afterwards(
-    tmp_path: Path, waiting: int, runs: tuple[int, ...]
+    tmp_path: Path, waiting: int, runs: tuple[int, ...], log: Signer | None
 ) -> None:
     leaves = leaves_of(tmp_path, waiting + sum(runs))
     one_by_one = LedgerStore(tmp_path / "apart.sqlite")
     at_once = LedgerStore(tmp_path / "together.sqlite")
     for store in (one_by_one, at_once):
+        store.log_signer = log
         store.append(leaves[:waiting])
     start, returned = waiting, []
     for size in runs:
@@ -64,17 +66,21 @@ def test_sealing_while_appending_gives_the_batches_of_sealing_afterwards(
     assert [(b.root, b.size) for b in returned] == batches(one_by_one)
     assert placements(at_once, leaves) == placements(one_by_one, leaves)
     assert at_once.pending() == one_by_one.pending()
+    assert at_once.checkpoints() == one_by_one.checkpoints()
+    assert at_once.log_hashes() == one_by_one.log_hashes()
     one_by_one.close()
     at_once.close()
 
 
-def test_a_refused_run_seals_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log", [None, LOG], ids=["without a log", "into the site log"])
+def test_a_refused_run_seals_nothing(tmp_path: Path, log: Signer | None) -> None:
     leaves = leaves_of(tmp_path, 5)
     store = LedgerStore(tmp_path / "ledger.sqlite")
+    store.log_signer = log
     store.append(leaves[:2])
     with pytest.raises(LedgerStateError, match="already issued"):
         store.append_sealing([*leaves[2:4], leaves[1]], 3, T0)
-    assert (store.batches(), store.pending()[0]) == ([], 2)
+    assert (store.batches(), store.pending()[0], store.checkpoints()) == ([], 2, [])
     with pytest.raises(ValueError, match="at least one"):
         store.append_sealing(leaves[2:], 0, T0)
     store.close()
@@ -88,6 +94,18 @@ def test_with_the_site_log_full_batches_grow_the_log(tmp_path: Path) -> None:
     assert [b.size for b in sealed] == [3, 6]  # a log batch names the log's size
     assert [c.size for c in store.checkpoints()] == [3, 6]
     assert store.pending()[0] == 1
+    store.close()
+
+
+def test_a_ledger_keeping_a_log_refuses_to_seal_without_its_key(tmp_path: Path) -> None:
+    leaves = leaves_of(tmp_path, 6)
+    store = LedgerStore(tmp_path / "ledger.sqlite")
+    store.log_signer = LOG
+    store.append_sealing(leaves[:3], 3, T0)
+    store.log_signer = None
+    with pytest.raises(LedgerStateError, match="needs its log key"):
+        store.append_sealing(leaves[3:], 3, T0)
+    assert store.pending()[0] == 0
     store.close()
 
 
