@@ -46,6 +46,7 @@ from ledger import (
     LedgerStore,
     LocalAnvil,
     SiteKey,
+    SiteLog,
     build_bundle,
     canonical_json,
     certificate_document,
@@ -54,6 +55,7 @@ from ledger import (
     inclusion_proof,
     inclusion_proofs,
     root_hash,
+    site_log_signer,
     verify_inclusion,
     verify_offline,
     verify_offline_many,
@@ -76,6 +78,7 @@ if TYPE_CHECKING:
 
 # anvil's first well-known development key: public, for this local benchmark chain only.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+LOG_ORIGIN = "bench.trustfloor.example/log"
 CHAIN_ID = 31337
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 WINDOW = {
@@ -146,9 +149,19 @@ def rate_and_cpu(count: int, action: Callable[[], object]) -> tuple[float, float
     return count / wall, cpu / count * 1e6
 
 
-def verify_all(bundles: Sequence[ProofBundle], trust: IssuerTrust) -> None:
-    """Verify every bundle offline against the pinned issuer: the timed path of verification."""
-    reports = verify_offline_many(bundles, trust=trust)
+def site_store(folder: Path) -> tuple[LedgerStore, SiteLog]:
+    """A ledger store in ``folder`` kept as the site keeps it (LedgerService with its log key):
+    every batch grows the site log and signs its checkpoint; and that site log."""
+    log = SiteLog(site_log_signer(folder, LOG_ORIGIN, {}))
+    store = LedgerStore(folder / "ledger.sqlite")
+    store.log_signer = log.signer
+    return store, log
+
+
+def verify_all(bundles: Sequence[ProofBundle], trust: IssuerTrust, log: SiteLog) -> None:
+    """Verify every bundle offline against the pinned issuer and the site's pinned log key (no
+    witness required), as the site verifies its own bundles: the timed path of verification."""
+    reports = verify_offline_many(bundles, trust=trust, witnesses=log.witness_policy())
     if not all(report.valid for report in reports):
         raise AssertionError("a bundle of the benchmark failed verification")
 
@@ -183,17 +196,19 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
             rate(count, lambda: [raw_key.sign_recoverable(d, hasher=None) for d in digests], 1)
         )
         figures["jcs"].append(rate(count, lambda: [canonical_json(d) for d in documents], 1))
-        issued, verified, bundles = issue_and_verify(key, certs, chunk)
+        issued, verified, bundles, log = issue_and_verify(key, certs, chunk)
         for name, (per_s, cpu_us) in (("issue", issued), ("verify", verified)):
             figures[name].append(per_s)
             cpu[name].append(cpu_us)
         with tempfile.TemporaryDirectory(dir=".") as folder:
-            store = LedgerStore(Path(folder) / "ledger.sqlite")
+            store, _ = site_store(Path(folder))
             issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
             apart = partial(issue_all, issuer, certs, chunk, sealing=False)
             figures["issue_sealing_after"].append(rate_and_cpu(count, apart)[0])
             store.close()
-    assert all(verify_offline(b, trust=trust).valid for b in bundles[:10])
+    policy = log.witness_policy()
+    assert all(verify_offline(b, trust=trust, witnesses=policy).valid for b in bundles[:10])
+    assert all(b.format == "trustfloor.bundle/2" for b in bundles)
     sign, jcs, issue, verify, issue_sealing_after = (statistics.median(figures[k]) for k in names)
     issue_cpu, verify_cpu = (statistics.median(cpu[k]) for k in cpu)
     size = len(canonical_json(documents[0]))
@@ -231,18 +246,18 @@ def bench_certificates(count: int, chunk: int, rounds: int) -> dict[str, float]:
 
 def issue_and_verify(
     key: SiteKey, certs: Sequence[PartCertificate], chunk: int
-) -> tuple[tuple[float, float], tuple[float, float], list[ProofBundle]]:
-    """Issue ``certs`` into a fresh store and verify their bundles: the figures of each (see
-    rate_and_cpu) and the bundles."""
+) -> tuple[tuple[float, float], tuple[float, float], list[ProofBundle], SiteLog]:
+    """Issue ``certs`` into a fresh site store and verify their bundles: the figures of each
+    (see rate_and_cpu), the bundles and the site log that sealed them."""
     trust = IssuerTrust.pinning([key.address])
     with tempfile.TemporaryDirectory(dir=".") as folder:
-        store = LedgerStore(Path(folder) / "ledger.sqlite")
+        store, log = site_store(Path(folder))
         issuer = Issuer(store, key, BatchPolicy(1000, timedelta(seconds=60)))
         issued = rate_and_cpu(len(certs), partial(issue_all, issuer, certs, chunk))
         bundles = exported_bundles(store, certs)
         store.close()
-    verified = rate_and_cpu(len(certs), partial(verify_all, bundles, trust))
-    return issued, verified, bundles
+    verified = rate_and_cpu(len(certs), partial(verify_all, bundles, trust, log))
+    return issued, verified, bundles, log
 
 
 def exported_bundles(store: LedgerStore, certs: Sequence[PartCertificate]) -> list[ProofBundle]:
@@ -379,7 +394,7 @@ def bench_verify_sweep(sizes: Sequence[int], bundles_per_size: int) -> dict[str,
         count = max(size, min(bundles_per_size, size * bundles_per_size))
         certs = certificates(count, key.address)
         with tempfile.TemporaryDirectory(dir=".") as folder:
-            store = LedgerStore(Path(folder) / "ledger.sqlite")
+            store, log = site_store(Path(folder))
             issuer = Issuer(store, key, BatchPolicy(size, timedelta(seconds=60)))
             for start in range(0, count, 1000):
                 issuer.issue_certificates(certs[start : start + 1000])
@@ -387,7 +402,7 @@ def bench_verify_sweep(sizes: Sequence[int], bundles_per_size: int) -> dict[str,
                 pass
             bundles = exported_bundles(store, certs[:bundles_per_size])
             store.close()
-        rates[str(size)] = rate(len(bundles), partial(verify_all, bundles, trust), 1)
+        rates[str(size)] = rate(len(bundles), partial(verify_all, bundles, trust, log), 1)
     print(
         "verified offline by batch size: " + ", ".join(f"{k}: {v:.0f}/s" for k, v in rates.items())
     )

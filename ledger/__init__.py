@@ -19,6 +19,7 @@ from ledger.merkle import inclusion_proof, inclusion_proofs, root_hash, verify_i
 from ledger.recall import TraceCriteria, TracedPart, traced_parts
 from ledger.service import LedgerCounts, LedgerService
 from ledger.signing import SiteKey
+from ledger.sitelog import site_log_signer
 from ledger.store import LedgerStore
 from ledger.transparency import (
     COSIGNATURE_V1,
@@ -79,7 +80,7 @@ if TYPE_CHECKING:
     from ledger.partlist import PartEntry, list_parts
     from ledger.report import certificate_report
     from ledger.sitechain import record_consortium, site_key
-    from ledger.witnessing import log_status, site_log_of
+    from ledger.witnessing import SiteLog, log_status, site_log_of
 
 _LOADED_ON_USE = {
     "ChainClient": "ledger.chain",
@@ -107,6 +108,7 @@ _LOADED_ON_USE = {
     "verify_bundle_files": "ledger.logverify",
     "witness_policy": "ledger.logverify",
     "site_log_of": "ledger.witnessing",
+    "SiteLog": "ledger.witnessing",
     "log_status": "ledger.witnessing",
     "certificate_report": "ledger.report",
     "PartEntry": "ledger.partlist",
@@ -162,6 +164,7 @@ __all__ = [
     "PartEntry",
     "PinnedValidators",
     "SiteKey",
+    "SiteLog",
     "TraceCriteria",
     "TracedPart",
     "Verifier",
@@ -213,6 +216,7 @@ __all__ = [
     "site_key",
     "site_key_for_dossiers",
     "site_log_of",
+    "site_log_signer",
     "status_list",
     "traced_parts",
     "v1_artifact",
