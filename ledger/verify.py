@@ -12,22 +12,25 @@
 # transaction's receipt, logged by the trusted ledger itself; receipts naming the version 1
 # ledger the trusted one follows are read from that ledger's storage, as they always were.
 #
-# Speed: before running the RFC 8785 encoder, the leaf hash is first tried on the standard
-# library's compact JSON encoding, members as they come and then sorted, which gives the same
-# bytes for almost every parsed certificate. A guess is used only when it hashes to the
-# bundle's leaf hash, which the signature and the inclusion proof then confirm; otherwise the
-# RFC 8785 encoding decides. A wrong guess costs one more encoding, never a wrong verdict:
-# the issuer only ever signs RFC 8785 bytes, and bytes that hash to a signed leaf are those
-# bytes.
+# Speed: before running the RFC 8785 encoder, the leaf hash is first tried on orjson's compact
+# encoding (members as they come: a parsed signed record keeps the canonical order, and orjson
+# escapes strings as RFC 8785 does), then on the standard library's with members sorted; they
+# give the same bytes for almost every parsed certificate. A guess is used only when it hashes
+# to the bundle's leaf hash, which the signature and the inclusion proof then confirm;
+# otherwise the RFC 8785 encoding decides. A wrong guess costs one more encoding, never a wrong
+# verdict: the issuer only ever signs RFC 8785 bytes, and bytes that hash to a signed leaf are
+# those bytes.
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+import orjson
+
 from ledger.batch_proofs import inclusion_root
-from ledger.canonical import record_leaf
+from ledger.canonical import JsonObject, record_leaf
 from ledger.contract import AnchorRecord, TxOutcome
 from ledger.documents import LEAF_TAG, kind_of
 from ledger.errors import CanonicalEncodingError, ProofError, SigningError
@@ -209,7 +212,7 @@ def content_leaf_hash(record: AttestedRecord) -> bytes:
     tag = LEAF_TAG[record.kind]
     for guess in _GUESSES:
         try:
-            text = guess.encode(record.document).encode("utf-8")
+            text = guess(record.document)
         except (TypeError, ValueError):
             break
         if hash_leaf(tag + text).hex() == record.leaf_hash:
@@ -217,12 +220,15 @@ def content_leaf_hash(record: AttestedRecord) -> bytes:
     return hash_leaf(record_leaf(tag, record.document))
 
 
-_GUESSES = (
-    json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False),
-    json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True),
+_SORTED = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
 )
-"""The standard library's compact JSON of a document, its members first as they come (a
-parsed signed record keeps the canonical order), then sorted."""
+_GUESSES: tuple[Callable[[JsonObject], bytes], ...] = (
+    orjson.dumps,
+    lambda document: _SORTED.encode(document).encode("utf-8"),
+)
+"""Compact JSON of a document: orjson's, its members as they come (a parsed signed record
+keeps the canonical order), then the standard library's with the members sorted."""
 
 
 def _signature_check(label: str, record: AttestedRecord, leaf_hash: bytes) -> VerificationCheck:
