@@ -38,6 +38,7 @@ from maintenance.training_options import (
     closure_labels,
     site_training_options,
 )
+from maintenance.training_stop import StopSignal, TrainingStoppedError
 from maintenance.work_request_store import WorkRequestStore
 from maintenance.work_requests import (
     Closure,
@@ -116,7 +117,9 @@ __all__ = [
     "ScoredMachine",
     "ScoringService",
     "SqliteOrderBook",
+    "StopSignal",
     "TrainingOptions",
+    "TrainingStoppedError",
     "WebhookNotifier",
     "WorkRequest",
     "WorkRequestDesk",

@@ -70,6 +70,7 @@ from maintenance.training_options import (
 from maintenance.training_options import TrainingOptions as TrainingOptions
 from maintenance.training_options import closure_labels as closure_labels
 from maintenance.training_options import site_training_options as site_training_options
+from maintenance.training_stop import StopSignal, TrainingStoppedError, check_stop
 from models import Historian, Quality
 
 CUTS_PER_UNIT = 5
@@ -120,9 +121,19 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def train_table(
-    table: RunTable, name: str, store: ModelStore, options: TrainingOptions, progress: Progress
+    table: RunTable,
+    name: str,
+    store: ModelStore,
+    options: TrainingOptions,
+    progress: Progress,
+    stop: StopSignal | None = None,
 ) -> TrainingReport:
-    """Train, evaluate on held-out units, then retrain on every unit and store both models."""
+    """Train, evaluate on held-out units, then retrain on every unit and store both models.
+
+    ``stop`` is checked between the stages (each model, each cross-validation fold, the anomaly
+    scorer, the storing): once it is set the training raises :class:`TrainingStoppedError` at
+    the next check, having stored nothing.
+    """
     frame, columns = table.frame, table.columns
     units = np.sort(frame[columns.unit].unique())
     held_out = _held_out_units(units, options)
@@ -130,15 +141,28 @@ def train_table(
     conditions = _conditions(frame, columns)
     kept = frame[~frame[columns.unit].isin(held_out)]
     trial = fit_rul_on_table(
-        kept, columns, windows=options.windows, n_conditions=conditions, settings=options.rul
+        kept,
+        columns,
+        windows=options.windows,
+        n_conditions=conditions,
+        settings=options.rul,
+        stop=stop,
     )
+    check_stop(stop, "the held-out evaluation")
     evaluation = evaluate(trial, frame[frame[columns.unit].isin(held_out)], columns, options)
     progress(f"{name}: held-out RMSE {evaluation.rmse:.2f}, PHM08 {evaluation.phm08:.1f}")
     progress(f"{name}: training on all {len(units)} units")
     model = fit_rul_on_table(
-        frame, columns, windows=options.windows, n_conditions=conditions, settings=options.rul
+        frame,
+        columns,
+        windows=options.windows,
+        n_conditions=conditions,
+        settings=options.rul,
+        stop=stop,
     )
+    check_stop(stop, "the anomaly scorer")
     scorer = train_anomaly_scorer(healthy_rows(frame, columns, options), columns, model.pipeline)
+    check_stop(stop, "storing the models")
     digest = _digest(frame, columns)
     metrics = {
         SAMPLE_INTERVAL_METRIC: options.sample_interval_s,
@@ -461,14 +485,20 @@ def _current_rmse(
 
 
 def retrain_if_better(
-    table: RunTable, name: str, store: ModelStore, options: TrainingOptions, progress: Progress
+    table: RunTable,
+    name: str,
+    store: ModelStore,
+    options: TrainingOptions,
+    progress: Progress,
+    stop: StopSignal | None = None,
 ) -> RetrainOutcome:
     """Train a candidate aside; store it as the next version only if its held-out RMSE beats
-    the current model's on the same held-out runs. Older versions stay for rollback."""
+    the current model's on the same held-out runs. Older versions stay for rollback. ``stop``:
+    as :func:`train_table` (a stopped candidate is dropped, the store is left as it was)."""
     current = _current_rmse(store, name, table, options)
     with tempfile.TemporaryDirectory(prefix="retrain-") as scratch:
         trial = ModelStore(Path(scratch))
-        report = train_table(table, name, trial, options, progress)
+        report = train_table(table, name, trial, options, progress, stop)
         candidate = report.evaluation.rmse
         promoted = current is None or candidate < current
         if promoted:
@@ -493,11 +523,12 @@ def _retrain_on_threads(
     store: ModelStore,
     options: TrainingOptions,
     progress: Progress,
+    stop: StopSignal | None,
 ) -> RetrainOutcome:
     """``retrain_if_better`` with BLAS and OpenMP on at most ``threads`` threads (None: their
     default); the limit holds in the calling thread only, so a worker thread bounds itself."""
     with threadpool_limits(limits=threads):
-        return retrain_if_better(table, name, store, options, progress)
+        return retrain_if_better(table, name, store, options, progress, stop)
 
 
 async def retrain_from_historian(
@@ -511,11 +542,14 @@ async def retrain_from_historian(
     options: TrainingOptions,
     progress: Progress,
     threads: int | None = None,
+    stop: StopSignal | None = None,
 ) -> list[RetrainOutcome]:
     """Retrain each group from the historian, labelled by closures (and a failures table);
     each candidate replaces its group's model only when better on held-out runs. A group with
     too few labelled runs is passed over with the reason (``progress``); the others go on.
-    ``threads`` bounds the numeric libraries' threads while training (None: their default)."""
+    ``threads`` bounds the numeric libraries' threads while training (None: their default).
+    Once ``stop`` is set the retrain ends at its next stage: the group in training keeps its
+    current models, and the outcomes of the groups done before are returned."""
     labels = list(closures)
     if failures is not None:
         labels += await asyncio.to_thread(read_failures, failures)
@@ -523,14 +557,18 @@ async def retrain_from_historian(
     outcomes = []
     for group in machine_groups(machines):
         try:
+            check_stop(stop, f"retraining {group.name}")
             table = await history_table(
                 historian, group.machines, labels, start, options.sample_interval_s
             )
             outcome = await asyncio.to_thread(
-                _retrain_on_threads, threads, table, group.name, store, options, progress
+                _retrain_on_threads, threads, table, group.name, store, options, progress, stop
             )
         except TrainingDataError as error:
             progress(f"{group.name}: not retrained: {error}")
             continue
+        except TrainingStoppedError:
+            progress(f"training stopped: shutting down; {group.name} keeps its current models")
+            break
         outcomes.append(outcome)
     return outcomes

@@ -32,6 +32,7 @@ from pydantic import Field
 from maintenance.errors import FeatureInputError, TrainingDataError
 from maintenance.features import FloatArray
 from maintenance.pipeline import FeaturePipeline
+from maintenance.training_stop import StopSignal, check_stop
 from maintenance.tree_ensemble import TreeEnsemble
 from models import Frozen
 
@@ -234,11 +235,13 @@ def fit_rul_model(
     groups: FloatArray,
     age: FloatArray | None = None,
     settings: RulSettings | None = None,
+    stop: StopSignal | None = None,
 ) -> RulModel:
     """Train on the features of every history row, ``rul`` its true remaining life.
 
     ``groups`` names each row's unit, so the band's residuals come from units the fold model
-    never saw.
+    never saw. ``stop`` is checked before each fold's fit and before the final fit
+    (:class:`~maintenance.training_stop.TrainingStoppedError` once it is set).
     """
     settings = settings or RulSettings()
     design = _design_matrix(features, age, settings.use_age)
@@ -248,7 +251,7 @@ def fit_rul_model(
     design, remaining, groups = design[kept], remaining[kept], np.asarray(groups)[kept]
     learnt = _Target(settings)
     target = learnt.of(remaining)
-    out_of_fold = _out_of_fold_predictions(design, target, groups, settings)
+    out_of_fold = _out_of_fold_predictions(design, target, groups, settings, stop)
     band = ResidualBand.fit(
         out_of_fold,
         target,
@@ -256,6 +259,7 @@ def fit_rul_model(
         bins=settings.band_bins,
         focus_below=learnt.focus,
     )
+    check_stop(stop, "the RUL model's final fit")
     trees = _fitted_trees(design, target, settings)
     metrics = _out_of_fold_metrics(learnt.rul(out_of_fold), np.minimum(remaining, settings.cap))
     return RulModel(pipeline, settings, trees, band, metrics)
@@ -318,13 +322,19 @@ def _new_estimator(settings: RulSettings) -> HistGradientBoostingRegressor:
 
 
 def _out_of_fold_predictions(
-    design: FloatArray, target: FloatArray, groups: FloatArray, settings: RulSettings
+    design: FloatArray,
+    target: FloatArray,
+    groups: FloatArray,
+    settings: RulSettings,
+    stop: StopSignal | None = None,
 ) -> FloatArray:
     from sklearn.model_selection import GroupKFold
 
     predicted = np.empty_like(target)
     learnt = _Target(settings)
-    for train, held_out in GroupKFold(n_splits=settings.folds).split(design, target, groups):
+    folds = GroupKFold(n_splits=settings.folds).split(design, target, groups)
+    for number, (train, held_out) in enumerate(folds, start=1):
+        check_stop(stop, f"cross-validation fold {number} of {settings.folds}")
         fold_model = _new_estimator(settings).fit(design[train], target[train])
         predicted[held_out] = learnt.clipped(fold_model.predict(design[held_out]))
     return predicted

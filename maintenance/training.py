@@ -27,6 +27,7 @@ from maintenance.features import (
 )
 from maintenance.pipeline import FeaturePipeline
 from maintenance.rul import RulModel, RulSettings, fit_rul_model
+from maintenance.training_stop import StopSignal, check_stop
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,15 @@ def train_rul_model(
     windows: Sequence[Window] | None = None,
     n_conditions: int = 1,
     settings: RulSettings | None = None,
+    stop: StopSignal | None = None,
 ) -> RulModel:
     """Fit pipeline and RUL model on run-to-failure histories (each unit ends in failure).
 
-    The machine's age is the time column (samples since the unit was new).
+    The machine's age is the time column (samples since the unit was new). ``stop`` is checked
+    before the features and before each of the RUL model's fits.
     """
     settings = settings or RulSettings()
+    check_stop(stop, "the feature pipeline")
     pipeline = fit_pipeline(
         frame, columns, windows=windows, n_conditions=n_conditions, seed=settings.seed
     )
@@ -117,6 +121,7 @@ def train_rul_model(
         groups=ordered[columns.unit].to_numpy()[kept],
         age=ordered[columns.time].to_numpy(dtype=np.float64)[kept],
         settings=settings,
+        stop=stop,
     )
 
 

@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -39,7 +38,9 @@ from maintenance import (
     ModelStore,
     RulSettings,
     ScoringService,
+    StopSignal,
     TrainingOptions,
+    TrainingStoppedError,
     load_group_models,
     machine_groups,
     scored_machines,
@@ -63,14 +64,12 @@ TRAINING = TrainingOptions(
 TRAINED_FOR_FILE = "demo-trained-for.json"
 
 
-class TrainingStoppedError(Exception):
-    """The site is stopping: the demo's training gives up between two histories."""
-
-
 def history_table(
-    machine: Machine, units: int, seed: int, sampling: Sampling, stopping: threading.Event
+    machine: Machine, units: int, seed: int, sampling: Sampling, stopping: StopSignal
 ) -> RunTable:
-    """``units`` lives of ``machine`` with new parts, as a run-to-failure training table."""
+    """``units`` lives of ``machine`` with new parts, as a run-to-failure training table.
+
+    Raises TrainingStoppedError when ``stopping`` is set, between two histories."""
     import pandas as pd  # the training code's libraries load when the demo trains, not before
 
     from maintenance import HistoryColumns, RunTable
@@ -79,7 +78,7 @@ def history_table(
     tags = [tag.name for tag in machine.tags]
     for unit in range(units):
         if stopping.is_set():
-            raise TrainingStoppedError(machine.id)
+            raise TrainingStoppedError(f"training stopped before {machine.id}'s history {unit + 1}")
         rows = run_to_failure(machine, seed + unit, sampling)
         frame = pd.DataFrame(rows, columns=tags)
         frame.insert(0, TIME, range(len(frame)))
@@ -135,11 +134,12 @@ def train_group(
     settings: Settings,
     store: ModelStore,
     progress: Callable[[str], None],
-    stopping: threading.Event,
+    stopping: StopSignal,
 ) -> None:
     """Train one machine type's models on simulated histories of its first machine.
 
-    Raises TrainingStoppedError when ``stopping`` is set while the histories are being made."""
+    Raises TrainingStoppedError when ``stopping`` is set, at the next stage of the training
+    (a history, a fold, a model), before anything is stored."""
     from maintenance import train_table
 
     started = time.perf_counter()
@@ -153,7 +153,7 @@ def train_group(
     with threadpool_limits(limits=1):
         table = history_table(machine, HISTORY_UNITS, HISTORY_SEED, sampling, stopping)
         options = TRAINING.model_copy(update={"sample_interval_s": sampling.interval_s})
-        train_table(table, group.name, store, options, lambda line: log.info("%s", line))
+        train_table(table, group.name, store, options, lambda line: log.info("%s", line), stopping)
     record = _trained_for(store) | {group.name: asdict(sampling)}
     (store.root / TRAINED_FOR_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     progress(f"demo: {group.name}'s models trained in {time.perf_counter() - started:.1f} s")
@@ -164,23 +164,56 @@ async def train_demo_models(
     settings: Settings,
     store: ModelStore,
     scoring: ScoringService,
-    stopping: threading.Event,
+    stopping: StopSignal,
 ) -> None:
     """Each simulated machine type in turn, in a worker thread; its scoring switches to the new
-    models at once. Returns early once ``stopping`` is set."""
+    models at once. Returns at the training's next stage once ``stopping`` is set (the worker
+    thread ends there too, so the process exits without waiting for a whole fit)."""
 
     def progress(line: str) -> None:
         log.info("%s", line)
 
     for group in groups_to_train(site, settings, store):
+        work = asyncio.ensure_future(
+            asyncio.to_thread(train_group, group, site, settings, store, progress, stopping)
+        )
         try:
-            await asyncio.to_thread(train_group, group, site, settings, store, progress, stopping)
+            await _thread_end(work, store, group)
         except TrainingStoppedError:
+            _log_stopped(store, group)
             return
         except TrustfloorError as error:
             log.error("demo: %s's models not trained: %s", group.name, error.diagnostics())
             continue
         scoring.reload_models()
+
+
+async def _thread_end(work: asyncio.Future[None], store: ModelStore, group: MachineGroup) -> None:
+    """The training thread's result. Cancelled (the site stops, having set ``stopping``), it
+    waits for the thread to give up at its next stage before the cancellation goes on, so no
+    training goes on after the site said it stopped."""
+    try:
+        await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        if isinstance(work.exception(), TrainingStoppedError):
+            _log_stopped(store, group)
+        raise
+
+
+def _log_stopped(store: ModelStore, group: MachineGroup) -> None:
+    log.info("demo: training stopped: shutting down; %s", _what_is_kept(store, group))
+
+
+def _what_is_kept(store: ModelStore, group: MachineGroup) -> str:
+    """What a group whose training stopped scores with: its old models, or none."""
+    try:
+        old = load_group_models(store, group)
+    except ModelMismatchError:
+        return f"{group.name} keeps none (its old models do not fit its tags)"
+    if old is None:
+        return f"{group.name} keeps none (no models yet)"
+    return f"{group.name} keeps its old models"
 
 
 def _is_simulated(site: SiteSettings, machine: str) -> bool:

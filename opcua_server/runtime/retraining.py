@@ -20,6 +20,7 @@ from maintenance import (
     RetrainOutcome,
     ScoredMachine,
     ScoringService,
+    StopSignal,
     TrainingOptions,
     WorkRequestStore,
     closure_labels,
@@ -76,7 +77,9 @@ class SiteRetrainer:
         scoring: ScoringService,
         options: TrainingOptions,
         clock: Clock,
+        stop: StopSignal | None = None,
     ) -> None:
+        """``stop``: set when the site stops; a retrain running then ends at its next stage."""
         self._historian = historian
         self._machines = machines
         self._requests = requests
@@ -84,6 +87,7 @@ class SiteRetrainer:
         self._scoring = scoring
         self._options = options
         self._clock = clock
+        self._stop = stop
         self.figures = RetrainFigures()
 
     async def tick(self) -> RetrainRun:
@@ -100,6 +104,7 @@ class SiteRetrainer:
             options=self._options,
             progress=lambda line: log.info("retrain: %s", line),
             threads=1,  # OpenMP workers spinning against the running site cost more than they win
+            stop=self._stop,
         )
         run = RetrainRun(
             at=self._clock.now(),

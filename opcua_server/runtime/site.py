@@ -435,6 +435,7 @@ class Site:
             self.scoring,
             self._retrain_options or site_training_options(self.settings),
             self.clock,
+            stop=self._stopping_event,
         )
 
     async def _maintain_historian(self) -> None:
