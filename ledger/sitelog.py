@@ -238,8 +238,36 @@ def seal_waiting_into_log(
     rows = waiting_leaves(cur, max_size)
     if not rows:
         return None
+    grown = grow_log(cur, [h for _, h in rows], at, signer)
+    cur.executemany(
+        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
+        [
+            (grown.batch.id, grown.first + n, b"".join(proof), seq)
+            for n, ((seq, _), proof) in enumerate(zip(rows, grown.proofs, strict=True))
+        ],
+    )
+    log_placed_leaves(cur, grown.batch.id)
+    return grown.batch
+
+
+@dataclass(frozen=True, slots=True)
+class GrownLog:
+    """The site log grown by some leaf hashes: the batch of its new tree, the log index of the
+    first of them, and each one's inclusion proof in the new tree."""
+
+    batch: BatchRow
+    first: int
+    proofs: list[list[bytes]]
+
+
+def grow_log(
+    cur: sqlite3.Cursor, hashes: Sequence[bytes], at: datetime, signer: Signer
+) -> GrownLog:
+    """Append leaf ``hashes`` to the log inside the caller's write transaction: the batch with
+    the new root and size, the new frontier, the checkpoint signed by ``signer`` (whose name is
+    the origin). The leaves themselves are placed by the caller, then :func:`log_placed_leaves`."""
     old = _log_size(cur)
-    appended = append_leaves(_frontier_at(cur, old), [h for _, h in rows])
+    appended = append_leaves(_frontier_at(cur, old), hashes)
     size, root = appended.frontier.size, appended.root
     cur.execute(
         "INSERT INTO batches (root, size, sealed_us, state) VALUES (?, ?, ?, ?)",
@@ -247,18 +275,6 @@ def seal_waiting_into_log(
     )
     batch_id = cur.lastrowid
     assert batch_id is not None
-    placed = [
-        (old + n, seq, proof)
-        for n, ((seq, _), proof) in enumerate(zip(rows, appended.proofs, strict=True))
-    ]
-    cur.executemany(
-        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
-        [(batch_id, index, b"".join(proof), seq) for index, seq, proof in placed],
-    )
-    cur.executemany(
-        "INSERT INTO log_leaves (log_index, seq) VALUES (?, ?)",
-        [(index, seq) for index, seq, _ in placed],
-    )
     cur.execute(
         "INSERT INTO log_frontiers (size, hashes) VALUES (?, ?)",
         (size, appended.frontier.to_bytes()),
@@ -269,5 +285,14 @@ def seal_waiting_into_log(
         "INSERT INTO checkpoints (batch_id, size, note, log_key) VALUES (?, ?, ?, ?)",
         (batch_id, size, note, vkey := signer.verifier().vkey()),
     )
-    sealed = to_micros(at)
-    return BatchRow(batch_id, root, size, sealed, BatchState.SEALED, None, note, vkey)
+    batch = BatchRow(batch_id, root, size, to_micros(at), BatchState.SEALED, None, note, vkey)
+    return GrownLog(batch, old, appended.proofs)
+
+
+def log_placed_leaves(cur: sqlite3.Cursor, batch_id: int) -> None:
+    """Enter the leaves placed in log batch ``batch_id`` (their log indices) in the log."""
+    cur.execute(
+        "INSERT INTO log_leaves (log_index, seq) SELECT leaf_index, seq FROM leaves"
+        " WHERE batch_id = ?",
+        (batch_id,),
+    )

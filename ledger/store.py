@@ -8,14 +8,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
 from ledger.merkle import root_and_inclusion_proofs
-from ledger.sitelog import LOG_SCHEMA, SiteLogStore, seal_waiting_into_log, waiting_leaves
+from ledger.sitelog import LOG_SCHEMA, SiteLogStore, grow_log, log_placed_leaves, waiting_leaves
 from ledger.tables import (
     BATCH_COLUMNS,
     LEAF_COLUMNS,
@@ -33,7 +33,6 @@ from ledger.tables import (
     job_record,
     leaf_row,
 )
-from ledger.transparency import Signer
 from models import (
     AnchorReceipt,
     DesignDossier,
@@ -349,10 +348,7 @@ class LedgerStore(SiteLogStore):
         """
         if batch_size < 1:
             raise ValueError(f"a batch holds at least one leaf, not {batch_size}")
-        if self.log_signer is not None:
-            return self._append_sealing_into_log(leaves, batch_size, at, self.log_signer)
-        if self.has_log():
-            raise LedgerStateError("this ledger keeps a site log: sealing needs its log key")
+        make_batch = self._batch_maker(at)
         sealed: list[BatchRow] = []
         with self._appending() as cur:
             rest = list(leaves)
@@ -363,28 +359,38 @@ class LedgerStore(SiteLogStore):
                     rest[batch_size - len(waiting) :],
                 )
                 hashes = [h for _, h in waiting] + [leaf.leaf_hash for leaf in arriving]
-                root, proofs = root_and_inclusion_proofs(hashes)
-                batch = _insert_batch(cur, root, len(hashes), at)
-                _place_waiting(cur, batch.id, waiting, proofs)
-                self._insert_leaves(cur, arriving, batch.id, len(waiting), proofs[len(waiting) :])
+                batch, first, proofs = make_batch(cur, hashes)
+                _place_waiting(cur, batch.id, waiting, proofs, first)
+                self._insert_leaves(
+                    cur, arriving, batch.id, first + len(waiting), proofs[len(waiting) :]
+                )
+                if self.log_signer is not None:
+                    log_placed_leaves(cur, batch.id)
                 sealed.append(batch)
                 waiting = waiting_leaves(cur, batch_size)
             self._insert_leaves(cur, rest)
         return sealed
 
-    def _append_sealing_into_log(
-        self, leaves: Sequence[NewLeaf], batch_size: int, at: datetime, signer: Signer
-    ) -> list[BatchRow]:
-        """append_sealing for a ledger with a site log: one transaction, one commit."""
-        sealed: list[BatchRow] = []
-        with self._appending() as cur:
-            self._insert_leaves(cur, leaves)
-            waiting = cur.execute("SELECT COUNT(*) FROM leaves WHERE batch_id IS NULL")
-            for _ in range(waiting.fetchone()[0] // batch_size):
-                batch = seal_waiting_into_log(cur, batch_size, at, signer)
-                assert batch is not None
-                sealed.append(batch)
-        return sealed
+    def _batch_maker(self, at: datetime) -> _BatchMaker:
+        """How append_sealing makes a batch of leaf hashes: a tree of its own, or the site log
+        grown by them when the site's log key is given (refused when the ledger keeps a log
+        and the key is not given)."""
+        signer = self.log_signer
+        if signer is not None:
+
+            def grow(cur: sqlite3.Cursor, hashes: Sequence[bytes]) -> _MadeBatch:
+                grown = grow_log(cur, hashes, at, signer)
+                return grown.batch, grown.first, grown.proofs
+
+            return grow
+        if self.has_log():
+            raise LedgerStateError("this ledger keeps a site log: sealing needs its log key")
+
+        def own_tree(cur: sqlite3.Cursor, hashes: Sequence[bytes]) -> _MadeBatch:
+            root, proofs = root_and_inclusion_proofs(hashes)
+            return _insert_batch(cur, root, len(hashes), at), 0, proofs
+
+        return own_tree
 
     @contextmanager
     def _appending(self) -> Iterator[sqlite3.Cursor]:
@@ -591,6 +597,10 @@ class LedgerStore(SiteLogStore):
         }
 
 
+_MadeBatch = tuple[BatchRow, int, Sequence[Sequence[bytes]]]
+"""A batch made of leaf hashes: its row, the index of the first of them, their proofs."""
+_BatchMaker = Callable[[sqlite3.Cursor, Sequence[bytes]], _MadeBatch]
+
 _INSERT_LEAF = (
     "INSERT INTO leaves (kind, serial, design_key, body, leaf_hash, signature, created_us,"
     " batch_id, leaf_index, proof) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -612,11 +622,13 @@ def _place_waiting(
     batch_id: int,
     rows: Sequence[tuple[int, bytes]],
     proofs: Sequence[Sequence[bytes]],
+    first: int = 0,
 ) -> None:
-    """Put waiting leaves ``rows`` (seq, leaf hash) at the first indices of batch ``batch_id``."""
+    """Put waiting leaves ``rows`` (seq, leaf hash) at the first indices of batch ``batch_id``,
+    from index ``first`` on (a log batch's indices are log indices)."""
     cur.executemany(
         "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
-        [(batch_id, index, b"".join(proofs[index]), seq) for index, (seq, _) in enumerate(rows)],
+        [(batch_id, first + n, b"".join(proofs[n]), seq) for n, (seq, _) in enumerate(rows)],
     )
 
 
