@@ -351,6 +351,7 @@ async def stage_costs(pipeline: Pipeline, machine: Machine, seconds: float) -> d
 
     async def store() -> int:
         if not batches:
+            pipeline.historian.count()  # folds what is still incoming, so its cost is counted
             return 0
         batch = batches.pop()
         await pipeline.historian.write(batch)

@@ -67,6 +67,22 @@ CREATE TABLE IF NOT EXISTS {name} (
 Good), ``reason`` is NULL unless the reading has one. The first layout held quality, cause and
 reason as text; such a file is rewritten into this one when it is opened."""
 
+_INCOMING = """
+CREATE TABLE IF NOT EXISTS incoming (
+    point INTEGER NOT NULL,
+    ts_us INTEGER NOT NULL,
+    value,
+    status INTEGER NOT NULL,
+    reason TEXT
+);
+"""
+"""Readings as they arrive, in arrival order, before they are folded into ``readings``.
+
+``readings`` is ordered by point, so a batch of one reading for each of thousands of points
+dirties a page per point; appending to this table dirties a few pages per batch, and a fold
+moves many batches into ``readings`` at once, touching each point's page once for all of them.
+"""
+
 _SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS points (
@@ -76,6 +92,7 @@ CREATE TABLE IF NOT EXISTS points (
     UNIQUE (machine, tag)
 );"""
     + _READINGS.format(name="readings")
+    + _INCOMING
     + """
 CREATE TABLE IF NOT EXISTS rollups (
     point INTEGER NOT NULL REFERENCES points(id),
@@ -95,11 +112,16 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 )
 
-_INSERT = (
-    "INSERT OR REPLACE INTO readings (point, ts_us, value, status, reason) VALUES (?, ?, ?, ?, ?)"
-)
-_INSERT_GOOD = "INSERT OR REPLACE INTO readings (point, ts_us, value, status) VALUES (?, ?, ?, 0)"
+_INSERT = "INSERT INTO incoming (point, ts_us, value, status, reason) VALUES (?, ?, ?, ?, ?)"
+_INSERT_GOOD = "INSERT INTO incoming (point, ts_us, value, status) VALUES (?, ?, ?, 0)"
 """A Good reading with no cause and no reason binds three parameters."""
+_FOLD = (
+    "INSERT OR REPLACE INTO readings (point, ts_us, value, status, reason)"
+    " SELECT point, ts_us, value, status, reason FROM incoming ORDER BY point, ts_us, rowid",
+    "DELETE FROM incoming",
+)
+"""Moves the incoming readings into ``readings`` in key order; of two readings of one point
+and time the later arrival replaces the earlier, as it would have written directly."""
 _SELECT = (
     f"SELECT ts_us, value, {QUALITY_TEXT}, {CAUSE_TEXT}, coalesce(reason, '') FROM readings"
     " WHERE point = ? AND ts_us >= ? AND ts_us <= ? ORDER BY ts_us LIMIT ?"
@@ -192,13 +214,19 @@ class TelemetryStore:
     """
 
     def __init__(
-        self, path: Path, retention: Retention | None = None, *, chunk_rows: int = 10_000
+        self,
+        path: Path,
+        retention: Retention | None = None,
+        *,
+        chunk_rows: int = 10_000,
+        fold_rows: int = 100_000,
     ) -> None:
-        if chunk_rows < 1:
-            raise ValueError("requires chunk_rows >= 1")
+        if chunk_rows < 1 or fold_rows < 1:
+            raise ValueError("requires chunk_rows >= 1 and fold_rows >= 1")
         self.path = path
         self.retention = retention or Retention()
         self.chunk_rows = chunk_rows
+        self.fold_rows = fold_rows
         self._lock = threading.Lock()
         self._db = open_wal(
             path,
@@ -214,6 +242,9 @@ class TelemetryStore:
         self._upgrade_layout()
         self._check_rollup_interval()
         self._points = self._stored_points()
+        self._incoming = 1  # readings a crash left in ``incoming`` are folded now
+        with self._lock:
+            self._fold()
 
     def _stored_points(self) -> dict[tuple[str, str], int]:
         """Point ids by (machine, tag), as committed."""
@@ -224,18 +255,37 @@ class TelemetryStore:
         """Store a batch in one transaction; once this returns it survives a process crash.
 
         (WAL with ``synchronous=NORMAL``: a power cut may lose the last commits, never corrupt.)
-        A :class:`ReadingBatch` is stored from its columns, with no object per reading.
+        A :class:`ReadingBatch` is stored from its columns, with no object per reading. The
+        batch is appended to ``incoming``; once ``fold_rows`` readings wait there, the same
+        transaction folds them into ``readings``. Every read folds first, so it sees them all.
         """
         if not readings:
             return
         batch = ReadingBatch.of(readings)
+        incoming = self._incoming + len(batch)
         with self._lock:
             try:
                 with self._transaction(f"cannot store {len(batch)} readings in {self.path}"):
                     self._db.executemany(*self._rows(batch))
+                    if incoming >= self.fold_rows:
+                        self._fold_into_readings()
+                        incoming = 0
             except HistorianError:
                 self._points = self._stored_points()  # forget ids the rollback took back
                 raise
+            self._incoming = incoming
+
+    def _fold(self) -> None:
+        """Fold the incoming readings into ``readings`` in one transaction, if any wait (the
+        caller holds the lock)."""
+        if self._incoming:
+            with self._transaction(f"cannot fold the incoming readings of {self.path}"):
+                self._fold_into_readings()
+            self._incoming = 0
+
+    def _fold_into_readings(self) -> None:
+        for statement in _FOLD:
+            self._db.execute(statement)
 
     def query(
         self, machine: str, tag: str, start: datetime, end: datetime, limit: int = 10_000
@@ -252,6 +302,7 @@ class TelemetryStore:
             point = self._points.get((machine, tag))
             if point is None:
                 return []
+            self._fold()
             return self._db.execute(
                 _SELECT, (point, to_micros(start), to_micros(end), limit)
             ).fetchall()
@@ -286,6 +337,8 @@ class TelemetryStore:
         transactions neither loses nor double-counts, and running it again is harmless.
         """
         report = MaintenanceReport()
+        with self._lock:
+            self._fold()
         now_us = to_micros(now)
         raw_cutoff = now_us - seconds_to_micros(self.retention.raw_s)
         # a rollup expires once its whole interval is older than the aggregate retention
@@ -311,6 +364,7 @@ class TelemetryStore:
     def count(self) -> int:
         """Raw readings stored."""
         with self._lock:
+            self._fold()
             return int(self._db.execute("SELECT count(*) FROM readings").fetchone()[0])
 
     def count_rollups(self) -> int:
@@ -319,8 +373,12 @@ class TelemetryStore:
             return int(self._db.execute("SELECT count(*) FROM rollups").fetchone()[0])
 
     def close(self) -> None:
+        """Fold the incoming readings (so ``readings`` alone holds every reading) and close."""
         with self._lock:
-            self._db.close()
+            try:
+                self._fold()
+            finally:
+                self._db.close()
 
     def _drain_chunks(
         self, chunk: _Chunk, point: int, before: int, report: MaintenanceReport
@@ -374,6 +432,7 @@ class TelemetryStore:
             if point is None:
                 return partials
             args["point"] = point
+            self._fold()
             with self._transaction() as db:
                 rows = db.execute(_RAW_PARTIALS, args).fetchall()
                 rows += db.execute(_ROLLUP_PARTIALS, args).fetchall()
