@@ -7,14 +7,16 @@ from the repository root:
 
 - issued/s: RFC 8785 bytes of each certificate + leaf hash + secp256k1 signature (on the
   signing threads) + SQLite append (WAL, synchronous=FULL, one transaction per ``--chunk``
-  certificates, which also seals each batch of 1000 it fills with every inclusion proof; the
+  certificates, which also seals each batch of 1000 it fills into the site log, with every
+  inclusion proof and the checkpoint signed by the site's log key, as a site's store does; the
   next run encoded and signed while the last commits); beside raw coincurve signatures/s
   (one thread), the generic RFC 8785 encoder alone, the same certificates issued with the
   batches sealed after the runs (``issue_sealing_after_per_s``, the path before sealing went
   into the runs), and the CPU time of every thread per certificate.
-- verified/s: offline verification of exported bundles (content, signature, inclusion,
-  receipt, issuer), all at once (ledger.verify_many: signatures recovered on the signing
-  threads, each whole batch's tree rebuilt once); the same reports as one by one.
+- verified/s: offline verification of exported format 2 bundles (content, signature,
+  inclusion, receipt, the checkpoint under the pinned log key, issuer), all at once
+  (ledger.verify_many: signatures recovered on the signing threads, each whole batch's tree
+  rebuilt once); the same reports as one by one.
 - gas per certificate: one anchor per batch of 1, 100 and 1000 real certificates on a local
   anvil, root only and with the batch's pieces counted against a licence, on the ledger the
   product deploys (version 2: ``gas_per_cert``, ``gas_per_cert_counting_pieces``) and on the
