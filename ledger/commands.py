@@ -24,7 +24,15 @@ from ledger.tables import LeafRow
 from ledger.trust import IssuerTrust, parse_issuers
 from ledger.verify import ISSUER_CHECKS, issuer_untrusted, malformed, verify_offline, verify_online
 from ledger.witnessing import configured_witnesses, site_log_of
-from models import Clock, ExitCode, RecordKind, SystemClock, Verdict, VerificationReport
+from models import (
+    Clock,
+    ExitCode,
+    ProofBundle,
+    RecordKind,
+    SystemClock,
+    Verdict,
+    VerificationReport,
+)
 
 if TYPE_CHECKING:
     from ledger.anchorheaders import PinnedValidators
@@ -163,12 +171,9 @@ async def verify_bundle_file(
     decides, narrowed by the pinned issuers when there are any.
     """
     trust = verifier_trust(settings, issuers, trust_any_issuer=trust_any_issuer)
-    text = _read_file(path, BundleError)  # an unreadable file is a failure, not a verdict
-    try:
-        bundle = read_bundle(text)
-    except BundleError as exc:
-        report = malformed(str(exc))
-        return CommandResult(ExitCode.INVALID, render_report(report), report)
+    bundle = read_bundle_file(path)
+    if isinstance(bundle, VerificationReport):
+        return verdict(bundle)
     policy = witnesses or configured_witnesses(settings)
     if offline:
         report = verify_offline(bundle, trust=trust, witnesses=policy, validators=validators)
@@ -177,6 +182,21 @@ async def verify_bundle_file(
             report = await verify_online(
                 bundle, site.client, trust=trust, witnesses=policy, validators=validators
             )
+    return verdict(report)
+
+
+def read_bundle_file(path: Path) -> ProofBundle | VerificationReport:
+    """The bundle in ``path``, or the report on a file that holds none; BundleError when the
+    file cannot be read (a failure, not a verdict)."""
+    text = _read_file(path, BundleError)
+    try:
+        return read_bundle(text)
+    except BundleError as exc:
+        return malformed(str(exc))
+
+
+def verdict(report: VerificationReport) -> CommandResult:
+    """A verification's report as the command gives it: its exit code and text."""
     return CommandResult(exit_code(report), render_report(report), report)
 
 

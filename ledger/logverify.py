@@ -9,13 +9,21 @@ from typing import TYPE_CHECKING
 
 from config import Settings, log_origin
 from ledger.bundle import read_bundle
-from ledger.commands import CommandResult, verify_bundle_file
+from ledger.commands import (
+    CommandResult,
+    read_bundle_file,
+    verdict,
+    verifier_trust,
+    verify_bundle_file,
+)
 from ledger.errors import BundleError
 from ledger.logchecks import WitnessPolicy, parse_log_keys, parse_witness_keys, split_views
 from ledger.sitelog import LOG_KEY_ENV, LOG_KEY_FILE, site_log_signer
 from ledger.transparency import NoteError, Verifier
+from ledger.trust import IssuerTrust
+from ledger.verify_many import verify_offline_many
 from ledger.witnessing import configured_witnesses
-from models import ExitCode, ProofBundle
+from models import ExitCode, ProofBundle, VerificationReport
 
 if TYPE_CHECKING:
     from ledger.anchorheaders import PinnedValidators
@@ -88,27 +96,48 @@ async def verify_bundle_files(
     """Each bundle's verdict (see ``verify_bundle_file``), then the split views the bundles
     prove together. Exit 3 when any bundle is invalid or the log forked, else the worst code."""
     policy = witnesses or configured_witnesses(settings)
-    results = [
-        await verify_bundle_file(
-            path,
-            settings,
-            offline=offline,
-            issuers=issuers,
-            trust_any_issuer=trust_any_issuer,
-            environ=environ,
-            witnesses=policy,
-            validators=validators,
-        )
-        for path in paths
-    ]
-    if len(paths) == 1:
-        return results[0]
-    forks = split_views(_readable(paths))
+    if offline and validators is None and len(paths) > 1:
+        trust = verifier_trust(settings, issuers, trust_any_issuer=trust_any_issuer)
+        results, bundles = verify_files_offline(paths, trust, policy)
+    else:
+        results = [
+            await verify_bundle_file(
+                path,
+                settings,
+                offline=offline,
+                issuers=issuers,
+                trust_any_issuer=trust_any_issuer,
+                environ=environ,
+                witnesses=policy,
+                validators=validators,
+            )
+            for path in paths
+        ]
+        if len(paths) == 1:
+            return results[0]
+        bundles = _readable(paths)
+    forks = split_views(bundles)
     output = "".join(f"== {path}\n{r.output}" for path, r in zip(paths, results, strict=True))
     output += "".join(fork.describe() for fork in forks)
     codes = [r.exit_code for r in results]
     worst = ExitCode.INVALID if forks or ExitCode.INVALID in codes else max(codes)
     return CommandResult(worst, output, results[0].report)
+
+
+def verify_files_offline(
+    paths: Sequence[Path], trust: IssuerTrust, witnesses: WitnessPolicy
+) -> tuple[list[CommandResult], list[ProofBundle]]:
+    """Each file's offline verdict, as ``verify_bundle_file`` gives it, the bundles verified all
+    at once (``verify_offline_many``: signatures recovered on the signing threads, a batch's
+    tree and checkpoint checked once); and the bundles that parsed."""
+    read = [read_bundle_file(path) for path in paths]
+    bundles = [bundle for bundle in read if isinstance(bundle, ProofBundle)]
+    reports = iter(verify_offline_many(bundles, trust=trust, witnesses=witnesses))
+    results = [
+        verdict(bundle if isinstance(bundle, VerificationReport) else next(reports))
+        for bundle in read
+    ]
+    return results, bundles
 
 
 def _readable(paths: Sequence[Path]) -> list[ProofBundle]:
