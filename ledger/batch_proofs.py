@@ -42,11 +42,12 @@ def prove_batches_ahead(records: Sequence[AttestedRecord]) -> int:
         hashes = _tree_leaves(size, leaves, agreed)
         if hashes is None:
             continue
-        rebuilt, paths = root_and_inclusion_proofs(hashes)
+        first = min(leaves)  # the paths of the leaves asked for only (a log's last batch)
+        rebuilt, paths = root_and_inclusion_proofs(hashes, first)
         if rebuilt != root:
             continue
         for index in leaves:
-            _PROVEN[(hashes[index], index, size, tuple(paths[index]))] = root
+            _PROVEN[(hashes[index], index, size, tuple(paths[index - first]))] = root
         proven += len(leaves)
     return proven
 
