@@ -39,8 +39,10 @@ class NoteError(LedgerError):
     """A signed note, a signature line or a verifier key is malformed or does not verify."""
 
 
+@lru_cache(maxsize=1024)
 def key_id(name: str, signature_type: int, public_key: bytes) -> bytes:
-    """SHA-256(name || 0x0A || type || public key)[:4] (signed-note, Signatures)."""
+    """SHA-256(name || 0x0A || type || public key)[:4] (signed-note, Signatures); the ids of
+    the few keys a process meets are kept."""
     material = name.encode() + b"\n" + bytes([signature_type]) + public_key
     return hashlib.sha256(material).digest()[:4]
 
