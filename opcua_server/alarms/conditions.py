@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from opcua_server.alarms.maintenance import PlannedMaintenance, replanned
 from opcua_server.errors import ServerError
 
 BAD_EVENT_ID_UNKNOWN = 0x809A0000
@@ -53,6 +54,8 @@ class AlertInfo:
     source_name: str
     time: datetime | None = None
     """When the alert policy raised it (the event's Time); the clock's now when None."""
+    maintenance: PlannedMaintenance | None = None
+    """The maintenance the alert asks for (OPC 10000-110 IMaintenanceEventType fields)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.severity <= 1000:
@@ -87,6 +90,7 @@ class ConditionState:
     confirmed_at: datetime | None = None
     comment: str = ""
     client_user: str = ""
+    maintenance: PlannedMaintenance | None = None
 
     @property
     def retain(self) -> bool:
@@ -104,8 +108,8 @@ def activated(
     """The state after ``alert`` was raised: active; a new occurrence needs a new acknowledgement.
 
     Following OPC 10000-9 Annex B, an occurrence starts unacknowledged and confirmed; Acknowledge
-    makes it unconfirmed until Confirm. A raise on an active condition only updates severity
-    and message.
+    makes it unconfirmed until Confirm. A raise on an active condition only updates severity,
+    message and the maintenance's plan (where the work stands is kept).
     """
     time = alert.time or now
     if previous is not None and previous.active:
@@ -117,6 +121,7 @@ def activated(
             event_id=event_id,
             time=time,
             receive_time=now,
+            maintenance=replanned(previous.maintenance, alert.maintenance),
         )
     return ConditionState(
         condition_id=condition_id,
@@ -134,6 +139,25 @@ def activated(
         time=time,
         receive_time=now,
         active_since=time,
+        maintenance=alert.maintenance,
+    )
+
+
+def maintenance_changed(
+    state: ConditionState, maintenance: PlannedMaintenance, now: datetime, event_id: bytes
+) -> ConditionState:
+    """The state after the maintenance it asks for moved on (planned, started, finished).
+
+    Active, acknowledged and confirmed stay as they were; the change is a new event of the
+    condition (OPC 10000-9 §4.10: every change of a condition's fields is an event).
+    """
+    return replace(
+        state,
+        maintenance=maintenance,
+        event_id=event_id,
+        time=now,
+        receive_time=now,
+        last_severity=state.severity,
     )
 
 

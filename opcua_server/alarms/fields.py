@@ -9,7 +9,14 @@ from typing import Any
 from asyncua import ua
 
 from opcua_server.alarms.conditions import ConditionState
+from opcua_server.alarms.maintenance import (
+    MaintenanceMethod,
+    MaintenanceStage,
+    PlannedMaintenance,
+    ReplacedPart,
+)
 from opcua_server.history.events import SERVER, EventFields
+from opcua_server.model.amb import maintenance_state_id, name_node_id
 
 MAINTENANCE_REQUIRED_ALARM_TYPE = 15739
 """DI MaintenanceRequiredAlarmType (OPC 10000-100 §4.12.6), numeric id in the DI namespace
@@ -83,9 +90,12 @@ def maintenance_alarm_type(di_namespace: int) -> ua.NodeId:
     return ua.NodeId(MAINTENANCE_REQUIRED_ALARM_TYPE, di_namespace)
 
 
-def condition_fields(state: ConditionState, alarm_type: ua.NodeId) -> EventFields:
+def condition_fields(
+    state: ConditionState, alarm_type: ua.NodeId, amb: int | None = None
+) -> EventFields:
     """The event of ``state`` as an ``alarm_type`` (an OffNormalAlarmType) condition
-    (OPC 10000-9 §5.5.2, §5.7.2, §5.8.2, §5.8.23)."""
+    (OPC 10000-9 §5.5.2, §5.7.2, §5.8.2, §5.8.23); with its planned maintenance as
+    IMaintenanceEventType fields when ``amb``, the AMB namespace, is given."""
     fields = base_event_fields(
         alarm_type,
         state.event_id,
@@ -117,7 +127,49 @@ def condition_fields(state: ConditionState, alarm_type: ua.NodeId) -> EventField
     fields |= _two_state(
         "ConfirmedState", state.confirmed, ("Confirmed", "Unconfirmed"), state.confirmed_at
     )
+    if amb is not None and state.maintenance is not None:
+        fields |= maintenance_fields(state.maintenance, amb)
     return fields
+
+
+def maintenance_fields(plan: PlannedMaintenance, amb: int) -> EventFields:
+    """IMaintenanceEventType's fields (OPC 10000-110 §12.2) of what the site knows of ``plan``;
+    an unknown field is left out, so a client selecting it reads null."""
+    fields = {
+        "MaintenanceState/CurrentState": _text(plan.stage.value),
+        "MaintenanceState/CurrentState/Id": _node(maintenance_state_id(plan.stage.value, amb)),
+    }
+    if plan.planned_date is not None:
+        fields["PlannedDate"] = _when(plan.planned_date)
+    if plan.estimated_downtime_ms is not None:
+        fields["EstimatedDowntime"] = ua.Variant(plan.estimated_downtime_ms, ua.VariantType.Double)
+    if plan.method is not None:
+        fields["MaintenanceMethod"] = ua.Variant(int(plan.method), ua.VariantType.Int32)
+    if plan.parts_replaced:
+        parts = [
+            name_node_id(part.serial, part.node if isinstance(part.node, ua.NodeId) else None, amb)
+            for part in plan.parts_replaced
+        ]
+        fields["PartsOfAssetReplaced"] = ua.Variant(parts, ua.VariantType.ExtensionObject)
+    return fields
+
+
+def maintenance_of(fields: EventFields) -> PlannedMaintenance | None:
+    """Inverse of :func:`maintenance_fields`; None when the event carries none."""
+    stage = field_value(fields, "MaintenanceState/CurrentState")
+    if stage is None:
+        return None
+    method = field_value(fields, "MaintenanceMethod")
+    return PlannedMaintenance(
+        stage=MaintenanceStage(stage.Text),
+        planned_date=field_value(fields, "PlannedDate"),
+        estimated_downtime_ms=field_value(fields, "EstimatedDowntime"),
+        method=None if method is None else MaintenanceMethod(method),
+        parts_replaced=tuple(
+            ReplacedPart(part.Name.Text or "", None if part.NodeId.is_null() else part.NodeId)
+            for part in field_value(fields, "PartsOfAssetReplaced", [])
+        ),
+    )
 
 
 def field_value(fields: EventFields, name: str, default: Any = None) -> Any:
@@ -149,6 +201,7 @@ def state_of(
         confirmed_at=field_value(f, "ConfirmedState/TransitionTime"),
         comment=field_value(f, "Comment").Text or "",
         client_user=field_value(f, "ClientUserId", ""),
+        maintenance=maintenance_of(f),
     )
 
 

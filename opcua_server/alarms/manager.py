@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypedDict, Unpack
 
 from asyncua import Server, ua
@@ -21,6 +22,7 @@ from opcua_server.alarms.conditions import (
     activated,
     confirmed,
     deactivated,
+    maintenance_changed,
 )
 from opcua_server.alarms.fields import (
     condition_fields,
@@ -30,7 +32,8 @@ from opcua_server.alarms.fields import (
     site_event_fields,
     state_of,
 )
-from opcua_server.history.events import SERVER, EventStore, event_of
+from opcua_server.alarms.maintenance import PlannedMaintenance, ReplacedPart, replanned
+from opcua_server.history.events import SERVER, EventFields, EventStore, event_of
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ class AlarmManager:
         self._lock = asyncio.Lock()
         self._folder: Node | None = None
         self._alarm_type = ua.NodeId(ua.ObjectIds.OffNormalAlarmType)
+        self._amb: int | None = None
         self.on_acknowledged: Acknowledged | None = None
         """Told (machine, component, user) after a client acknowledged an alarm."""
 
@@ -93,15 +97,17 @@ class AlarmManager:
 
     @property
     def alarm_type(self) -> ua.NodeId:
-        """The type of the alarm conditions: DI MaintenanceRequiredAlarmType once started."""
+        """The type of the alarm conditions once started: PredictiveMaintenanceAlarmType, a DI
+        MaintenanceRequiredAlarmType implementing AMB IMaintenanceEventType."""
         return self._alarm_type
 
     async def start(self) -> None:
         """Add the event types and the Alarms folder, bind the methods, restore retained alarms.
 
-        Raises AlarmError when the DI nodeset, which defines the alarms' type, is not imported.
+        Raises AlarmError when the DI or AMB nodeset, which the alarms' type builds on, is not
+        imported.
         """
-        self._alarm_type = await nodes.alarm_type_of(self._server)
+        self._alarm_type, self._amb = await nodes.add_alarm_type(self._server, self.namespace)
         await nodes.add_event_types(self._server, self.namespace)
         self._folder = await self._server.nodes.objects.add_folder(
             ua.NodeId("Alarms", self.namespace), ua.QualifiedName("Alarms", self.namespace)
@@ -136,6 +142,7 @@ class AlarmManager:
                 previous is not None
                 and previous.active
                 and (previous.severity, previous.message) == (alert.severity, alert.message)
+                and replanned(previous.maintenance, alert.maintenance) == previous.maintenance
             )
             if not unchanged:
                 now = self._clock.now()
@@ -150,6 +157,32 @@ class AlarmManager:
                 return False
             await self._commit(deactivated(state, message, self._clock.now(), new_event_id()))
         return True
+
+    async def plan_maintenance(
+        self, machine: str, component: str, plan: PlannedMaintenance
+    ) -> bool:
+        """The maintenance the condition asks for moved on (OPC 10000-110 MaintenanceState,
+        PlannedDate, PartsOfAssetReplaced, ...): a new event of the condition, whether active or
+        not. False when the condition is unknown or its maintenance is already ``plan``.
+
+        A replaced part's node is filled in when the server shows the part (``Parts/<serial>``).
+        """
+        plan = self._with_part_nodes(plan)
+        async with self._lock:
+            state = self._conditions.get((machine, component))
+            if state is None or state.maintenance == plan:
+                return False
+            now = self._clock.now()
+            await self._commit(maintenance_changed(state, plan, now, new_event_id()))
+        return True
+
+    def _with_part_nodes(self, plan: PlannedMaintenance) -> PlannedMaintenance:
+        aspace = self._server.iserver.aspace
+        parts = []
+        for part in plan.parts_replaced:
+            node = ua.NodeId(f"Parts/{part.serial}", self.namespace)
+            parts.append(ReplacedPart(part.serial, node if node in aspace else part.node))
+        return replace(plan, parts_replaced=tuple(parts))
 
     async def acknowledge(
         self, condition_id: ua.NodeId, event_id: bytes, comment: str = "", user: str | None = None
@@ -189,9 +222,7 @@ class AlarmManager:
         A RefreshStartEvent, the current event of every retained condition, a RefreshEndEvent.
         The start and end events ignore the items' filters, as §5.11.1 requires.
         """
-        retained = [
-            event_of(condition_fields(state, self._alarm_type)) for state in self.retained()
-        ]
+        retained = [event_of(self._fields(state)) for state in self.retained()]
         await calls.deliver_refresh(
             self._server, subscription_id, monitored_item, retained, self._clock
         )
@@ -238,7 +269,7 @@ class AlarmManager:
 
     async def _commit(self, state: ConditionState) -> None:
         """Store the condition's event, then make it the current state, mirror it and emit it."""
-        fields = condition_fields(state, self._alarm_type)
+        fields = self._fields(state)
         await self.events.append(
             fields, condition=state.condition_id, machine=state.machine, component=state.component
         )
@@ -246,6 +277,10 @@ class AlarmManager:
         await nodes.mirror(self._server, state.condition_id, fields)
         await self._mark_history_source(state.source_node)
         await self._server.iserver.subscription_service.trigger_event(event_of(fields))
+
+    def _fields(self, state: ConditionState) -> EventFields:
+        """The condition's event fields, its planned maintenance as AMB fields included."""
+        return condition_fields(state, self._alarm_type, self._amb)
 
     async def _mark_history_source(self, source: ua.NodeId) -> None:
         """Set the HistoryRead bit of an event source's EventNotifier (OPC 10000-3 §5.4)."""
@@ -298,9 +333,7 @@ class AlarmManager:
             )
             await self._add_condition_node(condition_id, alert)
             self._conditions[(machine, component)] = state
-            await nodes.mirror(
-                self._server, condition_id, condition_fields(state, self._alarm_type)
-            )
+            await nodes.mirror(self._server, condition_id, self._fields(state))
             log.info("restored retained alarm %s", condition_id.to_string())
 
     async def _on_acknowledge(self, parent: ua.NodeId, *args: ua.Variant) -> Any:

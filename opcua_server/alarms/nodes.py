@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from asyncua import Server, ua
 from asyncua.common.instantiate_util import _instantiate_node
 from asyncua.common.node import Node
@@ -9,11 +11,19 @@ from asyncua.common.node import Node
 from opcua_server.alarms.conditions import AlarmError, AlertInfo
 from opcua_server.alarms.fields import SITE_EVENT_FIELDS, maintenance_alarm_type
 from opcua_server.history.events import EventFields
+from opcua_server.model.amb import amb_namespace, implement_maintenance_event
 from opcua_server.model.namespaces import DI
 
 ORDER_EVENTS = "PrintOrderEventType"
 CERTIFICATE_EVENTS = "CertificateEventType"
 SITE_EVENTS = "TrustfloorEventType"
+ALARM_TYPE = "PredictiveMaintenanceAlarmType"
+"""Our alarms' type: DI MaintenanceRequiredAlarmType implementing AMB IMaintenanceEventType."""
+CONFIRM_FIELDS = ("ConfirmedState", "Confirm")
+"""Optional in AcknowledgeableConditionType; every condition here has them."""
+INSTANCE_MAINTENANCE_FIELDS = ("PlannedDate", "MaintenanceMethod", "PartsOfAssetReplaced")
+"""The optional IMaintenanceEventType members each condition shows (those the site fills;
+MaintenanceState is mandatory)."""
 
 
 def event_type_id(namespace: int, name: str) -> ua.NodeId:
@@ -56,6 +66,22 @@ async def alarm_type_of(server: Server) -> ua.NodeId:
     return alarm_type
 
 
+async def add_alarm_type(server: Server, namespace: int) -> tuple[ua.NodeId, int]:
+    """PredictiveMaintenanceAlarmType, a DI MaintenanceRequiredAlarmType that implements AMB
+    IMaintenanceEventType (OPC 10000-110 §12.2); its NodeId and the AMB namespace's index.
+
+    AlarmError when the DI or the AMB nodeset is not imported.
+    """
+    supertype = await alarm_type_of(server)
+    amb = await amb_namespace(server)
+    type_id = event_type_id(namespace, ALARM_TYPE)
+    alarm_type = await server.get_node(supertype).add_object_type(
+        type_id, ua.QualifiedName(ALARM_TYPE, namespace)
+    )
+    await implement_maintenance_event(server, alarm_type, amb)
+    return type_id, amb
+
+
 async def add_condition_node(
     server: Server,
     folder: Node,
@@ -83,18 +109,22 @@ async def add_condition_node(
         ua.AttributeIds.DisplayName,
         ua.DataValue(ua.Variant(ua.LocalizedText(f"{alert.source_name} {alert.component}"))),
     )
-    await _add_confirm(server, node, ns)
+    await _add_declared(
+        server, node, ns, ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType), CONFIRM_FIELDS
+    )
+    await _add_declared(server, node, ns, alarm_type, INSTANCE_MAINTENANCE_FIELDS)
     if alert.source_node in server.iserver.aspace:
         await server.get_node(alert.source_node).add_reference(
             condition_id, ua.ObjectIds.HasCondition
         )
 
 
-async def _add_confirm(server: Server, node: Node, namespace: int) -> None:
-    """ConfirmedState and Confirm (optional in AcknowledgeableConditionType), as declared."""
-    acknowledgeable = server.get_node(ua.ObjectIds.AcknowledgeableConditionType)
-    wanted = {"ConfirmedState", "Confirm"}
-    for description in await acknowledgeable.get_children_descriptions():
+async def _add_declared(
+    server: Server, node: Node, namespace: int, declaring_type: ua.NodeId, wanted: Sequence[str]
+) -> None:
+    """The optional members ``wanted`` of ``declaring_type`` on the instance ``node``, as
+    declared."""
+    for description in await server.get_node(declaring_type).get_children_descriptions():
         if description.BrowseName.Name not in wanted:
             continue
         # asyncua's public instantiate() would type the copy with the declaration's NodeId;

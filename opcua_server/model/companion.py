@@ -1,4 +1,4 @@
-"""Loads the companion specifications' nodesets the package ships (DI, IA, Machinery, ISA-95)."""
+"""Loads the shipped companion nodesets (DI, IA, Machinery, ISA-95, AMB)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from importlib import resources
 from asyncua import Server, ua
 
 from opcua_server.errors import ServerError
-from opcua_server.model.namespaces import DI, IA, ISA95_JOB_CONTROL, MACHINERY
+from opcua_server.model.namespaces import AMB, DI, IA, ISA95_JOB_CONTROL, MACHINERY
 
 UA_NODESET_XMLNS = "http://opcfoundation.org/UA/2011/03/UANodeSet.xsd"
 
@@ -27,6 +27,7 @@ NODESETS: tuple[Nodeset, ...] = (
     Nodeset("Opc.Ua.IA.NodeSet2.xml", IA),
     Nodeset("Opc.Ua.Machinery.NodeSet2.xml", MACHINERY),
     Nodeset("opc.ua.isa95-jobcontrol.nodeset2.xml", ISA95_JOB_CONTROL),
+    Nodeset("Opc.Ua.AMB.NodeSet2.xml", AMB),
 )
 """In import order: each model needs the ones before it (Machinery needs DI and IA)."""
 

@@ -134,7 +134,7 @@ async def test_node_client_refreshes_acknowledges_and_confirms_an_alarm(
     assert (refreshed["active"], refreshed["acked"], refreshed["confirmed"]) == (True, False, True)
     assert refreshed["retain"] is True
     alarm_type = alarms.alarm_type
-    assert refreshed["eventType"] == f"ns={alarm_type.NamespaceIndex};i=15739", "DI's type"
+    assert refreshed["eventType"] == alarm_type.to_string(), "our DI MaintenanceRequired subtype"
     gearbox = of(answer["events"], "gearbox")
     acked, confirmed, cleared = gearbox[-3:]
     assert (acked["acked"], acked["confirmed"], acked["comment"]) == (True, False, "seen")

@@ -17,7 +17,7 @@ from opcua_server.alarms import AlarmManager
 from opcua_server.fastpath import PATCHES, install_patch
 from opcua_server.history.events import EventHistory, EventStore
 from opcua_server.model.companion import NODESETS, nodeset_text, without_design_tool_only
-from opcua_server.model.namespaces import DI
+from opcua_server.model.namespaces import AMB, DI
 from opcua_server.security.pki import PkiPaths, TrustListValidator, ensure_application_certificate
 from opcua_server.security.roles import METHOD_ROLES, SessionUserRuleset, authorize
 from opcua_server.security.users import ConfigUserManager
@@ -64,10 +64,12 @@ async def _add_machines(server: Server, namespace: int) -> dict[str, ua.NodeId]:
     return machines
 
 
-async def import_di_nodeset(server: Server) -> None:
-    """The DI nodeset, where the alarms' type (MaintenanceRequiredAlarmType) comes from."""
-    (di,) = (nodeset for nodeset in NODESETS if nodeset.model_uri == DI)
-    await server.import_xml(xmlstring=without_design_tool_only(nodeset_text(di.file)))
+async def import_alarm_nodesets(server: Server) -> None:
+    """The DI and AMB nodesets, where the alarms' type builds on: DI MaintenanceRequiredAlarmType
+    and AMB IMaintenanceEventType."""
+    for nodeset in NODESETS:
+        if nodeset.model_uri in (DI, AMB):
+            await server.import_xml(xmlstring=without_design_tool_only(nodeset_text(nodeset.file)))
 
 
 async def _secure_server(data_dir: Path) -> tuple[Server, str]:
@@ -78,7 +80,7 @@ async def _secure_server(data_dir: Path) -> tuple[Server, str]:
     server = Server(user_manager=ConfigUserManager(cfg.users))
     install_patch(PATCHES["oftype_subtypes"])  # as the site server does: OfType takes subtypes
     await server.init()
-    await import_di_nodeset(server)
+    await import_alarm_nodesets(server)
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}/alarms"
     server.set_endpoint(endpoint)
     await server.set_application_uri(cfg.application_uri)

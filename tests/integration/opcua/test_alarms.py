@@ -25,7 +25,7 @@ from tests.integration.opcua.alarm_kit import (
     EventCollector,
     acknowledge,
     confirm,
-    import_di_nodeset,
+    import_alarm_nodesets,
     running_alarm_site,
 )
 from tests.support import make_client_certificate, secure_client
@@ -87,11 +87,15 @@ async def test_alarm_reaches_a_client_subscribed_on_the_server_object(
         event = await next_of(events, "spindle_bearing")
         await subscription.delete()
         di = await client.get_namespace_index("http://opcfoundation.org/UA/DI/")
-        assert event["EventType"] == ua.NodeId(15739, di) == alarm_site.alarms.alarm_type
+        assert event["EventType"] == alarm_site.alarms.alarm_type
         instance = client.get_node(condition)
-        assert (await instance.read_type_definition()) == ua.NodeId(15739, di)
-        alarm_type = client.get_node(ua.NodeId(15739, di))
-        assert (await alarm_type.read_browse_name()).Name == "MaintenanceRequiredAlarmType"
+        assert (await instance.read_type_definition()) == alarm_site.alarms.alarm_type
+        alarm_type = client.get_node(alarm_site.alarms.alarm_type)
+        (supertype,) = await alarm_type.get_referenced_nodes(
+            ua.ObjectIds.HasSubtype, ua.BrowseDirection.Inverse
+        )
+        assert supertype.nodeid == ua.NodeId(15739, di)
+        assert (await supertype.read_browse_name()).Name == "MaintenanceRequiredAlarmType"
         assert (
             event["NodeId"]
             == condition
@@ -395,7 +399,7 @@ async def test_a_restarted_server_restores_retained_alarms_from_the_history(
     before = {s.condition_id: s for s in alarm_site.alarms.retained()}
     fresh = Server()
     await fresh.init()
-    await import_di_nodeset(fresh)
+    await import_alarm_nodesets(fresh)
     namespace = await fresh.register_namespace("urn:trustfloor:site")
     assert namespace == alarm_site.namespace
     store = EventStore(alarm_site.store.path)

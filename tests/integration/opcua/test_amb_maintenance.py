@@ -1,0 +1,208 @@
+"""Planned maintenance as OPC 10000-110 (AMB) IMaintenanceEventType fields, seen by a client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from asyncua import Server, ua
+
+from opcua_server.alarms import AlarmManager, AlertInfo
+from opcua_server.alarms.maintenance import (
+    MaintenanceMethod,
+    MaintenanceStage,
+    PlannedMaintenance,
+    ReplacedPart,
+)
+from opcua_server.history.events import EventStore
+from opcua_server.model.namespaces import AMB
+from tests.integration.opcua.alarm_kit import (
+    AlarmSite,
+    EventCollector,
+    import_alarm_nodesets,
+    running_alarm_site,
+)
+from tests.support import NAMESPACE_URI, make_client_certificate, secure_client
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+DUE = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+I_MAINTENANCE_EVENT_TYPE = 1012
+STATE_IDS = {"Planned": 5006, "Executing": 5007, "Finished": 5008}
+"""Numeric ids in Opc.Ua.AMB.NodeSet2.xml 1.01.1, as a client that knows the spec has them."""
+AMB_FIELDS = (
+    ("PlannedDate",),
+    ("EstimatedDowntime",),
+    ("MaintenanceMethod",),
+    ("PartsOfAssetReplaced",),
+    ("MaintenanceState", "CurrentState"),
+    ("MaintenanceState", "CurrentState", "Id"),
+)
+"""Browse paths from IMaintenanceEventType; the first name of each is in the AMB namespace."""
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def amb_site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AlarmSite]:
+    async with running_alarm_site(tmp_path_factory.mktemp("amb")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_client_certificate(tmp_path_factory.mktemp("client"))
+
+
+def planned(stage: MaintenanceStage, *parts: str) -> PlannedMaintenance:
+    return PlannedMaintenance(
+        stage=stage,
+        planned_date=DUE,
+        method=MaintenanceMethod.LOCAL,
+        parts_replaced=tuple(ReplacedPart(serial) for serial in parts),
+    )
+
+
+def operand(*path: ua.QualifiedName) -> ua.SimpleAttributeOperand:
+    return ua.SimpleAttributeOperand(
+        TypeDefinitionId=ua.NodeId(ua.ObjectIds.BaseEventType),
+        BrowsePath=list(path),
+        AttributeId=ua.AttributeIds.Value,
+    )
+
+
+def amb_filter(amb: int, alarm_type: ua.NodeId) -> ua.EventFilter:
+    """ConditionName, EventType and the AMB fields by their browse paths, of ``alarm_type``."""
+    select = [operand(ua.QualifiedName("ConditionName")), operand(ua.QualifiedName("EventType"))]
+    for first, *rest in AMB_FIELDS:
+        select.append(
+            operand(ua.QualifiedName(first, amb), *(ua.QualifiedName(name) for name in rest))
+        )
+    of_type = ua.ContentFilterElement(
+        FilterOperator=ua.FilterOperator.OfType,
+        FilterOperands=[ua.LiteralOperand(Value=ua.Variant(alarm_type))],
+    )
+    return ua.EventFilter(SelectClauses=select, WhereClause=ua.ContentFilter([of_type]))
+
+
+async def next_of(events: EventCollector, component: str) -> dict[str, Any]:
+    while (event := await events.next())["ConditionName"] != component:
+        pass
+    return event
+
+
+async def test_the_alarm_type_implements_imaintenanceeventtype(
+    amb_site: AlarmSite, client_cert: tuple[Path, Path]
+) -> None:
+    async with await secure_client(amb_site.endpoint, client_cert) as client:
+        amb = await client.get_namespace_index(AMB)
+        alarm_type = client.get_node(amb_site.alarms.alarm_type)
+        interfaces = await alarm_type.get_referenced_nodes(
+            ua.ObjectIds.HasInterface, ua.BrowseDirection.Forward
+        )
+        assert [i.nodeid for i in interfaces] == [ua.NodeId(I_MAINTENANCE_EVENT_TYPE, amb)]
+        interface = interfaces[0]
+        assert (await interface.read_browse_name()) == ua.QualifiedName(
+            "IMaintenanceEventType", amb
+        )
+        members = [(await n.read_browse_name()) for n in await alarm_type.get_children()]
+        for name in ("PlannedDate", "EstimatedDowntime", "MaintenanceState", "MaintenanceMethod"):
+            assert ua.QualifiedName(name, amb) in members, name
+        state = await alarm_type.get_child(f"{amb}:MaintenanceState")
+        rule = await state.get_referenced_nodes(ua.ObjectIds.HasModellingRule)
+        assert [r.nodeid for r in rule] == [ua.NodeId(ua.ObjectIds.ModellingRule_Mandatory)]
+
+
+async def test_amb_fields_follow_the_maintenance_from_planned_to_finished(
+    amb_site: AlarmSite, client_cert: tuple[Path, Path]
+) -> None:
+    alarms = amb_site.alarms
+    async with await secure_client(amb_site.endpoint, client_cert) as client:
+        amb = await client.get_namespace_index(AMB)
+        events = EventCollector()
+        subscription = await client.create_subscription(50, events)
+        await subscription.subscribe_events(
+            client.nodes.server, evfilter=amb_filter(amb, alarms.alarm_type)
+        )
+        condition = await alarms.raise_alert(
+            AlertInfo(
+                machine="mill-1",
+                component="spindle_bearing",
+                severity=700,
+                message="spindle bearing of mill-1: RUL below lead time",
+                source_node=amb_site.machines["mill-1"],
+                source_name="mill-1",
+                maintenance=planned(MaintenanceStage.PLANNED),
+            )
+        )
+        raised = await next_of(events, "spindle_bearing")
+        assert raised["EventType"] == alarms.alarm_type
+        assert raised["PlannedDate"] == DUE
+        assert raised["MaintenanceState/CurrentState"].Text == "Planned"
+        assert raised["MaintenanceState/CurrentState/Id"] == ua.NodeId(STATE_IDS["Planned"], amb)
+        assert raised["MaintenanceMethod"] == MaintenanceMethod.LOCAL
+        assert raised["EstimatedDowntime"] is None, "no fitting time known: not invented"
+        assert raised["PartsOfAssetReplaced"] is None
+
+        executing = planned(MaintenanceStage.EXECUTING)
+        assert await alarms.plan_maintenance("mill-1", "spindle_bearing", executing)
+        assert not await alarms.plan_maintenance("mill-1", "spindle_bearing", executing)
+        started = await next_of(events, "spindle_bearing")
+        assert started["MaintenanceState/CurrentState"].Text == "Executing"
+        assert started["MaintenanceState/CurrentState/Id"] == ua.NodeId(STATE_IDS["Executing"], amb)
+
+        await alarms.clear("mill-1", "spindle_bearing")
+        await next_of(events, "spindle_bearing")
+        finished = planned(MaintenanceStage.FINISHED, "P-000042")
+        assert await alarms.plan_maintenance("mill-1", "spindle_bearing", finished)
+        closed = await next_of(events, "spindle_bearing")
+        await subscription.delete()
+        assert closed["MaintenanceState/CurrentState"].Text == "Finished"
+        assert closed["MaintenanceState/CurrentState/Id"] == ua.NodeId(STATE_IDS["Finished"], amb)
+        (part,) = closed["PartsOfAssetReplaced"]
+        assert part.Name.Text == "P-000042"
+        assert part.NodeId == ua.NodeId(), "the part is not shown in this address space"
+        instance = client.get_node(condition)
+        current = await instance.get_child([f"{amb}:MaintenanceState", "0:CurrentState"])
+        assert (await current.read_value()).Text == "Finished"
+        planned_date = await instance.get_child(f"{amb}:PlannedDate")
+        assert await planned_date.read_value() == DUE
+
+
+async def test_an_unknown_condition_has_no_maintenance_to_plan(amb_site: AlarmSite) -> None:
+    plan = planned(MaintenanceStage.EXECUTING)
+    assert not await amb_site.alarms.plan_maintenance("pump-1", "no_such_component", plan)
+
+
+async def test_a_restarted_server_restores_the_planned_maintenance(amb_site: AlarmSite) -> None:
+    alarms = amb_site.alarms
+    await alarms.raise_alert(
+        AlertInfo(
+            "pump-1",
+            "impeller",
+            600,
+            "impeller of pump-1 wears",
+            amb_site.machines["pump-1"],
+            "pump-1",
+            maintenance=planned(MaintenanceStage.PLANNED),
+        )
+    )
+    fitted = planned(MaintenanceStage.FINISHED, "P-000043")
+    assert await alarms.plan_maintenance("pump-1", "impeller", fitted)
+    before = alarms.condition("pump-1", "impeller")
+    fresh = Server()
+    await fresh.init()
+    await import_alarm_nodesets(fresh)
+    namespace = await fresh.register_namespace(NAMESPACE_URI)
+    store = EventStore(amb_site.store.path)
+    try:
+        restored = AlarmManager(fresh, namespace, store)
+        await restored.start()
+        after = restored.condition("pump-1", "impeller")
+        assert before is not None
+        assert after is not None
+        assert after.maintenance == before.maintenance == fitted
+    finally:
+        await store.close()
