@@ -2,11 +2,11 @@
 
 The demo (the site) starts `trustfloor chain serve` and the OEM's and the notary's `trustfloor
 witness serve`, each a process of its own on a free port, and connects to the node by URL. It
-serves live values to a node-opcua client over a secure session. A certified part's bundle
-carries a checkpoint both witnesses cosigned and the chain anchored; `trustfloor verify
---witnesses FILE --quorum 2` passes it and fails it with one cosignature missing or forged; a
-forked history shown to one witness is refused and kept as evidence. The demo stops cleanly on
-SIGTERM (tests/e2e/test_demo.py stops one with SIGINT).
+serves live values to a node-opcua client over a secure session. A part the MES orders is
+certified, and its bundle carries a checkpoint both witnesses cosigned and the chain anchored;
+`trustfloor verify --witnesses FILE --quorum 2` passes it and fails it with one cosignature
+missing or forged; a forked history shown to one witness is refused and kept as evidence. The
+demo stops cleanly on SIGTERM (tests/e2e/test_demo.py stops one with SIGINT).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from asyncua import ua
 
 from config import load_demo_settings
 from ledger import certificate_export, list_parts, site_log_of
@@ -36,6 +37,10 @@ from tests.e2e.demo_kit import assert_live_values_over_a_secure_channel
 from tests.integration.ledger.witness_kit import without_cosignature
 from tests.support import (
     REPO,
+    call_method,
+    make_client_certificate,
+    secure_client,
+    text,
     wait_for,
     wait_until,
 )
@@ -45,6 +50,8 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(900
 WITNESS_LINE = re.compile(r"demo: witness (\w+) (\S+) listens on (http://\S+)")
 CERTIFIED_WITHIN_S = 600.0
 PASSWORD = "demo-pass-123"
+DESIGN = "spindle-bearing-housing"
+"""A spare part of the demo site: its OEM registers the design and licenses the site."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +133,21 @@ async def cosigned_bundle(demo: RunningDemo) -> ProofBundle | None:
     return None
 
 
+async def order_a_part(demo: RunningDemo, folder: Path) -> None:
+    """What the MES does: CreatePrintOrder for one spare part over a secure session (so the
+    part does not wait for the first machine's alert; tests/e2e/test_closed_loop.py follows an
+    alert's order)."""
+    cert = make_client_certificate(folder)
+    async with await secure_client(demo.endpoint, cert, "mes", PASSWORD, timeout_s=30) as mes:
+        quantity = ua.Variant(1, ua.VariantType.UInt32)
+        await call_method(
+            mes, "PrintOrders", "CreatePrintOrder", text(DESIGN), quantity, text("consortium e2e")
+        )
+
+
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def bundle(demo: RunningDemo) -> ProofBundle:
+async def bundle(demo: RunningDemo, tmp_path_factory: pytest.TempPathFactory) -> ProofBundle:
+    await order_a_part(demo, tmp_path_factory.mktemp("mes"))
     found = await wait_for(lambda: cosigned_bundle(demo), timeout_s=CERTIFIED_WITHIN_S, poll_s=2.0)
     assert found is not None
     return found
