@@ -45,6 +45,7 @@ from maintenance.work_requests import (
     WorkRequest,
     WorkRequestError,
     WorkRequestStatus,
+    from_alert,
     work_request_schema,
 )
 
@@ -129,6 +130,7 @@ __all__ = [
     "active_alert_rows",
     "alarm_message",
     "closure_labels",
+    "from_alert",
     "held_back_report",
     "load_group_models",
     "machine_groups",

@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -85,6 +85,11 @@ def closure_problems(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+WorkRequestWatcher = Callable[[WorkRequest], None]
+"""Told of every stored change of a work request, from the thread that made it (the event loop,
+a worker thread or the closure receiver's): it must be quick and thread-safe."""
+
+
 class WorkRequestDesk:
     """Opens, moves and closes work requests; tells the CMMS of each change it makes."""
 
@@ -94,6 +99,8 @@ class WorkRequestDesk:
         self.store = store
         self._notifier = notifier
         self._clock = clock or SystemClock()
+        self.watchers: list[WorkRequestWatcher] = []
+        """Told of each change once it is stored, whoever made it (the OPC UA alarms)."""
 
     async def alert_changed(self, alert: Alert) -> WorkRequest:
         """Open the alert's work request, or refresh it (priority, RUL band, the part order)."""
@@ -102,12 +109,14 @@ class WorkRequestDesk:
         if current is None:
             request = from_alert(alert, now)
             if await asyncio.to_thread(self.store.add, request):
+                self._watched(request)
                 await self._tell("work_request.opened", request)
             return request
         request = refreshed(current, alert, now)
         if _material(request) == _material(current):
             return current
         await asyncio.to_thread(self.store.save, request)
+        self._watched(request)
         await self._tell("work_request.updated", request)
         return request
 
@@ -133,7 +142,10 @@ class WorkRequestDesk:
         """``move`` without telling the CMMS (it told us); blocking."""
         request = self.store.get(request_id)
         changed = moved(request, status, self._clock.now())
-        return self.store.save(changed) if changed is not request else request
+        if changed is request:
+            return request
+        self._watched(self.store.save(changed))
+        return changed
 
     def close_now(self, request_id: str, closure: Closure) -> WorkRequest:
         """``close`` without telling the CMMS (it told us); blocking; idempotent."""
@@ -141,8 +153,17 @@ class WorkRequestDesk:
         done = closed(request, closure, self._clock.now())
         if done is not request:
             self.store.save(done)
+            self._watched(done)
             log.info("work request %s closed: %s", done.id, closure.failure_mode)
         return done
+
+    def _watched(self, request: WorkRequest) -> None:
+        """Tell the watchers of a stored change; a watcher's failure is only logged."""
+        for watcher in self.watchers:
+            try:
+                watcher(request)
+            except Exception:
+                log.exception("a watcher of work request %s failed", request.id)
 
     async def _tell(self, event: str, request: WorkRequest) -> None:
         if self._notifier is None:

@@ -12,6 +12,7 @@ from connectors import SpoolFullError
 from maintenance import alarm_message
 from models import AggregateHistorian, Alert, Reading
 from opcua_server.alarms import AlarmManager, AlertInfo
+from opcua_server.runtime.maintenance_alarms import planned_for_alert
 
 if TYPE_CHECKING:
     from connectors import InfluxSink
@@ -44,6 +45,7 @@ class AlarmManagerSink:
                 source_node=self._machines[alert.machine],
                 source_name=alert.machine,
                 time=alert.updated_at,
+                maintenance=planned_for_alert(alert),
             )
         )
 

@@ -59,6 +59,7 @@ from opcua_server.runtime.adapters import (
 from opcua_server.runtime.aftersales import Aftersales, alert_lookup
 from opcua_server.runtime.cmms import start_cmms
 from opcua_server.runtime.ingest import IngestBus
+from opcua_server.runtime.maintenance_alarms import WorkRequestAlarms
 from opcua_server.runtime.metrics import (
     Metric,
     MetricsEndpoint,
@@ -317,6 +318,10 @@ class Site:
         site = self.settings.site
         nodes = {m.id: ua_machine_node(ns, m.id) for m in [*site.machines, *site.opcua_machines]}
         self.server.alarms.on_acknowledged = self._alarm_acknowledged
+        if self.work_requests is not None:
+            progress = WorkRequestAlarms(self.server.alarms, asyncio.get_running_loop())
+            self.work_requests.watchers.append(progress)
+            self._stack.push_async_callback(progress.settled)
         self.alerts = await AlertService.start(
             AlertStore(data_dir / m.alerts_file),
             self.order_book,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,15 @@ import pytest
 import pytest_asyncio
 from asyncua import Server, ua
 
+from maintenance import (
+    AlertService,
+    AlertStore,
+    Closure,
+    WorkRequestDesk,
+    WorkRequestStatus,
+    WorkRequestStore,
+)
+from maintenance.orders import SqliteOrderBook
 from opcua_server.alarms import AlarmManager, AlertInfo
 from opcua_server.alarms.maintenance import (
     MaintenanceMethod,
@@ -20,6 +30,8 @@ from opcua_server.alarms.maintenance import (
 )
 from opcua_server.history.events import EventStore
 from opcua_server.model.namespaces import AMB
+from opcua_server.runtime.adapters import AlarmManagerSink
+from opcua_server.runtime.maintenance_alarms import WorkRequestAlarms
 from tests.integration.opcua.alarm_kit import (
     AlarmSite,
     EventCollector,
@@ -27,6 +39,7 @@ from tests.integration.opcua.alarm_kit import (
     running_alarm_site,
 )
 from tests.support import NAMESPACE_URI, make_client_certificate, secure_client
+from tests.unit.maintenance.alerts.policy_kit import AFTER_ORDER, BEARING, SETTINGS, WEAR
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -89,6 +102,13 @@ def amb_filter(amb: int, alarm_type: ua.NodeId) -> ua.EventFilter:
 
 async def next_of(events: EventCollector, component: str) -> dict[str, Any]:
     while (event := await events.next())["ConditionName"] != component:
+        pass
+    return event
+
+
+async def next_planned_at(events: EventCollector, due: datetime) -> dict[str, Any]:
+    """The next event of the bearing's alarm that plans its maintenance for ``due``."""
+    while (event := await next_of(events, BEARING))["PlannedDate"] != due:
         pass
     return event
 
@@ -206,3 +226,60 @@ async def test_a_restarted_server_restores_the_planned_maintenance(amb_site: Ala
         assert after.maintenance == before.maintenance == fitted
     finally:
         await store.close()
+
+
+async def test_an_alerts_work_request_moves_its_alarm_from_planned_to_finished(
+    amb_site: AlarmSite, client_cert: tuple[Path, Path], tmp_path: Path
+) -> None:
+    desk = WorkRequestDesk(WorkRequestStore(tmp_path / "work_requests.sqlite"))
+    progress = WorkRequestAlarms(amb_site.alarms, asyncio.get_running_loop())
+    desk.watchers.append(progress)
+    service = await AlertService.start(
+        AlertStore(tmp_path / "alerts.sqlite"),
+        SqliteOrderBook(tmp_path / "orders.sqlite"),
+        SETTINGS,
+        sink=AlarmManagerSink(amb_site.alarms, amb_site.machines),
+        work_requests=desk,
+    )
+    try:
+        async with await secure_client(amb_site.endpoint, client_cert) as client:
+            amb = await client.get_namespace_index(AMB)
+            events = EventCollector()
+            subscription = await client.create_subscription(50, events)
+            await subscription.subscribe_events(
+                client.nodes.server, evfilter=amb_filter(amb, amb_site.alarms.alarm_type)
+            )
+            await service.observe(WEAR[:AFTER_ORDER])
+            await progress.settled()
+            (request,) = desk.store.all()
+            # the alarm is raised, then replanned as the RUL band moves: the work request's
+            # latest due date arrives as PlannedDate
+            planned = await next_planned_at(events, request.due_date)
+            assert planned["MaintenanceState/CurrentState"].Text == "Planned"
+            assert planned["MaintenanceMethod"] == MaintenanceMethod.LOCAL
+
+            # the CMMS reports the work started, through the receiver's thread
+            await asyncio.to_thread(desk.move_now, request.id, WorkRequestStatus.IN_PROGRESS)
+            await progress.settled()
+            started = await next_of(events, BEARING)
+            assert started["MaintenanceState/CurrentState"].Text == "Executing"
+            assert started["PlannedDate"] == request.due_date
+
+            closure = Closure(
+                failure_mode="VIB",
+                failure_mechanism="2.4",
+                failure_cause="3.4",
+                repaired_at=request.due_date,
+                part_serial="SN-BH-0007",
+            )
+            await desk.close(request.id, closure)
+            await progress.settled()
+            closed = await next_of(events, BEARING)
+            await subscription.delete()
+        assert closed["MaintenanceState/CurrentState"].Text == "Finished"
+        assert closed["MaintenanceState/CurrentState/Id"] == ua.NodeId(STATE_IDS["Finished"], amb)
+        assert [part.Name.Text for part in closed["PartsOfAssetReplaced"]] == ["SN-BH-0007"]
+    finally:
+        await service.orders.close()
+        service.store.close()
+        desk.store.close()
