@@ -219,7 +219,7 @@ class TelemetryStore:
         retention: Retention | None = None,
         *,
         chunk_rows: int = 10_000,
-        fold_rows: int = 100_000,
+        fold_rows: int = 250_000,
     ) -> None:
         if chunk_rows < 1 or fold_rows < 1:
             raise ValueError("requires chunk_rows >= 1 and fold_rows >= 1")
