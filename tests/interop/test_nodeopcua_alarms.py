@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,13 @@ import pytest
 import pytest_asyncio
 
 from opcua_server.alarms import AlertInfo
+from opcua_server.alarms.maintenance import (
+    MaintenanceMethod,
+    MaintenanceStage,
+    PlannedMaintenance,
+    ReplacedPart,
+)
+from opcua_server.model.namespaces import AMB
 from tests.integration.opcua.alarm_kit import AlarmSite, running_alarm_site
 from tests.support import PASSWORDS, REPO
 
@@ -48,15 +57,22 @@ async def _answer(process: asyncio.subprocess.Process, on_ready: OnReady) -> dic
 
 
 async def run_peer(
-    site: AlarmSite, pki: Path, user: str, steps: list[dict[str, Any]], on_ready: OnReady
+    site: AlarmSite,
+    pki: Path,
+    user: str,
+    steps: list[dict[str, Any]],
+    on_ready: OnReady,
+    extra_fields: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run the node-opcua alarm client through ``steps``; its JSON result."""
+    """Run the node-opcua alarm client through ``steps`` (selecting ``extra_fields`` too, named
+    as node-opcua names them); its JSON result."""
     request = {
         "endpoint": site.endpoint,
         "user": user,
         "password": PASSWORDS[user],
         "pkiDir": str(pki),
         "steps": steps,
+        "extraFields": list(extra_fields),
     }
     process = await asyncio.create_subprocess_exec(
         "node",
@@ -168,3 +184,52 @@ async def test_node_client_as_mes_may_acknowledge_but_not_confirm(
     state = alarm_site.alarms.condition("mill-1", "spindle")
     assert state is not None
     assert (state.acked, state.confirmed) == (True, False)
+
+
+async def test_node_client_selects_the_amb_maintenance_fields_by_their_browse_paths(
+    alarm_site: AlarmSite, node_pki: Path
+) -> None:
+    alarms = alarm_site.alarms
+    amb = (await alarm_site.server.get_namespace_array()).index(AMB)
+    due = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+    plan = PlannedMaintenance(
+        MaintenanceStage.PLANNED, planned_date=due, method=MaintenanceMethod.LOCAL
+    )
+    fields = [
+        f"{amb}:PlannedDate",
+        f"{amb}:MaintenanceMethod",
+        f"{amb}:MaintenanceState.CurrentState",
+        f"{amb}:MaintenanceState.CurrentState.Id",
+        f"{amb}:EstimatedDowntime",
+        f"{amb}:PartsOfAssetReplaced",
+    ]
+
+    async def on_ready(label: str) -> None:
+        if label == "subscribed":
+            worn = alert(alarm_site, "pump-1", "seal", 500)
+            await alarms.raise_alert(replace(worn, maintenance=plan))
+        elif label == "planned":
+            fitted = replace(
+                plan, stage=MaintenanceStage.FINISHED, parts_replaced=(ReplacedPart("SN-S-1"),)
+            )
+            assert await alarms.plan_maintenance("pump-1", "seal", fitted)
+
+    steps: list[dict[str, Any]] = [
+        {"ready": "subscribed"},
+        {"await": "seal"},
+        {"ready": "planned"},
+        {"await": "seal"},
+    ]
+    answer = await run_peer(alarm_site, node_pki, "planner", steps, on_ready, fields)
+    assert answer["ok"] is True, answer
+    raised, finished = (event["extra"] for event in of(answer["events"], "seal"))
+    assert raised[f"{amb}:PlannedDate"] == "2026-12-03T14:00:00.000Z"
+    assert raised[f"{amb}:MaintenanceMethod"] == 0
+    assert raised[f"{amb}:MaintenanceState.CurrentState"] == "Planned"
+    assert raised[f"{amb}:MaintenanceState.CurrentState.Id"] == f"ns={amb};i=5006"
+    assert raised[f"{amb}:EstimatedDowntime"] is None
+    assert finished[f"{amb}:MaintenanceState.CurrentState"] == "Finished"
+    assert finished[f"{amb}:MaintenanceState.CurrentState.Id"] == f"ns={amb};i=5008"
+    assert raised[f"{amb}:PartsOfAssetReplaced"] is None
+    (part,) = finished[f"{amb}:PartsOfAssetReplaced"]
+    assert part == {"name": "SN-S-1", "nodeId": "ns=0;i=0"}, "decoded from the AMB type"

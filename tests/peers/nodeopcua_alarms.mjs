@@ -9,6 +9,8 @@
 //    "comment": text}                       call it on the condition (by its ConditionId);
 //                                           when Good, wait for the event it causes
 // Events are subscribed on the Server object without a where clause, so every event arrives.
+// Optional request.extraFields: more fields to select, as node-opcua names them ("3:PlannedDate",
+// "3:MaintenanceState.CurrentState"); each event then has {extra: {name: value}}.
 import {
   AttributeIds, TimestampsToReturn, ClientMonitoredItem, constructEventFilter,
   callConditionRefresh, ObjectTypeIds, resolveNodeId,
@@ -21,12 +23,31 @@ const FIELDS = [
   "ActiveState.Id", "AckedState.Id", "ConfirmedState.Id", "Retain", "ConditionName", "Comment",
   "ClientUserId", "Time",
 ];
+const EXTRA = request.extraFields ?? [];
 const REFRESH_START = `ns=0;i=${ObjectTypeIds.RefreshStartEventType}`; // as NodeId.toString() prints
 const REFRESH_END = `ns=0;i=${ObjectTypeIds.RefreshEndEventType}`;
 
+// A field's value as JSON: times as ISO text, texts as their text, NodeIds as strings.
+function plain(value) {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.map(plain);
+  if (value instanceof Date) return value.toISOString();
+  if (value.text !== undefined) return value.text;
+  if (value.namespace !== undefined && value.identifierType !== undefined) return value.toString();
+  if (typeof value === "object") {
+    return Object.fromEntries(Object.entries(value.toJSON ? value.toJSON() : value)
+      .map(([key, inner]) => [key, plain(inner)]));
+  }
+  return value;
+}
+
 function toJson(values) {
   const v = Object.fromEntries(FIELDS.map((name, i) => [name, values[i].value]));
+  const extra = Object.fromEntries(
+    EXTRA.map((name, i) => [name, plain(values[FIELDS.length + i].value)]),
+  );
   return {
+    extra,
     eventId: v.EventId ? v.EventId.toString("hex") : null,
     conditionId: v.ConditionId ? v.ConditionId.toString() : null,
     eventType: v.EventType ? v.EventType.toString() : null,
@@ -81,7 +102,7 @@ async function subscribeEvents(session, log) {
   const item = ClientMonitoredItem.create(
     subscription,
     { nodeId: resolveNodeId("Server"), attributeId: AttributeIds.EventNotifier },
-    { filter: constructEventFilter(FIELDS), queueSize: 1000, discardOldest: false },
+    { filter: constructEventFilter([...FIELDS, ...EXTRA]), queueSize: 1000, discardOldest: false },
     TimestampsToReturn.Neither,
   );
   item.on("changed", (values) => log.push(toJson(values)));
