@@ -262,8 +262,8 @@ class TelemetryStore:
         if not readings:
             return
         batch = ReadingBatch.of(readings)
-        incoming = self._incoming + len(batch)
         with self._lock:
+            incoming = self._incoming + len(batch)
             try:
                 with self._transaction(f"cannot store {len(batch)} readings in {self.path}"):
                     self._db.executemany(*self._rows(batch))
@@ -284,6 +284,7 @@ class TelemetryStore:
             self._incoming = 0
 
     def _fold_into_readings(self) -> None:
+        """Move every incoming reading into ``readings`` (inside the caller's transaction)."""
         for statement in _FOLD:
             self._db.execute(statement)
 
