@@ -196,6 +196,30 @@ async def test_an_unknown_condition_has_no_maintenance_to_plan(amb_site: AlarmSi
     assert not await amb_site.alarms.plan_maintenance("pump-1", "no_such_component", plan)
 
 
+async def test_a_replaced_part_the_server_shows_is_named_with_its_node(
+    amb_site: AlarmSite,
+) -> None:
+    alarms = amb_site.alarms
+    part = ua.NodeId("Parts/SN-G-9", amb_site.namespace)
+    await amb_site.server.nodes.objects.add_object(
+        part, ua.QualifiedName("SN-G-9", part.NamespaceIndex)
+    )
+    worn = AlertInfo(
+        "mill-1", "gearbox", 500, "gearbox wears", amb_site.machines["mill-1"], "mill-1"
+    )
+    await alarms.raise_alert(worn)
+    assert await alarms.plan_maintenance(
+        "mill-1", "gearbox", planned(MaintenanceStage.FINISHED, "SN-G-9", "SN-unknown")
+    )
+    state = alarms.condition("mill-1", "gearbox")
+    assert state is not None
+    assert state.maintenance is not None
+    assert state.maintenance.parts_replaced == (
+        ReplacedPart("SN-G-9", part),
+        ReplacedPart("SN-unknown"),
+    )
+
+
 async def test_a_restarted_server_restores_the_planned_maintenance(amb_site: AlarmSite) -> None:
     alarms = amb_site.alarms
     await alarms.raise_alert(
