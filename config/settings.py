@@ -376,6 +376,12 @@ class SparePart(ConfigRecord):
     logistics_hours: float = Field(
         0.0, ge=0, le=10_000, description="shipping and fitting after printing"
     )
+    fitting_hours: float | None = Field(
+        None,
+        gt=0,
+        le=10_000,
+        description="how long the machine is down while the part is fitted (none: unknown)",
+    )
 
     @property
     def lead_time_h(self) -> float:

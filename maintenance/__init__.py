@@ -8,6 +8,7 @@ from maintenance.alert_records import alarm_message
 from maintenance.alert_store import AlertStore
 from maintenance.alert_table import AlertRow, active_alert_rows, render_alert_table
 from maintenance.alerts import AlertService
+from maintenance.catalogue import Catalogue
 from maintenance.cmms import (
     ClosureInvalidError,
     ClosureReceiver,
@@ -97,6 +98,7 @@ __all__ = [
     "AlertRow",
     "AlertService",
     "AlertStore",
+    "Catalogue",
     "Closure",
     "ClosureInvalidError",
     "ClosureReceiver",

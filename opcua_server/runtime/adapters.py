@@ -12,7 +12,7 @@ from connectors import SpoolFullError
 from maintenance import alarm_message
 from models import AggregateHistorian, Alert, Reading
 from opcua_server.alarms import AlarmManager, AlertInfo
-from opcua_server.runtime.maintenance_alarms import planned_for_alert
+from opcua_server.runtime.maintenance_alarms import MaintenancePlans
 
 if TYPE_CHECKING:
     from connectors import InfluxSink
@@ -31,9 +31,15 @@ def ua_machine_node(namespace: int, machine: str) -> ua.NodeId:
 class AlarmManagerSink:
     """Puts the alert service's alerts on the server's Alarms & Conditions."""
 
-    def __init__(self, alarms: AlarmManager, machines: Mapping[str, ua.NodeId]) -> None:
+    def __init__(
+        self,
+        alarms: AlarmManager,
+        machines: Mapping[str, ua.NodeId],
+        plans: MaintenancePlans | None = None,
+    ) -> None:
         self._alarms = alarms
         self._machines = machines
+        self._plans = plans or MaintenancePlans()
 
     async def raise_alert(self, alert: Alert) -> None:
         await self._alarms.raise_alert(
@@ -45,7 +51,7 @@ class AlarmManagerSink:
                 source_node=self._machines[alert.machine],
                 source_name=alert.machine,
                 time=alert.updated_at,
-                maintenance=planned_for_alert(alert),
+                maintenance=self._plans.for_alert(alert),
             )
         )
 

@@ -27,6 +27,7 @@ from maintenance import (
     AlertRow,
     AlertService,
     AlertStore,
+    Catalogue,
     ModelStore,
     ScoreHistory,
     ScoringService,
@@ -59,7 +60,7 @@ from opcua_server.runtime.adapters import (
 from opcua_server.runtime.aftersales import Aftersales, alert_lookup
 from opcua_server.runtime.cmms import start_cmms
 from opcua_server.runtime.ingest import IngestBus
-from opcua_server.runtime.maintenance_alarms import WorkRequestAlarms
+from opcua_server.runtime.maintenance_alarms import MaintenancePlans, WorkRequestAlarms
 from opcua_server.runtime.metrics import (
     Metric,
     MetricsEndpoint,
@@ -318,15 +319,17 @@ class Site:
         site = self.settings.site
         nodes = {m.id: ua_machine_node(ns, m.id) for m in [*site.machines, *site.opcua_machines]}
         self.server.alarms.on_acknowledged = self._alarm_acknowledged
+        plans = MaintenancePlans(Catalogue(m.spare_parts))
         if self.work_requests is not None:
-            progress = WorkRequestAlarms(self.server.alarms, asyncio.get_running_loop())
+            loop = asyncio.get_running_loop()
+            progress = WorkRequestAlarms(self.server.alarms, loop, plans)
             self.work_requests.watchers.append(progress)
             self._stack.push_async_callback(progress.settled)
         self.alerts = await AlertService.start(
             AlertStore(data_dir / m.alerts_file),
             self.order_book,
             m,
-            sink=AlarmManagerSink(self.server.alarms, nodes),
+            sink=AlarmManagerSink(self.server.alarms, nodes, plans),
             notifier=self.notifier,
             clock=self.clock,
             work_requests=self.work_requests,

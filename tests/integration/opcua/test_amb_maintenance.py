@@ -15,6 +15,7 @@ from asyncua import Server, ua
 from maintenance import (
     AlertService,
     AlertStore,
+    Catalogue,
     Closure,
     WorkRequestDesk,
     WorkRequestStatus,
@@ -31,7 +32,7 @@ from opcua_server.alarms.maintenance import (
 from opcua_server.history.events import EventStore
 from opcua_server.model.namespaces import AMB
 from opcua_server.runtime.adapters import AlarmManagerSink
-from opcua_server.runtime.maintenance_alarms import WorkRequestAlarms
+from opcua_server.runtime.maintenance_alarms import MaintenancePlans, WorkRequestAlarms
 from tests.integration.opcua.alarm_kit import (
     AlarmSite,
     EventCollector,
@@ -39,7 +40,13 @@ from tests.integration.opcua.alarm_kit import (
     running_alarm_site,
 )
 from tests.support import NAMESPACE_URI, make_client_certificate, secure_client
-from tests.unit.maintenance.alerts.policy_kit import AFTER_ORDER, BEARING, SETTINGS, WEAR
+from tests.unit.maintenance.alerts.policy_kit import (
+    AFTER_ORDER,
+    BEARING,
+    BEARING_PART,
+    SETTINGS,
+    WEAR,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -256,13 +263,15 @@ async def test_an_alerts_work_request_moves_its_alarm_from_planned_to_finished(
     amb_site: AlarmSite, client_cert: tuple[Path, Path], tmp_path: Path
 ) -> None:
     desk = WorkRequestDesk(WorkRequestStore(tmp_path / "work_requests.sqlite"))
-    progress = WorkRequestAlarms(amb_site.alarms, asyncio.get_running_loop())
+    fitted_in_3_h = BEARING_PART.model_copy(update={"fitting_hours": 3.0})
+    plans = MaintenancePlans(Catalogue([fitted_in_3_h]))
+    progress = WorkRequestAlarms(amb_site.alarms, asyncio.get_running_loop(), plans)
     desk.watchers.append(progress)
     service = await AlertService.start(
         AlertStore(tmp_path / "alerts.sqlite"),
         SqliteOrderBook(tmp_path / "orders.sqlite"),
         SETTINGS,
-        sink=AlarmManagerSink(amb_site.alarms, amb_site.machines),
+        sink=AlarmManagerSink(amb_site.alarms, amb_site.machines, plans),
         work_requests=desk,
     )
     try:
@@ -281,6 +290,7 @@ async def test_an_alerts_work_request_moves_its_alarm_from_planned_to_finished(
             planned = await next_planned_at(events, request.due_date)
             assert planned["MaintenanceState/CurrentState"].Text == "Planned"
             assert planned["MaintenanceMethod"] == MaintenanceMethod.LOCAL
+            assert planned["EstimatedDowntime"] == 3 * 3_600_000.0, "the part's fitting time"
 
             # the CMMS reports the work started, through the receiver's thread
             await asyncio.to_thread(desk.move_now, request.id, WorkRequestStatus.IN_PROGRESS)
