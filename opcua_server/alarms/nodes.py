@@ -11,7 +11,11 @@ from asyncua.common.node import Node
 from opcua_server.alarms.conditions import AlarmError, AlertInfo
 from opcua_server.alarms.fields import SITE_EVENT_FIELDS, maintenance_alarm_type
 from opcua_server.history.events import EventFields
-from opcua_server.model.amb import amb_namespace, implement_maintenance_event
+from opcua_server.model.amb import (
+    AmbModelMissingError,
+    amb_namespace,
+    implement_maintenance_event,
+)
 from opcua_server.model.namespaces import DI
 
 ORDER_EVENTS = "PrintOrderEventType"
@@ -21,7 +25,12 @@ ALARM_TYPE = "PredictiveMaintenanceAlarmType"
 """Our alarms' type: DI MaintenanceRequiredAlarmType implementing AMB IMaintenanceEventType."""
 CONFIRM_FIELDS = ("ConfirmedState", "Confirm")
 """Optional in AcknowledgeableConditionType; every condition here has them."""
-INSTANCE_MAINTENANCE_FIELDS = ("PlannedDate", "MaintenanceMethod", "PartsOfAssetReplaced")
+INSTANCE_MAINTENANCE_FIELDS = (
+    "PlannedDate",
+    "EstimatedDowntime",
+    "MaintenanceMethod",
+    "PartsOfAssetReplaced",
+)
 """The optional IMaintenanceEventType members each condition shows (those the site fills;
 MaintenanceState is mandatory)."""
 
@@ -73,7 +82,13 @@ async def add_alarm_type(server: Server, namespace: int) -> tuple[ua.NodeId, int
     AlarmError when the DI or the AMB nodeset is not imported.
     """
     supertype = await alarm_type_of(server)
-    amb = await amb_namespace(server)
+    try:
+        amb = await amb_namespace(server)
+    except AmbModelMissingError as missing:
+        raise AlarmError(
+            f"the maintenance alarms implement AMB IMaintenanceEventType: {missing}",
+            advice=missing.advice,
+        ) from missing
     type_id = event_type_id(namespace, ALARM_TYPE)
     alarm_type = await server.get_node(supertype).add_object_type(
         type_id, ua.QualifiedName(ALARM_TYPE, namespace)

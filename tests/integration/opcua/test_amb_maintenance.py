@@ -22,7 +22,7 @@ from maintenance import (
     WorkRequestStore,
 )
 from maintenance.orders import SqliteOrderBook
-from opcua_server.alarms import AlarmManager, AlertInfo
+from opcua_server.alarms import AlarmError, AlarmManager, AlertInfo
 from opcua_server.alarms.maintenance import (
     MaintenanceMethod,
     MaintenanceStage,
@@ -30,7 +30,8 @@ from opcua_server.alarms.maintenance import (
     ReplacedPart,
 )
 from opcua_server.history.events import EventStore
-from opcua_server.model.namespaces import AMB
+from opcua_server.model.companion import NODESETS, nodeset_text, without_design_tool_only
+from opcua_server.model.namespaces import AMB, DI
 from opcua_server.runtime.adapters import AlarmManagerSink
 from opcua_server.runtime.maintenance_alarms import MaintenancePlans, WorkRequestAlarms
 from tests.integration.opcua.alarm_kit import (
@@ -317,3 +318,14 @@ async def test_an_alerts_work_request_moves_its_alarm_from_planned_to_finished(
         await service.orders.close()
         service.store.close()
         desk.store.close()
+
+
+async def test_alarms_without_the_amb_nodeset_say_what_to_import(amb_site: AlarmSite) -> None:
+    bare = Server()
+    await bare.init()
+    (di,) = (nodeset for nodeset in NODESETS if nodeset.model_uri == DI)
+    await bare.import_xml(xmlstring=without_design_tool_only(nodeset_text(di.file)))
+    namespace = await bare.register_namespace(NAMESPACE_URI)
+    with pytest.raises(AlarmError, match="IMaintenanceEventType") as refused:
+        await AlarmManager(bare, namespace, amb_site.store).start()
+    assert "import the companion nodesets" in refused.value.advice
