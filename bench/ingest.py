@@ -373,6 +373,23 @@ async def stage_costs(pipeline: Pipeline, machine: Machine, seconds: float) -> d
 # --- end to end: devices -> ModbusConnector -> IngestBus -> SqliteHistorian + OPC UA ---
 
 
+def write_history(
+    historian: SqliteHistorian, site_machines: Sequence[Machine], seconds: int
+) -> None:
+    """One Good reading a second of every tag for the ``seconds`` before now, as a historian
+    holds after running that long (each point's rows then fill pages of their own)."""
+    end, batch = datetime.now(UTC), []
+    for second in range(seconds, 0, -1):
+        at = end - timedelta(seconds=second)
+        batch += [
+            ReadingBatch.good(m.id, [t.name for t in m.tags], at, [1.0] * len(m.tags))
+            for m in site_machines
+        ]
+        if sum(map(len, batch)) >= 100_000 or second == 1:
+            historian.store.write(ReadingBatch.joined(batch))
+            batch = []
+
+
 @dataclass(slots=True)
 class Pipeline:
     """trustfloor wired as its runtime wires it, polling as fast as the devices answer."""
@@ -383,9 +400,12 @@ class Pipeline:
     tasks: list[asyncio.Task[None]]
 
     @classmethod
-    async def start(cls, folder: Path, site_machines: Sequence[Machine]) -> Pipeline:
+    async def start(
+        cls, folder: Path, site_machines: Sequence[Machine], history_s: int = 0
+    ) -> Pipeline:
         site = settings(folder, site_machines)
         historian = SqliteHistorian(folder / site.historian.sqlite_file)
+        await asyncio.to_thread(write_history, historian, site_machines, history_s)
         server = TrustfloorServer(site, {}, ServerPorts(historian=historian))
         await server.start()
         hist = site.historian
@@ -455,6 +475,7 @@ class Figures:
     decode_us: float
     historian_us: float
     publish_us: float
+    history_s: int
 
     @property
     def trustfloor_cpu_us_per_reading(self) -> float:
@@ -477,13 +498,14 @@ async def end_to_end(args: argparse.Namespace, folder: Path) -> dict[str, float]
         request_us = await read_client_cost(devices.raw_port, min(args.ceiling_seconds, 1.0))
         site = machines(args.devices, args.tags, devices.ports, poll_interval_s=0.001)
         log.info("starting the pipeline")
-        pipeline = await Pipeline.start(folder, site)
+        pipeline = await Pipeline.start(folder, site, args.history)
         try:
             log.info("measuring end to end")
             figures = await pipeline.rate(args.warmup, args.seconds, devices.process.pid)
             log.info("stopping the connectors")
             await pipeline.stop_polling()
-            polled, stored = pipeline.bus.stats.received, pipeline.historian.count()
+            polled = pipeline.bus.stats.received
+            stored = pipeline.historian.count() - args.history * args.devices * args.tags
             log.info("measuring the OPC UA write ceiling")
             opcua = await opcua_ceiling(pipeline.server, site, args.ceiling_seconds)
             log.info("measuring the stages one by one")
@@ -575,6 +597,7 @@ async def run(args: argparse.Namespace) -> Figures:
         decode_us=e2e["decode_us"],
         historian_us=e2e["historian_us"],
         publish_us=e2e["publish_us"],
+        history_s=args.history,
     )
 
 
@@ -640,6 +663,7 @@ def json_figures(f: Figures) -> dict[str, object]:
         "device_cores_used": round(f.device_cores_used, 3),
         "devices": f.devices,
         "tags": f.tags,
+        "history_s": f.history_s,
     }
 
 
@@ -671,6 +695,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tags", type=int, default=100, help="tags per device")
     parser.add_argument("--seconds", type=float, default=10.0, help="end-to-end measuring time")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="seconds of one-a-second readings of every tag in the historian before polling",
+    )
     parser.add_argument("--ceiling-seconds", type=float, default=3.0, help="per ceiling")
     parser.add_argument("--rss-machines", type=int, default=1000)
     parser.add_argument("--rss-tags", type=int, default=20)
