@@ -220,13 +220,15 @@ class TelemetryStore:
         *,
         chunk_rows: int = 10_000,
         fold_rows: int = 250_000,
+        defer_from: int = 5_000,
     ) -> None:
-        if chunk_rows < 1 or fold_rows < 1:
-            raise ValueError("requires chunk_rows >= 1 and fold_rows >= 1")
+        if chunk_rows < 1 or fold_rows < 1 or defer_from < 1:
+            raise ValueError("requires chunk_rows, fold_rows and defer_from >= 1")
         self.path = path
         self.retention = retention or Retention()
         self.chunk_rows = chunk_rows
         self.fold_rows = fold_rows
+        self.defer_from = defer_from
         self._lock = threading.Lock()
         self._db = open_wal(
             path,
@@ -256,8 +258,10 @@ class TelemetryStore:
 
         (WAL with ``synchronous=NORMAL``: a power cut may lose the last commits, never corrupt.)
         A :class:`ReadingBatch` is stored from its columns, with no object per reading. The
-        batch is appended to ``incoming``; once ``fold_rows`` readings wait there, the same
-        transaction folds them into ``readings``. Every read folds first, so it sees them all.
+        batch is appended to ``incoming`` and, in the same transaction, folded into ``readings``
+        with whatever waits there, unless it is a large batch (``defer_from`` readings or more:
+        ingest under load) and fewer than ``fold_rows`` readings wait. Every read folds first,
+        so it sees them all.
         """
         if not readings:
             return
@@ -267,7 +271,7 @@ class TelemetryStore:
             try:
                 with self._transaction(f"cannot store {len(batch)} readings in {self.path}"):
                     self._db.executemany(*self._rows(batch))
-                    if incoming >= self.fold_rows:
+                    if incoming >= self.fold_rows or len(batch) < self.defer_from:
                         self._fold_into_readings()
                         incoming = 0
             except HistorianError:

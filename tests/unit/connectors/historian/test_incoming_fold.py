@@ -36,7 +36,7 @@ def truncate_wal(path: Path) -> None:
 
 def test_a_batch_over_many_points_appends_a_few_pages_not_one_per_point(tmp_path: Path) -> None:
     path = tmp_path / "t.sqlite"
-    store = TelemetryStore(path)
+    store = TelemetryStore(path, defer_from=len(TAGS))
     try:
         for second in range(100):
             store.write(poll(second))
@@ -50,7 +50,7 @@ def test_a_batch_over_many_points_appends_a_few_pages_not_one_per_point(tmp_path
 
 
 def test_a_later_arrival_of_the_same_point_and_time_replaces_the_earlier(tmp_path: Path) -> None:
-    store = TelemetryStore(tmp_path / "t.sqlite", fold_rows=10 * len(TAGS))
+    store = TelemetryStore(tmp_path / "t.sqlite", fold_rows=10 * len(TAGS), defer_from=len(TAGS))
     try:
         store.write(poll(0, 1.0))
         store.write(poll(0, 2.0))  # both wait to be folded together
@@ -72,7 +72,7 @@ def test_a_later_arrival_of_the_same_point_and_time_replaces_the_earlier(tmp_pat
 
 def test_readings_a_crash_left_incoming_are_folded_when_the_file_is_opened(tmp_path: Path) -> None:
     path = tmp_path / "t.sqlite"
-    crashed = TelemetryStore(path)  # never closed, as after a kill
+    crashed = TelemetryStore(path, defer_from=len(TAGS))  # never closed, as after a kill
     crashed.write(poll(0))
     reopened = TelemetryStore(path)
     try:
@@ -87,13 +87,26 @@ def test_readings_a_crash_left_incoming_are_folded_when_the_file_is_opened(tmp_p
 
 def test_a_fold_happens_in_the_write_that_fills_the_incoming_table(tmp_path: Path) -> None:
     path = tmp_path / "t.sqlite"
-    store = TelemetryStore(path, fold_rows=2 * len(TAGS))
+    store = TelemetryStore(path, fold_rows=2 * len(TAGS), defer_from=len(TAGS))
     try:
         store.write(poll(0))
         with closing(sqlite3.connect(path)) as db:
             assert db.execute("SELECT count(*) FROM readings").fetchone()[0] == 0
             store.write(poll(1))
             assert db.execute("SELECT count(*) FROM readings").fetchone()[0] == 2 * len(TAGS)
+            assert db.execute("SELECT count(*) FROM incoming").fetchone()[0] == 0
+    finally:
+        store.close()
+
+
+def test_a_small_batch_is_in_the_readings_table_at_once(tmp_path: Path) -> None:
+    """Ingest that keeps up hands small batches: other readers of the file see them at once."""
+    path = tmp_path / "t.sqlite"
+    store = TelemetryStore(path, defer_from=len(TAGS) + 1)
+    try:
+        store.write(poll(0))
+        with closing(sqlite3.connect(path)) as db:
+            assert db.execute("SELECT count(*) FROM readings").fetchone()[0] == len(TAGS)
             assert db.execute("SELECT count(*) FROM incoming").fetchone()[0] == 0
     finally:
         store.close()
