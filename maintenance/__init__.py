@@ -39,7 +39,7 @@ from maintenance.training_options import (
     closure_labels,
     site_training_options,
 )
-from maintenance.training_stop import StopSignal, TrainingStoppedError
+from maintenance.training_stop import StopSignal, TrainingStoppedError, stop_when_cancelled
 from maintenance.work_request_store import WorkRequestStore
 from maintenance.work_requests import (
     Closure,
@@ -143,6 +143,7 @@ __all__ = [
     "retrain_if_better",
     "scored_machines",
     "site_training_options",
+    "stop_when_cancelled",
     "train_command",
     "train_table",
     "work_request_schema",

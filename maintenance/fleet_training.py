@@ -370,17 +370,20 @@ async def train_from_historian(
     start: datetime,
     options: TrainingOptions,
     progress: Progress,
+    stop: StopSignal | None = None,
 ) -> list[TrainingReport]:
-    """One model pair per group of machines with the same tags, named as scoring looks for it."""
+    """One model pair per group of machines with the same tags, named as scoring looks for it.
+    ``stop``: as :func:`train_table` (TrainingStoppedError at the next stage once set)."""
     reports = []
     for group in machine_groups(machines):
+        check_stop(stop, f"training {group.name}")
         progress(f"{group.name}: reading the history of {', '.join(m.id for m in group.machines)}")
         table = await history_table(
             historian, group.machines, failures, start, options.sample_interval_s
         )
         progress(f"{group.name}: {table.frame[UNIT].nunique()} runs to failure")
         reports.append(
-            await asyncio.to_thread(train_table, table, group.name, store, options, progress)
+            await asyncio.to_thread(train_table, table, group.name, store, options, progress, stop)
         )
     return reports
 
@@ -395,13 +398,15 @@ async def train_from_file(
     unit: str = UNIT,
     time: str = TIME,
     settings: Sequence[str] = (),
+    stop: StopSignal | None = None,
 ) -> TrainingReport:
-    """Train ``rul-<name>`` and ``anomaly-<name>`` from a run-to-failure file."""
+    """Train ``rul-<name>`` and ``anomaly-<name>`` from a run-to-failure file (``stop``: as
+    :func:`train_table`)."""
     progress(f"reading {path}")
     table = await asyncio.to_thread(
         read_run_to_failure, path, unit=unit, time=time, settings=settings
     )
-    return await asyncio.to_thread(train_table, table, name, store, options, progress)
+    return await asyncio.to_thread(train_table, table, name, store, options, progress, stop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,8 +437,10 @@ async def train_command(
     out_dir: Path,
     progress: Progress,
     options: TrainingOptions | None = None,
+    stop: StopSignal | None = None,
 ) -> list[TrainingReport]:
-    """`trustfloor train`: train from ``source`` into the model store at ``out_dir``."""
+    """`trustfloor train`: train from ``source`` into the model store at ``out_dir`` (``stop``:
+    as :func:`train_table`)."""
     store = ModelStore(out_dir)
     chosen = options or site_training_options(settings)
     if isinstance(source, FileSource):
@@ -446,6 +453,7 @@ async def train_command(
             unit=source.unit,
             time=source.time,
             settings=source.settings,
+            stop=stop,
         )
         return [report]
     failures = list(source.closures)
@@ -462,6 +470,7 @@ async def train_command(
         start=source.start,
         options=chosen,
         progress=progress,
+        stop=stop,
     )
 
 

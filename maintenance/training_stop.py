@@ -7,9 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from maintenance.errors import MaintenanceError
+
+T = TypeVar("T")
 
 
 class StopSignal(Protocol):
@@ -29,3 +34,25 @@ def check_stop(stop: StopSignal | None, stage: str) -> None:
     """Raise :class:`TrainingStoppedError` before ``stage`` when ``stop`` is set."""
     if stop is not None and stop.is_set():
         raise TrainingStoppedError(f"training stopped before {stage}: shutting down")
+
+
+STOPPED_BY_INTERRUPT = (
+    "training stopped: interrupted; it ends at its next stage and stores nothing (the models "
+    "stored before stay in use)"
+)
+
+
+async def stop_when_cancelled(
+    work: Callable[[StopSignal], Awaitable[T]], told: Callable[[str], None]
+) -> T:
+    """Await ``work`` given a stop signal that is set when this task is cancelled (Ctrl+C
+    cancels the task ``asyncio.run`` runs): its training thread then gives up at its next stage
+    and stores nothing, instead of finishing unseen while the interpreter waits for it to exit.
+    ``told`` hears :data:`STOPPED_BY_INTERRUPT`."""
+    stop = threading.Event()
+    try:
+        return await work(stop)
+    except asyncio.CancelledError:
+        stop.set()
+        told(STOPPED_BY_INTERRUPT)
+        raise

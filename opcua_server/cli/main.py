@@ -51,7 +51,13 @@ from opcua_server.cli.dossier import add_dossier_commands
 from opcua_server.cli.exports import add_export_arguments, add_status_list_command
 from opcua_server.cli.maintenance import add_maintenance_commands, closed_work_request_labels
 from opcua_server.cli.oem import add_oem_commands
-from opcua_server.cli.options import CommandGroup, add_site_options, emit, site_settings_of
+from opcua_server.cli.options import (
+    CommandGroup,
+    add_site_options,
+    emit,
+    print_line,
+    site_settings_of,
+)
 from opcua_server.cli.parts import add_parts_commands
 from opcua_server.cli.printers import add_printers_commands
 from opcua_server.cli.recall import add_recall_commands
@@ -252,7 +258,7 @@ def show_held_back(path: Path, settings: MaintenanceSettings, as_json: bool) -> 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from maintenance import FileSource, HistorianSource, train_command
+    from maintenance import FileSource, HistorianSource, stop_when_cancelled, train_command
 
     settings = site_settings_of(args)
     data_dir = Path(settings.data_dir)
@@ -272,8 +278,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
             source = HistorianSource(historian, args.failures, start, closures=closures)
         try:
-            reports = await train_command(
-                settings, source, out, lambda line: print(line, flush=True)
+            reports = await stop_when_cancelled(
+                lambda stop: train_command(settings, source, out, print_line, stop=stop),
+                print_line,
             )
         finally:
             await historian.close()

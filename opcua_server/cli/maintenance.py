@@ -24,7 +24,7 @@ from maintenance import (
     work_request_schema,
 )
 from models import ExitCode
-from opcua_server.cli.options import Subcommands, add_site_options, site_settings_of
+from opcua_server.cli.options import Subcommands, add_site_options, print_line, site_settings_of
 
 
 def work_request_store(settings: Settings) -> WorkRequestStore:
@@ -94,7 +94,10 @@ def cmd_schema(_args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    from maintenance import retrain_from_historian  # the training code: pandas, scikit-learn
+    from maintenance import (  # the training code: pandas, scikit-learn
+        retrain_from_historian,
+        stop_when_cancelled,
+    )
 
     settings = site_settings_of(args)
     data_dir = Path(settings.data_dir)
@@ -103,15 +106,19 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         store = work_request_store(settings)
         historian = SqliteHistorian(data_dir / settings.historian.sqlite_file)
         try:
-            outcomes = await retrain_from_historian(
-                historian,
-                scored_machines(settings.site),
-                closure_labels(store.closed()),
-                ModelStore(data_dir / settings.maintenance.models_dir),
-                failures=args.failures,
-                start=_when(args.since) or datetime(1970, 1, 1, tzinfo=UTC),
-                options=site_training_options(settings),
-                progress=lambda line: print(line, flush=True),
+            outcomes = await stop_when_cancelled(
+                lambda stop: retrain_from_historian(
+                    historian,
+                    scored_machines(settings.site),
+                    closure_labels(store.closed()),
+                    ModelStore(data_dir / settings.maintenance.models_dir),
+                    failures=args.failures,
+                    start=_when(args.since) or datetime(1970, 1, 1, tzinfo=UTC),
+                    options=site_training_options(settings),
+                    progress=print_line,
+                    stop=stop,
+                ),
+                print_line,
             )
         finally:
             await historian.close()

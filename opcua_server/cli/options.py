@@ -29,6 +29,11 @@ def site_settings_of(args: argparse.Namespace) -> Settings:
     return load_demo_settings(args.data_dir, check_secrets=False)
 
 
+def print_line(line: str) -> None:
+    """Print one progress line at once (a long command's progress reaches a pipe as it comes)."""
+    print(line, flush=True)
+
+
 def emit(result: CommandResult) -> int:
     """Print a command's output and return its exit code."""
     sys.stdout.write(result.output)
