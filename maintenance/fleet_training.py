@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -140,26 +141,20 @@ def train_table(
     progress(f"{name}: {len(units)} units, {len(frame)} rows; {len(held_out)} units held out")
     conditions = _conditions(frame, columns)
     kept = frame[~frame[columns.unit].isin(held_out)]
-    trial = fit_rul_on_table(
-        kept,
-        columns,
+    fit = partial(
+        fit_rul_on_table,
+        columns=columns,
         windows=options.windows,
         n_conditions=conditions,
         settings=options.rul,
         stop=stop,
     )
+    trial = fit(kept)
     check_stop(stop, "the held-out evaluation")
     evaluation = evaluate(trial, frame[frame[columns.unit].isin(held_out)], columns, options)
     progress(f"{name}: held-out RMSE {evaluation.rmse:.2f}, PHM08 {evaluation.phm08:.1f}")
     progress(f"{name}: training on all {len(units)} units")
-    model = fit_rul_on_table(
-        frame,
-        columns,
-        windows=options.windows,
-        n_conditions=conditions,
-        settings=options.rul,
-        stop=stop,
-    )
+    model = fit(frame)
     check_stop(stop, "the anomaly scorer")
     scorer = train_anomaly_scorer(healthy_rows(frame, columns, options), columns, model.pipeline)
     check_stop(stop, "storing the models")
