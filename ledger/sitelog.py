@@ -239,15 +239,24 @@ def seal_waiting_into_log(
     if not rows:
         return None
     grown = grow_log(cur, [h for _, h in rows], at, signer)
-    cur.executemany(
-        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
-        [
-            (grown.batch.id, grown.first + n, b"".join(proof), seq)
-            for n, ((seq, _), proof) in enumerate(zip(rows, grown.proofs, strict=True))
-        ],
-    )
+    place_waiting(cur, grown.batch.id, rows, grown.proofs, grown.first)
     log_placed_leaves(cur, grown.batch.id)
     return grown.batch
+
+
+def place_waiting(
+    cur: sqlite3.Cursor,
+    batch_id: int,
+    rows: Sequence[tuple[int, bytes]],
+    proofs: Sequence[Sequence[bytes]],
+    first: int = 0,
+) -> None:
+    """Put waiting leaves ``rows`` (seq, leaf hash) at the first indices of batch ``batch_id``,
+    from index ``first`` on (a log batch's indices are log indices)."""
+    cur.executemany(
+        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
+        [(batch_id, first + n, b"".join(proofs[n]), seq) for n, (seq, _) in enumerate(rows)],
+    )
 
 
 @dataclass(frozen=True, slots=True)

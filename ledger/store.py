@@ -15,7 +15,14 @@ from pathlib import Path
 
 from ledger.errors import LedgerStateError, StoreError, UnknownRecordError
 from ledger.merkle import root_and_inclusion_proofs
-from ledger.sitelog import LOG_SCHEMA, SiteLogStore, grow_log, log_placed_leaves, waiting_leaves
+from ledger.sitelog import (
+    LOG_SCHEMA,
+    SiteLogStore,
+    grow_log,
+    log_placed_leaves,
+    place_waiting,
+    waiting_leaves,
+)
 from ledger.tables import (
     BATCH_COLUMNS,
     LEAF_COLUMNS,
@@ -360,7 +367,7 @@ class LedgerStore(SiteLogStore):
                 )
                 hashes = [h for _, h in waiting] + [leaf.leaf_hash for leaf in arriving]
                 batch, first, proofs = make_batch(cur, hashes)
-                _place_waiting(cur, batch.id, waiting, proofs, first)
+                place_waiting(cur, batch.id, waiting, proofs, first)
                 self._insert_leaves(
                     cur, arriving, batch.id, first + len(waiting), proofs[len(waiting) :]
                 )
@@ -511,7 +518,7 @@ class LedgerStore(SiteLogStore):
                 return None
             root, proofs = root_and_inclusion_proofs([h for _, h in rows])
             batch = _insert_batch(cur, root, len(rows), at)
-            _place_waiting(cur, batch.id, rows, proofs)
+            place_waiting(cur, batch.id, rows, proofs)
         return batch
 
     def batches(self, *states: BatchState) -> list[BatchRow]:
@@ -615,21 +622,6 @@ def _insert_batch(cur: sqlite3.Cursor, root: bytes, size: int, at: datetime) -> 
     batch_id = cur.lastrowid
     assert batch_id is not None
     return BatchRow(batch_id, root, size, to_micros(at), BatchState.SEALED, None)
-
-
-def _place_waiting(
-    cur: sqlite3.Cursor,
-    batch_id: int,
-    rows: Sequence[tuple[int, bytes]],
-    proofs: Sequence[Sequence[bytes]],
-    first: int = 0,
-) -> None:
-    """Put waiting leaves ``rows`` (seq, leaf hash) at the first indices of batch ``batch_id``,
-    from index ``first`` on (a log batch's indices are log indices)."""
-    cur.executemany(
-        "UPDATE leaves SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?",
-        [(batch_id, first + n, b"".join(proofs[n]), seq) for n, (seq, _) in enumerate(rows)],
-    )
 
 
 def _part_row(row: sqlite3.Row | tuple[object, ...]) -> PartRow:
