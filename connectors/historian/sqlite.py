@@ -244,9 +244,9 @@ class TelemetryStore:
         self._upgrade_layout()
         self._check_rollup_interval()
         self._points = self._stored_points()
-        self._incoming = 1  # readings a crash left in ``incoming`` are folded now
+        self._incoming = self._count_incoming()
         with self._lock:
-            self._fold()
+            self._fold()  # readings a crash left in ``incoming``
 
     def _stored_points(self) -> dict[tuple[str, str], int]:
         """Point ids by (machine, tag), as committed."""
@@ -278,6 +278,10 @@ class TelemetryStore:
                 self._points = self._stored_points()  # forget ids the rollback took back
                 raise
             self._incoming = incoming
+
+    def _count_incoming(self) -> int:
+        """Readings waiting in ``incoming``, as committed."""
+        return int(self._db.execute("SELECT count(*) FROM incoming").fetchone()[0])
 
     def _fold(self) -> None:
         """Fold the incoming readings into ``readings`` in one transaction, if any wait (the
