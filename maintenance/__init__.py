@@ -39,7 +39,12 @@ from maintenance.training_options import (
     closure_labels,
     site_training_options,
 )
-from maintenance.training_stop import StopSignal, TrainingStoppedError, stop_when_cancelled
+from maintenance.training_stop import (
+    StopSignal,
+    TrainingStoppedError,
+    check_stop,
+    stop_when_cancelled,
+)
 from maintenance.work_request_store import WorkRequestStore
 from maintenance.work_requests import (
     Closure,
@@ -131,6 +136,7 @@ __all__ = [
     "WorkRequestStore",
     "active_alert_rows",
     "alarm_message",
+    "check_stop",
     "closure_labels",
     "from_alert",
     "held_back_report",

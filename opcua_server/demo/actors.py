@@ -41,6 +41,7 @@ from maintenance import (
     StopSignal,
     TrainingOptions,
     TrainingStoppedError,
+    check_stop,
     load_group_models,
     machine_groups,
     scored_machines,
@@ -77,8 +78,7 @@ def history_table(
     frames = []
     tags = [tag.name for tag in machine.tags]
     for unit in range(units):
-        if stopping.is_set():
-            raise TrainingStoppedError(f"training stopped before {machine.id}'s history {unit + 1}")
+        check_stop(stopping, f"{machine.id}'s history {unit + 1}")
         rows = run_to_failure(machine, seed + unit, sampling)
         frame = pd.DataFrame(rows, columns=tags)
         frame.insert(0, TIME, range(len(frame)))
